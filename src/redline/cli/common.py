@@ -1,0 +1,76 @@
+"""Shared plumbing for CLI commands: error handling, JSON output, option parsing."""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+from redline.errors import ParameterError, RedlineError
+
+console = Console(stderr=True)
+out_console = Console()
+
+__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "to_jsonable"]
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats into JSON-safe values."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if math.isfinite(f) else None
+    return obj
+
+
+def emit_json(payload: Any) -> None:
+    """Print ``payload`` as JSON on stdout (the only thing on stdout in ``--json`` mode)."""
+    sys.stdout.write(json.dumps(to_jsonable(payload), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def handle_errors(func: Callable) -> Callable:
+    """Turn a :class:`RedlineError` into one ``file:line:col: message`` line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except RedlineError as err:
+            # One line, exactly ``file:line:col: message``, so editors and scripts can jump to it.
+            sys.stderr.write(" ".join(str(err).split("\n")) + "\n")
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise typer.Exit(code=130) from None
+
+    return wrapper
+
+
+def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
+    """Parse repeated ``NAME=VALUE`` options into a dict, refusing malformed items."""
+    result: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ParameterError(f"{option} expects NAME=VALUE, got '{item}'")
+        name, value = item.split("=", 1)
+        name, value = name.strip(), value.strip()
+        if not name or not value:
+            raise ParameterError(f"{option} expects NAME=VALUE, got '{item}'")
+        result[name] = value
+    return result

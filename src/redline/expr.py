@@ -1,0 +1,746 @@
+"""The safe expression language of scenario files.
+
+An expression such as ``sum(us_killed_attributed, last=8) >= 3 and bernoulli(0.2)`` is parsed
+with Python's :mod:`ast` in ``eval`` mode and walked against an allow-list: numbers, names of
+known variables, arithmetic, comparisons, ``and``/``or``/``not``, and calls of the functions in
+:data:`FUNCTIONS`. Nothing is ever passed to ``eval``/``exec``; attribute access, subscripts,
+lambdas, comprehensions, strings and dunder names are refused with a located error.
+
+A parsed expression is compiled once into a tree of numpy closures that evaluate over the run
+dimension (:meth:`Expression.evaluate`). The same tree can be interpreted one run at a time with
+plain Python floats (:meth:`Expression.evaluate_scalar`); the reference interpreter and the
+property tests use that path.
+
+Window functions (``sum``, ``mean``, ``count`` with ``last=n``; ``ever``; ``weeks_since``) keep
+one accumulator per call site, advanced once per simulated week by the caller, so an expression
+must be evaluated exactly once per week with ``commit=True``. Random draws (``bernoulli``,
+``poisson``, ``normal``, ``uniform``) take their numbers from a generator per call site, which
+gives common random numbers across strategies (the same site draws the same numbers).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+import zlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from redline.errors import ExpressionError, Location, did_you_mean
+
+__all__ = [
+    "Expression",
+    "EvalContext",
+    "ScalarContext",
+    "FUNCTIONS",
+    "WINDOW_FUNCTIONS",
+    "RANDOM_FUNCTIONS",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+    "MAX_WINDOW",
+    "parse",
+    "register_function",
+]
+
+MAX_LENGTH = 4000
+MAX_DEPTH = 40
+MAX_NODES = 2000
+MAX_WINDOW = 520  # ten years of weeks
+
+WINDOW_FUNCTIONS = {"sum", "mean", "count", "ever", "weeks_since"}
+RANDOM_FUNCTIONS = {"bernoulli": 1, "poisson": 1, "normal": 2, "uniform": 2}
+_PLAIN_FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args)
+    "if": (3, 3),
+    "min": (2, 8),
+    "max": (2, 8),
+    "clip": (3, 3),
+    "abs": (1, 1),
+    "exp": (1, 1),
+    "log": (1, 1),
+    "sqrt": (1, 1),
+    "floor": (1, 1),
+    "round": (1, 1),
+}
+
+
+@dataclass(frozen=True)
+class _Extension:
+    """A vectorised function registered by another module (e.g. nuclear breakout time)."""
+
+    name: str
+    nargs: tuple[int, int]
+    vectorised: Callable[..., Any]
+    scalar: Callable[..., float]
+    doc: str
+
+
+_EXTENSIONS: dict[str, _Extension] = {}
+
+
+def register_function(name: str, vectorised: Callable, scalar: Callable, *, nargs: tuple[int, int], doc: str) -> None:
+    """Allow ``name(...)`` in expressions, computed by ``vectorised`` (arrays) or ``scalar`` (floats).
+
+    The functions must be pure: no I/O, no randomness, no global state.
+    """
+    _EXTENSIONS[name] = _Extension(name, nargs, vectorised, scalar, doc)
+
+
+def _function_names() -> set[str]:
+    return set(_PLAIN_FUNCTIONS) | WINDOW_FUNCTIONS | set(RANDOM_FUNCTIONS) | set(_EXTENSIONS)
+
+
+FUNCTIONS = _function_names  # callable so that registered extensions are listed too
+
+_BINOPS = {
+    ast.Add: (np.add, lambda a, b: a + b),
+    ast.Sub: (np.subtract, lambda a, b: a - b),
+    ast.Mult: (np.multiply, lambda a, b: a * b),
+    ast.Div: (np.divide, lambda a, b: _scalar_div(a, b)),
+    ast.Mod: (np.mod, lambda a, b: _scalar_mod(a, b)),
+    ast.Pow: (np.power, lambda a, b: _scalar_pow(a, b)),
+}
+_COMPARE = {
+    ast.Lt: (np.less, lambda a, b: a < b),
+    ast.LtE: (np.less_equal, lambda a, b: a <= b),
+    ast.Gt: (np.greater, lambda a, b: a > b),
+    ast.GtE: (np.greater_equal, lambda a, b: a >= b),
+    ast.Eq: (np.equal, lambda a, b: a == b),
+    ast.NotEq: (np.not_equal, lambda a, b: a != b),
+}
+_UNARY_MATH = {
+    "abs": (np.abs, abs),
+    "exp": (np.exp, lambda x: _scalar_call(math.exp, x)),
+    "log": (np.log, lambda x: _scalar_log(x)),
+    "sqrt": (np.sqrt, lambda x: math.sqrt(x) if x >= 0 else math.nan),
+    "floor": (np.floor, lambda x: float(math.floor(x)) if math.isfinite(x) else x),
+    "round": (np.round, lambda x: float(np.round(x))),
+}
+
+
+def _scalar_div(a: float, b: float) -> float:
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * (math.copysign(1.0, b))
+    return a / b
+
+
+def _scalar_mod(a: float, b: float) -> float:
+    if b == 0:
+        return math.nan
+    return float(np.mod(a, b))
+
+
+def _scalar_pow(a: float, b: float) -> float:
+    return float(np.power(float(a), float(b)))
+
+
+def _scalar_log(x: float) -> float:
+    if x > 0:
+        return math.log(x)
+    return -math.inf if x == 0 else math.nan
+
+
+def _scalar_call(fn: Callable[[float], float], x: float) -> float:
+    try:
+        return fn(x)
+    except OverflowError:
+        return math.inf
+
+
+class EvalContext:
+    """What a vectorised evaluation needs: values by name, run count, week, generators, windows.
+
+    Parameters
+    ----------
+    values:
+        name -> array of shape (runs,) or scalar.
+    runs:
+        number of runs in the block.
+    rng_for:
+        site key -> ``numpy.random.Generator`` (one stream per random call site).
+    """
+
+    __slots__ = ("values", "runs", "week", "rng_for", "windows", "commit", "expected")
+
+    def __init__(self, values: dict[str, Any], runs: int, rng_for: Callable[[str], np.random.Generator]):
+        self.values = values
+        self.runs = runs
+        self.week = 0
+        self.rng_for = rng_for
+        self.windows: dict[str, Any] = {}
+        self.commit = True
+        self.expected = False
+
+
+class ScalarContext:
+    """The one-run counterpart of :class:`EvalContext`, for the reference interpreter."""
+
+    __slots__ = ("values", "week", "rng_for", "windows", "commit", "expected")
+
+    def __init__(self, values: dict[str, float], rng_for: Callable[[str], np.random.Generator]):
+        self.values = values
+        self.week = 0
+        self.rng_for = rng_for
+        self.windows: dict[str, Any] = {}
+        self.commit = True
+        self.expected = False
+
+
+@dataclass
+class Expression:
+    """A parsed, checked and compiled expression.
+
+    Attributes
+    ----------
+    text: the source text.
+    names: the variable names it reads.
+    random: whether it draws random numbers.
+    windows: whether it keeps window state.
+    """
+
+    text: str
+    site: str
+    names: frozenset[str]
+    random: bool
+    windows: bool
+    _vector: Callable[[EvalContext], Any] = field(repr=False)
+    _scalar: Callable[[ScalarContext], float] = field(repr=False)
+    constant: float | None = None
+
+    def evaluate(self, ctx: EvalContext) -> np.ndarray:
+        """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
+        value = self._vector(ctx)
+        return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
+
+    def evaluate_scalar(self, ctx: ScalarContext) -> float:
+        """Evaluate for one run with Python floats."""
+        return float(self._scalar(ctx))
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing and checking
+
+
+_IF_CALL = re.compile(r"(?<![\w.])if(?=\s*\()")
+
+
+def parse(
+    text: str | int | float | bool,
+    *,
+    names: Mapping[str, Any] | set[str] | frozenset[str],
+    site: str,
+    location: Location | None = None,
+) -> Expression:
+    """Parse, check against the allow-list and compile ``text``.
+
+    Parameters
+    ----------
+    text:
+        the expression (numbers are accepted as constant expressions).
+    names:
+        the names the expression may read.
+    site:
+        a stable identifier of where the expression lives in its scenario (e.g.
+        ``"actions.rocket.effects[0]"``); random call sites and windows are keyed by it, which
+        keeps random streams the same across strategies (common random numbers).
+    location:
+        where the expression starts in its file, for error messages.
+    """
+    if isinstance(text, bool):
+        text = "1" if text else "0"
+    if isinstance(text, (int, float)):
+        if not math.isfinite(float(text)):
+            raise ExpressionError(f"number {text} is not finite", location)
+        value = float(text)
+        return Expression(
+            text=repr(text), site=site, names=frozenset(), random=False, windows=False,
+            _vector=lambda ctx, v=value: v, _scalar=lambda ctx, v=value: v, constant=value,
+        )
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression, got {type(text).__name__}", location)
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression is {len(text)} characters long; the limit is {MAX_LENGTH}", location)
+    if not text.strip():
+        raise ExpressionError("empty expression", location)
+    _check_paren_depth(text, location)
+    source = _IF_CALL.sub("IF", text)  # `if` is a Python keyword; same length keeps columns right
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as err:
+        raise ExpressionError(f"syntax error in expression: {err.msg}", _shift(location, err.offset)) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ExpressionError("expression is too deeply nested or malformed", location) from None
+    compiler = _Compiler(text, frozenset(names), site, location)
+    vector, scalar = compiler.compile(tree.body, depth=0)
+    return Expression(
+        text=text, site=site, names=frozenset(compiler.used), random=compiler.random, windows=compiler.windows,
+        _vector=vector, _scalar=scalar,
+    )
+
+
+def _shift(location: Location | None, offset: int | None) -> Location | None:
+    if location is None or offset is None or location.column is None:
+        return location
+    return Location(location.file, location.line, location.column + max(offset - 1, 0))
+
+
+def _check_paren_depth(text: str, location: Location | None) -> None:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ExpressionError(f"expression nests deeper than {MAX_DEPTH} levels", _shift(location, i + 1))
+        elif ch in ")]}":
+            depth -= 1
+
+
+class _Compiler:
+    """Walks an AST against the allow-list and builds (vector, scalar) closures."""
+
+    def __init__(self, text: str, names: frozenset[str], site: str, location: Location | None):
+        self.text = text
+        self.names = names
+        self.site = site
+        self.location = location
+        self.used: set[str] = set()
+        self.random = False
+        self.windows = False
+        self.nodes = 0
+        self.calls = 0
+
+    def error(self, message: str, node: ast.AST | None = None) -> ExpressionError:
+        loc = self.location
+        if node is not None and getattr(node, "col_offset", None) is not None:
+            loc = _shift(loc, node.col_offset + 1 + (len(self.text) - len(self.text.lstrip())))
+        return ExpressionError(f"{message} in expression '{_clip(self.text)}'", loc)
+
+    def compile(self, node: ast.AST, depth: int):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.error(f"expression has more than {MAX_NODES} parts")
+        if depth > MAX_DEPTH:
+            raise self.error(f"expression nests deeper than {MAX_DEPTH} levels", node)
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise self.error(f"{_describe(node)} is not allowed", node)
+        return method(node, depth + 1)
+
+    # -- leaves
+    def _Constant(self, node: ast.Constant, depth: int):
+        value = node.value
+        if isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, (int, float)) or isinstance(value, complex):
+            raise self.error(f"constant {value!r} is not a number", node)
+        value = float(value)
+        if not math.isfinite(value) or abs(value) > 1e15:
+            raise self.error(f"number {node.value!r} is out of range (|x| <= 1e15)", node)
+        return (lambda ctx, v=value: v), (lambda ctx, v=value: v)
+
+    def _Name(self, node: ast.Name, depth: int):
+        name = node.id
+        if name.startswith("__") or name.endswith("__"):
+            raise self.error(f"name '{name}' is not allowed", node)
+        if name == "week":
+            return (lambda ctx: float(ctx.week)), (lambda ctx: float(ctx.week))
+        if name in ("True", "False"):
+            value = 1.0 if name == "True" else 0.0
+            return (lambda ctx, v=value: v), (lambda ctx, v=value: v)
+        if name not in self.names:
+            if name in _function_names() or name == "IF":
+                raise self.error(f"function '{name}' must be called", node)
+            raise self.error(f"unknown name '{name}'{did_you_mean(name, self.names | {'week'})}", node)
+        self.used.add(name)
+        return (lambda ctx: ctx.values[name]), (lambda ctx: ctx.values[name])
+
+    # -- operators
+    def _BinOp(self, node: ast.BinOp, depth: int):
+        ops = _BINOPS.get(type(node.op))
+        if ops is None:
+            raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
+        lv, ls = self.compile(node.left, depth)
+        rv, rs = self.compile(node.right, depth)
+        vop, sop = ops
+        return (lambda ctx: vop(lv(ctx), rv(ctx))), (lambda ctx: sop(ls(ctx), rs(ctx)))
+
+    def _UnaryOp(self, node: ast.UnaryOp, depth: int):
+        v, s = self.compile(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return (lambda ctx: np.negative(v(ctx))), (lambda ctx: -s(ctx))
+        if isinstance(node.op, ast.UAdd):
+            return v, s
+        if isinstance(node.op, ast.Not):
+            return (lambda ctx: np.equal(v(ctx), 0).astype(float)), (lambda ctx: float(s(ctx) == 0))
+        raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
+
+    def _BoolOp(self, node: ast.BoolOp, depth: int):
+        parts = [self.compile(v, depth) for v in node.values]
+        vparts = [p[0] for p in parts]
+        sparts = [p[1] for p in parts]
+        if isinstance(node.op, ast.And):
+            def vec(ctx):
+                out = np.not_equal(vparts[0](ctx), 0)
+                for f in vparts[1:]:  # every part is evaluated: random sites and windows advance alike
+                    out = np.logical_and(out, np.not_equal(f(ctx), 0))
+                return out.astype(float)
+
+            def sca(ctx):
+                values = [f(ctx) != 0 for f in sparts]
+                return float(all(values))
+        else:
+            def vec(ctx):
+                out = np.not_equal(vparts[0](ctx), 0)
+                for f in vparts[1:]:
+                    out = np.logical_or(out, np.not_equal(f(ctx), 0))
+                return out.astype(float)
+
+            def sca(ctx):
+                values = [f(ctx) != 0 for f in sparts]
+                return float(any(values))
+        return vec, sca
+
+    def _Compare(self, node: ast.Compare, depth: int):
+        left = self.compile(node.left, depth)
+        rest = []
+        for op, comp in zip(node.ops, node.comparators):
+            fns = _COMPARE.get(type(op))
+            if fns is None:
+                raise self.error(f"comparison {type(op).__name__} is not allowed", node)
+            rest.append((fns, self.compile(comp, depth)))
+
+        def vec(ctx):
+            a = left[0](ctx)
+            out = None
+            for (vop, _), (rv, _) in rest:
+                b = rv(ctx)
+                r = vop(a, b)
+                out = r if out is None else np.logical_and(out, r)
+                a = b
+            return np.asarray(out, dtype=float)
+
+        def sca(ctx):
+            a = left[1](ctx)
+            result = True
+            for (_, sop), (_, rs) in rest:
+                b = rs(ctx)
+                result = result and sop(a, b)
+                a = b
+            return float(result)
+
+        return vec, sca
+
+    # -- calls
+    def _Call(self, node: ast.Call, depth: int):
+        if not isinstance(node.func, ast.Name):
+            raise self.error("only calls of built-in functions are allowed", node)
+        name = "if" if node.func.id == "IF" else node.func.id
+        if name not in _function_names():
+            raise self.error(f"unknown function '{name}'{did_you_mean(name, _function_names())}", node)
+        self.calls += 1
+        index = self.calls
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.error("argument unpacking is not allowed", node)
+        if name in WINDOW_FUNCTIONS:
+            return self._window(name, node, depth, index)
+        if node.keywords:
+            raise self.error(f"{name}() takes no keyword arguments", node)
+        args = [self.compile(a, depth) for a in node.args]
+        if name in RANDOM_FUNCTIONS:
+            return self._random(name, node, args, index)
+        if name in _EXTENSIONS:
+            ext = _EXTENSIONS[name]
+            self._arity(name, node, *ext.nargs)
+            vfs = [a[0] for a in args]
+            sfs = [a[1] for a in args]
+            return (lambda ctx: ext.vectorised(*[f(ctx) for f in vfs])), (lambda ctx: ext.scalar(*[f(ctx) for f in sfs]))
+        self._arity(name, node, *_PLAIN_FUNCTIONS[name])
+        vfs = [a[0] for a in args]
+        sfs = [a[1] for a in args]
+        if name == "if":
+            (cv, cs), (av, as_), (bv, bs) = args
+            return (
+                lambda ctx: np.where(np.not_equal(cv(ctx), 0), av(ctx), bv(ctx)),
+                lambda ctx: _scalar_if(cs(ctx), as_(ctx), bs(ctx)),
+            )
+        if name == "min":
+            return (lambda ctx: _reduce(np.minimum, [f(ctx) for f in vfs])), (lambda ctx: _smin([f(ctx) for f in sfs]))
+        if name == "max":
+            return (lambda ctx: _reduce(np.maximum, [f(ctx) for f in vfs])), (lambda ctx: _smax([f(ctx) for f in sfs]))
+        if name == "clip":
+            (xv, xs), (lv, ls), (hv, hs) = args
+            return (
+                lambda ctx: np.minimum(np.maximum(xv(ctx), lv(ctx)), hv(ctx)),
+                lambda ctx: _smin([_smax([xs(ctx), ls(ctx)]), hs(ctx)]),
+            )
+        vop, sop = _UNARY_MATH[name]
+        (xv, xs), = args
+        return (lambda ctx: vop(xv(ctx))), (lambda ctx: sop(xs(ctx)))
+
+    def _arity(self, name: str, node: ast.Call, lo: int, hi: int) -> None:
+        n = len(node.args)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise self.error(f"{name}() takes {want} arguments, got {n}", node)
+
+    def _random(self, name: str, node: ast.Call, args, index: int):
+        self._arity(name, node, RANDOM_FUNCTIONS[name], RANDOM_FUNCTIONS[name])
+        self.random = True
+        key = f"{self.site}#{index}"
+        vfs = [a[0] for a in args]
+        sfs = [a[1] for a in args]
+
+        def vec(ctx):
+            params = [np.asarray(f(ctx), dtype=float) for f in vfs]
+            if ctx.expected:
+                return _expected(name, params)
+            rng = ctx.rng_for(key)
+            return _draw_vector(name, rng, params, ctx.runs)
+
+        def sca(ctx):
+            params = [float(f(ctx)) for f in sfs]
+            if ctx.expected:
+                return float(_expected(name, params))
+            return _draw_scalar(name, ctx.rng_for(key), params)
+
+        return vec, sca
+
+    def _window(self, name: str, node: ast.Call, depth: int, index: int):
+        self.windows = True
+        key = f"{self.site}@{index}"
+        if name in ("ever", "weeks_since"):
+            if len(node.args) != 1 or node.keywords:
+                raise self.error(f"{name}() takes one condition and no keywords", node)
+            arg_v, arg_s = self.compile(node.args[0], depth)
+            if name == "ever":
+                return _ever(key, arg_v, arg_s)
+            return _weeks_since(key, arg_v, arg_s)
+        if len(node.args) != 1:
+            raise self.error(f"{name}() takes one argument and last=N", node)
+        kws = {k.arg: k.value for k in node.keywords}
+        if set(kws) != {"last"}:
+            extra = sorted(set(kws) - {"last"})
+            what = f"unknown keyword '{extra[0]}'" if extra else "missing keyword last=N"
+            raise self.error(f"{name}() {what} (use {name}(x, last=N))", node)
+        last = kws["last"]
+        if not (isinstance(last, ast.Constant) and isinstance(last.value, int) and not isinstance(last.value, bool)):
+            raise self.error(f"{name}(..., last=N) needs a whole number N", node)
+        n = last.value
+        if not 1 <= n <= MAX_WINDOW:
+            raise self.error(f"window last={n} is outside 1..{MAX_WINDOW} weeks", node)
+        arg_v, arg_s = self.compile(node.args[0], depth)
+        return _rolling(name, key, n, arg_v, arg_s)
+
+    # -- everything else is refused with a name for what it is
+    def _Expression(self, node, depth):  # pragma: no cover - parse() unwraps it
+        return self.compile(node.body, depth)
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        "Attribute": "attribute access ('.')",
+        "Subscript": "subscripting ('[...]')",
+        "Lambda": "lambda",
+        "ListComp": "a list comprehension",
+        "SetComp": "a set comprehension",
+        "DictComp": "a dict comprehension",
+        "GeneratorExp": "a generator expression",
+        "List": "a list",
+        "Tuple": "a tuple",
+        "Dict": "a dict",
+        "Set": "a set",
+        "IfExp": "Python's 'a if c else b' (use if(c, a, b))",
+        "NamedExpr": "assignment (':=')",
+        "JoinedStr": "an f-string",
+        "Await": "await",
+        "Yield": "yield",
+        "Starred": "unpacking",
+        "Slice": "a slice",
+    }
+    return kinds.get(type(node).__name__, f"'{type(node).__name__}'")
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _reduce(op, values):
+    out = values[0]
+    for v in values[1:]:
+        out = op(out, v)
+    return out
+
+
+def _smin(values):
+    return math.nan if any(math.isnan(v) for v in values) else min(values)
+
+
+def _smax(values):
+    return math.nan if any(math.isnan(v) for v in values) else max(values)
+
+
+def _scalar_if(c, a, b):
+    return a if c != 0 else b
+
+
+# --------------------------------------------------------------------------------------------
+# Random draws: the numbers depend only on the site's stream, never on the parameters' values
+# beyond the transformation, so that changing a strategy keeps other sites' draws in step.
+
+
+def _expected(name: str, params):
+    if name in ("bernoulli", "poisson"):
+        return np.clip(params[0], 0, None) if name == "poisson" else np.clip(params[0], 0, 1)
+    if name == "normal":
+        return params[0]
+    return (params[0] + params[1]) / 2.0
+
+
+def _draw_vector(name: str, rng: np.random.Generator, params, runs: int) -> np.ndarray:
+    if name == "bernoulli":
+        return (rng.random(runs) < params[0]).astype(float)
+    if name == "poisson":
+        lam = np.broadcast_to(np.clip(np.nan_to_num(params[0], nan=0.0), 0, 1e6), (runs,))
+        return rng.poisson(lam).astype(float)
+    if name == "normal":
+        return params[0] + np.abs(params[1]) * rng.standard_normal(runs)
+    return params[0] + (params[1] - params[0]) * rng.random(runs)
+
+
+def _draw_scalar(name: str, rng: np.random.Generator, params) -> float:
+    if name == "bernoulli":
+        return float(rng.random() < params[0])
+    if name == "poisson":
+        lam = min(max(params[0], 0.0), 1e6) if not math.isnan(params[0]) else 0.0
+        return float(rng.poisson(lam))
+    if name == "normal":
+        return params[0] + abs(params[1]) * float(rng.standard_normal())
+    return params[0] + (params[1] - params[0]) * float(rng.random())
+
+
+# --------------------------------------------------------------------------------------------
+# Window functions. Each call site owns its accumulator in ``ctx.windows[key]``; with
+# ``ctx.commit`` false (a look-ahead), the current value is folded in without being stored.
+
+
+def _rolling(name: str, key: str, n: int, arg_v, arg_s):
+    as_count = name == "count"
+
+    def vec(ctx):
+        x = arg_v(ctx)
+        x = np.not_equal(x, 0).astype(float) if as_count else np.asarray(x, dtype=float)
+        x = np.broadcast_to(x, (ctx.runs,))
+        state = ctx.windows.get(key)
+        if state is None:
+            state = ctx.windows[key] = _RingBuffer(n, ctx.runs)
+        total, filled = state.peek(x)
+        if ctx.commit:
+            state.push(x)
+        if name == "mean":
+            return total / filled
+        return total
+
+    def sca(ctx):
+        x = arg_s(ctx)
+        x = float(x != 0) if as_count else float(x)
+        buf = ctx.windows.get(key)
+        if buf is None:
+            buf = ctx.windows[key] = deque(maxlen=n)
+        values = list(buf)[-(n - 1):] if n > 1 else []
+        values.append(x)
+        if ctx.commit:
+            buf.append(x)
+        total = math.fsum(values)
+        return total / len(values) if name == "mean" else total
+
+    return vec, sca
+
+
+class _RingBuffer:
+    """The last ``n`` weekly values of a window argument, for every run, with a running sum.
+
+    The running sum is recomputed from the buffer every ``n`` pushes so that floating-point
+    drift cannot accumulate over long horizons.
+    """
+
+    __slots__ = ("values", "n", "pos", "count", "total", "pushes")
+
+    def __init__(self, n: int, runs: int):
+        self.values = np.zeros((n, runs))
+        self.n = n
+        self.pos = 0
+        self.count = 0
+        self.total = np.zeros(runs)
+        self.pushes = 0
+
+    def peek(self, x: np.ndarray) -> tuple[np.ndarray, int]:
+        """Sum and count of the window that ends with ``x`` (the oldest value drops out if full)."""
+        if self.count < self.n:
+            return self.total + x, self.count + 1
+        return self.total - self.values[self.pos] + x, self.n
+
+    def push(self, x: np.ndarray) -> None:
+        if self.count == self.n:
+            self.total = self.total - self.values[self.pos]
+        else:
+            self.count += 1
+        self.values[self.pos] = x
+        self.total = self.total + x
+        self.pos = (self.pos + 1) % self.n
+        self.pushes += 1
+        if self.pushes % self.n == 0:
+            self.total = self.values.sum(axis=0) if self.count == self.n else self.values[: self.count].sum(axis=0)
+
+
+def _ever(key: str, arg_v, arg_s):
+    def vec(ctx):
+        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+        seen = ctx.windows.get(key)
+        now = x if seen is None else (seen | x)
+        if ctx.commit:
+            ctx.windows[key] = now
+        return now.astype(float)
+
+    def sca(ctx):
+        x = arg_s(ctx) != 0
+        now = bool(ctx.windows.get(key, False)) or x
+        if ctx.commit:
+            ctx.windows[key] = now
+        return float(now)
+
+    return vec, sca
+
+
+def _weeks_since(key: str, arg_v, arg_s):
+    """Weeks since the condition last held (0 if it holds now; infinity if it never has)."""
+
+    def vec(ctx):
+        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+        last = ctx.windows.get(key)
+        if last is None:
+            last = np.full(ctx.runs, -np.inf)
+        now = np.where(x, float(ctx.week), last)
+        if ctx.commit:
+            ctx.windows[key] = now
+        return ctx.week - now
+
+    def sca(ctx):
+        x = arg_s(ctx) != 0
+        last = ctx.windows.get(key, -math.inf)
+        now = float(ctx.week) if x else last
+        if ctx.commit:
+            ctx.windows[key] = now
+        return ctx.week - now
+
+    return vec, sca
+
+
+def site_seed_key(site: str) -> int:
+    """A stable 32-bit integer for a random call site, used as a ``SeedSequence`` spawn key."""
+    return zlib.crc32(site.encode("utf-8"))

@@ -1,0 +1,367 @@
+"""The scenario format as pydantic v2 models (see DESIGN.md, "Scenario model").
+
+Every model forbids unknown keys and suggests the nearest valid one. Expressions are kept as
+text here and compiled by :mod:`redline.scenario.compile`; numbers are accepted wherever an
+expression is. Elements carry provenance: ``source: {id, start, end}`` (character offsets into
+the source's text) or ``assumption: "why this number"``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from redline.errors import did_you_mean
+
+__all__ = [
+    "ACTION_TAGS",
+    "ACTOR_KINDS",
+    "Action",
+    "Actor",
+    "Attribute",
+    "Attribution",
+    "Effect",
+    "Expr",
+    "Lever",
+    "Meta",
+    "Outcome",
+    "Policy",
+    "Process",
+    "Question",
+    "RedLine",
+    "Scenario",
+    "Source",
+    "SourceRef",
+    "StateVar",
+    "Strategy",
+    "Uncertainty",
+]
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ACTOR_KINDS = ("state", "government", "armed_group", "institution", "electorate", "legislature", "organisation",
+               "person", "coalition", "military", "other")
+ACTION_TAGS = ("overt", "covert", "direct", "proxy", "kinetic", "cyber", "political", "economic", "nuclear",
+               "diplomatic", "informational", "deescalation", "posturing")
+
+
+def _check_expr(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, (int, float, str)):
+        return value
+    raise PydanticCustomError("expression", "expected an expression (text or a number), got {kind}",
+                              {"kind": type(value).__name__})
+
+
+Expr = Annotated[Any, BeforeValidator(_check_expr)]
+"""An expression in the safe expression language, or a plain number."""
+
+
+class Strict(BaseModel):
+    """Base model: immutable, unknown keys refused with a did-you-mean suggestion."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = {f.alias or name for name, f in cls.model_fields.items()}
+            for key in data:
+                if key not in allowed:
+                    hint = did_you_mean(str(key), allowed)
+                    raise PydanticCustomError(
+                        "unknown_key", "unknown key '{key}'{hint} (allowed: {allowed})",
+                        {"key": str(key), "hint": hint, "allowed": ", ".join(sorted(allowed))},
+                    )
+        return data
+
+
+def _ids(mapping: dict[str, Any], what: str) -> dict[str, Any]:
+    for key in mapping:
+        if not isinstance(key, str) or not IDENTIFIER.match(key):
+            raise PydanticCustomError(
+                "bad_id", "{what} id '{key}' must be lower-case letters, digits and '_' (starting with a letter)",
+                {"what": what, "key": str(key)},
+            )
+    return mapping
+
+
+class SourceRef(Strict):
+    """Where in a source an element comes from: ``id`` and optional character offsets."""
+
+    id: str
+    start: int | None = Field(default=None, ge=0)
+    end: int | None = Field(default=None, ge=0)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SourceRef:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end offsets, or neither")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"end offset {self.end} must be after start offset {self.start}")
+        return self
+
+
+class Provenance(Strict):
+    """Mixin: where an element comes from."""
+
+    source: SourceRef | None = None
+    assumption: str | None = None
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_shorthand(cls, value: Any) -> Any:
+        return {"id": value} if isinstance(value, str) else value
+
+
+class Meta(Strict):
+    id: str
+    title: str
+    as_of: dt.date
+    step: Literal["week"] = "week"
+    horizon: int = Field(default=104, ge=1, le=1040)
+    description: str = ""
+    version: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not SCENARIO_ID.match(value):
+            raise ValueError("scenario id must be lower-case letters, digits and '-'")
+        return value
+
+
+class Source(Strict):
+    """A citation. ``text`` names a local UTF-8 file holding the source's text (relative to the scenario)."""
+
+    title: str
+    publisher: str | None = None
+    date: dt.date | str | None = None
+    url: str | None = None
+    text: str | None = None
+    fact: str | None = None
+    licence: str | None = None
+
+
+class Attribute(Provenance):
+    value: Expr
+    description: str = ""
+    unit: str | None = None
+
+
+class Policy(Strict):
+    """How an actor chooses: ``logit`` (quantal response) or ``scripted`` (probabilities per action).
+
+    ``logit``: in each track the actor picks action *a* (or nothing) with probability
+    proportional to exp(λ·U(a)), where U(a) is the change in its goal value from a's expected
+    one-step effects plus a's utility term (McKelvey & Palfrey 1995, doi:10.1006/game.1995.1023).
+    ``scripted``: each action's probability is an expression (a schedule is ``if(week == 3, 1, 0)``).
+    """
+
+    kind: Literal["logit", "scripted"]
+    rationality: Expr | None = None
+    probabilities: dict[str, Expr] = Field(default_factory=dict)
+    goals: dict[str, float] = Field(default_factory=dict)
+    utilities: dict[str, Expr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        if self.kind == "scripted" and (self.rationality is not None or self.goals or self.utilities):
+            raise ValueError("a scripted policy takes `probabilities` only (rationality/goals/utilities are for logit)")
+        if self.kind == "logit" and self.probabilities:
+            raise ValueError("a logit policy does not take `probabilities` (use goals, utilities and rationality)")
+        return self
+
+
+class Actor(Provenance):
+    name: str
+    kind: Literal[ACTOR_KINDS]  # type: ignore[valid-type]
+    description: str = ""
+    attributes: dict[str, Attribute] = Field(default_factory=dict)
+    goals: dict[str, float] = Field(default_factory=dict)
+    policy: Policy | None = None
+    strategy: str | None = None
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _bare_numbers(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"value": v} if not isinstance(v, dict) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _attribute_ids(cls, value: dict) -> dict:
+        return _ids(value, "attribute")
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> Actor:
+        if self.policy is not None and self.strategy is not None:
+            raise ValueError("give an actor either `policy` or a default `strategy`, not both")
+        return self
+
+
+class StateVar(Provenance):
+    type: Literal["real", "counter", "boolean"] = "real"
+    initial: Expr = 0
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> StateVar:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class Effect(Strict):
+    """A change to one state variable. ``attributed`` names a variable that receives the same
+    change when (and if) the act is attributed to its author."""
+
+    var: str
+    add: Expr | None = None
+    set: Expr | None = None
+    attributed: str | None = None
+
+    @model_validator(mode="after")
+    def _one_op(self) -> Effect:
+        if (self.add is None) == (self.set is None):
+            raise ValueError("an effect takes exactly one of `add` or `set`")
+        if self.attributed is not None and self.add is None:
+            raise ValueError("`attributed` needs an `add` effect (the attributed record accumulates)")
+        return self
+
+
+class Attribution(Strict):
+    """Whether, and how many weeks later, a covert act is pinned on its author
+    (Baliga, Bueno de Mesquita & Wolitzky 2020, APSR, doi:10.1017/S0003055420000362)."""
+
+    probability: Expr
+    delay_weeks: Expr = 0
+    source: SourceRef | None = None
+    assumption: str | None = None
+
+
+class Action(Provenance):
+    actor: str
+    track: str = "main"
+    tags: list[Literal[ACTION_TAGS]] = Field(default_factory=list)  # type: ignore[valid-type]
+    escalation: float | None = Field(default=None, ge=-10, le=100)
+    available: Expr | None = None
+    effects: list[Effect] = Field(default_factory=list)
+    attribution: Attribution | None = None
+    utility: Expr | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _covert(self) -> Action:
+        if "covert" in self.tags and "overt" in self.tags:
+            raise ValueError("an action cannot be both overt and covert")
+        if self.attribution is not None and "overt" in self.tags:
+            raise ValueError("an overt action is always attributed; drop `attribution` or tag it covert")
+        return self
+
+
+class Process(Provenance):
+    when: Expr | None = None
+    set: dict[str, Expr] = Field(default_factory=dict)
+    add: dict[str, Expr] = Field(default_factory=dict)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _some(self) -> Process:
+        if not self.set and not self.add:
+            raise ValueError("a process needs `set` or `add`")
+        both = set(self.set) & set(self.add)
+        if both:
+            raise ValueError(f"variable '{sorted(both)[0]}' is both set and added in one process")
+        return self
+
+
+class RedLine(Provenance):
+    owner: str
+    condition: Expr
+    credibility: Expr = 1.0
+    response: str
+    once: bool = True
+    description: str = ""
+
+
+class Outcome(Provenance):
+    condition: Expr
+    absorbing: bool = False
+    on: dt.date | None = None
+    description: str = ""
+
+
+class Strategy(Provenance):
+    actor: str
+    policy: Policy
+    description: str = ""
+
+
+class Uncertainty(Provenance):
+    default: float
+    low: float
+    high: float
+    distribution: Literal["uniform"] = "uniform"
+    unit: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> Uncertainty:
+        if not self.low < self.high:
+            raise ValueError(f"empty range: low {self.low} must be below high {self.high}")
+        if not self.low <= self.default <= self.high:
+            raise ValueError(f"default {self.default} is outside [{self.low}, {self.high}]")
+        return self
+
+
+class Lever(Uncertainty):
+    values: list[float] | None = None
+
+
+class Question(Strict):
+    id: str
+    question: str
+    open_date: dt.date
+    close_date: dt.date
+    predicate: Expr
+    outcome: bool | None = None
+    facts: str | None = None
+    public_forecast: float | None = Field(default=None, ge=0, le=1)
+    source: SourceRef | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _dates(self) -> Question:
+        if self.close_date < self.open_date:
+            raise ValueError(f"close_date {self.close_date} is before open_date {self.open_date}")
+        return self
+
+
+class Scenario(Strict):
+    meta: Meta
+    sources: dict[str, Source] = Field(default_factory=dict)
+    actors: dict[str, Actor]
+    state: dict[str, StateVar]
+    actions: dict[str, Action] = Field(default_factory=dict)
+    processes: dict[str, Process] = Field(default_factory=dict)
+    red_lines: dict[str, RedLine] = Field(default_factory=dict)
+    outcomes: dict[str, Outcome] = Field(default_factory=dict)
+    strategies: dict[str, Strategy] = Field(default_factory=dict)
+    uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
+    levers: dict[str, Lever] = Field(default_factory=dict)
+    questions: list[Question] = Field(default_factory=list)
+
+    @field_validator("actors", "state", "actions", "processes", "red_lines", "outcomes", "strategies",
+                     "uncertainties", "levers")
+    @classmethod
+    def _element_ids(cls, value: dict, info) -> dict:
+        return _ids(value, info.field_name.rstrip("s").replace("_", " "))
