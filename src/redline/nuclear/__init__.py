@@ -6,6 +6,19 @@ weapon-grade uranium from these stocks with these centrifuges?" from first princ
 """
 from __future__ import annotations
 
+from redline.nuclear.breakout import (
+    DEFAULT_ASSUMPTIONS,
+    SQ_CONVENTIONS,
+    WEAPON_GRADE_ASSAY,
+    BreakoutAssumptions,
+    BreakoutPlan,
+    BreakoutStep,
+    SignificantQuantity,
+    breakout_days,
+    plan_breakout,
+    significant_quantity,
+)
+from redline.nuclear.centrifuges import MACHINE_TYPES, MachineType, fleet_swu_per_year, machine_type
 from redline.nuclear.enrichment import (
     NATURAL_ASSAY,
     UF6_TO_U,
@@ -18,6 +31,20 @@ from redline.nuclear.enrichment import (
 )
 
 __all__ = [
+    "DEFAULT_ASSUMPTIONS",
+    "SQ_CONVENTIONS",
+    "WEAPON_GRADE_ASSAY",
+    "BreakoutAssumptions",
+    "BreakoutPlan",
+    "BreakoutStep",
+    "SignificantQuantity",
+    "breakout_days",
+    "plan_breakout",
+    "significant_quantity",
+    "MACHINE_TYPES",
+    "MachineType",
+    "fleet_swu_per_year",
+    "machine_type",
     "NATURAL_ASSAY",
     "UF6_TO_U",
     "EnrichmentBalance",
