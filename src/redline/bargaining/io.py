@@ -31,9 +31,9 @@ class ActorsTableError(BargainingError):
     """A malformed actors table; the location names file, line and column."""
 
 
-def _fail(path, line, col, message, column_name=None):
+def _fail(path, line, col, message, column_name=None, hint=""):
     where = f" (row {line}, column '{column_name}')" if column_name else ""
-    raise ActorsTableError(message + where, Location(str(path), line, col))
+    raise ActorsTableError(message + where + hint, Location(str(path), line, col))
 
 
 def _number(path, line, col, name, raw) -> float:
@@ -173,7 +173,7 @@ def read_actors(path: str | Path, *, salience_scale: float | None = None) -> Act
         raw, l_, c_ = rec["salience"]
         if not 0.0 <= values["salience"] <= scale:
             hint = "; for 0-100 saliences pass --salience-scale 100" if scale == 1 and 1 < values["salience"] <= 100 else ""
-            _fail(path, l_, c_, f"salience {values['salience']:g} outside [0, {scale:g}]{hint}", "salience")
+            _fail(path, l_, c_, f"salience {values['salience']:g} outside [0, {scale:g}]", "salience", hint)
         raw, l_, c_ = rec["capability"]
         if values["capability"] < 0:
             _fail(path, l_, c_, f"capability {values['capability']:g} is negative", "capability")
