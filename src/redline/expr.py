@@ -215,6 +215,8 @@ class Expression:
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
         value = self._vector(ctx)
+        if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
+            return value
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
 
     def evaluate_scalar(self, ctx: ScalarContext) -> float:
@@ -349,8 +351,8 @@ class _Compiler:
             raise self.error(f"name '{name}' is not allowed", node)
         if name == "week":
             return (lambda ctx: float(ctx.week)), (lambda ctx: float(ctx.week))
-        if name in ("True", "False"):
-            value = 1.0 if name == "True" else 0.0
+        if name in ("true", "false", "True", "False"):
+            value = 1.0 if name in ("true", "True") else 0.0
             return (lambda ctx, v=value: v), (lambda ctx, v=value: v)
         if name not in self.names:
             if name in _function_names() or name == "IF":
@@ -606,11 +608,39 @@ def _draw_vector(name: str, rng: np.random.Generator, params, runs: int) -> np.n
     if name == "bernoulli":
         return (rng.random(runs) < params[0]).astype(float)
     if name == "poisson":
-        lam = np.broadcast_to(np.clip(np.nan_to_num(params[0], nan=0.0), 0, 1e6), (runs,))
-        return rng.poisson(lam).astype(float)
+        return _poisson_inverse(rng, np.fmin(np.fmax(params[0], 0.0), 1e6), runs)
     if name == "normal":
         return params[0] + np.abs(params[1]) * rng.standard_normal(runs)
     return params[0] + (params[1] - params[0]) * rng.random(runs)
+
+
+_POISSON_INVERSE_MAX = 30.0
+
+
+def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
+    """Poisson draws by inversion of the CDF from one uniform per run.
+
+    Inversion makes the draw a monotone function of its uniform, so two strategies that give a
+    site different rates still share its randomness (common random numbers; Glasserman & Yao
+    1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884). Rates above
+    ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler.
+    """
+    u = rng.random(runs)
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), (runs,))
+    if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
+        return rng.poisson(lam).astype(float)
+    p = np.exp(-lam)
+    cdf = p.copy()
+    k = np.zeros(runs)
+    below = u > cdf
+    j = 0
+    while below.any() and j < 200:
+        j += 1
+        p = p * lam / j
+        cdf = cdf + p
+        k += below
+        below = below & (u > cdf)
+    return k
 
 
 def _draw_scalar(name: str, rng: np.random.Generator, params) -> float:

@@ -86,6 +86,7 @@ class Program:
 
     variables: list[str]
     kinds: dict[str, str]
+    flows: list[str]
     bounds: dict[str, tuple[float | None, float | None]]
     initial: dict[str, ex.Expression]
     attributes: dict[str, ex.Expression]
@@ -316,7 +317,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         c.compile(q.predicate, names, ("questions", i, "predicate"))
 
     program = Program(
-        variables=variables, kinds=kinds, bounds=bounds, initial=initial, attributes=attributes,
+        variables=variables, kinds=kinds, flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
         parameters=params, parameter_ranges=ranges, actions=compiled_actions, tracks=tracks,
         processes=processes, red_lines=red_lines, outcomes=outcomes, policies=policies,
         strategies=strategies, names=names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,

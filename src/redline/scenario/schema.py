@@ -206,11 +206,15 @@ class Actor(Provenance):
 
 
 class StateVar(Provenance):
+    """A state variable. A ``flow`` variable is reset to its initial value at the start of every
+    week, so it holds what happened this week (e.g. attacks attributed this week)."""
+
     type: Literal["real", "counter", "boolean"] = "real"
     initial: Expr = 0
     min: float | None = None
     max: float | None = None
     unit: str | None = None
+    flow: bool = False
     description: str = ""
 
     @model_validator(mode="after")

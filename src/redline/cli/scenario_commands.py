@@ -1,0 +1,259 @@
+"""Scenario commands: ``demo``, ``list``, ``validate``, ``run``, ``compare``, ``trace``."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from redline.cli.app import app
+from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
+from redline.errors import ParameterError
+
+__all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence.")
+RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
+HORIZON = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks to simulate (default: the scenario's).")
+PARAM = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE (repeatable).")
+STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
+
+
+def _params(items: list[str] | None) -> dict[str, float]:
+    params = {}
+    for name, value in parse_assignments(items, "--param").items():
+        try:
+            params[name] = float(value)
+        except ValueError:
+            raise ParameterError(f"--param {name} needs a number, got '{value}'") from None
+    return params
+
+
+def _status(message: str, quiet: bool):
+    """A spinner on stderr for interactive use; silent in --json mode or when piped."""
+    if quiet or not sys.stderr.isatty():
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return console.status(message)
+
+
+@app.command("list")
+@handle_errors
+def list_scenarios(json_out: bool = JSON) -> None:
+    """List the bundled scenarios."""
+    from redline.scenario import bundled_scenarios, load_scenario
+
+    rows = []
+    for sid, path in bundled_scenarios().items():
+        loaded = load_scenario(path)
+        meta = loaded.spec.meta
+        rows.append({"id": sid, "title": meta.title, "as_of": meta.as_of.isoformat(), "horizon": meta.horizon,
+                     "actors": len(loaded.spec.actors), "strategies": sorted(loaded.spec.strategies)})
+    if json_out:
+        emit_json({"scenarios": rows})
+        return
+    table = Table(title="Bundled scenarios")
+    for col in ("id", "title", "as of", "horizon", "strategies"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"], r["title"], r["as_of"], f"{r['horizon']} weeks", ", ".join(r["strategies"]))
+    out_console.print(table)
+
+
+@app.command()
+@handle_errors
+def validate(
+    scenario: str = typer.Argument(..., help="A scenario file or bundled id."),
+    strict: bool = typer.Option(False, "--strict", help="Treat elements with no source or assumption as errors."),
+    json_out: bool = JSON,
+) -> None:
+    """Check a scenario: syntax, schema, references, expressions, provenance."""
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario(scenario, strict=strict)
+    spec = loaded.spec
+    counts = {k: len(getattr(spec, k)) for k in ("actors", "state", "actions", "processes", "red_lines", "outcomes",
+                                                  "strategies", "uncertainties", "levers", "questions", "sources")}
+    if json_out:
+        emit_json({"scenario": loaded.id, "valid": True, "scenario_sha256": loaded.sha256, "counts": counts,
+                   "warnings": loaded.warnings})
+        return
+    for w in loaded.warnings:
+        console.print(f"warning: {w}", markup=False, highlight=False)
+    summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v)
+    out_console.print(f"[green]ok[/green] {loaded.id}: {summary}; {len(loaded.warnings)} warning(s)")
+
+
+@app.command()
+@handle_errors
+def run(
+    scenario: str = typer.Argument(..., help="A scenario file or bundled id."),
+    runs: int = RUNS,
+    horizon: Optional[int] = HORIZON,
+    seed: int = SEED,
+    strategy: Optional[list[str]] = STRATEGY,
+    param: Optional[list[str]] = PARAM,
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the result (netCDF + summary.json) to this directory."),
+    trajectories: bool = typer.Option(False, "--trajectories", help="Keep every week's state (more memory)."),
+    json_out: bool = JSON,
+) -> None:
+    """Run a scenario as many stochastic futures; print outcome probabilities with 95% CIs."""
+    from redline.analysis import summarize
+    from redline.api import simulate
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    strategies = parse_assignments(strategy, "--strategy")
+    params = _params(param)
+    with _status(f"simulating {runs:,} runs of {loaded.id}", json_out):
+        ds = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies, params=params,
+                      trajectories=trajectories or out is not None)
+    summary = summarize(ds)
+    if out is not None:
+        from redline.results import save_result
+
+        save_result(out, {"run": ds}, {"kind": "run", **summary, "scenario_path": str(loaded.path)})
+        summary["out"] = str(out)
+    if json_out:
+        emit_json(summary)
+        return
+    _print_outcomes(f"{loaded.id}: {runs:,} runs × {summary['horizon']} weeks, seed {seed}", {"": summary["outcomes"]})
+    table = Table(title="Final state")
+    for col in ("variable", "mean", "p05", "p95"):
+        table.add_column(col, justify="right" if col != "variable" else "left")
+    for name, s in summary["final_state"].items():
+        table.add_row(name, *(f"{s[k]:.4g}" if s[k] is not None else "-" for k in ("mean", "p05", "p95")))
+    out_console.print(table)
+    out_console.print(f"simulated in {summary['elapsed_s']:.2f} s"
+                      + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else ""))
+
+
+def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
+    table = Table(title=title)
+    table.add_column("outcome")
+    for name in blocks:
+        table.add_column(f"{name} P (95% CI)" if name else "P (95% CI)", justify="right")
+        table.add_column("median week", justify="right")
+    outcomes = list(next(iter(blocks.values())))
+    for o in outcomes:
+        cells = []
+        for block in blocks.values():
+            s = block[o]
+            cells.append(f"{s['probability']:.3f} ({s['ci95'][0]:.3f}–{s['ci95'][1]:.3f})")
+            cells.append("-" if s["median_week"] is None else f"{s['median_week']:.0f}")
+        table.add_row(o, *cells)
+    out_console.print(table)
+
+
+@app.command()
+@handle_errors
+def compare(
+    scenario: str = typer.Argument(..., help="A scenario file or bundled id."),
+    actor: str = typer.Option(..., "--actor", help="The actor whose strategies are compared."),
+    strategies: str = typer.Option(..., "--strategies", help="Comma-separated strategy names, e.g. a,b."),
+    runs: int = RUNS,
+    horizon: Optional[int] = HORIZON,
+    seed: int = SEED,
+    strategy: Optional[list[str]] = STRATEGY,
+    param: Optional[list[str]] = PARAM,
+    robustness: int = typer.Option(0, "--robustness", min=0, max=10_000,
+                                   help="Also sample N points of the uncertainty space (Latin hypercube) and report "
+                                        "where each difference holds."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the comparison to this directory."),
+    json_out: bool = JSON,
+) -> None:
+    """Compare an actor's strategies with common random numbers: outcome differences with 95% CIs."""
+    from redline.api import compare as compare_api
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    fixed = parse_assignments(strategy, "--strategy")
+    params = _params(param)
+    started = time.perf_counter()
+    with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
+        result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
+                             params=params, fixed=fixed, trajectories=out is not None)
+    datasets = result.pop("datasets")
+    if robustness:
+        from redline.analysis.robustness import robustness_check
+
+        result["robustness"] = robustness_check(loaded, actor=actor, strategies=names, points=robustness,
+                                                runs=min(runs, 4000), horizon=horizon, seed=seed, fixed=fixed,
+                                                progress=not json_out)
+    result["wall_s"] = time.perf_counter() - started
+    if out is not None:
+        from redline.results import save_result
+
+        save_result(out, datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
+    if json_out:
+        emit_json(result)
+        return
+    _print_outcomes(f"{loaded.id}: {actor} strategies, {runs:,} paired runs, seed {seed}", result["strategies"])
+    table = Table(title="Differences (common random numbers)")
+    for col in ("a − b", "outcome", "difference", "95% CI"):
+        table.add_column(col, justify="right" if col in ("difference", "95% CI") else "left")
+    for d in result["differences"]:
+        table.add_row(f"{d['a']} − {d['b']}", d["outcome"], f"{d['difference']:+.3f}",
+                      f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+    out_console.print(table)
+
+
+@app.command()
+@handle_errors
+def trace(
+    scenario: str = typer.Argument(..., help="A scenario file or bundled id."),
+    claims: Optional[Path] = typer.Option(None, "--claims", help="A claims YAML file (id, start, end, claim)."),
+    source: Optional[str] = typer.Option(None, "--source", help="The source id the claims' offsets refer to."),
+    json_out: bool = JSON,
+) -> None:
+    """List every element with its source or assumption, and the coverage of a claims file."""
+    from redline.provenance import trace_scenario
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    result = trace_scenario(loaded, claims_file=claims, source_id=source)
+    if json_out:
+        emit_json(result)
+        return
+    table = Table(title=f"Provenance of {loaded.id}")
+    for col in ("element", "kind", "source / assumption"):
+        table.add_column(col)
+    for eid, e in result["elements"].items():
+        if e.get("source"):
+            s = e["source"]
+            where = f"{s['id']}" + (f" [{s['start']}:{s['end']}]" if s.get("start") is not None else "")
+            if e.get("quote"):
+                where += f" “{e['quote']}”"
+        else:
+            where = f"assumption: {e['assumption']}" if e.get("assumption") else "[red]none[/red]"
+        table.add_row(eid, e["kind"], where)
+    out_console.print(table)
+    if claims is not None:
+        covered = sum(1 for v in result["claims"].values() if v)
+        out_console.print(f"claims covered: {covered}/{len(result['claims'])}"
+                          + (f"; uncovered: {', '.join(result['uncovered'])}" if result["uncovered"] else ""))
+
+
+@app.command()
+@handle_errors
+def demo(
+    out: Path = typer.Option(Path("out"), "--out", help="Directory for the report and figures."),
+    runs: int = typer.Option(20_000, "--runs", min=100, max=2_000_000, help="Runs per strategy."),
+    seed: int = SEED,
+    json_out: bool = JSON,
+) -> None:
+    """The main job: run the flagship analysis end to end and write a report to out/."""
+    from redline.demo import run_demo
+
+    result = run_demo(out=out, runs=runs, seed=seed, progress=not json_out)
+    if json_out:
+        emit_json(result)
+        return
+    out_console.print(f"[green]wrote[/green] {result['report']} ({len(result['files'])} files) "
+                      f"in {result['elapsed_s']:.1f} s")

@@ -1,0 +1,87 @@
+"""Escalation engine: stochastic weekly simulation of a scenario over many runs.
+
+``run(scenario, *, runs, horizon, rng, ...)`` is the engine entry point (same shape as every
+redline engine). ``engine="vectorised"`` (default) advances all runs of a block together with
+numpy; ``engine="reference"`` is a plain per-run interpreter of the same semantics, kept for
+readability and for testing the vectorised engine against.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import xarray as xr
+
+from redline.errors import ParameterError
+from redline.escalation.common import BLOCK_RUNS, assemble, make_setup
+from redline.escalation.engine import simulate_block
+from redline.escalation.reference import simulate_reference
+from redline.scenario import LoadedScenario, load_scenario
+
+__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS"]
+
+MAX_RUNS = 2_000_000
+
+
+def run(
+    scenario: LoadedScenario | str | Path,
+    *,
+    runs: int,
+    horizon: int | None = None,
+    rng: Any,
+    strategies: dict[str, str] | None = None,
+    params: dict[str, float] | None = None,
+    trajectories: bool = False,
+    engine: Literal["vectorised", "reference"] = "vectorised",
+    blocks: list[int] | None = None,
+) -> xr.Dataset:
+    """Simulate ``runs`` stochastic futures of ``scenario``.
+
+    Parameters
+    ----------
+    scenario:
+        a loaded scenario, a file path or a bundled id.
+    runs:
+        number of runs (futures).
+    horizon:
+        weeks to simulate (default: the scenario's).
+    rng:
+        seed: an int, a ``numpy.random.SeedSequence`` or a ``Generator``.
+    strategies:
+        actor -> strategy name, overriding the actor's default policy.
+    params:
+        uncertainty or lever name -> value, within the declared range.
+    trajectories:
+        also return every week's state (memory grows with runs × variables × weeks).
+    engine:
+        ``"vectorised"`` or ``"reference"``.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``final_state`` (variable, run), ``outcome_week`` and ``outcome_occurred`` (outcome, run),
+        ``red_line_week``/``red_line_enforced`` (red_line, run), ``action_count`` (action, run),
+        ``stopped_week`` and ``failed`` (run); ``trajectory`` (week, variable, run) if asked.
+        Attrs record the scenario id and hash, version, seed, spawn key, strategies, parameters
+        and wall time.
+    """
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
+        raise ParameterError(f"runs must be a whole number in 1..{MAX_RUNS:,}, got {runs!r}")
+    program = loaded.program
+    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params)
+    started = time.perf_counter()
+    n_blocks = -(-runs // BLOCK_RUNS)
+    chosen = range(n_blocks) if blocks is None else blocks
+    results = []
+    for b in chosen:
+        size = min(BLOCK_RUNS, runs - b * BLOCK_RUNS)
+        if engine == "vectorised":
+            results.append(simulate_block(program, setup, size, b, trajectories))
+        elif engine == "reference":
+            results.append(simulate_reference(program, setup, size, b, trajectories))
+        else:
+            raise ParameterError(f"unknown engine '{engine}' (engines: vectorised, reference)")
+    return assemble(results, program, setup, scenario_id=loaded.id, sha256=loaded.sha256, engine=engine,
+                    started=started, trajectories=trajectories)

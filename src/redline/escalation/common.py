@@ -1,0 +1,168 @@
+"""What both escalation engines share: run set-up, random streams, bounds, result assembly."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from redline import __version__
+from redline.errors import ParameterError, did_you_mean
+from redline.expr import site_seed_key
+from redline.scenario.compile import CompiledPolicy, Program
+
+__all__ = [
+    "BLOCK_RUNS",
+    "MAX_DELAY",
+    "RunSetup",
+    "block_streams",
+    "clip_to_bounds",
+    "make_setup",
+    "as_seed_sequence",
+    "assemble",
+]
+
+BLOCK_RUNS = 16384
+"""Runs per replication block; each block has its own spawned random streams."""
+
+MAX_DELAY = 64
+"""Longest attribution delay, in weeks (longer delays are cut to this)."""
+
+
+@dataclass
+class RunSetup:
+    seed_sequence: np.random.SeedSequence
+    horizon: int
+    parameters: dict[str, float]
+    policies: dict[str, CompiledPolicy]
+    strategies: dict[str, str]
+
+
+class block_streams:
+    """One ``Generator`` per random call site for one block, created on first use.
+
+    The stream of site *s* in block *b* is seeded by ``SeedSequence(entropy, spawn_key=(*key, b,
+    crc32(s)))``: it depends only on the experiment's seed, the block and the site's name.
+    """
+
+    def __init__(self, seed_sequence: np.random.SeedSequence, block: int):
+        self.entropy = seed_sequence.entropy
+        self.key = tuple(seed_sequence.spawn_key) + (block,)
+        self.streams: dict[str, np.random.Generator] = {}
+
+    def get(self, site: str) -> np.random.Generator:
+        rng = self.streams.get(site)
+        if rng is None:
+            ss = np.random.SeedSequence(self.entropy, spawn_key=self.key + (site_seed_key(site),))
+            rng = self.streams[site] = np.random.Generator(np.random.PCG64(ss))
+        return rng
+
+
+def clip_to_bounds(program: Program, name: str, values: np.ndarray) -> np.ndarray:
+    lo, hi = program.bounds[name]
+    kind = program.kinds[name]
+    if kind == "boolean":
+        return (np.asarray(values) != 0).astype(float)
+    if lo is not None:
+        values = np.maximum(values, lo)
+    if hi is not None:
+        values = np.minimum(values, hi)
+    return values
+
+
+def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
+    """Accept an int seed, a ``SeedSequence`` or a ``Generator`` (whose next draw seeds a sequence)."""
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        return np.random.SeedSequence(int(rng.integers(0, 2**63)))
+    if rng is None:
+        raise ParameterError("a seed is required for reproducible runs (rng=int, SeedSequence or Generator)")
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.SeedSequence(int(rng))
+    raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
+
+
+def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
+               params: dict[str, float] | None) -> RunSetup:
+    """Check strategies and parameters against the program and freeze a run set-up."""
+    horizon = program.horizon if horizon is None else int(horizon)
+    if not 1 <= horizon <= 1040:
+        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    parameters = dict(program.parameters)
+    for name, value in (params or {}).items():
+        if name not in parameters:
+            raise ParameterError(
+                f"unknown parameter '{name}'{did_you_mean(name, parameters)} (parameters: {', '.join(sorted(parameters)) or 'none'})")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {name} needs a number, got '{value}'") from None
+        lo, hi = program.parameter_ranges[name]
+        if not np.isfinite(value) or not lo <= value <= hi:
+            raise ParameterError(f"parameter {name}={value:g} is outside its range [{lo:g}, {hi:g}]")
+        parameters[name] = value
+    policies = dict(program.policies)
+    chosen = {}
+    for actor, name in (strategies or {}).items():
+        if actor not in program.strategies:
+            raise ParameterError(f"unknown actor '{actor}'{did_you_mean(actor, program.strategies)} "
+                                 f"(actors: {', '.join(program.strategies)})")
+        options = program.strategies[actor]
+        if name not in options:
+            valid = ", ".join(options) or "none"
+            raise ParameterError(f"unknown strategy '{name}' for {actor}{did_you_mean(name, options)} (strategies: {valid})")
+        policies[actor] = options[name]
+        chosen[actor] = name
+    return RunSetup(as_seed_sequence(rng), horizon, parameters, policies, chosen)
+
+
+def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_id: str, sha256: str,
+             engine: str, started: float, trajectories: bool) -> xr.Dataset:
+    """Concatenate block results into one Dataset with provenance attrs."""
+    def cat(key, axis=-1):
+        return np.concatenate([b[key] for b in blocks], axis=axis)
+
+    runs = sum(b["stopped_week"].shape[0] for b in blocks)
+    outcome_week = cat("outcome_week")
+    data = {
+        "final_state": (("variable", "run"), cat("final_state")),
+        "outcome_week": (("outcome", "run"), outcome_week),
+        "outcome_occurred": (("outcome", "run"), ~np.isnan(outcome_week)),
+        "red_line_week": (("red_line", "run"), cat("red_line_week")),
+        "red_line_enforced": (("red_line", "run"), cat("red_line_enforced")),
+        "action_count": (("action", "run"), cat("action_count")),
+        "stopped_week": (("run",), cat("stopped_week")),
+        "failed": (("run",), cat("failed")),
+    }
+    coords = {
+        "run": np.arange(runs),
+        "variable": list(program.variables),
+        "outcome": [o.id for o in program.outcomes],
+        "red_line": [r.id for r in program.red_lines],
+        "action": list(program.actions),
+    }
+    if trajectories:
+        data["trajectory"] = (("week", "variable", "run"), np.concatenate([b["trajectory"] for b in blocks], axis=2))
+        coords["week"] = np.arange(1, setup.horizon + 1)
+    ss = setup.seed_sequence
+    attrs = {
+        "scenario": scenario_id,
+        "scenario_sha256": sha256,
+        "version": __version__,
+        "engine": engine,
+        "seed": int(ss.entropy) if isinstance(ss.entropy, int) else json.dumps(ss.entropy),
+        "spawn_key": json.dumps(list(ss.spawn_key)),
+        "block_runs": BLOCK_RUNS,
+        "runs": runs,
+        "horizon": setup.horizon,
+        "as_of": program.as_of.isoformat(),
+        "strategies": json.dumps(setup.strategies, sort_keys=True),
+        "policies": json.dumps({a: p.name for a, p in setup.policies.items()}, sort_keys=True),
+        "params": json.dumps(setup.parameters, sort_keys=True),
+        "wall_time_s": time.perf_counter() - started,
+    }
+    return xr.Dataset(data, coords=coords, attrs=attrs)

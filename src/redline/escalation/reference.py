@@ -1,0 +1,226 @@
+"""Reference interpreter: the escalation semantics, one run at a time, in plain Python.
+
+Written to be read, not to be fast. It follows the same weekly order as the vectorised engine
+(choose, act, attribute, processes, red lines, outcomes) and is tested against it in
+distribution; it uses one random stream per run rather than one per call site, so the two
+engines agree in distribution, not draw for draw.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from redline import expr as ex
+from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup
+from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
+
+__all__ = ["simulate_reference"]
+
+
+def _clip(program: Program, name: str, value: float) -> float:
+    if program.kinds[name] == "boolean":
+        return float(value != 0)
+    lo, hi = program.bounds[name]
+    if lo is not None and value < lo:
+        value = lo
+    if hi is not None and value > hi:
+        value = hi
+    return value
+
+
+class _Run:
+    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator):
+        self.p = program
+        self.setup = setup
+        self.rng = rng
+        self.values: dict[str, float] = {}
+        self.ctx = ex.ScalarContext(self.values, lambda site: rng)
+        self.alive = True
+        self.failed = False
+        self.stopped_week = math.nan
+        self.outcome_week = {o.id: math.nan for o in program.outcomes}
+        self.red_line_week = {r.id: math.nan for r in program.red_lines}
+        self.red_line_enforced = {r.id: False for r in program.red_lines}
+        self.action_count = {a: 0 for a in program.actions}
+        self.pending: list[tuple[int, str, float]] = []  # (week due, variable, amount)
+
+    def initialise(self) -> None:
+        self.ctx.week = 0
+        self.values.update(self.setup.parameters)
+        for name, e in self.p.attributes.items():
+            self.values[name] = e.evaluate_scalar(self.ctx)
+        for name in self.p.variables:
+            self.values[name] = _clip(self.p, name, self.p.initial[name].evaluate_scalar(self.ctx))
+        self.flow_start = {name: self.values[name] for name in self.p.flows}
+        for name in list(self.p.actions) + [o.id for o in self.p.outcomes] + [r.id for r in self.p.red_lines]:
+            self.values[name] = 0.0
+
+    def step(self, week: int) -> None:
+        self.ctx.week = week
+        for name in self.p.flows:
+            self.values[name] = self.flow_start[name]
+        chosen = self.choose()
+        self.act(chosen, week)
+        for item in [x for x in self.pending if x[0] == week]:
+            self.pending.remove(item)
+            _, var, amount = item
+            self.values[var] = _clip(self.p, var, self.values[var] + amount)
+        for aid in self.p.actions:
+            self.values[aid] = float(aid in chosen)
+            self.action_count[aid] += aid in chosen
+        for proc in self.p.processes:
+            active = proc.when is None or proc.when.evaluate_scalar(self.ctx) != 0
+            updates = [(var, op, e.evaluate_scalar(self.ctx)) for var, op, e in proc.updates]
+            if active:
+                for var, op, value in updates:
+                    new = self.values[var] + value if op == "add" else value
+                    self.values[var] = _clip(self.p, var, new)
+        for rl in self.p.red_lines:
+            holds = rl.condition.evaluate_scalar(self.ctx) != 0
+            credibility = min(max(rl.credibility.evaluate_scalar(self.ctx), 0.0), 1.0)
+            fired_before = not math.isnan(self.red_line_week[rl.id])
+            if holds and not (rl.once and fired_before):
+                if not fired_before:
+                    self.red_line_week[rl.id] = float(week)
+                if self.rng.random() < credibility:
+                    self.red_line_enforced[rl.id] = True
+                    self.ctx.commit = False
+                    self.act({rl.response}, week)
+                    self.ctx.commit = True
+                    self.values[rl.response] = 1.0
+                    self.action_count[rl.response] += 1
+            self.values[rl.id] = float(not math.isnan(self.red_line_week[rl.id]))
+        for o in self.p.outcomes:
+            holds = o.condition.evaluate_scalar(self.ctx) != 0
+            if o.week is not None and o.week != week:
+                continue
+            if holds and math.isnan(self.outcome_week[o.id]):
+                self.outcome_week[o.id] = float(week)
+                self.values[o.id] = 1.0
+                if o.absorbing and self.alive:
+                    self.alive = False
+                    self.stopped_week = float(week)
+        if not all(math.isfinite(self.values[v]) for v in self.p.variables):
+            self.failed = True
+            self.alive = False
+            if math.isnan(self.stopped_week):
+                self.stopped_week = float(week)
+
+    def choose(self) -> set[str]:
+        chosen = set()
+        for actor, tracks in self.p.tracks.items():
+            policy = self.setup.policies[actor]
+            for action_ids in tracks.values():
+                options = [a for a in action_ids if self.is_available(self.p.actions[a])]
+                weights = self.weights(policy, options)
+                u = self.rng.random()
+                cumulative = 0.0
+                for aid, w in zip(options, weights):
+                    if cumulative <= u < cumulative + w:
+                        chosen.add(aid)
+                        break
+                    cumulative += w
+        return chosen
+
+    def is_available(self, action: CompiledAction) -> bool:
+        return action.available is None or action.available.evaluate_scalar(self.ctx) != 0
+
+    def weights(self, policy: CompiledPolicy, options: list[str]) -> list[float]:
+        if policy.kind == "scripted":
+            probs = [min(max(policy.probabilities[a].evaluate_scalar(self.ctx), 0.0), 1.0)
+                     if a in policy.probabilities else 0.0 for a in options]
+            total = sum(probs)
+            return [p / total for p in probs] if total > 1 else probs
+        self.ctx.expected, self.ctx.commit = True, False
+        lam = policy.rationality.evaluate_scalar(self.ctx)
+        utilities = [self.expected_utility(self.p.actions[a], policy) for a in options]
+        self.ctx.expected, self.ctx.commit = False, True
+        exps = [math.exp(min(lam * u, 700.0)) for u in utilities]
+        denom = 1.0 + sum(exps)  # 1.0 = exp(0): the 'do nothing' option
+        return [e / denom for e in exps]
+
+    def expected_utility(self, action: CompiledAction, policy: CompiledPolicy) -> float:
+        total = 0.0
+        for eff in action.effects:
+            w_var = policy.goals.get(eff.var, 0.0)
+            w_att = policy.goals.get(eff.attributed, 0.0) if eff.attributed else 0.0
+            if not (w_var or w_att):
+                continue
+            mean = eff.value.evaluate_scalar(self.ctx)
+            delta = mean if eff.op == "add" else mean - self.values[eff.var]
+            total += w_var * delta
+            if w_att:
+                p = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0) if action.covert else 1.0
+                total += w_att * p * delta
+        if action.utility is not None:
+            total += action.utility.evaluate_scalar(self.ctx)
+        if action.id in policy.utilities:
+            total += policy.utilities[action.id].evaluate_scalar(self.ctx)
+        return total if math.isfinite(total) else 0.0
+
+    def act(self, chosen: set[str], week: int) -> None:
+        """Apply the effects of the chosen actions, all computed from the pre-move state."""
+        changes = []
+        for aid, action in self.p.actions.items():
+            if aid not in chosen:
+                continue
+            attributed_now = True
+            delay = 0
+            if action.covert:
+                p = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0)
+                attributed_now = self.rng.random() < p
+                delay = int(min(max(round(action.attribution_delay.evaluate_scalar(self.ctx)), 0), MAX_DELAY - 1))
+            for eff in action.effects:
+                amount = eff.value.evaluate_scalar(self.ctx)
+                changes.append((eff.var, eff.op, amount))
+                if eff.attributed is not None and attributed_now:
+                    if delay == 0:
+                        changes.append((eff.attributed, "add", amount))
+                    else:
+                        self.pending.append((week + delay, eff.attributed, amount))
+        for var, op, amount in changes:
+            new = self.values[var] + amount if op == "add" else amount
+            self.values[var] = _clip(self.p, var, new)
+
+    def state(self) -> list[float]:
+        return [self.values[v] for v in self.p.variables]
+
+
+def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool) -> dict:
+    """Simulate one block run by run; same output layout as the vectorised engine."""
+    ss = setup.seed_sequence
+    final, traj = [], []
+    out_w, rl_w, rl_e, counts, stopped, failed = [], [], [], [], [], []
+    for i in range(runs):
+        run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
+        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)))
+        r.initialise()
+        weeks = []
+        for week in range(1, setup.horizon + 1):
+            if r.alive:
+                r.step(week)
+            if trajectories:
+                weeks.append(r.state())
+        final.append(r.state())
+        traj.append(weeks)
+        out_w.append([r.outcome_week[o.id] for o in program.outcomes])
+        rl_w.append([r.red_line_week[x.id] for x in program.red_lines])
+        rl_e.append([r.red_line_enforced[x.id] for x in program.red_lines])
+        counts.append([r.action_count[a] for a in program.actions])
+        stopped.append(r.stopped_week)
+        failed.append(r.failed)
+
+    def matrix(rows, width, dtype=float):
+        return np.array(rows, dtype=dtype).reshape(runs, width).T
+
+    return {
+        "final_state": matrix(final, len(program.variables)),
+        "outcome_week": matrix(out_w, len(program.outcomes)),
+        "red_line_week": matrix(rl_w, len(program.red_lines)),
+        "red_line_enforced": matrix(rl_e, len(program.red_lines), bool),
+        "action_count": matrix(counts, len(program.actions), np.int32),
+        "stopped_week": np.array(stopped, dtype=float),
+        "failed": np.array(failed, dtype=bool),
+        "trajectory": np.array(traj, dtype=float).transpose(1, 2, 0) if trajectories else None,
+    }

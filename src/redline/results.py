@@ -1,0 +1,72 @@
+"""Result files on disk: a directory holding the Dataset (netCDF) and its JSON summary.
+
+Files are written atomically (to a temporary name, then renamed), so an interrupted write
+never leaves a half-written result behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from redline.cli.common import to_jsonable
+from redline.errors import RedlineError
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "save_result", "load_result"]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_result(directory: str | Path, datasets: dict[str, xr.Dataset], summary: dict[str, Any]) -> Path:
+    """Write ``summary.json`` and one ``<name>.nc`` per dataset into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, ds in datasets.items():
+        encoded = ds.copy()
+        for var in encoded.data_vars:
+            if encoded[var].dtype == bool:
+                encoded[var] = encoded[var].astype(np.int8)
+        atomic_write_bytes(directory / f"{name}.nc", encoded.to_netcdf(engine="scipy"))
+    manifest = {**summary, "datasets": sorted(datasets)}
+    atomic_write_text(directory / "summary.json", json.dumps(to_jsonable(manifest), indent=2))
+    return directory
+
+
+def load_result(directory: str | Path) -> tuple[dict[str, Any], dict[str, xr.Dataset]]:
+    """Read a result directory written by :func:`save_result`."""
+    directory = Path(directory)
+    manifest = directory / "summary.json"
+    if not manifest.is_file():
+        raise RedlineError(f"'{directory}' is not a redline result directory (no summary.json)")
+    summary = json.loads(manifest.read_text(encoding="utf-8"))
+    datasets = {}
+    for name in summary.get("datasets", []):
+        ds = xr.load_dataset(directory / f"{name}.nc", engine="scipy")
+        for var in ("outcome_occurred", "red_line_enforced", "failed"):
+            if var in ds:
+                ds[var] = ds[var].astype(bool)
+        datasets[name] = ds
+    return summary, datasets
