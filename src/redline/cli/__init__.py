@@ -1,12 +1,15 @@
-"""The ``redline`` command line. Each command lives in its own module and registers on ``app``."""
+"""The ``redline`` command line. Each command lives in a module of this package and registers on
+``app`` when imported; every module here except ``app`` and ``common`` is a command module."""
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from redline.cli.app import app
 
-# Command modules register themselves on import; keep this list sorted by workflow.
-from redline.cli import scenario_commands  # noqa: F401,E402  demo, list, validate, run, compare, trace
-from redline.cli import breakout  # noqa: F401,E402  [3/7] nuclear
-from redline.cli import bargain  # noqa: F401,E402  [4/7] bargaining
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _module not in ("app", "common"):
+        importlib.import_module(f"{__name__}.{_module}")
 
 __all__ = ["app", "main"]
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import xarray as xr
 
 from redline.errors import ParameterError
-from redline.escalation.common import BLOCK_RUNS, assemble, make_setup
+from redline.escalation.common import BLOCK_RUNS, assemble, compile_probes, make_setup
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
 from redline.scenario import LoadedScenario, load_scenario
@@ -35,6 +35,7 @@ def run(
     trajectories: bool = False,
     engine: Literal["vectorised", "reference"] = "vectorised",
     blocks: list[int] | None = None,
+    probes: dict[str, tuple[str, int]] | None = None,
 ) -> xr.Dataset:
     """Simulate ``runs`` stochastic futures of ``scenario``.
 
@@ -56,6 +57,10 @@ def run(
         also return every week's state (memory grows with runs × variables × weeks).
     engine:
         ``"vectorised"`` or ``"reference"``.
+    probes:
+        name -> (expression, week): expressions evaluated inside the simulation every week (so
+        window functions such as ``ever`` see every week) and recorded at their week; a week past
+        the horizon extends the horizon. Used by forecast questions.
 
     Returns
     -------
@@ -70,7 +75,12 @@ def run(
     if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
         raise ParameterError(f"runs must be a whole number in 1..{MAX_RUNS:,}, got {runs!r}")
     program = loaded.program
+    compiled_probes = compile_probes(program, probes)
+    if compiled_probes:
+        latest = max(week for _, _, week in compiled_probes)
+        horizon = max(horizon or program.horizon, latest)
     setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params)
+    setup.probes = compiled_probes
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)
     chosen = range(n_blocks) if blocks is None else blocks

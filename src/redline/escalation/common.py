@@ -39,6 +39,7 @@ class RunSetup:
     parameters: dict[str, float]
     policies: dict[str, CompiledPolicy]
     strategies: dict[str, str]
+    probes: list = None  # [(name, Expression, week)]
 
 
 class block_streams:
@@ -59,6 +60,19 @@ class block_streams:
             ss = np.random.SeedSequence(self.entropy, spawn_key=self.key + (site_seed_key(site),))
             rng = self.streams[site] = np.random.Generator(np.random.PCG64(ss))
         return rng
+
+
+def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
+    """Compile probe expressions against the program's names; weeks must be 1..1040."""
+    from redline.expr import parse
+
+    compiled = []
+    for name, (text, week) in (probes or {}).items():
+        week = int(week)
+        if not 1 <= week <= 1040:
+            raise ParameterError(f"probe '{name}': week {week} is outside 1..1040")
+        compiled.append((name, parse(text, names=program.names, site=f"probes.{name}"), week))
+    return compiled
 
 
 def clip_to_bounds(program: Program, name: str, values: np.ndarray) -> np.ndarray:
@@ -145,6 +159,10 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "red_line": [r.id for r in program.red_lines],
         "action": list(program.actions),
     }
+    if setup.probes:
+        data["probe_value"] = (("probe", "run"), cat("probe"))
+        coords["probe"] = [name for name, _, _ in setup.probes]
+        attrs_probe_weeks = {name: week for name, _, week in setup.probes}
     if trajectories:
         data["trajectory"] = (("week", "variable", "run"), np.concatenate([b["trajectory"] for b in blocks], axis=2))
         coords["week"] = np.arange(1, setup.horizon + 1)
@@ -165,4 +183,6 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "params": json.dumps(setup.parameters, sort_keys=True),
         "wall_time_s": time.perf_counter() - started,
     }
+    if setup.probes:
+        attrs["probe_weeks"] = json.dumps(attrs_probe_weeks)
     return xr.Dataset(data, coords=coords, attrs=attrs)

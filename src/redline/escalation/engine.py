@@ -52,6 +52,7 @@ class _Block:
         self.red_line_week = {r.id: np.full(runs, np.nan) for r in program.red_lines}
         self.red_line_enforced = {r.id: np.zeros(runs, dtype=bool) for r in program.red_lines}
         self.action_count = {a: np.zeros(runs, dtype=np.int32) for a in program.actions}
+        self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
         # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs)
         self.pending = {
             aid: np.zeros((MAX_DELAY, sum(e.attributed is not None for e in a.effects), runs))
@@ -81,7 +82,7 @@ class _Block:
         ctx = self.ctx
         ctx.week = week
         for name in self.p.flows:
-            self.values[name] = self.flow_start[name]
+            self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
         taken = self.choose()
         self.apply_actions(taken, week)
         self.deliver_attributions(week)
@@ -92,6 +93,13 @@ class _Block:
         self.run_red_lines(week)
         self.record_outcomes(week)
         self.check_finite(week)
+        self.record_probes(week)
+
+    def record_probes(self, week: int) -> None:
+        for name, e, at in self.setup.probes or ():
+            value = e.evaluate(self.ctx)  # every week, so its windows see the whole history
+            if week == at:
+                self.probe[name] = value.copy()
 
     def choose(self) -> dict[str, np.ndarray]:
         taken = {aid: np.zeros(self.n, dtype=bool) for aid in self.p.actions}
@@ -293,7 +301,7 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
         b.initialise()
         traj = np.empty((setup.horizon, len(program.variables), runs)) if trajectories else None
         for week in range(1, setup.horizon + 1):
-            if not b.alive.any():
+            if not b.alive.any() and not setup.probes:
                 if traj is not None:
                     traj[week - 1:] = b.state_matrix()
                 break
@@ -309,4 +317,5 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
         "stopped_week": b.stopped_week,
         "failed": b.failed,
         "trajectory": traj,
+        "probe": np.stack([b.probe[name] for name, _, _ in setup.probes]) if setup.probes else None,
     }

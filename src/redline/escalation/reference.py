@@ -44,6 +44,7 @@ class _Run:
         self.red_line_enforced = {r.id: False for r in program.red_lines}
         self.action_count = {a: 0 for a in program.actions}
         self.pending: list[tuple[int, str, float]] = []  # (week due, variable, amount)
+        self.probe = {name: math.nan for name, _, _ in setup.probes or ()}
 
     def initialise(self) -> None:
         self.ctx.week = 0
@@ -191,7 +192,7 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
     """Simulate one block run by run; same output layout as the vectorised engine."""
     ss = setup.seed_sequence
     final, traj = [], []
-    out_w, rl_w, rl_e, counts, stopped, failed = [], [], [], [], [], []
+    out_w, rl_w, rl_e, counts, stopped, failed, probes = [], [], [], [], [], [], []
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
         r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)))
@@ -200,9 +201,15 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         for week in range(1, setup.horizon + 1):
             if r.alive:
                 r.step(week)
+            r.ctx.week = week
+            for name, e, at in setup.probes or ():
+                value = e.evaluate_scalar(r.ctx)
+                if week == at:
+                    r.probe[name] = value
             if trajectories:
                 weeks.append(r.state())
         final.append(r.state())
+        probes.append(r.probe)
         traj.append(weeks)
         out_w.append([r.outcome_week[o.id] for o in program.outcomes])
         rl_w.append([r.red_line_week[x.id] for x in program.red_lines])
@@ -223,4 +230,6 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         "stopped_week": np.array(stopped, dtype=float),
         "failed": np.array(failed, dtype=bool),
         "trajectory": np.array(traj, dtype=float).transpose(1, 2, 0) if trajectories else None,
+        "probe": np.array([[r_probe[name] for name, _, _ in setup.probes] for r_probe in probes]).T
+        if setup.probes else None,
     }
