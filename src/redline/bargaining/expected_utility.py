@@ -11,7 +11,7 @@ Bueno de Mesquita, B. (1994). Political forecasting: an expected utility method.
 Mesquita & F. Stokman (eds.), *European Community Decision Making*, Yale UP, ch. 4, pp. 71-104.
 
 Scholz, J. B., Calbert, G. J. & Smith, G. A. (2011). Unravelling Bueno De Mesquita's group
-decision model. *Journal of Theoretical Politics* 23(4): 510-531. doi:10.1177/0951629811418142.
+decision model. *Journal of Theoretical Politics* 23(4): 510ff.
 
 Notes
 -----

@@ -4,7 +4,7 @@ References
 ----------
 Achen, C. H. (2006). Institutional realism and bargaining models. In R. Thomson, F. N. Stokman,
 C. H. Achen & T. König (eds.), *The European Union Decides*, Cambridge UP, ch. 4, pp. 86-123.
-doi:10.1017/CBO9780511492082.005. (Derived there as the approximate Nash bargaining solution with
+(Derived there as the approximate Nash bargaining solution with
 quadratic utilities; the strongest simple benchmark on the DEU data.)
 """
 from __future__ import annotations

@@ -10,14 +10,13 @@ References
 Nash, J. F. (1950). The bargaining problem. *Econometrica* 18(2): 155-162. doi:10.2307/1907266.
 
 Kalai, E. (1977). Nonsymmetric Nash solutions and replications of 2-person bargaining.
-*International Journal of Game Theory* 6(3): 129-133. doi:10.1007/BF01774658.
+*International Journal of Game Theory* 6(3): 129-133.
 
 Achen, C. H. (2006). Institutional realism and bargaining models. In Thomson et al. (eds.),
 *The European Union Decides*, Cambridge UP, ch. 4.
 
 Schneider, G., Finke, D. & Bailer, S. (2010). Bargaining power in the European Union: an
-evaluation of competing game-theoretic models. *Political Studies* 58(1): 85-103.
-doi:10.1111/j.1467-9248.2009.00774.x.
+evaluation of competing game-theoretic models. *Political Studies* 58(1).
 """
 from __future__ import annotations
 
