@@ -1,0 +1,197 @@
+"""Forecast dated questions by simulating the scenario and evaluating each predicate in the loop.
+
+Each question becomes an engine probe (``redline.escalation.run(..., probes=...)``): its predicate
+is evaluated inside the simulation every week, so ``ever(...)``, windows, outcome flags and action
+indicators mean exactly what they mean in the scenario, and its value is recorded at the week that
+holds the close date. A close date past the scenario's horizon extends the simulation. A question
+resolves true in a run when the predicate's value there is non-zero.
+
+Forecasts use only the scenario, which encodes what was known at its ``as_of`` date; a question's
+recorded outcome is never read here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from redline import escalation
+from redline.analysis import wilson_interval
+from redline.errors import ScenarioError
+from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
+from redline.scenario import LoadedScenario
+
+__all__ = ["QuestionForecast", "ForecastResult", "forecast", "MAX_WEEK", "DEFAULT_RUNS"]
+
+MAX_WEEK = 1040
+"""The engine simulates at most 1040 weeks (20 years) from ``as_of``."""
+
+DEFAULT_RUNS = 10_000
+
+
+@dataclass
+class QuestionForecast:
+    """One question's forecast.
+
+    ``status`` is ``"forecast"`` (simulated) or ``"closed_before_as_of"`` (its close date is before
+    the scenario's ``as_of``: the scenario already knows the answer, so it is neither forecast nor
+    scored). ``probability`` is the share of runs where the predicate is non-zero at ``close_week``,
+    ``ci95`` its Wilson interval (Monte-Carlo error only), ``runs`` the runs counted (failed runs and
+    runs where the predicate is undefined (NaN) are left out and counted separately).
+    """
+
+    id: str
+    question: str
+    open_date: dt.date
+    close_date: dt.date
+    close_week: int | None
+    status: str
+    probability: float | None
+    ci95: list[float] | None
+    runs: int
+    hits: int
+    undefined_runs: int
+    outcome: bool | None
+    public_forecast: float | None
+    predicate: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["open_date"] = self.open_date.isoformat()
+        d["close_date"] = self.close_date.isoformat()
+        return d
+
+
+@dataclass
+class ForecastResult:
+    """Forecasts of a question set on one scenario, with what they were conditioned on."""
+
+    scenario: str
+    scenario_sha256: str
+    as_of: dt.date
+    runs: int
+    failed_runs: int
+    seed: int
+    horizon: int
+    policies: dict[str, dict[str, Any]]
+    notes: list[str]
+    questions: list[QuestionForecast]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "scenario_sha256": self.scenario_sha256,
+            "as_of": self.as_of.isoformat(),
+            "runs": self.runs,
+            "failed_runs": self.failed_runs,
+            "seed": self.seed,
+            "horizon_weeks": self.horizon,
+            "policies": self.policies,
+            "notes": self.notes,
+            "questions": [q.to_dict() for q in self.questions],
+        }
+
+
+def _policies(loaded: LoadedScenario, chosen: dict[str, str], fixed: dict[str, str]) -> tuple[dict, list[str]]:
+    """Per actor: the policy in force, its kind, and whether ``--strategy`` fixed it."""
+    program = loaded.program
+    info, notes = {}, []
+    for actor, name in chosen.items():
+        policy = program.policy_for(actor, fixed.get(actor))
+        acts = any(program.tracks.get(actor, {}).values())
+        info[actor] = {"policy": name, "kind": policy.kind, "fixed_by_strategy": actor in fixed}
+        if policy.kind == "logit" and actor not in fixed and acts:
+            options = sorted(program.strategies.get(actor, {}))
+            hint = f" (strategies: {', '.join(options)})" if options else ""
+            notes.append(f"{actor}'s choices are left to the model (logit quantal response, policy '{name}'); "
+                         f"--strategy {actor}=NAME fixes them{hint}")
+    return info, notes
+
+
+def forecast(
+    loaded: LoadedScenario,
+    questions: list[LocatedQuestion],
+    *,
+    runs: int = DEFAULT_RUNS,
+    seed: int = 0,
+    strategies: dict[str, str] | None = None,
+    params: dict[str, float] | None = None,
+) -> ForecastResult:
+    """Probability of every question from ``runs`` simulated futures of ``loaded``.
+
+    Parameters
+    ----------
+    loaded:
+        the scenario.
+    questions:
+        validated questions (:func:`~redline.forecast.load_questions` or
+        :func:`~redline.forecast.questions_from_scenario`).
+    runs, seed:
+        number of futures and the seed of the experiment's ``SeedSequence``; the same seed gives the
+        same probabilities, and each question's probability does not depend on which other
+        questions are asked (probes do not draw from the simulation's random streams).
+    strategies:
+        actor -> strategy name (``--strategy``), overriding the actor's default policy.
+    params:
+        uncertainty or lever -> value.
+
+    Raises
+    ------
+    ExpressionError
+        a predicate naming something the scenario does not define, at the predicate's
+        file:line:col with the nearest known name.
+    ScenarioError
+        a close date more than :data:`MAX_WEEK` weeks after ``as_of``.
+    """
+    strategies = dict(strategies or {})
+    check_predicates(loaded, questions)
+    as_of = loaded.spec.meta.as_of
+    probes: dict[str, tuple[Any, int]] = {}
+    weeks: dict[str, int] = {}
+    for q in questions:
+        if q.spec.close_date < as_of:
+            continue
+        week = close_week(as_of, q.spec.close_date)
+        if week > MAX_WEEK:
+            raise ScenarioError(
+                f"question '{q.id}': close date {q.spec.close_date} is week {week} after as_of {as_of}; "
+                f"the engine simulates at most {MAX_WEEK} weeks", q.location)
+        probes[q.id] = (q.spec.predicate, week)
+        weeks[q.id] = week
+    ds = escalation.run(loaded, runs=runs, rng=seed, strategies=strategies, params=params, probes=probes or None)
+    ok = ~ds["failed"].values
+    chosen = json.loads(ds.attrs["policies"])
+    policies, notes = _policies(loaded, chosen, strategies)
+    results = []
+    for q in questions:
+        spec = q.spec
+        base = dict(id=q.id, question=spec.question, open_date=spec.open_date, close_date=spec.close_date,
+                    outcome=spec.outcome, public_forecast=spec.public_forecast, predicate=str(spec.predicate))
+        qnotes = []
+        if q.id not in probes:
+            qnotes.append(f"closes {spec.close_date}, before the scenario's as_of {as_of}: the scenario already "
+                          "knows the answer, so it is not forecast or scored")
+            results.append(QuestionForecast(**base, close_week=None, status="closed_before_as_of", probability=None,
+                                            ci95=None, runs=0, hits=0, undefined_runs=0, notes=qnotes))
+            continue
+        if spec.open_date < as_of:
+            qnotes.append(f"opened {spec.open_date}, before the scenario's as_of {as_of}: the model knows "
+                          f"{(as_of - spec.open_date).days} day(s) more than a forecaster at the open date")
+        elif spec.open_date > as_of:
+            qnotes.append(f"opens {spec.open_date}, after as_of {as_of}: windows such as ever() count from as_of")
+        values = ds["probe_value"].sel(probe=q.id).values[ok]
+        defined = ~np.isnan(values)
+        n = int(defined.sum())
+        hits = int((values[defined] != 0).sum())
+        lo, hi = wilson_interval(hits, n)
+        results.append(QuestionForecast(
+            **base, close_week=weeks[q.id], status="forecast", probability=hits / n if n else None,
+            ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes))
+    return ForecastResult(
+        scenario=loaded.id, scenario_sha256=loaded.sha256, as_of=as_of, runs=runs,
+        failed_runs=int((~ok).sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
+        notes=notes, questions=results)
