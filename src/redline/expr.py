@@ -442,6 +442,8 @@ class _Compiler:
         if not isinstance(node.func, ast.Name):
             raise self.error("only calls of built-in functions are allowed", node)
         name = "if" if node.func.id == "IF" else node.func.id
+        if name.startswith("__") or name.endswith("__"):
+            raise self.error(f"name '{name}' is not allowed", node)
         if name not in _function_names():
             raise self.error(f"unknown function '{name}'{did_you_mean(name, _function_names())}", node)
         self.calls += 1
@@ -493,6 +495,11 @@ class _Compiler:
     def _random(self, name: str, node: ast.Call, args, index: int):
         self._arity(name, node, RANDOM_FUNCTIONS[name], RANDOM_FUNCTIONS[name])
         self.random = True
+        first = _constant_value(node.args[0])
+        if name == "bernoulli" and first is not None and not 0 <= first <= 1:
+            raise self.error(f"bernoulli probability {first:g} is outside [0, 1]", node)
+        if name == "poisson" and first is not None and first < 0:
+            raise self.error(f"poisson rate {first:g} is negative", node)
         key = f"{self.site}#{index}"
         vfs = [a[0] for a in args]
         sfs = [a[1] for a in args]
@@ -541,6 +548,17 @@ class _Compiler:
     # -- everything else is refused with a name for what it is
     def _Expression(self, node, depth):  # pragma: no cover - parse() unwraps it
         return self.compile(node.body, depth)
+
+
+def _constant_value(node: ast.AST) -> float | None:
+    """The value of a literal number, possibly signed; None for anything else."""
+    sign = 1.0
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return sign * float(node.value)
+    return None
 
 
 def _describe(node: ast.AST) -> str:

@@ -130,6 +130,13 @@ class _Context:
         if value not in choices:
             raise self.fail(f"unknown {what} '{value}'{did_you_mean(value, choices)}", path)
 
+    def probability(self, value: Any, names: frozenset[str], path: tuple) -> ex.Expression:
+        """Compile an expression that must be a probability; a constant outside [0, 1] is an error."""
+        e = self.compile(value, names, path)
+        if e.constant is not None and not 0.0 <= e.constant <= 1.0:
+            raise self.fail(f"probability {e.constant:g} is outside [0, 1]", path)
+        return e
+
     def compile(self, value: Any, names: frozenset[str], path: tuple) -> ex.Expression:
         loc = self.where(path)
         if self.doc is not None and self.doc.quoted.get(path) and loc.column is not None:
@@ -225,7 +232,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             available=None if action.available is None else c.compile(action.available, names, base + ("available",)),
             effects=tuple(effects),
             covert=covert,
-            attribution_probability=None if att is None else c.compile(att.probability, names, base + ("attribution", "probability")),
+            attribution_probability=None if att is None else c.probability(att.probability, names, base + ("attribution", "probability")),
             attribution_delay=None if att is None else c.compile(att.delay_weeks, names, base + ("attribution", "delay_weeks")),
             utility=None if action.utility is None else c.compile(action.utility, names, base + ("utility",)),
             escalation=action.escalation,
@@ -255,7 +262,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
                          f"not of the red line's owner '{rl.owner}'", base + ("response",))
         red_lines.append(CompiledRedLine(
             rid, rl.owner, c.compile(rl.condition, names, base + ("condition",)),
-            c.compile(rl.credibility, names, base + ("credibility",)), rl.response, rl.once,
+            c.probability(rl.credibility, names, base + ("credibility",)), rl.response, rl.once,
         ))
 
     # Outcomes.
@@ -275,7 +282,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         probs = {}
         for aid, value in policy.probabilities.items():
             c.check_ref(aid, own, f"action of '{actor_id}'", base + ("probabilities", aid))
-            probs[aid] = c.compile(value, names, base + ("probabilities", aid))
+            probs[aid] = c.probability(value, names, base + ("probabilities", aid))
         utilities = {}
         for aid, value in policy.utilities.items():
             c.check_ref(aid, own, f"action of '{actor_id}'", base + ("utilities", aid))

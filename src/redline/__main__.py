@@ -1,0 +1,4 @@
+"""``python -m redline`` runs the command line."""
+from redline.cli import main
+
+main()

@@ -1,0 +1,154 @@
+"""The escalation engines: reproducibility, semantics, agreement of vectorised and reference."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from redline import escalation
+from redline.analysis import outcome_summary, paired_difference
+from redline.api import compare
+from redline.errors import ParameterError
+from redline.scenario import load_scenario, scenario_from_dict
+
+ENGINES = ["vectorised", "reference"]
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load_scenario("proxy-deterrence")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engine_contract(example, engine):
+    """Every engine: same entry point, same Dataset layout, provenance in attrs."""
+    ds = escalation.run(example, runs=50, horizon=20, rng=1, engine=engine)
+    assert set(ds["final_state"].dims) == {"variable", "run"}
+    assert ds.sizes["run"] == 50
+    assert "trajectory" not in ds  # memory grows with runs x variables, not weeks, by default
+    for key in ("scenario", "scenario_sha256", "version", "seed", "spawn_key", "strategies", "params", "wall_time_s"):
+        assert key in ds.attrs
+    assert ds.attrs["seed"] == 1 and json.loads(ds.attrs["spawn_key"]) == []
+    again = escalation.run(example, runs=50, horizon=20, rng=1, engine=engine)
+    assert ds.equals(again)
+
+
+def test_same_seed_identical_different_seed_different(example):
+    a = escalation.run(example, runs=3000, horizon=52, rng=7)
+    b = escalation.run(example, runs=3000, horizon=52, rng=7)
+    c = escalation.run(example, runs=3000, horizon=52, rng=8)
+    assert np.array_equal(a["final_state"].values, b["final_state"].values)
+    assert not np.array_equal(a["final_state"].values, c["final_state"].values)
+
+
+def test_blocks_make_results_independent_of_distribution(example):
+    """Block b of a big run equals block b run on its own (so workers can split blocks)."""
+    runs = escalation.BLOCK_RUNS + 100
+    whole = escalation.run(example, runs=runs, horizon=10, rng=3)
+    second = escalation.run(example, runs=runs, horizon=10, rng=3, blocks=[1])
+    assert np.array_equal(whole["final_state"].values[:, escalation.BLOCK_RUNS:], second["final_state"].values)
+
+
+def test_seed_sequence_spawn_key_recorded(example):
+    child = np.random.SeedSequence(5).spawn(3)[2]
+    ds = escalation.run(example, runs=10, horizon=5, rng=child)
+    assert json.loads(ds.attrs["spawn_key"]) == [2]
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
+def test_vectorised_and_reference_agree_in_distribution(example, strategy):
+    n_ref, n_vec = 600, 6000
+    ref = outcome_summary(escalation.run(example, runs=n_ref, rng=11, engine="reference",
+                                         strategies={"challenger": strategy}))
+    vec = outcome_summary(escalation.run(example, runs=n_vec, rng=12, strategies={"challenger": strategy}))
+    for outcome in vec:
+        p, q = vec[outcome]["probability"], ref[outcome]["probability"]
+        se = np.sqrt(p * (1 - p) / n_vec + q * (1 - q) / n_ref) + 1e-3
+        assert abs(p - q) < 4.5 * se, (strategy, outcome, p, q)
+
+
+def test_absorbing_outcome_freezes_the_run(example):
+    ds = escalation.run(example, runs=400, rng=2, strategies={"challenger": "loud"}, trajectories=True)
+    war = ds["outcome_week"].sel(outcome="open_war").values
+    stopped = ds["stopped_week"].values
+    ended = ~np.isnan(stopped)
+    assert ended.mean() > 0.9
+    traj = ds["trajectory"].values  # week, variable, run
+    for run in np.nonzero(ended)[0][:50]:
+        w = int(stopped[run])
+        assert np.array_equal(traj[w - 1, :, run], traj[-1, :, run])  # nothing moves after the end
+    assert np.all(np.isnan(war) | (war >= 1))
+
+
+def test_attributed_record_never_exceeds_truth_and_red_lines_see_attribution(example):
+    never = escalation.run(example, runs=2000, rng=4, strategies={"challenger": "deniable"},
+                           params={"attribution_probability": 0.05})
+    always = escalation.run(example, runs=2000, rng=4, strategies={"challenger": "deniable"},
+                            params={"attribution_probability": 1.0})
+    for ds in (never, always):
+        fs = ds["final_state"]
+        assert np.all(fs.sel(variable="attributed_casualties") <= fs.sel(variable="defender_casualties") + 1e-9)
+    retaliated = lambda ds: ds["outcome_occurred"].sel(outcome="retaliation").mean().item()
+    assert retaliated(always) > retaliated(never) + 0.3
+
+
+def test_credibility_zero_means_never_enforced(example):
+    ds = escalation.run(example, runs=1000, rng=5, strategies={"challenger": "loud"},
+                        params={"defender_credibility": 0.3})
+    enforced = ds["red_line_enforced"].sel(red_line="two_attributed_attacks").values
+    triggered = ~np.isnan(ds["red_line_week"].sel(red_line="two_attributed_attacks").values)
+    assert np.all(enforced <= triggered)
+    assert 0 < enforced.mean() < triggered.mean()
+
+
+def test_scheduled_scripted_policy_and_flows(example_doc):
+    """A schedule is a scripted probability of 1 at chosen weeks; flows reset weekly."""
+    example_doc["strategies"]["deniable"]["policy"]["probabilities"] = {"proxy_attack": "if(week == 3 or week == 7, 1, 0)"}
+    loaded = scenario_from_dict(example_doc)
+    ds = escalation.run(loaded, runs=200, horizon=10, rng=1, trajectories=True)
+    attacks = ds["trajectory"].sel(variable="attacks").values
+    assert np.all(attacks[1] == 0) and np.all(attacks[2] == 1) and np.all(attacks[-1] == 2)
+    weekly = ds["trajectory"].sel(variable="casualties_week").values
+    assert np.all(weekly[[0, 1, 3, 4, 5]] == 0)  # only attack weeks have deaths this week
+
+
+def test_bad_options_are_parameter_errors(example):
+    with pytest.raises(ParameterError, match="did you mean 'attribution_probability'"):
+        escalation.run(example, runs=10, rng=1, params={"atribution_probability": 0.5})
+    with pytest.raises(ParameterError, match=r"outside its range \[0.05, 1\]"):
+        escalation.run(example, runs=10, rng=1, params={"attribution_probability": 2})
+    with pytest.raises(ParameterError, match="did you mean 'deniable'"):
+        escalation.run(example, runs=10, rng=1, strategies={"challenger": "deniabel"})
+    with pytest.raises(ParameterError, match="unknown actor"):
+        escalation.run(example, runs=10, rng=1, strategies={"chalenger": "loud"})
+    with pytest.raises(ParameterError, match="runs"):
+        escalation.run(example, runs=0, rng=1)
+
+
+def test_compare_uses_common_random_numbers(example):
+    same = compare(example, actor="challenger", strategies=["deniable", "deniable"], runs=2000, horizon=52, seed=3)
+    assert all(d["difference"] == 0 and d["ci95"] == [0, 0] for d in same["differences"])
+    res = compare(example, actor="challenger", strategies=["deniable", "loud"], runs=4000, seed=3)
+    d = {x["outcome"]: x for x in res["differences"]}
+    assert d["defender_leaves"]["ci95"][0] > 0 and d["open_war"]["ci95"][1] < 0
+
+
+def test_common_random_numbers_reduce_variance(example):
+    """Pairing runs of two parameter values (same seed) gives a tighter interval than independent seeds."""
+    lo = escalation.run(example, runs=4000, rng=9, params={"casualty_sensitivity": 0.004})
+    hi = escalation.run(example, runs=4000, rng=9, params={"casualty_sensitivity": 0.005})
+    indep = escalation.run(example, runs=4000, rng=10, params={"casualty_sensitivity": 0.005})
+    pick = lambda ds: ds["final_state"].sel(variable="public_support").values
+    _, paired = paired_difference(pick(hi), pick(lo))
+    _, unpaired = paired_difference(pick(indep), pick(lo))
+    assert paired[1] - paired[0] < 0.5 * (unpaired[1] - unpaired[0])
+
+
+def test_probes_see_every_week_and_extend_the_horizon(example):
+    ds = escalation.run(example, runs=500, rng=3, horizon=10,
+                        probes={"early": ("ever(attacks >= 2)", 8), "late": ("defender_leaves", 150)})
+    assert ds.attrs["horizon"] == 150
+    assert ds["probe_value"].sel(probe="late").mean() > 0.5
+    early = ds["probe_value"].sel(probe="early").values
+    assert set(np.unique(early)) <= {0.0, 1.0}
