@@ -1,0 +1,164 @@
+"""What a report is drawn from: a run or comparison directory, a sweep store or a backtest,
+read into one :class:`ReportInput` whose optional parts become optional report sections."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from redline.errors import RedlineError
+
+__all__ = ["ReportInput", "load_input", "from_datasets"]
+
+
+@dataclass
+class ReportInput:
+    """Everything a report can show; every part but ``kind`` may be empty.
+
+    Attributes
+    ----------
+    kind: ``run``, ``compare``, ``sweep`` or ``backtest``.
+    summary: the result's JSON summary (``run --json`` / ``compare --json`` payload, or the store's).
+    datasets: strategy (or ``run``) -> result Dataset, for probabilities, curves and fan charts.
+    loaded: the scenario, when it can be found, for the picture and the provenance table.
+    sensitivity: output -> {input: index} (e.g. Sobol total-order indices).
+    prim_boxes: list of ``{"limits": {input: [lo, hi]}, "coverage", "density", "label"}``.
+    input_ranges: input -> (low, high), the full ranges PRIM boxes sit in.
+    calibration: ``{"forecasts": [...], "outcomes": [...], "labels": [...], "scores": {...}}``.
+    notes: warnings to print at the top of the report (e.g. scenario changed since the run).
+    """
+
+    kind: str
+    summary: dict[str, Any] = field(default_factory=dict)
+    datasets: dict[str, xr.Dataset] = field(default_factory=dict)
+    loaded: Any = None
+    sensitivity: dict[str, dict[str, float]] | None = None
+    prim_boxes: list[dict[str, Any]] | None = None
+    input_ranges: dict[str, tuple[float, float]] | None = None
+    calibration: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    source: str = ""
+
+
+def _scenario_for(summary: dict[str, Any], notes: list[str], base: Path | None = None):
+    """Find the scenario a result came from: its recorded path, else its bundled id."""
+    from redline.scenario import load_scenario
+
+    candidates = []
+    if summary.get("scenario_path"):
+        candidates.append(Path(summary["scenario_path"]))
+    if summary.get("scenario"):
+        candidates.append(summary["scenario"])
+    for ref in candidates:
+        try:
+            loaded = load_scenario(ref)
+        except (RedlineError, OSError):
+            continue
+        sha = summary.get("scenario_sha256")
+        if sha and sha != loaded.sha256:
+            notes.append(f"the scenario file '{ref}' has changed since this result was computed "
+                         "(hash differs); the picture and provenance show the current file")
+        return loaded
+    if candidates:
+        notes.append("the scenario this result came from was not found; no picture or provenance table")
+    return None
+
+
+def from_datasets(datasets: dict[str, xr.Dataset], summary: dict[str, Any], *, kind: str | None = None,
+                  loaded: Any = None, **extra: Any) -> ReportInput:
+    """A report input from in-memory results (the web app and ``redline demo`` use this)."""
+    notes: list[str] = []
+    if loaded is None:
+        loaded = _scenario_for(summary, notes)
+    kind = kind or summary.get("kind") or ("compare" if len(datasets) > 1 else "run")
+    return ReportInput(kind=kind, summary=summary, datasets=datasets, loaded=loaded, notes=notes, **extra)
+
+
+def _optional_parts(summary: dict[str, Any]) -> dict[str, Any]:
+    """Sensitivity, PRIM and calibration blocks when a summary carries them (sweeps, backtests)."""
+    parts: dict[str, Any] = {}
+    sens = summary.get("sensitivity")
+    if isinstance(sens, dict) and sens:
+        # accept {output: {input: x}} or {output: {"ST": {input: x}, ...}} (SALib-style)
+        clean = {}
+        for out, block in sens.items():
+            if isinstance(block, dict) and isinstance(block.get("ST"), dict):
+                block = block["ST"]
+            if isinstance(block, dict):
+                clean[out] = {k: float(v) for k, v in block.items() if isinstance(v, (int, float))}
+        parts["sensitivity"] = {k: v for k, v in clean.items() if v} or None
+    boxes = summary.get("prim_boxes") or summary.get("prim") or summary.get("boxes")
+    if isinstance(boxes, dict):
+        boxes = [boxes]
+    if isinstance(boxes, list) and boxes and all(isinstance(b, dict) and "limits" in b for b in boxes):
+        parts["prim_boxes"] = boxes
+    ranges = summary.get("input_ranges")
+    if isinstance(ranges, dict):
+        parts["input_ranges"] = {k: tuple(v) for k, v in ranges.items()}
+    cal = summary.get("calibration")
+    if cal is None and isinstance(summary.get("questions"), list):
+        rows = [q for q in summary["questions"] if isinstance(q, dict)
+                and q.get("outcome") is not None and q.get("probability") is not None]
+        if rows:
+            cal = {"forecasts": [q["probability"] for q in rows], "outcomes": [bool(q["outcome"]) for q in rows],
+                   "labels": [str(q.get("id", i)) for i, q in enumerate(rows)],
+                   "scores": summary.get("scores") or {k: summary[k] for k in ("brier", "log_score") if k in summary}}
+    if isinstance(cal, dict) and cal.get("forecasts"):
+        parts["calibration"] = cal
+    return parts
+
+
+def load_input(path: str | Path) -> ReportInput:
+    """Read a result directory (``run``/``compare``/``backtest`` summary.json), or a sweep store
+    (a DuckDB file), into a :class:`ReportInput`.
+
+    Raises
+    ------
+    RedlineError
+        when the path is neither.
+    """
+    path = Path(path)
+    if path.is_dir():
+        from redline.results import load_result
+
+        summary, datasets = load_result(path)
+        notes: list[str] = []
+        loaded = _scenario_for(summary, notes)
+        kind = summary.get("kind") or ("compare" if len(datasets) > 1 else "run")
+        return ReportInput(kind=kind, summary=summary, datasets=datasets, loaded=loaded, notes=notes,
+                           source=str(path), **_optional_parts(summary))
+    if path.is_file() and path.suffix == ".json":
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise RedlineError(f"{path}: not a readable JSON result ({err})") from None
+        if not isinstance(summary, dict):
+            raise RedlineError(f"{path}: a JSON result must be an object")
+        notes = []
+        loaded = _scenario_for(summary, notes)
+        return ReportInput(kind=summary.get("kind", "backtest"), summary=summary, loaded=loaded, notes=notes,
+                           source=str(path), **_optional_parts(summary))
+    if path.is_file():
+        return _load_store(path)
+    raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store")
+
+
+def _load_store(path: Path) -> ReportInput:
+    """A sweep store written by :mod:`redline.store` (when installed)."""
+    try:
+        from redline import store  # noqa: F401  provided by the experiments extra
+    except ImportError:
+        raise RedlineError(f"'{path}' looks like a sweep store, but redline.store is not available "
+                           "(install the experiments extra)") from None
+    reader = getattr(store, "report_payload", None)
+    if reader is None:
+        raise RedlineError(f"'{path}': this version of redline.store cannot describe a store for a report")
+    summary = reader(path)
+    notes: list[str] = []
+    loaded = _scenario_for(summary, notes)
+    datasets = summary.pop("datasets", {}) or {}
+    return ReportInput(kind=summary.get("kind", "sweep"), summary=summary, datasets=datasets, loaded=loaded,
+                       notes=notes, source=str(path), **_optional_parts(summary))
