@@ -1,0 +1,386 @@
+"""Running a design: experiments in chunks on a serial, multi-process or Dask executor.
+
+Each experiment is a block of ``runs`` runs of :func:`redline.escalation.run`, seeded by
+``SeedSequence(seed, spawn_key=(experiment,))``, so where it runs changes nothing in its numbers.
+Workers receive the scenario's YAML text (not a compiled object) and compile it once per process.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from redline import __version__
+from redline.errors import ParameterError, RedlineError
+from redline.experiments.design import Design, experiment_seed, make_design
+from redline.scenario import LoadedScenario, load_scenario
+
+__all__ = ["EXECUTORS", "perform_experiments", "run_experiment", "design_frame"]
+
+EXECUTORS = ("serial", "processes", "dask")
+CONNECT_TIMEOUT_S = 5
+
+_SCENARIOS: dict[str, LoadedScenario] = {}
+
+
+def _scenario(payload: dict) -> LoadedScenario:
+    loaded = _SCENARIOS.get(payload["sha256"])
+    if loaded is None:
+        from redline.scenario.load import scenario_from_text
+
+        loaded = scenario_from_text(payload["text"], name=payload["name"])
+        if loaded.sha256 != payload["sha256"]:  # pragma: no cover - a worker with another redline
+            raise RedlineError(f"worker compiled {payload['name']} to a different scenario hash")
+        _SCENARIOS[payload["sha256"]] = loaded
+    return loaded
+
+
+def run_experiment(payload: dict, experiment: int, params: dict, strategies: dict) -> dict:
+    """Run one experiment and summarise it; an error is recorded, not raised."""
+    from redline.escalation import run
+    from redline.store import summarise_runs
+
+    started = time.perf_counter()
+    record = {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    try:
+        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"],
+                 rng=experiment_seed(payload["seed"], experiment), strategies=strategies, params=params)
+        outs, states, runs_table = summarise_runs(ds, payload["per_run"])
+        if runs_table is not None:
+            runs_table["experiment"] = np.int64(experiment)
+        failed = int(ds["failed"].values.sum())
+        record.update(status="ok", failed_runs=failed, error=None, outcomes=outs, states=states, runs_table=runs_table)
+    except Exception as err:  # recorded with the experiment: a sweep never drops one silently
+        record.update(status="failed", failed_runs=int(payload["runs"]), error=f"{type(err).__name__}: {err}",
+                      outcomes=[], states=[], runs_table=None)
+    record["elapsed_s"] = time.perf_counter() - started
+    return record
+
+
+def _run_chunk(payload: dict, tasks: list[tuple[int, dict, dict]]) -> list[dict]:
+    return [run_experiment(payload, i, p, s) for i, p, s in tasks]
+
+
+def design_frame(design: Design, defaults: dict[str, float]) -> pd.DataFrame:
+    """One row per experiment: strategy combination, point, every parameter, seed."""
+    n = design.n_experiments
+    cols: dict[str, Any] = {"experiment": np.arange(n, dtype=np.int64)}
+    combo = np.arange(n) // design.n_points
+    point = np.arange(n) % design.n_points
+    cols["combination"] = combo.astype(np.int64)
+    cols["point"] = point.astype(np.int64)
+    for k, actor in enumerate(design.strategy_actors):
+        cols[f"strategy:{actor}"] = [design.strategy_combinations[c][k] for c in combo]
+    factor_names = [f.name for f in design.factors]
+    for j, name in enumerate(factor_names):
+        cols[name] = design.points[point, j].astype(float)
+    for name in sorted(defaults):
+        if name not in factor_names:
+            cols[name] = np.full(n, float(design.constants.get(name, defaults[name])))
+    cols["seed"] = np.full(n, design.seed, dtype=np.int64)
+    cols["spawn_key"] = [json.dumps([int(i)]) for i in range(n)]
+    return pd.DataFrame(cols)
+
+
+def _chunks(pending: list[int], size: int) -> Iterator[list[int]]:
+    for k in range(0, len(pending), size):
+        yield pending[k:k + size]
+
+
+def _chunk_size(n_pending: int, workers: int, runs: int, horizon: int) -> int:
+    """Experiments per task: about 8 tasks per worker, each at most ~4M run-weeks (~1-2 s)."""
+    cap = max(1, 4_000_000 // max(1, runs * horizon))
+    return max(1, min(math.ceil(n_pending / max(1, workers * 8)), cap))
+
+
+def _progress(total: int, done: int, enabled: bool):
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    from redline.cli.common import console
+
+    class _Rate(TextColumn):
+        def render(self, task):
+            speed = task.finished_speed or task.speed
+            return TextColumn("{task.description}").render(task).__class__(
+                f"{speed:,.1f} exp/s" if speed else "- exp/s")
+
+    progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), _Rate(""),
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        disable=not enabled, transient=False)
+    return progress
+
+
+def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], workers: int,
+                      address: str | None) -> Iterator[list[dict]]:
+    if executor == "serial":
+        _SCENARIOS.setdefault(payload["sha256"], payload.pop("_loaded", None) or _scenario(payload))
+        for chunk in chunks:
+            yield _run_chunk(payload, chunk)
+        return
+    payload.pop("_loaded", None)
+    if executor == "processes":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(_run_chunk, payload, chunk) for chunk in chunks]
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+        return
+    yield from _dask_results(payload, chunks, workers, address)
+
+
+def _dask_client(workers: int, address: str | None):
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover
+        raise ParameterError("the dask executor needs dask.distributed: pip install 'redline[experiments]'") from None
+    import logging
+
+    if address:
+        if "://" not in address:
+            address = f"tcp://{address}"
+        try:
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise ParameterError(f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+                                 f"({type(err).__name__}); start one with `dask scheduler` or drop --address "
+                                 "to use a local cluster") from None
+        except ValueError as err:
+            raise ParameterError(f"--address {address}: {err}") from None
+        return client, None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster, set_as_default=False), cluster
+
+
+def _dask_results(payload: dict, chunks: list[list[tuple]], workers: int, address: str | None) -> Iterator[list[dict]]:
+    from dask.distributed import as_completed
+
+    client, cluster = _dask_client(workers, address)
+    try:
+        shared = client.scatter(payload, broadcast=True)
+        futures = [client.submit(_run_chunk, shared, chunk, pure=False) for chunk in chunks]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def perform_experiments(
+    scenario: LoadedScenario | str | Path,
+    design: str | Design = "lhs",
+    samples: int = 64,
+    *,
+    runs: int = 1000,
+    seed: int = 0,
+    horizon: int | None = None,
+    uncertainties: dict | list | None = None,
+    constants: dict[str, float] | None = None,
+    strategies: dict[str, list[str]] | None = None,
+    executor: str = "serial",
+    workers: int | None = None,
+    address: str | None = None,
+    store: str | Path | None = None,
+    per_run: bool = False,
+    progress: bool = False,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> xr.Dataset:
+    """Run every experiment of a design and return their outcome summaries.
+
+    Parameters
+    ----------
+    scenario:
+        loaded scenario, file or bundled id.
+    design, samples, seed, uncertainties, constants, strategies:
+        see :func:`redline.experiments.make_design` (or pass a ready :class:`Design`).
+    runs:
+        runs (stochastic futures) per experiment.
+    horizon:
+        weeks (default: the scenario's).
+    executor:
+        ``"serial"``, ``"processes"`` (local pool) or ``"dask"`` (``address`` of a running
+        scheduler, or a ``LocalCluster`` of ``workers`` processes when no address is given).
+    workers:
+        processes for ``processes`` / local Dask (default: CPU count).
+    store:
+        DuckDB file to write to and resume from (see :mod:`redline.store`).
+    per_run:
+        also store the week of every outcome of every run.
+    progress:
+        show a rich progress bar (experiments done, rate, ETA) on stderr.
+
+    Returns
+    -------
+    xarray.Dataset
+        dims ``experiment``, ``outcome``, ``variable``: ``probability``, ``count``, ``ci_low``,
+        ``ci_high``, ``median_week`` (experiment, outcome); ``state_mean`` (experiment, variable);
+        ``status``, ``error``, ``failed_runs`` and one variable per parameter and strategy actor
+        (experiment). Attrs: scenario, hash, design, samples, seed, runs, horizon, factors, ...
+
+    Notes
+    -----
+    The same arguments give bit-identical numbers under every executor, worker count and
+    interruption: experiment ``i`` is always seeded by ``SeedSequence(seed).spawn(n)[i]``.
+    """
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    if executor not in EXECUTORS:
+        from redline.errors import did_you_mean
+
+        raise ParameterError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)} (executors: {', '.join(EXECUTORS)})")
+    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or not 1 <= runs <= 2_000_000:
+        raise ParameterError(f"--runs must be a whole number in 1..2,000,000, got {runs!r}")
+    horizon = loaded.program.horizon if horizon is None else int(horizon)
+    if not 1 <= horizon <= 1040:
+        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    if address and executor != "dask":
+        raise ParameterError("--address needs --executor dask")
+    workers = int(workers) if workers else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {workers}")
+    d = design if isinstance(design, Design) else make_design(
+        loaded, design, samples, seed=seed, uncertainties=uncertainties, constants=constants, strategies=strategies)
+    outcomes = [o.id for o in loaded.program.outcomes]
+    variables = list(loaded.program.variables)
+    identity = {"scenario": loaded.id, "scenario_sha256": loaded.sha256, "runs": int(runs), "horizon": horizon,
+                "per_run": bool(per_run), "design": d.identity()}
+    frame = design_frame(d, loaded.program.parameters)
+    text = _scenario_text(loaded)
+    payload = {"text": text, "name": str(loaded.path or loaded.id), "sha256": loaded.sha256, "runs": int(runs),
+               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run), "_loaded": loaded}
+
+    records: dict[int, dict] = {}
+    st = None
+    if store is not None:
+        from redline.store import ResultsStore
+
+        st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+    started = time.perf_counter()
+    try:
+        done = st.finished() if st is not None else set()
+        pending = [i for i in range(d.n_experiments) if i not in done]
+        workers_eff = 1 if executor == "serial" else workers
+        size = _chunk_size(len(pending), workers_eff if executor != "serial" else 16, runs, horizon)
+        chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
+        bar = _progress(d.n_experiments, len(done), progress)
+        with bar:
+            task = bar.add_task("", total=d.n_experiments, completed=len(done))
+            finished = len(done)
+            if pending:
+                for chunk_records in _executor_results(executor, payload, chunks, workers, address):
+                    chunk_records.sort(key=lambda r: r["experiment"])
+                    if st is not None:
+                        st.write(chunk_records, executor)
+                    else:
+                        records.update((r["experiment"], r) for r in chunk_records)
+                    finished += len(chunk_records)
+                    bar.update(task, completed=finished)
+                    if on_chunk is not None:
+                        on_chunk(finished, d.n_experiments)
+        if st is not None:
+            st.finalise()
+            result = _dataset_from_store(st, d, outcomes, variables)
+        else:
+            result = _dataset_from_records(d, [records[i] for i in sorted(records)], frame, outcomes, variables)
+    finally:
+        if st is not None:
+            st.close()
+    result.attrs.update({
+        "scenario": loaded.id, "scenario_sha256": loaded.sha256, "version": __version__, "design": d.design,
+        "samples": d.samples, "seed": d.seed, "runs": int(runs), "horizon": horizon,
+        "n_experiments": d.n_experiments, "seeding": "SeedSequence(seed).spawn(n_experiments)[experiment]",
+        "factors": json.dumps([[f.name, f.kind, f.low, f.high] for f in d.factors]),
+        "constants": json.dumps(d.constants, sort_keys=True),
+        "strategy_actors": json.dumps(d.strategy_actors),
+        "executor": executor, "resumed_experiments": len(done), "store": str(store) if store else "",
+        "wall_time_s": time.perf_counter() - started,
+    })
+    return result
+
+
+def _scenario_text(loaded: LoadedScenario) -> str:
+    if loaded.path is not None:
+        return Path(loaded.path).read_text(encoding="utf-8")
+    import yaml
+
+    return yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+def _dataset_from_store(st, d: Design, outcomes: list[str], variables: list[str]) -> xr.Dataset:
+    frame = st.table("design")
+    exps = st.table("experiments")
+    outs = st.table("outcomes")
+    states = st.table("final_state")
+    return _assemble(d, frame, exps, outs, states, outcomes, variables)
+
+
+def _dataset_from_records(d: Design, records: list[dict], frame: pd.DataFrame, outcomes, variables) -> xr.Dataset:
+    exps = pd.DataFrame([(r["experiment"], r["status"], r["runs"], r["failed_runs"], r["error"]) for r in records],
+                        columns=["experiment", "status", "runs", "failed_runs", "error"])
+    outs = pd.DataFrame([(r["experiment"], *row) for r in records for row in r["outcomes"]],
+                        columns=["experiment", "outcome", "runs", "count", "probability", "ci_low", "ci_high",
+                                 "median_week", "mean_week"])
+    states = pd.DataFrame([(r["experiment"], *row) for r in records for row in r["states"]],
+                          columns=["experiment", "variable", "mean", "p05", "p95"])
+    return _assemble(d, frame, exps, outs, states, outcomes, variables)
+
+
+def _assemble(d: Design, frame: pd.DataFrame, exps: pd.DataFrame, outs: pd.DataFrame, states: pd.DataFrame,
+              outcomes: list[str], variables: list[str]) -> xr.Dataset:
+    n = d.n_experiments
+    o_index = {o: k for k, o in enumerate(outcomes)}
+    v_index = {v: k for k, v in enumerate(variables)}
+
+    def grid(df, key, index, column, width):
+        arr = np.full((n, width), np.nan)
+        if len(df):
+            arr[df["experiment"].to_numpy(int), df[key].map(index).to_numpy(int)] = pd.to_numeric(
+                df[column], errors="coerce").to_numpy(float)
+        return arr
+
+    status = np.full(n, "pending", dtype=object)
+    error = np.full(n, "", dtype=object)
+    failed_runs = np.zeros(n, dtype=np.int64)
+    if len(exps):
+        idx = exps["experiment"].to_numpy(int)
+        status[idx] = exps["status"].to_numpy(object)
+        error[idx] = exps["error"].fillna("").to_numpy(object)
+        failed_runs[idx] = exps["failed_runs"].to_numpy(np.int64)
+    data = {
+        "probability": (("experiment", "outcome"), grid(outs, "outcome", o_index, "probability", len(outcomes))),
+        "count": (("experiment", "outcome"), grid(outs, "outcome", o_index, "count", len(outcomes))),
+        "ci_low": (("experiment", "outcome"), grid(outs, "outcome", o_index, "ci_low", len(outcomes))),
+        "ci_high": (("experiment", "outcome"), grid(outs, "outcome", o_index, "ci_high", len(outcomes))),
+        "median_week": (("experiment", "outcome"), grid(outs, "outcome", o_index, "median_week", len(outcomes))),
+        "state_mean": (("experiment", "variable"), grid(states, "variable", v_index, "mean", len(variables))),
+        "status": (("experiment",), status.astype(str)),
+        "error": (("experiment",), error.astype(str)),
+        "failed_runs": (("experiment",), failed_runs),
+    }
+    for f in d.factors:
+        data[f.name] = (("experiment",), frame[f.name].to_numpy(float))
+    for actor in d.strategy_actors:
+        data[f"strategy:{actor}"] = (("experiment",), frame[f"strategy:{actor}"].to_numpy(str))
+    return xr.Dataset(data, coords={"experiment": np.arange(n), "outcome": outcomes, "variable": variables})
