@@ -152,3 +152,15 @@ def test_probes_see_every_week_and_extend_the_horizon(example):
     assert ds["probe_value"].sel(probe="late").mean() > 0.5
     early = ds["probe_value"].sel(probe="early").values
     assert set(np.unique(early)) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
+def test_dropping_ended_runs_changes_no_number(example, strategy):
+    """Compaction (ended runs leave the working arrays) is exact: each run keeps its random numbers."""
+    from redline.escalation import common, engine
+
+    setup = common.make_setup(example.program, rng=5, horizon=104, strategies={"challenger": strategy}, params=None)
+    a = engine.simulate_block(example.program, setup, 3000, 0, False, compact=True)
+    b = engine.simulate_block(example.program, setup, 3000, 0, False, compact=False)
+    for key in ("final_state", "outcome_week", "red_line_week", "red_line_enforced", "action_count", "stopped_week"):
+        assert np.array_equal(a[key], b[key], equal_nan=True), key

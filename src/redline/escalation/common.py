@@ -43,23 +43,57 @@ class RunSetup:
 
 
 class block_streams:
-    """One ``Generator`` per random call site for one block, created on first use.
+    """One random stream per random call site for one block, created on first use.
 
     The stream of site *s* in block *b* is seeded by ``SeedSequence(entropy, spawn_key=(*key, b,
     crc32(s)))``: it depends only on the experiment's seed, the block and the site's name.
+    Every draw is made for all runs of the block, then restricted to the runs still being
+    simulated (``subset``), so a run's random numbers do not depend on which other runs have
+    ended: dropping finished runs changes no result.
     """
 
-    def __init__(self, seed_sequence: np.random.SeedSequence, block: int):
+    def __init__(self, seed_sequence: np.random.SeedSequence, block: int, runs: int):
         self.entropy = seed_sequence.entropy
         self.key = tuple(seed_sequence.spawn_key) + (block,)
-        self.streams: dict[str, np.random.Generator] = {}
+        self.runs = runs
+        self.subset: np.ndarray | None = None
+        self.streams: dict[str, _SiteStream] = {}
 
-    def get(self, site: str) -> np.random.Generator:
-        rng = self.streams.get(site)
-        if rng is None:
+    def get(self, site: str) -> _SiteStream:
+        stream = self.streams.get(site)
+        if stream is None:
             ss = np.random.SeedSequence(self.entropy, spawn_key=self.key + (site_seed_key(site),))
-            rng = self.streams[site] = np.random.Generator(np.random.PCG64(ss))
-        return rng
+            stream = self.streams[site] = _SiteStream(np.random.Generator(np.random.PCG64(ss)), self)
+        return stream
+
+
+class _SiteStream:
+    """The draws of one call site: full-block draws restricted to the runs still simulated."""
+
+    __slots__ = ("rng", "owner")
+
+    def __init__(self, rng: np.random.Generator, owner: block_streams):
+        self.rng = rng
+        self.owner = owner
+
+    def _restrict(self, full: np.ndarray) -> np.ndarray:
+        subset = self.owner.subset
+        return full if subset is None else full[subset]
+
+    def random(self, size: int) -> np.ndarray:
+        return self._restrict(self.rng.random(self.owner.runs))
+
+    def standard_normal(self, size: int) -> np.ndarray:
+        return self._restrict(self.rng.standard_normal(self.owner.runs))
+
+    def poisson(self, lam) -> np.ndarray:
+        lam = np.asarray(lam, dtype=float)
+        subset = self.owner.subset
+        if subset is None:
+            return self.rng.poisson(np.broadcast_to(lam, (self.owner.runs,)))
+        full = np.zeros(self.owner.runs)
+        full[subset] = lam
+        return self.rng.poisson(full)[subset]
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:

@@ -35,14 +35,34 @@ from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
 __all__ = ["simulate_block"]
 
 
+COMPACT_BELOW = 0.5
+"""Drop ended runs from the working arrays when fewer than this share of them is still going."""
+
+
 class _Block:
-    """State of one block of runs while it is being simulated."""
+    """State of one block of runs while it is being simulated.
+
+    ``self.n`` is the number of runs still in the working arrays and ``self.idx`` their
+    positions in the block; when enough runs have ended (absorbing outcome or failure), they are
+    written out and dropped, so the remaining weeks cost only what the live runs need.
+    """
 
     def __init__(self, program: Program, setup: RunSetup, runs: int, block: int):
         self.p = program
         self.setup = setup
         self.n = runs
-        self.streams = block_streams(setup.seed_sequence, block)
+        self.full = runs
+        self.idx = np.arange(runs)
+        self.streams = block_streams(setup.seed_sequence, block, runs)
+        self.result = {
+            "final_state": np.full((len(program.variables), runs), np.nan),
+            "outcome_week": np.full((len(program.outcomes), runs), np.nan),
+            "red_line_week": np.full((len(program.red_lines), runs), np.nan),
+            "red_line_enforced": np.zeros((len(program.red_lines), runs), dtype=bool),
+            "action_count": np.zeros((len(program.actions), runs), dtype=np.int32),
+            "stopped_week": np.full(runs, np.nan),
+            "failed": np.zeros(runs, dtype=bool),
+        }
         self.values: dict[str, np.ndarray | float] = {}
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
@@ -293,10 +313,55 @@ class _Block:
     def state_matrix(self) -> np.ndarray:
         return np.stack([np.broadcast_to(self.values[v], (self.n,)) for v in self.p.variables])
 
+    def write_out(self, which: np.ndarray) -> None:
+        """Copy the records of working runs ``which`` (a mask) into the block's results."""
+        pos = self.idx[which]
+        r = self.result
+        r["final_state"][:, pos] = self.state_matrix()[:, which]
+        for i, o in enumerate(self.p.outcomes):
+            r["outcome_week"][i, pos] = self.outcome_week[o.id][which]
+        for i, rl in enumerate(self.p.red_lines):
+            r["red_line_week"][i, pos] = self.red_line_week[rl.id][which]
+            r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][which]
+        for i, a in enumerate(self.p.actions):
+            r["action_count"][i, pos] = self.action_count[a][which]
+        r["stopped_week"][pos] = self.stopped_week[which]
+        r["failed"][pos] = self.failed[which]
 
-def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool):
+    def compact(self) -> None:
+        """Write out ended runs and keep only live ones in the working arrays."""
+        keep = self.alive.copy()
+        self.write_out(~keep)
+
+        def cut(x):
+            return x[..., keep] if isinstance(x, np.ndarray) and x.shape[-1:] == (self.n,) else x
+
+        for name, value in list(self.values.items()):
+            self.values[name] = cut(value)
+        self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
+        for key, state in list(self.ctx.windows.items()):
+            if isinstance(state, ex._RingBuffer):
+                state.values = state.values[:, keep]
+                state.total = state.total[keep]
+            else:
+                self.ctx.windows[key] = cut(state)
+        self.pending = {k: v[:, :, keep] for k, v in self.pending.items()}
+        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.action_count):
+            for k in records:
+                records[k] = records[k][keep]
+        self.alive, self.failed, self.stopped_week = self.alive[keep], self.failed[keep], self.stopped_week[keep]
+        self.idx = self.idx[keep]
+        self.n = int(keep.sum())
+        self.ctx.runs = self.n
+        self.streams.subset = self.idx
+
+
+def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
+                   compact: bool = True):
     """Simulate one block of ``runs`` runs; returns a dict of arrays (see ``escalation.run``)."""
     b = _Block(program, setup, runs, block)
+    # Trajectories and probes follow every run to the horizon, so ended runs stay in place then.
+    may_compact = compact and not trajectories and not setup.probes
     with np.errstate(all="ignore"):
         b.initialise()
         traj = np.empty((setup.horizon, len(program.variables), runs)) if trajectories else None
@@ -308,14 +373,11 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
             b.step(week)
             if traj is not None:
                 traj[week - 1] = b.state_matrix()
+            if may_compact and b.n >= 64 and np.count_nonzero(b.alive) < COMPACT_BELOW * b.n:
+                b.compact()
+    b.write_out(np.ones(b.n, dtype=bool))
     return {
-        "final_state": b.state_matrix(),
-        "outcome_week": np.stack([b.outcome_week[o.id] for o in program.outcomes]) if program.outcomes else np.empty((0, runs)),
-        "red_line_week": np.stack([b.red_line_week[r.id] for r in program.red_lines]) if program.red_lines else np.empty((0, runs)),
-        "red_line_enforced": np.stack([b.red_line_enforced[r.id] for r in program.red_lines]) if program.red_lines else np.empty((0, runs), dtype=bool),
-        "action_count": np.stack([b.action_count[a] for a in program.actions]) if program.actions else np.empty((0, runs), dtype=np.int32),
-        "stopped_week": b.stopped_week,
-        "failed": b.failed,
+        **b.result,
         "trajectory": traj,
         "probe": np.stack([b.probe[name] for name, _, _ in setup.probes]) if setup.probes else None,
     }
