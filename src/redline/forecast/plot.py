@@ -15,12 +15,14 @@ def plot_calibration(result: dict[str, Any], path: str | Path) -> Path:
     calibration. Right: each scored question's forecast, model against baselines.
     The file type follows the suffix (``.png``, ``.svg``, ``.pdf``).
     """
-    import matplotlib
+    from redline.errors import ParameterError
 
+    try:
+        import matplotlib
+    except ImportError:
+        raise ParameterError("the calibration plot needs matplotlib: pip install 'redline[report]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from redline.errors import ParameterError
 
     path = Path(path)
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [1, 1.25]})
