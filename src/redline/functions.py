@@ -4,6 +4,13 @@
   the first significant quantity (IAEA: 25 kg U-235 in HEU) from stocks at up to four assays
   and a fleet's separative capacity, computed with :func:`redline.nuclear.breakout_days`
   (separative-work physics, natural-uranium feed unlimited). Assays must not vary across runs.
+* ``swu_per_kg(product_percent, feed_percent, tails_percent)`` — separative work (kg-SWU) per kg
+  of product, ``V(xp) + (F/P - 1) V(xt) - (F/P) V(xf)`` (Benedict, Pigford & Levi 1981, eq. 12.61),
+  e.g. 4.5% from natural (0.711%) at 0.3% tails is about 6.23 SWU/kg.
+* ``feed_per_kg(product_percent, feed_percent, tails_percent)`` — kg of feed per kg of product,
+  ``(xp - xt) / (xf - xt)`` from the uranium and U-235 mass balances.
+
+All take assays in percent and are vectorised over runs; invalid assay orderings give NaN.
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ import numpy as np
 from redline.errors import ExpressionError
 from redline.expr import register_function
 
-__all__ = ["breakout_days_expr"]
+__all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 
 
 def _stocks(args) -> dict[float, np.ndarray]:
@@ -45,3 +52,40 @@ def _breakout_days_scalar(swu_per_year, *stock_args) -> float:
 
 register_function("breakout_days", breakout_days_expr, _breakout_days_scalar, nargs=(3, 9),
                   doc="days to one IAEA significant quantity from (kg, assay %) stocks and SWU/year")
+
+
+def _fractions(product_percent, feed_percent, tails_percent):
+    xp, xf, xt = (np.asarray(a, dtype=float) / 100.0 for a in (product_percent, feed_percent, tails_percent))
+    ok = (0.0 < xt) & (xt < xf) & (xf < xp) & (xp < 1.0)
+    # Out-of-order assays have no physical meaning: give NaN rather than a negative amount.
+    safe = [np.where(ok, x, d) for x, d in ((xp, 0.5), (xf, 0.1), (xt, 0.01))]
+    return ok, safe
+
+
+def swu_per_kg_expr(product_percent, feed_percent, tails_percent):
+    """Vectorised kg-SWU per kg of product (see module docstring)."""
+    from redline.nuclear import swu_per_product
+
+    ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
+    return np.where(ok, swu_per_product(xp, xf, xt), np.nan)
+
+
+def feed_per_kg_expr(product_percent, feed_percent, tails_percent):
+    """Vectorised kg of feed per kg of product (see module docstring)."""
+    from redline.nuclear import feed_per_product
+
+    ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
+    return np.where(ok, feed_per_product(xp, xf, xt), np.nan)
+
+
+def _scalar(fn):
+    def scalar(*args) -> float:
+        return float(np.asarray(fn(*(np.array([a], dtype=float) for a in args))).ravel()[0])
+
+    return scalar
+
+
+register_function("swu_per_kg", swu_per_kg_expr, _scalar(swu_per_kg_expr), nargs=(3, 3),
+                  doc="kg-SWU per kg of product from (product %, feed %, tails %)")
+register_function("feed_per_kg", feed_per_kg_expr, _scalar(feed_per_kg_expr), nargs=(3, 3),
+                  doc="kg of feed per kg of product from (product %, feed %, tails %)")

@@ -80,6 +80,18 @@ class CompiledOutcome:
     week: int | None
 
 
+@dataclass(frozen=True)
+class CompiledDecision:
+    id: str
+    model: str
+    every_weeks: int
+    target: str
+    parties: tuple[str, ...]
+    positions: tuple[ex.Expression, ...]
+    saliences: tuple[ex.Expression, ...]
+    capabilities: tuple[ex.Expression, ...]
+
+
 @dataclass
 class Program:
     """A scenario compiled for the engines."""
@@ -97,6 +109,7 @@ class Program:
     processes: list[CompiledProcess]
     red_lines: list[CompiledRedLine]
     outcomes: list[CompiledOutcome]
+    decisions: list[CompiledDecision]
     policies: dict[str, CompiledPolicy]  # default policy per actor
     strategies: dict[str, dict[str, CompiledPolicy]]  # actor -> strategy name -> policy
     names: frozenset[str]
@@ -160,7 +173,9 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     owners: dict[str, tuple] = {}
 
     def claim(name: str, path: tuple) -> None:
-        if name == "week" or name in ex.FUNCTIONS():
+        # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
+        # state variable may share their name; built-in functions stay reserved.
+        if name == "week" or name in set(ex.FUNCTIONS()) - set(ex._EXTENSIONS):
             raise c.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
         if name in owners:
             other = ".".join(str(p) for p in owners[name])
@@ -276,6 +291,19 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
                 raise c.fail(f"date {out.on} is before the scenario's as_of {spec.meta.as_of}", base + ("on",))
         outcomes.append(CompiledOutcome(oid, c.compile(out.condition, names, base + ("condition",)), out.absorbing, week))
 
+    # Collective decisions.
+    decisions = []
+    for did, dec in spec.decisions.items():
+        base = ("decisions", did)
+        c.check_ref(dec.target, spec.state, "state variable", base + ("target",))
+        parties = tuple(dec.actors)
+        decisions.append(CompiledDecision(
+            did, dec.model, dec.every_weeks, dec.target, parties,
+            tuple(c.compile(a.position, names, base + ("actors", k, "position")) for k, a in dec.actors.items()),
+            tuple(c.probability(a.salience, names, base + ("actors", k, "salience")) for k, a in dec.actors.items()),
+            tuple(c.compile(a.capability, names, base + ("actors", k, "capability")) for k, a in dec.actors.items()),
+        ))
+
     # Policies and strategies.
     def compile_policy(policy: Policy, actor_id: str, base: tuple, name: str) -> CompiledPolicy:
         own = {a for a, act in spec.actions.items() if act.actor == actor_id}
@@ -326,7 +354,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     program = Program(
         variables=variables, kinds=kinds, flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
         parameters=params, parameter_ranges=ranges, actions=compiled_actions, tracks=tracks,
-        processes=processes, red_lines=red_lines, outcomes=outcomes, policies=policies,
+        processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
         strategies=strategies, names=names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
         actor_goals={a: dict(actor.goals) for a, actor in actors.items()},
     )
@@ -335,10 +363,13 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
 
 def _elements(spec: Scenario):
     """Every element that should carry provenance, with its path."""
-    for section in ("actors", "state", "actions", "processes", "red_lines", "outcomes", "strategies",
+    for section in ("actors", "state", "actions", "processes", "red_lines", "outcomes", "decisions", "strategies",
                     "uncertainties", "levers"):
         for name, element in getattr(spec, section).items():
             yield (section, name), element
+    for did, dec in spec.decisions.items():
+        for party, a in dec.actors.items():
+            yield ("decisions", did, "actors", party), a
     for actor_id, actor in spec.actors.items():
         for attr, a in actor.attributes.items():
             yield ("actors", actor_id, "attributes", attr), a
