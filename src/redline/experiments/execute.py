@@ -157,7 +157,7 @@ def _dask_client(workers: int, address: str | None):
         if "://" not in address:
             address = f"tcp://{address}"
         try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError) as err:
             raise ParameterError(f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
                                  f"({type(err).__name__}); start one with `dask scheduler` or drop --address "
@@ -167,7 +167,7 @@ def _dask_client(workers: int, address: str | None):
         return client, None
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                            silence_logs=logging.ERROR)
-    return Client(cluster, set_as_default=False), cluster
+    return Client(cluster), cluster
 
 
 def _dask_results(payload: dict, chunks: list[list[tuple]], workers: int, address: str | None) -> Iterator[list[dict]]:
