@@ -105,7 +105,7 @@ def outcome_bars(blocks: Mapping[str, Mapping[str, Mapping]], *, title: str = "O
             hi = np.array([blocks[name][o]["ci95"][1] for o in outcomes], dtype=float)
             colour = PALETTE[i % len(PALETTE)]
             ax.barh(y, p, height=bar * 0.9, color=colour, alpha=0.85, label=name or None)
-            ax.errorbar(p, y, xerr=[p - lo, hi - p], fmt="none", ecolor="#222", elinewidth=1, capsize=2)
+            ax.errorbar(p, y, xerr=[np.clip(p - lo, 0, None), np.clip(hi - p, 0, None)], fmt="none", ecolor="#222", elinewidth=1, capsize=2)
             for yy, pp, hh in zip(y, p, hi):
                 ax.text(hh + 0.01, yy, f"{pp:.1%}", va="center", fontsize=8)
         ax.set_yticks(np.arange(len(outcomes)), [o.replace("_", " ") for o in outcomes])
