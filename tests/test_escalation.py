@@ -164,3 +164,20 @@ def test_dropping_ended_runs_changes_no_number(example, strategy):
     b = engine.simulate_block(example.program, setup, 3000, 0, False, compact=False)
     for key in ("final_state", "outcome_week", "red_line_week", "red_line_enforced", "action_count", "stopped_week"):
         assert np.array_equal(a[key], b[key], equal_nan=True), key
+
+
+def test_collective_decisions_run_every_n_weeks_with_the_bargaining_model(example_doc):
+    from redline import bargaining
+
+    del example_doc["red_lines"]  # nothing moves tension after the decision within a week
+    example_doc["outcomes"].pop("retaliation")
+    ds = escalation.run(scenario_from_dict(example_doc), runs=300, horizon=12, rng=2, trajectories=True)
+    stance = ds["trajectory"].sel(variable="host_stance").values  # week, run
+    tension = ds["trajectory"].sel(variable="tension").values
+    assert np.array_equal(stance[1], stance[2]) and np.array_equal(stance[4], stance[6])  # weeks 2-3, 5-7 hold
+    # week 4's stance is the Nash bargaining solution over that week's positions
+    gov = np.clip(20 + 1.5 * tension[3], 0, 100)
+    positions = np.stack([gov, np.full(300, 95.0), np.full(300, 10.0)], axis=1)
+    actors = bargaining.Actors.from_arrays(positions, [0.6, 0.9, 0.4], [45, 25, 30])
+    expected = bargaining.predict(actors, model="nash").prediction
+    assert np.allclose(stance[3], expected)

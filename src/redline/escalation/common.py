@@ -96,6 +96,17 @@ class _SiteStream:
         return self.rng.poisson(full)[subset]
 
 
+def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
+    """The bargaining model's predicted position per run, from (parties, runs) arrays."""
+    from redline import bargaining
+
+    pos = np.stack([np.broadcast_to(p, positions[0].shape) for p in positions], axis=1)
+    sal = np.clip(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in saliences], axis=1), 0.0, 1.0)
+    cap = np.maximum(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in capabilities], axis=1), 0.0)
+    actors = bargaining.Actors.from_arrays(pos, sal, cap, names=decision.parties)
+    return np.asarray(bargaining.predict(actors, model=decision.model).prediction, dtype=float)
+
+
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
     """Compile probe expressions against the program's names; weeks must be 1..1040."""
     from redline.expr import parse

@@ -29,6 +29,7 @@ from redline.escalation.common import (
     RunSetup,
     block_streams,
     clip_to_bounds,
+    collective_positions,
 )
 from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
 
@@ -110,6 +111,7 @@ class _Block:
             self.values[aid] = t.astype(float)
             self.action_count[aid] += t
         self.run_processes()
+        self.run_decisions(week)
         self.run_red_lines(week)
         self.record_outcomes(week)
         self.check_finite(week)
@@ -266,6 +268,22 @@ class _Block:
                 old = self.values[var]
                 new = old + value if op == "add" else value
                 self.values[var] = clip_to_bounds(self.p, var, np.where(mask, new, old))
+
+    def run_decisions(self, week: int) -> None:
+        """Collective decisions: inputs evaluated every week (windows stay current), the model
+        re-run every ``every_weeks`` weeks on live runs."""
+        ctx = self.ctx
+        for d in self.p.decisions:
+            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
+            if week % d.every_weeks != 0 and week != 1:
+                continue
+            live = self.alive
+            if not live.any():
+                continue
+            position = collective_positions(d, *([x[live] for x in group] for group in inputs))
+            new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
+            new[live] = position
+            self.values[d.target] = clip_to_bounds(self.p, d.target, new)
 
     def run_red_lines(self, week: int) -> None:
         ctx = self.ctx

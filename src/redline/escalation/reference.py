@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from redline import expr as ex
-from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup
+from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, collective_positions
 from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
 
 __all__ = ["simulate_reference"]
@@ -77,6 +77,11 @@ class _Run:
                 for var, op, value in updates:
                     new = self.values[var] + value if op == "add" else value
                     self.values[var] = _clip(self.p, var, new)
+        for d in self.p.decisions:
+            inputs = [[e.evaluate_scalar(self.ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
+            if week % d.every_weeks == 0 or week == 1:
+                arrays = [[np.array([v]) for v in group] for group in inputs]
+                self.values[d.target] = _clip(self.p, d.target, float(collective_positions(d, *arrays)[0]))
         for rl in self.p.red_lines:
             holds = rl.condition.evaluate_scalar(self.ctx) != 0
             credibility = min(max(rl.credibility.evaluate_scalar(self.ctx), 0.0), 1.0)

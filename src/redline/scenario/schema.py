@@ -24,6 +24,8 @@ __all__ = [
     "Attribute",
     "Attribution",
     "Effect",
+    "Decision",
+    "DecisionActor",
     "Expr",
     "Lever",
     "Meta",
@@ -304,6 +306,35 @@ class Outcome(Provenance):
     description: str = ""
 
 
+class DecisionActor(Provenance):
+    """One party to a collective decision: position on the decision's scale, salience in [0, 1],
+    capability (e.g. seats). Each may be an expression, so positions can move with the state."""
+
+    position: Expr
+    salience: Expr = 1.0
+    capability: Expr = 1.0
+    description: str = ""
+
+
+class Decision(Provenance):
+    """A collective decision re-taken every ``every_weeks`` by a bargaining model
+    (:mod:`redline.bargaining`); the predicted position is written into the state variable
+    ``target`` (e.g. the collective stance of a parliament on expelling foreign forces)."""
+
+    model: Literal["mean", "median", "nash", "bdm"] = "nash"
+    every_weeks: int = Field(default=4, ge=1, le=520)
+    target: str
+    actors: dict[str, DecisionActor]
+    description: str = ""
+
+    @field_validator("actors")
+    @classmethod
+    def _two_or_more(cls, value: dict) -> dict:
+        if len(value) < 2:
+            raise ValueError("a collective decision needs at least two actors")
+        return _ids(value, "decision actor")
+
+
 class Strategy(Provenance):
     actor: str
     policy: Policy
@@ -359,12 +390,13 @@ class Scenario(Strict):
     processes: dict[str, Process] = Field(default_factory=dict)
     red_lines: dict[str, RedLine] = Field(default_factory=dict)
     outcomes: dict[str, Outcome] = Field(default_factory=dict)
+    decisions: dict[str, Decision] = Field(default_factory=dict)
     strategies: dict[str, Strategy] = Field(default_factory=dict)
     uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
     levers: dict[str, Lever] = Field(default_factory=dict)
     questions: list[Question] = Field(default_factory=list)
 
-    @field_validator("actors", "state", "actions", "processes", "red_lines", "outcomes", "strategies",
+    @field_validator("actors", "state", "actions", "processes", "red_lines", "outcomes", "decisions", "strategies",
                      "uncertainties", "levers")
     @classmethod
     def _element_ids(cls, value: dict, info) -> dict:

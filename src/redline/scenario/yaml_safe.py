@@ -118,10 +118,37 @@ def parse_yaml(raw: bytes | str, name: str = "<input>") -> Document:
         return doc
     builder = _Builder(doc)
     try:
+        if _expanded_size(node, {}, 0, name) > MAX_NODES:  # before building anything
+            raise ScenarioError(f"document expands to more than {MAX_NODES:,} values (an alias/anchor bomb?)",
+                                Location(name, 1, 1))
         doc.data = builder.build(node, (), 0)
     except RecursionError:
         raise ScenarioError(f"YAML nests deeper than {MAX_DEPTH} levels", Location(name, 1, 1)) from None
     return doc
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int, name: str) -> int:
+    """Number of values the node stands for once aliases are expanded, counted without expanding
+    (aliased nodes are shared objects, so each is sized once)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if depth > MAX_DEPTH:
+        mark = node.start_mark
+        raise ScenarioError(f"YAML nests deeper than {MAX_DEPTH} levels", Location(name, mark.line + 1, mark.column + 1))
+    size = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            size += _expanded_size(k, memo, depth + 1, name) + _expanded_size(v, memo, depth + 1, name)
+            if size > MAX_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            size += _expanded_size(v, memo, depth + 1, name)
+            if size > MAX_NODES:
+                break
+    memo[key] = size
+    return size
 
 
 class _Builder:
