@@ -121,7 +121,7 @@ def _progress(total: int, done: int, enabled: bool):
 
 
 def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], workers: int,
-                      address: str | None) -> Iterator[list[dict]]:
+                      client=None) -> Iterator[list[dict]]:
     if executor == "serial":
         _SCENARIOS.setdefault(payload["sha256"], payload.pop("_loaded", None) or _scenario(payload))
         for chunk in chunks:
@@ -143,7 +143,7 @@ def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], w
                     fut.cancel()
                 raise
         return
-    yield from _dask_results(payload, chunks, workers, address)
+    yield from _dask_results(payload, chunks, client)
 
 
 def _dask_client(workers: int, address: str | None):
@@ -170,23 +170,17 @@ def _dask_client(workers: int, address: str | None):
     return Client(cluster), cluster
 
 
-def _dask_results(payload: dict, chunks: list[list[tuple]], workers: int, address: str | None) -> Iterator[list[dict]]:
+def _dask_results(payload: dict, chunks: list[list[tuple]], client) -> Iterator[list[dict]]:
     from dask.distributed import as_completed
 
-    client, cluster = _dask_client(workers, address)
+    shared = client.scatter(payload, broadcast=True)
+    futures = [client.submit(_run_chunk, shared, chunk, pure=False) for chunk in chunks]
     try:
-        shared = client.scatter(payload, broadcast=True)
-        futures = [client.submit(_run_chunk, shared, chunk, pure=False) for chunk in chunks]
-        try:
-            for fut in as_completed(futures):
-                yield fut.result()
-        except BaseException:
-            client.cancel(futures)
-            raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        for fut in as_completed(futures):
+            yield fut.result()
+    except BaseException:
+        client.cancel(futures)
+        raise
 
 
 def perform_experiments(
@@ -272,13 +266,15 @@ def perform_experiments(
                "horizon": horizon, "seed": d.seed, "per_run": bool(per_run), "_loaded": loaded}
 
     records: dict[int, dict] = {}
-    st = None
-    if store is not None:
-        from redline.store import ResultsStore
-
-        st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+    st = client = cluster = None
+    if executor == "dask":  # before the store: an unreachable scheduler must leave nothing behind
+        client, cluster = _dask_client(workers, address)
     started = time.perf_counter()
     try:
+        if store is not None:
+            from redline.store import ResultsStore
+
+            st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
         done = st.finished() if st is not None else set()
         pending = [i for i in range(d.n_experiments) if i not in done]
         workers_eff = 1 if executor == "serial" else workers
@@ -289,7 +285,7 @@ def perform_experiments(
             task = bar.add_task("", total=d.n_experiments, completed=len(done))
             finished = len(done)
             if pending:
-                for chunk_records in _executor_results(executor, payload, chunks, workers, address):
+                for chunk_records in _executor_results(executor, payload, chunks, workers, client):
                     chunk_records.sort(key=lambda r: r["experiment"])
                     if st is not None:
                         st.write(chunk_records, executor)
@@ -307,6 +303,10 @@ def perform_experiments(
     finally:
         if st is not None:
             st.close()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
     result.attrs.update({
         "scenario": loaded.id, "scenario_sha256": loaded.sha256, "version": __version__, "design": d.design,
         "samples": d.samples, "seed": d.seed, "runs": int(runs), "horizon": horizon,

@@ -1,0 +1,270 @@
+"""Experiments: designs, executors agree exactly, kill -9 resume, store refusal, PRIM/CART, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+duckdb = pytest.importorskip("duckdb")
+pytest.importorskip("SALib")
+
+from redline.analysis.discovery import cart, prim  # noqa: E402
+from redline.cli import app  # noqa: E402
+from redline.errors import ParameterError  # noqa: E402
+from redline.experiments import experiment_seed, make_design, perform_experiments  # noqa: E402
+from redline.scenario import load_scenario  # noqa: E402
+
+SCENARIO = "proxy-deterrence"
+SMALL = dict(design="lhs", samples=4, runs=64, seed=11)
+
+
+def result_tables(path: Path) -> dict:
+    """Every table except bookkeeping ones (meta, run_log), rows in a canonical order."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("show tables").fetchall()]
+        return {t: con.execute(f'select * from "{t}" order by all').fetchall() for t in names
+                if not any(w in t for w in ("meta", "run_log", "timing", "progress"))}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_scenario(SCENARIO)
+
+
+@pytest.fixture(scope="module")
+def serial_store(tmp_path_factory, scenario):
+    path = tmp_path_factory.mktemp("serial") / "serial.duckdb"
+    ds = perform_experiments(scenario, **SMALL, store=path)
+    return path, ds
+
+
+# -- designs
+def test_experiment_seed_is_the_spawned_child():
+    children = np.random.SeedSequence(7).spawn(5)
+    for i, child in enumerate(children):
+        assert experiment_seed(7, i).generate_state(4).tolist() == child.generate_state(4).tolist()
+
+
+def test_designs_have_their_documented_sizes(scenario):
+    d = len(scenario.program.parameter_ranges)
+    combos = len(scenario.program.strategies["challenger"])
+    assert make_design(scenario, "lhs", 10).n_experiments == 10 * combos
+    assert make_design(scenario, "sobol", 8).n_experiments == 8 * (d + 2) * combos
+    assert make_design(scenario, "morris", 3).n_experiments == 3 * (d + 1) * combos
+    fac = make_design(scenario, "factorial", 2, strategies={"challenger": ["loud"]})
+    assert fac.n_experiments == 2 ** d
+    assert {tuple(r) for r in fac.points} == {tuple(r) for r in np.array(np.meshgrid(
+        *[[f.low, f.high] for f in fac.factors], indexing="ij")).reshape(d, -1).T}
+
+
+def test_lhs_is_stratified_within_narrowed_range(scenario):
+    d = make_design(scenario, "lhs", 20, seed=3, uncertainties={"attribution_probability": (0.2, 0.6)},
+                    constants={"defender_credibility": 0.9})
+    col = d.points[:, 0]
+    assert [f.name for f in d.factors] == ["attribution_probability"]
+    assert col.min() >= 0.2 and col.max() <= 0.6
+    assert sorted(np.floor((col - 0.2) / 0.4 * 20).astype(int).tolist()) == list(range(20))  # one point per stratum
+    params, strategies = d.experiment(0)
+    assert params["defender_credibility"] == 0.9 and set(strategies) == {"challenger"}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(design="sobol", samples=10), "power of two"),
+    (dict(uncertainties=["atribution_probability"]), "did you mean 'attribution_probability'"),
+    (dict(uncertainties={"attribution_probability": (0.5, 0.5)}), "empty range"),
+    (dict(uncertainties={"attribution_probability": (0.5, 2.0)}), "leaves its declared range"),
+    (dict(constants={"withdrawal_inclination": 3.0}), "outside its declared range"),
+    (dict(strategies={"challenger": ["lowd"]}), "did you mean 'loud'"),
+    (dict(design="latin"), "unknown design"),
+])
+def test_bad_designs_are_refused(scenario, kwargs, message):
+    args = {"design": "lhs", "samples": 8, **kwargs}
+    with pytest.raises(ParameterError, match=message):
+        make_design(scenario, args.pop("design"), args.pop("samples"), **args)
+
+
+# -- executors and the store
+def test_dataset_shape_and_attrs(serial_store, scenario):
+    _, ds = serial_store
+    n = 4 * len(scenario.program.strategies["challenger"])
+    assert ds.sizes["experiment"] == n
+    assert ds["probability"].dims == ("experiment", "outcome")
+    assert ds.attrs["design"] == "lhs" and ds.attrs["seed"] == 11
+    assert (ds["status"].values == "ok").all()
+    # experiment 5 is an ordinary engine run with its spawned seed and its parameters
+    from redline.analysis import outcome_summary
+    from redline.escalation import run
+
+    params = {x[0]: float(ds[x[0]].values[5]) for x in json.loads(ds.attrs["factors"])}
+    strategies = {"challenger": str(ds["strategy:challenger"].values[5])}
+    direct = outcome_summary(run(scenario, runs=64, rng=np.random.SeedSequence(11).spawn(n)[5],
+                                 strategies=strategies, params=params))
+    for o, s in direct.items():
+        assert ds["probability"].sel(outcome=o).values[5] == s["probability"]
+
+
+def test_processes_match_serial(tmp_path, serial_store, scenario):
+    path, ds = serial_store
+    other = tmp_path / "processes.duckdb"
+    ds2 = perform_experiments(scenario, **SMALL, store=other, executor="processes", workers=2)
+    assert result_tables(path) == result_tables(other)
+    np.testing.assert_array_equal(ds["probability"].values, ds2["probability"].values)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_serial(tmp_path, serial_store, scenario):
+    path, _ = serial_store
+    other = tmp_path / "dask.duckdb"
+    perform_experiments(scenario, **SMALL, store=other, executor="dask", workers=2)
+    assert result_tables(path) == result_tables(other)
+
+
+def test_kill_9_midway_then_resume_is_identical(tmp_path, serial_store):
+    path, _ = serial_store
+    resumed = tmp_path / "resumed.duckdb"
+    # A real SIGKILL of the sweeping process after 5 experiments have been committed.
+    script = textwrap.dedent(f"""
+        import os, signal
+        from redline.experiments import perform_experiments
+        def die(done, total):
+            if done >= 5:
+                os.kill(os.getpid(), signal.SIGKILL)
+        perform_experiments({SCENARIO!r}, design="lhs", samples=4, runs=64, seed=11, store={str(resumed)!r},
+                            on_chunk=die)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    con = duckdb.connect(str(resumed), read_only=True)
+    done_before = con.execute("select count(*) from experiments").fetchone()[0]
+    con.close()
+    assert 5 <= done_before < 12
+    ds = perform_experiments(SCENARIO, **SMALL, store=resumed)
+    assert ds.attrs["resumed_experiments"] == done_before
+    assert result_tables(path) == result_tables(resumed)
+
+
+def test_store_of_another_sweep_is_refused_untouched(tmp_path, scenario):
+    path = tmp_path / "s.duckdb"
+    perform_experiments(scenario, design="lhs", samples=2, runs=16, seed=1, store=path,
+                        strategies={"challenger": ["loud"]})
+    before = result_tables(path)
+    with pytest.raises(ParameterError, match="different sweep.*seed.*new --store file"):
+        perform_experiments(scenario, design="lhs", samples=2, runs=16, seed=2, store=path,
+                            strategies={"challenger": ["loud"]})
+    assert result_tables(path) == before
+
+
+def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monkeypatch):
+    import redline.escalation as esc
+
+    real = esc.run
+
+    def flaky(*args, params=None, **kwargs):
+        if params["withdrawal_inclination"] > 0.75:
+            raise FloatingPointError("synthetic failure")
+        return real(*args, params=params, **kwargs)
+
+    monkeypatch.setattr(esc, "run", flaky)
+    path = tmp_path / "f.duckdb"
+    ds = perform_experiments(scenario, design="lhs", samples=4, runs=16, seed=1, store=path,
+                             strategies={"challenger": ["loud"]})
+    failed = ds["status"].values == "failed"
+    assert failed.sum() == 1
+    assert "synthetic failure" in str(ds["error"].values[failed][0])
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("select count(*) from experiments where status = 'failed' and error like '%synthetic%'").fetchone()[0] == 1
+    con.close()
+
+
+def test_parquet_export_round_trips(tmp_path, serial_store):
+    from redline.store import ResultsStore
+
+    path, _ = serial_store
+    with ResultsStore.open(path) as st:
+        files = {p.stem: p for p in st.export_parquet(tmp_path / "pq")}
+        n = st.con.execute("select count(*) from outcomes").fetchone()[0]
+    assert duckdb.connect().execute(f"select count(*) from '{files['outcomes']}'").fetchone()[0] == n
+
+
+# -- scenario discovery
+def test_prim_finds_a_known_box():
+    rng = np.random.default_rng(0)
+    X = rng.random((2000, 4))
+    y = (X[:, 0] > 0.6) & (X[:, 2] < 0.3)
+    box = prim(X, y)["boxes"][0]
+    assert box.coverage > 0.9 and box.density > 0.9
+    assert abs(box.limits[0][0] - 0.6) < 0.03 and abs(box.limits[2][1] - 0.3) < 0.03
+    assert box.limits[1][0] < 0.02 and box.limits[1][1] > 0.98  # untouched factors stay unrestricted
+    assert box.limits[3][0] < 0.02 and box.limits[3][1] > 0.98
+
+
+def test_prim_peels_categories_and_cart_agrees():
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.random(900), rng.integers(0, 3, 900)])
+    y = (X[:, 0] < 0.4) & (X[:, 1] == 2)
+    box = prim(X, y, categorical={1})["boxes"][0]
+    assert box.categories[1] == frozenset({2.0}) and abs(box.limits[0][1] - 0.4) < 0.05
+    leaves = [leaf for leaf in cart(X, y, categorical={1}) if leaf["cases"] / leaf["points"] > 0.5]
+    assert len(leaves) == 1 and leaves[0]["cases"] == y.sum()
+
+
+# -- CLI
+runner = CliRunner()
+
+
+def test_cli_sweep_sensitivity_discover(tmp_path):
+    store = tmp_path / "cli.duckdb"
+    r = runner.invoke(app, ["sweep", SCENARIO, "--design", "morris", "--samples", "3", "--runs", "32",
+                            "--store", str(store), "--strategy", "challenger=deniable", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["experiments"] == 3 * 5
+    r = runner.invoke(app, ["sensitivity", str(store), "--outcome", "defender_leaves", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["method"] == "morris" and Path(res["figure"]).is_file()
+    top = res["groups"][0]["indices"][0]
+    assert top["factor"] in ("attribution_probability", "defender_credibility", "casualty_sensitivity")
+    r = runner.invoke(app, ["discover", str(store), "--outcome", "defender_leaves", "--json"])
+    assert r.exit_code == 0, r.output
+    assert "prim" in json.loads(r.stdout) and "cart" in json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--design", "sobol", "--samples", "12"], "power of two"),
+    (["--vary", "casualty_sensitivty"], "did you mean 'casualty_sensitivity'"),
+    (["--vary", "casualty_sensitivity=0.005:0.002"], "empty range"),
+    (["--executor", "threads"], "unknown executor"),
+])
+def test_cli_bad_input_exit_2_one_line(tmp_path, args, message):
+    store = tmp_path / "bad.duckdb"
+    r = runner.invoke(app, ["sweep", SCENARIO, "--runs", "8", "--samples", "4", "--store", str(store), *args])
+    assert r.exit_code == 2
+    assert message in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_cli_unknown_outcome(serial_store):
+    path, _ = serial_store
+    r = runner.invoke(app, ["sensitivity", str(path), "--outcome", "defender_leave"])
+    assert r.exit_code == 2 and "did you mean 'defender_leaves'" in r.output
+
+
+@pytest.mark.slow
+def test_unreachable_dask_address_fails_fast(tmp_path):
+    import time
+
+    t = time.perf_counter()
+    r = runner.invoke(app, ["sweep", SCENARIO, "--runs", "8", "--samples", "2", "--store", str(tmp_path / "a.duckdb"),
+                            "--executor", "dask", "--address", "tcp://127.0.0.1:1"])
+    assert r.exit_code == 2 and "cannot reach a Dask scheduler" in r.output
+    assert time.perf_counter() - t < 15
+    assert not (tmp_path / "a.duckdb").exists()  # nothing created when the cluster is unreachable
