@@ -1,0 +1,204 @@
+"""Robustness of a strategy comparison across the scenario's uncertainty space.
+
+A *thesis component* is a signed claim about a paired difference between two strategies, e.g.
+"``slow_drip`` − ``rapid_overt`` > 0 on ``us_exits_iraq``". :func:`robustness_check` draws a
+Latin hypercube (McKay, Beckman & Conover 1979, Technometrics 21(2), doi:10.2307/1268522) over the
+scenario's ``uncertainties``, runs the comparison with common random numbers at every point, and
+reports for each component the share of points where it holds and the parts of each
+uncertainty's range where it fails most often — a simple, one-dimension-at-a-time form of
+scenario discovery (Bryant & Lempert 2010, doi:10.1016/j.techfore.2009.08.002).
+
+Components are data (:data:`THESIS_COMPONENTS`, keyed by scenario id). For a scenario without
+listed components, every outcome's difference between the first two strategies becomes a
+component whose sign is the one observed at the default parameters.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from redline.errors import ParameterError
+
+__all__ = ["THESIS_COMPONENTS", "robustness_check"]
+
+THESIS_COMPONENTS: dict[str, tuple[dict[str, Any], ...]] = {
+    # The CNN analysis's thesis (claims.yaml `slow_more_concerning`, `iraq_exit_big_win`,
+    # `syria_resupply`, `broadcast_invites_strikes`): the slow, deniable response is more likely
+    # to end the US presence and less likely to bring war or strikes on nuclear sites.
+    "iran-us-2020": (
+        {"id": "exit_iraq", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_iraq", "sign": 1,
+         "claim": "slow_drip makes a US exit from Iraq more likely than rapid_overt"},
+        {"id": "exit_syria", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_syria", "sign": 1,
+         "claim": "slow_drip makes a US exit from Syria more likely than rapid_overt"},
+        {"id": "less_war", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_iran_war", "sign": -1,
+         "claim": "slow_drip makes a US-Iran war less likely than rapid_overt"},
+        {"id": "fewer_nuclear_strikes", "a": "slow_drip", "b": "rapid_overt", "outcome": "strike_on_nuclear_sites",
+         "sign": -1, "claim": "slow_drip makes strikes on nuclear sites less likely than rapid_overt"},
+    ),
+}
+
+_BINS = 4
+
+
+def _components(loaded, strategies: list[str], default_diffs: dict[tuple[str, str, str], float]) -> list[dict]:
+    listed = [c for c in THESIS_COMPONENTS.get(loaded.id, ())
+              if c["a"] in strategies and c["b"] in strategies]
+    if listed:
+        return [dict(c) for c in listed]
+    a, b = strategies[0], strategies[1]
+    out = []
+    for (xa, xb, outcome), d in default_diffs.items():
+        if (xa, xb) != (a, b):
+            continue
+        sign = 1 if d >= 0 else -1
+        out.append({"id": f"{outcome}_{'up' if sign > 0 else 'down'}", "a": a, "b": b, "outcome": outcome,
+                    "sign": sign, "claim": f"{a} − {b} {'>' if sign > 0 else '<'} 0 on {outcome} (sign at defaults)"})
+    return out
+
+
+def _lhs(names: list[str], ranges: dict[str, tuple[float, float]], points: int,
+         seed_sequence: np.random.SeedSequence) -> np.ndarray:
+    from scipy.stats import qmc
+
+    sampler = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed_sequence))
+    unit = sampler.random(points)
+    lows = np.array([ranges[n][0] for n in names])
+    highs = np.array([ranges[n][1] for n in names])
+    return qmc.scale(unit, lows, highs)
+
+
+def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, runs: int,
+                     horizon: int | None, seed: int, fixed: dict[str, str] | None = None,
+                     progress: bool = False) -> dict:
+    """Share of the uncertainty space where each thesis component holds.
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+    actor, strategies :
+        whose strategies are compared (at least two; the components name the pairs).
+    points : int
+        Latin-hypercube points over the scenario's ``uncertainties`` (levers stay at defaults).
+    runs : int
+        paired runs per strategy at each point.
+    horizon : int or None
+    seed : int
+        root of a ``SeedSequence``: child 0 draws the design, child *i* + 1 seeds point *i*, so
+        the result depends only on ``seed`` and ``points``.
+    fixed : dict, optional
+        strategies of other actors.
+    progress : bool
+        show a rich progress bar on stderr.
+
+    Returns
+    -------
+    dict
+        ``points``, ``runs``, ``seed``, ``uncertainties`` (name -> [low, high]), ``components``
+        (list of ``{id, claim, a, b, outcome, sign, share_holds, share_significant,
+        mean_difference, fails_where}``), and ``design`` (the sampled points with every
+        component's difference).
+    """
+    from redline.api import compare
+
+    if points < 1:
+        raise ParameterError("robustness needs at least one point")
+    if len(strategies) < 2:
+        raise ParameterError("robustness needs at least two strategies")
+    spec = loaded.spec
+    names = list(spec.uncertainties)
+    if not names:
+        raise ParameterError(f"scenario '{loaded.id}' declares no uncertainties to sample")
+    ranges = {n: (float(u.low), float(u.high)) for n, u in spec.uncertainties.items()}
+    root = np.random.SeedSequence(int(seed))
+    children = root.spawn(points + 1)
+    design = _lhs(names, ranges, points, children[0])
+
+    pairs = sorted({(c["a"], c["b"]) for c in THESIS_COMPONENTS.get(loaded.id, ())
+                    if c["a"] in strategies and c["b"] in strategies}) or [(strategies[0], strategies[1])]
+    arms = list(dict.fromkeys(s for p in pairs for s in p))
+
+    rows: list[dict[tuple[str, str, str], tuple[float, float, float]]] = []
+    bar = None
+    if progress:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("robustness"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        bar.start()
+        task = bar.add_task("points", total=points)
+    try:
+        for i in range(points):
+            params = {n: float(v) for n, v in zip(names, design[i])}
+            res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon,
+                          seed=children[i + 1], params=params, fixed=fixed)
+            res.pop("datasets", None)
+            rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res["differences"]})
+            if bar is not None:
+                bar.advance(task)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+    components = _components(loaded, arms, {k: v[0] for k, v in rows[0].items()})
+    result_components = []
+    for comp in components:
+        key = (comp["a"], comp["b"], comp["outcome"])
+        if key not in rows[0]:
+            raise ParameterError(f"thesis component '{comp['id']}': no difference for {key}")
+        diffs = np.array([r[key][0] for r in rows])
+        lo = np.array([r[key][1] for r in rows])
+        hi = np.array([r[key][2] for r in rows])
+        s = comp["sign"]
+        holds = s * diffs > 0
+        significant = (lo > 0) if s > 0 else (hi < 0)
+        result_components.append({
+            **comp,
+            "share_holds": float(holds.mean()),
+            "share_significant": float(significant.mean()),
+            "mean_difference": float(diffs.mean()),
+            "fails_where": _fails_where(names, design, ranges, ~holds),
+        })
+    return {
+        "points": points,
+        "runs": runs,
+        "seed": int(seed),
+        "sampler": "latin hypercube (scipy.stats.qmc)",
+        "uncertainties": {n: list(ranges[n]) for n in names},
+        "components": result_components,
+        "design": [
+            {"params": {n: float(v) for n, v in zip(names, design[i])},
+             "differences": {f"{a}-{b}:{o}": rows[i][(a, b, o)][0] for (a, b, o) in
+                             [(c["a"], c["b"], c["outcome"]) for c in components]}}
+            for i in range(points)
+        ],
+    }
+
+
+def _fails_where(names: list[str], design: np.ndarray, ranges: dict[str, tuple[float, float]],
+                 fails: np.ndarray) -> list[dict]:
+    """Uncertainty sub-ranges where the failure rate is well above its overall rate.
+
+    Each range is cut into equal bins; a bin is reported when its failure rate is at least
+    twice the overall rate (and at least 10 points higher), strongest first.
+    """
+    n = fails.size
+    if n == 0 or not fails.any():
+        return []
+    overall = float(fails.mean())
+    found = []
+    for j, name in enumerate(names):
+        lo, hi = ranges[name]
+        edges = np.linspace(lo, hi, _BINS + 1)
+        idx = np.clip(np.searchsorted(edges, design[:, j], side="right") - 1, 0, _BINS - 1)
+        for b in range(_BINS):
+            inside = idx == b
+            if inside.sum() < max(2, n // (3 * _BINS)):
+                continue
+            rate = float(fails[inside].mean())
+            if rate >= min(1.0, 2 * overall) and rate - overall >= 0.1:
+                found.append({"uncertainty": name, "range": [float(edges[b]), float(edges[b + 1])],
+                              "failure_share": rate, "overall_failure_share": overall})
+    found.sort(key=lambda f: -(f["failure_share"] - f["overall_failure_share"]))
+    return found[:8]
