@@ -210,10 +210,18 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
     """Build the app. ``store`` is a sweep store to browse (``redline serve --store``)."""
     from redline.scenario import bundled_scenarios, load_scenario, scenario_from_text
 
-    app = FastAPI(title="redline", docs_url=None, redoc_url=None, openapi_url=None)
+    from contextlib import asynccontextmanager
+
     static = _static_files()
     sessions = SessionStore()
     runner = JobRunner(workers=workers)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        runner.shutdown()
+
+    app = FastAPI(title="redline", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     bundled_cache: dict[str, Any] = {}
     app.state.sessions, app.state.runner = sessions, runner
 
@@ -479,9 +487,5 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         from redline.report import build_html
 
         return Response(build_html(store), media_type="text/html; charset=utf-8")
-
-    @app.on_event("shutdown")
-    async def _stop():
-        runner.shutdown()
 
     return app

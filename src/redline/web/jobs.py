@@ -100,7 +100,15 @@ class JobRunner:
     """A thread pool that runs job functions and records their outcome on the :class:`Job`."""
 
     def __init__(self, workers: int = 2):
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redline-job")
+        self._workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:  # created on first use, and again after a shutdown (the app can be restarted)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="redline-job")
+            return self._pool
 
     def submit(self, job: Job, work) -> None:
         def run() -> None:
@@ -117,7 +125,10 @@ class JobRunner:
             finally:
                 job.finished = time.time()
 
-        self._pool.submit(run)
+        self._executor().submit(run)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
