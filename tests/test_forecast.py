@@ -118,10 +118,26 @@ def test_same_seed_same_probabilities_and_questions_do_not_disturb_each_other(pr
 def test_strategy_fixes_policy_and_logit_is_reported(proxy, tmp_path):
     path = write(tmp_path, question("retaliation", "ever(retaliate)", "2020-07-06"))
     free = forecast(proxy, load_questions(path), runs=200, seed=0)
-    assert any("defender" in n and "logit" in n and "--strategy" in n for n in free.notes)
+    assert any(n.startswith("defender's choices are left to the model (logit") for n in free.notes)
+    assert any(n.startswith("challenger follows its default strategy 'deniable'") and "loud" in n for n in free.notes)
     assert free.policies["challenger"] == {"policy": "deniable", "kind": "scripted", "fixed_by_strategy": False}
     loud = forecast(proxy, load_questions(path), runs=200, seed=0, strategies={"challenger": "loud"})
     assert loud.policies["challenger"]["policy"] == "loud" and loud.policies["challenger"]["fixed_by_strategy"]
+    assert not any(n.startswith("challenger") for n in loud.notes)
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "questions" / "sample.yaml"
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="needs ../shared/data/questions/sample.yaml")
+def test_flagship_answers_the_public_sample_and_says_when_iran_is_left_to_the_model():
+    flagship = load_scenario("iran-us-2020")
+    questions = load_questions(SAMPLE)
+    free = forecast(flagship, questions, runs=300, seed=0, strategies={"iran": "logit"})
+    assert free.horizon >= close_week(flagship.spec.meta.as_of, dt.date(2025, 12, 31))
+    assert any(n.startswith("iran's choices are left to the model (logit") for n in free.notes)
+    res = backtest(free)
+    assert res["n_scored"] == len(questions) and 0 <= res["brier"]["score"] <= 1
 
 
 def test_unresolved_and_pre_as_of_questions_are_handled_explicitly(proxy, tmp_path):

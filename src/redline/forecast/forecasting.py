@@ -104,11 +104,17 @@ def _policies(loaded: LoadedScenario, chosen: dict[str, str], fixed: dict[str, s
         policy = program.policy_for(actor, fixed.get(actor))
         acts = any(program.tracks.get(actor, {}).values())
         info[actor] = {"policy": name, "kind": policy.kind, "fixed_by_strategy": actor in fixed}
-        if policy.kind == "logit" and actor not in fixed and acts:
-            options = sorted(program.strategies.get(actor, {}))
-            hint = f" (strategies: {', '.join(options)})" if options else ""
-            notes.append(f"{actor}'s choices are left to the model (logit quantal response, policy '{name}'); "
-                         f"--strategy {actor}=NAME fixes them{hint}")
+        if policy.kind == "logit" and acts:
+            options = sorted(set(program.strategies.get(actor, {})) - {name})
+            note = f"{actor}'s choices are left to the model (logit quantal response, policy '{name}')"
+            if options:
+                note += f"; --strategy {actor}=NAME fixes them ({', '.join(options)})"
+            notes.append(note)
+        elif actor not in fixed and acts and len(program.strategies.get(actor, {})) > 1:
+            others = sorted(set(program.strategies[actor]) - {name})
+            notes.append(f"{actor} follows its default {'strategy' if name != 'default' else 'policy'} '{name}' "
+                         f"({policy.kind}); forecasts depend on it: --strategy {actor}=NAME for "
+                         f"{', '.join(others)}")
     return info, notes
 
 
