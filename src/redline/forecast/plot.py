@@ -48,7 +48,7 @@ def plot_calibration(result: dict[str, Any], path: str | Path) -> Path:
         if abs(d["within_bin"]) > 5e-4:
             title += f" {d['within_bin']:+.3f}"
     ax.set_title(title, fontsize=9)
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
 
     rows = result["questions"]
     y = range(len(rows))
