@@ -193,3 +193,34 @@ def test_changed_scenario_is_flagged(tmp_path, sourced_scenario):
     save_result(tmp_path / "res", {"run": ds}, summary)
     data = load_input(tmp_path / "res")
     assert any("has changed" in n for n in data.notes)
+
+
+def test_report_from_a_sweep_store(tmp_path):
+    pytest.importorskip("duckdb")
+    store = tmp_path / "sweep.duckdb"
+    proc = redline_cli("sweep", "proxy-deterrence", "--samples", "16", "--runs", "100", "--store", str(store),
+                       "--strategy", "challenger=deniable,loud", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    proc = redline_cli("report", str(store), "-o", str(tmp_path / "sweep.html"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    html = (tmp_path / "sweep.html").read_text()
+    assert "challenger=deniable" in html and "challenger=loud" in html
+    assert 'id="sensitivity"' in html and _external_refs(html) == []
+
+
+def test_report_from_a_backtest_json(tmp_path):
+    from conftest import SHARED
+
+    questions = SHARED / "data" / "questions" / "sample.yaml"
+    if not questions.exists():
+        pytest.skip("no sample question file")
+    from redline.scenario import bundled_scenarios
+
+    scenario = "iran-us-2020" if "iran-us-2020" in bundled_scenarios() else "proxy-deterrence"
+    proc = redline_cli("backtest", str(questions), "--scenario", scenario, "--runs", "100", "--json", timeout=300)
+    if proc.returncode != 0:
+        pytest.skip(f"the sample questions do not fit the example scenario: {proc.stderr.strip()[:120]}")
+    (tmp_path / "bt.json").write_text(proc.stdout)
+    html = build_html(tmp_path / "bt.json")
+    assert 'id="calibration"' in html
+    assert html.count("<tr><td>") >= len(json.loads(proc.stdout)["questions"])

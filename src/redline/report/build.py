@@ -109,7 +109,7 @@ def _header(data: ReportInput) -> str:
             ("kind of result", data.kind),
             ("as of (week 1 starts)", as_of.isoformat() if as_of else "–"),
             ("horizon", f"{horizon} weeks" if horizon else "–"),
-            ("runs" + (" per strategy" if data.kind == "compare" else ""), f"{int(s['runs']):,}" if s.get("runs") else "–"),
+            ("runs" + {"compare": " per strategy", "sweep": " per experiment"}.get(data.kind, ""), f"{int(s['runs']):,}" if s.get("runs") else "–"),
             ("seed", s.get("seed", "–")),
             ("version", s.get("version") or (first.attrs.get("version") if first is not None else "–")),
             ("scenario sha256", (s.get("scenario_sha256") or "–")[:16] + "…")]
@@ -118,7 +118,8 @@ def _header(data: ReportInput) -> str:
     policies = s.get("policies") or (json.loads(first.attrs["policies"]) if first is not None
                                      and "policies" in first.attrs else None)
     if policies:
-        rows.append(("policies", ", ".join(f"{a}: {p}" for a, p in policies.items())))
+        rows.append(("policies", ", ".join(f"{a}: {p.get('policy', p) if isinstance(p, dict) else p}"
+                                           for a, p in policies.items())))
     params = s.get("params") or {}
     if params:
         rows.append(("parameters", ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
@@ -152,7 +153,14 @@ def _outcomes_section(data: ReportInput, blocks: dict[str, dict]) -> str:
                    f'{" (ends the run)" if out.absorbing else ""}</span>'
         body.append(f"<tr><td>{_element_link('outcomes', o, data)}{desc}</td>{''.join(cells)}</tr>")
     table = f"<table id=\"outcome-table\"><thead><tr><th>outcome</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    fig = F.to_svg(F.outcome_bars(blocks))
+    if data.kind == "sweep":
+        intro = ("Mean probability of each outcome over the design's experiments, with the 5–95% range across "
+                 "experiments; click an outcome for its source.")
+        fig = F.to_svg(F.outcome_bars(blocks, xlabel="mean probability over experiments (whiskers: 5–95% range)"))
+    else:
+        intro = ("Probability that each outcome happens within the horizon, with 95% Wilson intervals; click an "
+                 "outcome for its source.")
+        fig = F.to_svg(F.outcome_bars(blocks))
     diff = ""
     if data.summary.get("differences"):
         rows = "".join(
@@ -163,8 +171,7 @@ def _outcomes_section(data: ReportInput, blocks: dict[str, dict]) -> str:
         diff = ("<h3>Differences between strategies (paired runs, common random numbers)</h3>"
                 "<table><thead><tr><th>a − b</th><th>outcome</th><th>difference</th><th>95% CI</th>"
                 f"<th>excludes 0</th></tr></thead><tbody>{rows}</tbody></table>")
-    return (f'<h2 id="outcomes">Outcome probabilities</h2><p class="muted">Probability that each outcome happens '
-            "within the horizon, with 95% Wilson intervals; click an outcome for its source.</p>"
+    return (f'<h2 id="outcomes">Outcome probabilities</h2><p class="muted">{intro}</p>'
             f"{table}<figure>{fig}</figure>{diff}{_robustness(data)}")
 
 
@@ -200,7 +207,8 @@ def _fan_variables(data: ReportInput) -> list[str]:
     skip, order = [], None
     if data.loaded is not None:
         state = data.loaded.spec.state
-        skip = [k for k, v in state.items() if v.flow]
+        # flows are per-week noise and booleans are better read off the cumulative curves
+        skip = [k for k, v in state.items() if v.flow or v.type == "boolean"]
         order = list(state)
     return F.key_variables(first, order, skip=skip)
 
@@ -257,7 +265,7 @@ def _calibration_section(data: ReportInput) -> str:
     if not cal:
         return ""
     fig = F.to_svg(F.calibration_plot(cal["forecasts"], cal["outcomes"], labels=cal.get("labels")))
-    scores = cal.get("scores") or {}
+    scores = {k: (v.get("score") if isinstance(v, dict) else v) for k, v in (cal.get("scores") or {}).items()}
     score_rows = "".join(f"<tr><td>{escape(str(k))}</td><td class=\"num\">{v:.4f}</td></tr>"
                          for k, v in scores.items() if isinstance(v, (int, float)))
     labels = cal.get("labels") or [str(i + 1) for i in range(len(cal["forecasts"]))]

@@ -86,7 +86,8 @@ def key_variables(ds: xr.Dataset, names: Sequence[str] | None = None, limit: int
     return moving[:limit]
 
 
-def outcome_bars(blocks: Mapping[str, Mapping[str, Mapping]], *, title: str = "Outcome probabilities") -> Figure:
+def outcome_bars(blocks: Mapping[str, Mapping[str, Mapping]], *, title: str = "Outcome probabilities",
+                 xlabel: str = "probability over the horizon (whiskers: 95% Wilson interval)") -> Figure:
     """Horizontal bars of P(outcome) with 95% intervals, one bar per strategy within each outcome.
 
     ``blocks`` maps strategy (or ``""`` for a single run) -> :func:`outcome_summary` output.
@@ -103,6 +104,7 @@ def outcome_bars(blocks: Mapping[str, Mapping[str, Mapping]], *, title: str = "O
             p = np.array([blocks[name][o]["probability"] for o in outcomes], dtype=float)
             lo = np.array([blocks[name][o]["ci95"][0] for o in outcomes], dtype=float)
             hi = np.array([blocks[name][o]["ci95"][1] for o in outcomes], dtype=float)
+            p, lo, hi = (np.nan_to_num(a) for a in (p, lo, hi))
             colour = PALETTE[i % len(PALETTE)]
             ax.barh(y, p, height=bar * 0.9, color=colour, alpha=0.85, label=name or None)
             ax.errorbar(p, y, xerr=[np.clip(p - lo, 0, None), np.clip(hi - p, 0, None)], fmt="none", ecolor="#222", elinewidth=1, capsize=2)
@@ -113,7 +115,7 @@ def outcome_bars(blocks: Mapping[str, Mapping[str, Mapping]], *, title: str = "O
         ax.set_xlim(0, 1.1)
         ax.set_xticks(np.linspace(0, 1, 6))
         ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        ax.set_xlabel("probability over the horizon (whiskers: 95% Wilson interval)")
+        ax.set_xlabel(xlabel)
         ax.set_title(title, loc="left")
         if len(names) > 1:
             ax.legend(title="strategy", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -230,7 +232,7 @@ def prim_boxes(boxes: Sequence[Mapping], ranges: Mapping[str, tuple[float, float
     """
     with _LOCK, matplotlib.rc_context(_RC):
         inputs = list(dict.fromkeys(i for b in boxes for i in b.get("limits", {})))
-        fig = _figure(7.5, max(1.6, 0.4 * len(inputs) + 1.0))
+        fig = _figure(7.5, max(1.6, 0.4 * len(inputs) * max(1, len(boxes)) ** 0.5 + 1.2 + 0.2 * len(boxes)))
         ax = fig.add_subplot()
         full = dict(ranges or {})
         for name in inputs:
@@ -258,7 +260,7 @@ def prim_boxes(boxes: Sequence[Mapping], ranges: Mapping[str, tuple[float, float
         ax.set_xlim(0, 1.25)
         ax.set_xlabel("position within each input's full range (0 = low, 1 = high)")
         ax.set_title(title, loc="left")
-        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        ax.legend(frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1)
         return fig
 
 

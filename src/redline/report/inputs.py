@@ -99,6 +99,8 @@ def _optional_parts(summary: dict[str, Any]) -> dict[str, Any]:
     if isinstance(ranges, dict):
         parts["input_ranges"] = {k: tuple(v) for k, v in ranges.items()}
     cal = summary.get("calibration")
+    if not isinstance(cal, dict):  # e.g. the backtest's own table of bins: rebuild from the questions
+        cal = None
     if cal is None and isinstance(summary.get("questions"), list):
         rows = [q for q in summary["questions"] if isinstance(q, dict)
                 and q.get("outcome") is not None and q.get("probability") is not None]
@@ -147,18 +149,86 @@ def load_input(path: str | Path) -> ReportInput:
 
 
 def _load_store(path: Path) -> ReportInput:
-    """A sweep store written by :mod:`redline.store` (when installed)."""
+    """A sweep store written by ``redline sweep`` (:mod:`redline.store`): outcome probabilities
+    across the design per strategy combination, sensitivity indices and PRIM boxes per outcome."""
+    import numpy as np
+
     try:
-        from redline import store  # noqa: F401  provided by the experiments extra
+        from redline.store import ResultsStore
     except ImportError:
         raise RedlineError(f"'{path}' looks like a sweep store, but redline.store is not available "
                            "(install the experiments extra)") from None
-    reader = getattr(store, "report_payload", None)
-    if reader is None:
-        raise RedlineError(f"'{path}': this version of redline.store cannot describe a store for a report")
-    summary = reader(path)
-    notes: list[str] = []
+    try:
+        store = ResultsStore.open(path)
+    except RedlineError:
+        raise
+    except Exception as err:  # not DuckDB, or not a store: say so in one line
+        raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store ({err})") from None
+    with store as st:
+        identity = dict(st.identity)
+        outcomes = st.table("outcomes")
+        design = st.table("design")
+        names = st.outcome_names()
+    d = identity.get("design")
+    if isinstance(d, str):
+        d = json.loads(d)
+    notes = ["a sweep: each probability is the mean over the design's experiments, and its interval the 5–95% "
+             "range across experiments (not a sampling interval)"]
+    strategy_cols = [c for c in design.columns if str(c).startswith("strategy:")]
+    label = design.set_index("experiment")[strategy_cols].astype(str).agg(
+        lambda r: ", ".join(f"{c.split(':', 1)[1]}={v}" for c, v in r.items()), axis=1) if strategy_cols else None
+    blocks: dict[str, dict] = {}
+    merged = outcomes.assign(label=outcomes["experiment"].map(label) if label is not None else "all experiments")
+    for lbl, frame in merged.groupby("label", sort=False):
+        block = {}
+        for outcome in names:
+            p = frame.loc[frame["outcome"] == outcome, "probability"].to_numpy(float)
+            p = p[~np.isnan(p)]
+            weeks = frame.loc[frame["outcome"] == outcome, "median_week"].to_numpy(float)
+            weeks = weeks[~np.isnan(weeks)]
+            block[outcome] = {"probability": float(p.mean()) if p.size else None,
+                              "ci95": [float(np.percentile(p, 5)), float(np.percentile(p, 95))] if p.size else [None, None],
+                              "median_week": float(np.median(weeks)) if weeks.size else None}
+        blocks[str(lbl)] = block
+    summary: dict[str, Any] = {"kind": "sweep", "scenario": identity.get("scenario"),
+                               "scenario_sha256": identity.get("scenario_sha256"),
+                               "runs": int(identity["runs"]) if identity.get("runs") else None,
+                               "horizon": int(identity["horizon"]) if identity.get("horizon") else None,
+                               "seed": (d or {}).get("seed"), "strategies": blocks,
+                               "experiments": int(len(design))}
+    factors = (d or {}).get("factors") or []
+    ranges = {f[0]: (float(f[2]), float(f[3])) for f in factors if len(f) >= 4}
+    sensitivity: dict[str, dict[str, float]] = {}
+    boxes: list[dict] = []
+    try:
+        from redline.analysis.discovery import discover_store
+        from redline.analysis.sensitivity import analyse_store
+    except ImportError:
+        analyse_store = discover_store = None
+    for outcome in names if analyse_store else []:
+        try:
+            result = analyse_store(path, outcome)
+        except RedlineError as err:
+            notes.append(f"sensitivity of {outcome}: {err}")
+            continue
+        column = "ST" if "ST" in result["columns"] else result["columns"][0]
+        for group in result["groups"]:
+            values = {r["factor"]: r[column] for r in group["indices"]
+                      if r.get(column) is not None and np.isfinite(r[column])}
+            if values and any(abs(v) > 1e-9 for v in values.values()):
+                key = outcome if len(result["groups"]) == 1 else f"{outcome} ({group['label']})"
+                sensitivity[key + f" [{column}]"] = values
+        try:
+            found = discover_store(path, outcome)
+        except RedlineError as err:
+            notes.append(f"scenario discovery for {outcome}: {err}")
+            continue
+        for k, box in enumerate(found.get("prim", {}).get("boxes", [])[:1], 1):  # the densest box per outcome
+            limits = {n: [lim["low"], lim["high"]] for n, lim in box["limits"].items()
+                      if lim.get("low") is not None and lim.get("high") is not None}
+            if limits:
+                boxes.append({"limits": limits, "coverage": box["coverage"], "density": box["density"],
+                              "label": f"P({outcome}) ≥ {found['threshold']:.2f}, box {k}"})
     loaded = _scenario_for(summary, notes)
-    datasets = summary.pop("datasets", {}) or {}
-    return ReportInput(kind=summary.get("kind", "sweep"), summary=summary, datasets=datasets, loaded=loaded,
-                       notes=notes, source=str(path), **_optional_parts(summary))
+    return ReportInput(kind="sweep", summary=summary, loaded=loaded, notes=notes, source=str(path),
+                       sensitivity=sensitivity or None, prim_boxes=boxes[:4] or None, input_ranges=ranges or None)
