@@ -261,3 +261,8 @@ def test_cli_serve_refuses_a_missing_store():
 
     proc = redline_cli("serve", "--store", "/no/such.duckdb")
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_no_store_is_a_404(client):
+    r = client.get("/api/store")
+    assert r.status_code == 404 and "--store" in r.json()["error"]

@@ -471,7 +471,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
                         headers={"Content-Disposition": f'attachment; filename="{job.loaded.id}-report.html"'})
 
     @app.get("/api/store")
-    async def store_info():
+    def store_info():
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
         from redline.report.inputs import load_input
@@ -480,12 +480,17 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         return {"kind": data.kind, "summary": {k: v for k, v in data.summary.items() if k != "datasets"},
                 "has_sensitivity": bool(data.sensitivity), "has_prim": bool(data.prim_boxes)}
 
+    store_html: dict[str, str] = {}
+
     @app.get("/api/store/report.html")
-    async def store_report():
+    def store_report():  # sync: FastAPI runs it in a worker thread, so building it does not block the loop
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
         from redline.report import build_html
 
-        return Response(build_html(store), media_type="text/html; charset=utf-8")
+        if "html" not in store_html:
+            store_html["html"] = build_html(store)
+        return Response(store_html["html"], media_type="text/html; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})
 
     return app

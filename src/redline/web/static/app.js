@@ -288,6 +288,10 @@
       var q = this.value.toLowerCase();
       document.querySelectorAll("#provenance tbody tr").forEach(function (tr) { tr.style.display = tr.textContent.toLowerCase().indexOf(q) < 0 ? "none" : ""; });
     });
+    api("GET", "/api/store").then(function (st) {
+      $("store-desc").textContent = (st.summary.scenario || "") + ", " + (st.summary.experiments || "?") + " experiments";
+      $("store-box").hidden = false;
+    }).catch(function () { /* no --store: nothing to show */ });
     loadScenarioList().catch(function (err) { $("scenario-title").textContent = "Could not load scenarios"; showError($("run-error"), err); });
   });
 })();
