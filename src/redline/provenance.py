@@ -64,6 +64,7 @@ def trace_scenario(loaded: LoadedScenario, *, claims_file: str | Path | None = N
         "scenario": loaded.id,
         "elements": elements,
         "unsourced": [e for e, v in elements.items() if "source" not in v and "assumption" not in v],
+        "source_texts": {**{s: "found" for s in loaded.source_texts}, **{s: "missing" for s in loaded.missing_texts}},
     }
     if claims_file is None:
         return result

@@ -53,6 +53,8 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
     """Per outcome: ``probability``, ``ci95`` (Wilson), ``median_week`` (among runs where it happened)."""
     ok = ~ds["failed"].values
     n = int(ok.sum())
+    dated = json.loads(ds.attrs.get("outcome_on_weeks", "{}"))
+    stopped = ds["stopped_week"].values[ok]
     result = {}
     for name in ds["outcome"].values.tolist():
         weeks = ds["outcome_week"].sel(outcome=name).values[ok]
@@ -65,6 +67,14 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
             "median_week": float(np.median(weeks[happened])) if k else None,
             "count": k,
         }
+        if name in dated:
+            # A dated outcome (e.g. an election) cannot happen in runs that ended before its week;
+            # say how many, and the probability among runs that reached it.
+            cut = int(np.count_nonzero(stopped < dated[name]))
+            reached = n - cut
+            result[name]["week"] = dated[name]
+            result[name]["runs_ended_before"] = cut
+            result[name]["probability_if_reached"] = k / reached if reached else None
     return result
 
 

@@ -230,4 +230,7 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     }
     if setup.probes:
         attrs["probe_weeks"] = json.dumps(attrs_probe_weeks)
+    dated = {o.id: o.week for o in program.outcomes if o.week is not None}
+    if dated:
+        attrs["outcome_on_weeks"] = json.dumps(dated)
     return xr.Dataset(data, coords=coords, attrs=attrs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -39,6 +40,7 @@ class LoadedScenario:
     sha256: str
     document: Document | None = None
     source_texts: dict[str, str] = field(default_factory=dict)
+    missing_texts: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -105,13 +107,13 @@ def _finish(doc: Document, path: Path | None, strict: bool) -> LoadedScenario:
     except ValidationError as err:
         raise _located(err, doc) from None
     program, warnings = build_program(spec, doc, doc.file)
-    texts = _source_texts(spec, path, doc, warnings)
+    texts, missing = _source_texts(spec, path, doc, warnings)
     if strict and warnings:
         raise ScenarioError(warnings[0].split(": ", 1)[1] + f" (strict; {len(warnings)} warning(s) in all)",
                             _loc_of_warning(warnings[0], doc.file))
     canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     sha = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return LoadedScenario(spec, program, warnings, path, sha, doc, texts)
+    return LoadedScenario(spec, program, warnings, path, sha, doc, texts, missing)
 
 
 def _loc_of_warning(warning: str, file: str) -> Location:
@@ -123,15 +125,28 @@ def _loc_of_warning(warning: str, file: str) -> Location:
         return Location(file)
 
 
-def _source_texts(spec: Scenario, path: Path | None, doc: Document, warnings: list[str]) -> dict[str, str]:
-    """Read local source texts and check that cited offsets fall inside them."""
+SOURCES_ENV = "REDLINE_SOURCES"
+"""Environment variable: extra directories (``os.pathsep``-separated) searched for source texts."""
+
+
+def _source_texts(spec: Scenario, path: Path | None, doc: Document,
+                  warnings: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Read local source texts and check that cited offsets fall inside them.
+
+    A source's ``text`` is looked for next to the scenario, then in each directory of
+    ``$REDLINE_SOURCES``. Texts that are not found are listed (offsets then go unchecked): a
+    source's text is often someone else's and is not shipped with the scenario.
+    """
     texts: dict[str, str] = {}
     base = path.parent if path is not None else None
+    search = [Path(d) for d in os.environ.get(SOURCES_ENV, "").split(os.pathsep) if d]
     for sid, src in spec.sources.items():
         if not src.text:
             continue
-        candidates = [Path(src.text)] if Path(src.text).is_absolute() else (
-            [base / src.text] if base is not None else [])
+        if Path(src.text).is_absolute():
+            candidates = [Path(src.text)]
+        else:
+            candidates = ([base / src.text] if base is not None else []) + [d / src.text for d in search]
         for cand in candidates:
             try:
                 if cand.is_file() and cand.stat().st_size <= 5 * 1024 * 1024:
@@ -150,7 +165,8 @@ def _source_texts(spec: Scenario, path: Path | None, doc: Document, warnings: li
                 f"offsets {ref.start}-{ref.end} run past the end of source '{ref.id}' ({len(texts[ref.id])} characters)",
                 doc.locate(epath + ("source", "end")),
             )
-    return texts
+    missing = [sid for sid, src in spec.sources.items() if src.text and sid not in texts]
+    return texts, missing
 
 
 def _located(err: ValidationError, doc: Document) -> ScenarioError:

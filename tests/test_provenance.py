@@ -1,0 +1,39 @@
+"""Provenance: source texts found through REDLINE_SOURCES, offsets checked, quotes, dated outcomes."""
+from __future__ import annotations
+
+import pytest
+
+from redline.analysis import outcome_summary
+from redline.api import simulate
+from redline.provenance import trace_scenario
+from redline.scenario import load_scenario
+from tests.conftest import SHARED
+
+ARTICLE = SHARED / "seed" / "article.txt"
+
+
+@pytest.mark.skipif(not ARTICLE.exists(), reason="needs ../shared/seed/article.txt")
+def test_flagship_offsets_fit_the_article_and_quote_it(monkeypatch):
+    monkeypatch.setenv("REDLINE_SOURCES", str(ARTICLE.parent))
+    loaded = load_scenario("iran-us-2020")  # raises if any offset runs past the article's end
+    assert loaded.missing_texts == [] and "article" in loaded.source_texts
+    result = trace_scenario(loaded, claims_file=SHARED / "seed" / "claims.yaml")
+    assert result["source_texts"] == {"article": "found"}
+    assert result["uncovered"] == []
+    quotes = [e["quote"] for e in result["elements"].values() if e.get("source", {}).get("id") == "article"]
+    assert quotes and all(q and q in " ".join(ARTICLE.read_text().split()) for q in quotes)
+
+
+def test_missing_source_text_is_reported_not_fatal(monkeypatch):
+    monkeypatch.delenv("REDLINE_SOURCES", raising=False)
+    loaded = load_scenario("iran-us-2020")
+    assert loaded.missing_texts == ["article"]
+    assert trace_scenario(loaded)["source_texts"] == {"article": "missing"}
+
+
+def test_dated_outcome_reports_runs_that_ended_before_its_week():
+    ds = simulate("iran-us-2020", runs=2000, seed=1, strategies={"iran": "rapid_overt"})
+    s = outcome_summary(ds)["president_reelected"]
+    assert s["week"] == 44 and s["runs_ended_before"] > 0
+    reached = 2000 - s["runs_ended_before"]
+    assert s["probability_if_reached"] == pytest.approx(s["count"] / reached)
