@@ -117,6 +117,8 @@ def _header(data: ReportInput) -> str:
         rows.insert(2, ("strategies of", s["actor"]))
     policies = s.get("policies") or (json.loads(first.attrs["policies"]) if first is not None
                                      and "policies" in first.attrs else None)
+    if policies and data.kind == "compare" and s.get("actor") in policies:
+        policies = {**policies, s["actor"]: " vs ".join(s.get("strategies") or []) or "compared"}
     if policies:
         rows.append(("policies", ", ".join(f"{a}: {p.get('policy', p) if isinstance(p, dict) else p}"
                                            for a, p in policies.items())))

@@ -127,6 +127,9 @@ def load_input(path: str | Path) -> ReportInput:
         from redline.results import load_result
 
         summary, datasets = load_result(path)
+        order = summary.get("strategies")
+        if isinstance(order, dict) and set(order) == set(datasets):  # the order the user asked for, not A-Z
+            datasets = {name: datasets[name] for name in order}
         notes: list[str] = []
         loaded = _scenario_for(summary, notes)
         kind = summary.get("kind") or ("compare" if len(datasets) > 1 else "run")

@@ -470,17 +470,19 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         return Response(html, media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{job.loaded.id}-report.html"'})
 
+    store_html: dict[str, Any] = {}
+
     @app.get("/api/store")
     def store_info():
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
         from redline.report.inputs import load_input
 
-        data = load_input(store)
+        if "data" not in store_html:
+            store_html["data"] = load_input(store)  # sensitivity and PRIM take seconds: once per server
+        data = store_html["data"]
         return {"kind": data.kind, "summary": {k: v for k, v in data.summary.items() if k != "datasets"},
                 "has_sensitivity": bool(data.sensitivity), "has_prim": bool(data.prim_boxes)}
-
-    store_html: dict[str, str] = {}
 
     @app.get("/api/store/report.html")
     def store_report():  # sync: FastAPI runs it in a worker thread, so building it does not block the loop
@@ -489,7 +491,10 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         from redline.report import build_html
 
         if "html" not in store_html:
-            store_html["html"] = build_html(store)
+            from redline.report.inputs import load_input
+
+            store_html.setdefault("data", load_input(store))
+            store_html["html"] = build_html(store_html["data"])
         return Response(store_html["html"], media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})
 
