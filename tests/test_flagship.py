@@ -138,3 +138,67 @@ def test_demo_writes_report_figures_and_json(tmp_path):
     assert {"slow_drip", "rapid_overt"} <= set(data["mechanisms"])
     mech = data["mechanisms"]["slow_drip"]
     assert mech["us_killed_attributed"] <= mech["us_killed"] + 1e-9
+
+
+def _decision_inputs(loaded, **values):
+    """Evaluate the Iraqi bargaining game's inputs at the scenario's defaults, overriding ``values``
+    (arrays over a batch of hypothetical runs)."""
+    from redline.expr import EvalContext
+
+    spec = loaded.spec
+    base = {k: u.default for k, u in spec.uncertainties.items()}
+    base.update({k: s.initial for k, s in spec.state.items() if isinstance(s.initial, (int, float))})
+    n = max(np.size(v) for v in values.values())
+    base.update({k: np.broadcast_to(np.asarray(v, dtype=float), (n,)) for k, v in values.items()})
+    ctx = EvalContext(base, n, rng_for=None)
+    decision = next(d for d in loaded.program.decisions if d.id == "iraq_expulsion")
+    return decision, [[e.evaluate(ctx) for e in group]
+                      for group in (decision.positions, decision.saliences, decision.capabilities)]
+
+
+def test_iraqi_bargaining_game_is_sourced_and_cheap(loaded):
+    decision = loaded.spec.decisions["iraq_expulsion"]
+    assert decision.target == "iraq_collective_position" and decision.every_weeks == 4
+    assert decision.model in ("mean", "median", "nash")  # bdm costs seconds per call: too slow here
+    facts = {sid for sid, s in loaded.spec.sources.items() if s.fact}
+    seats = {"fatah": 48, "sairoon": 54, "nasr": 42, "state_of_law": 26, "hikma": 19, "kdp": 25, "puk": 18}
+    for party, n in seats.items():
+        actor = decision.actors[party]
+        assert float(actor.capability) == n and actor.source.id in facts, party
+    # who stayed away on 5 Jan sits at the keep end; Fatah, which pushed the resolution, at the other
+    assert float(decision.actors["kdp"].position) == 0 and float(decision.actors["fatah"].position) == 100
+
+
+def test_iraqi_collective_position_rises_with_anger(loaded):
+    from redline.escalation.common import collective_positions
+
+    anger = np.array([0.3, 0.5, 0.7, 0.9, 1.0])
+    decision, (pos, sal, cap) = _decision_inputs(loaded, regional_anger=anger)
+    predicted = collective_positions(decision, pos, sal, cap)
+    assert np.all(np.diff(predicted) >= 0) and predicted[-1] > predicted[0] + 5
+    # and with the political pressure, at fixed anger
+    decision, (pos, sal, cap) = _decision_inputs(loaded, iraq_expulsion_pressure=np.array([0.3, 0.5, 0.7]))
+    predicted = collective_positions(decision, pos, sal, cap)
+    assert np.all(np.diff(predicted) > 0)
+
+
+def test_more_us_rhetoric_means_more_anger_and_a_harder_iraqi_position(loaded):
+    def week26(rate):
+        ds = simulate(loaded, runs=500, horizon=26, seed=5, strategies={"iran": "restraint"},
+                      params={"us_rhetoric_rate": rate}, trajectories=True)
+        tr = ds["trajectory"].isel(week=-1)
+        return (float(tr.sel(variable="regional_anger").mean()),
+                float(tr.sel(variable="iraq_collective_position").mean()))
+
+    calm, heated = week26(0.1), week26(0.6)
+    assert heated[0] > calm[0] and heated[1] > calm[1]
+
+
+def test_compare_with_the_bargaining_game_stays_fast(loaded):
+    import time
+
+    started = time.perf_counter()
+    compare(loaded, actor="iran", strategies=["slow_drip", "rapid_overt"], runs=5000, seed=11)
+    # ~3 s on 2 shared cores (the 20,000-run compare takes ~11 s); a model re-run that costs
+    # seconds per call (e.g. bdm) would push this past a minute.
+    assert time.perf_counter() - started < 60
