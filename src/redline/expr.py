@@ -644,20 +644,28 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler.
     """
     u = rng.random(runs)
-    lam = np.broadcast_to(np.asarray(lam, dtype=float), (runs,))
+    lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
+        # One rate for every run: tabulate the CDF once and look every uniform up in it.
+        terms = np.arange(1, 60 + int(4 * lam))
+        cdf = np.cumsum(np.concatenate([[1.0], np.cumprod(lam / terms)])) * math.exp(-float(lam))
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+    lam = np.broadcast_to(lam, (runs,))
     if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
         return rng.poisson(lam).astype(float)
     p = np.exp(-lam)
-    cdf = p.copy()
     k = np.zeros(runs)
-    below = u > cdf
+    # Walk up the CDF only for the runs whose uniform lies above it; most stop at 0 or 1.
+    active = np.nonzero(u > p)[0]
+    p, cdf, lam_a, u_a = p[active], p[active].copy(), lam[active], u[active]
     j = 0
-    while below.any() and j < 200:
+    while active.size and j < 200:
         j += 1
-        p = p * lam / j
-        cdf = cdf + p
-        k += below
-        below = below & (u > cdf)
+        k[active] += 1.0
+        p = p * lam_a / j
+        cdf += p
+        still = u_a > cdf
+        active, p, cdf, lam_a, u_a = active[still], p[still], cdf[still], lam_a[still], u_a[still]
     return k
 
 

@@ -25,7 +25,7 @@ __all__ = [
     "assemble",
 ]
 
-BLOCK_RUNS = 16384
+BLOCK_RUNS = 32768
 """Runs per replication block; each block has its own spawned random streams."""
 
 MAX_DELAY = 64
@@ -122,14 +122,20 @@ def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) 
 
 def clip_to_bounds(program: Program, name: str, values: np.ndarray) -> np.ndarray:
     lo, hi = program.bounds[name]
-    kind = program.kinds[name]
-    if kind == "boolean":
+    if program.kinds[name] == "boolean":
         return (np.asarray(values) != 0).astype(float)
+    if lo is not None and hi is not None:
+        return np.clip(values, lo, hi, out=values if _owned(values) else None)
     if lo is not None:
-        values = np.maximum(values, lo)
+        return np.maximum(values, lo, out=values if _owned(values) else None)
     if hi is not None:
-        values = np.minimum(values, hi)
+        return np.minimum(values, hi, out=values if _owned(values) else None)
     return values
+
+
+def _owned(values) -> bool:
+    """Whether ``values`` is a writable float array that may be clipped in place."""
+    return isinstance(values, np.ndarray) and values.flags.writeable and values.dtype == np.float64 and values.ndim == 1
 
 
 def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
