@@ -17,7 +17,7 @@ from redline.errors import ParameterError, RedlineError
 console = Console(stderr=True)
 out_console = Console()
 
-__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "to_jsonable"]
+__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "parse_numbers", "to_jsonable"]
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -74,3 +74,14 @@ def parse_assignments(items: list[str] | None, option: str) -> dict[str, str]:
             raise ParameterError(f"{option} expects NAME=VALUE, got '{item}'")
         result[name] = value
     return result
+
+
+def parse_numbers(items: list[str] | None, option: str) -> dict[str, float]:
+    """Parse repeated ``NAME=NUMBER`` options (``--param``, ``--constant``) into floats."""
+    numbers = {}
+    for name, value in parse_assignments(items, option).items():
+        try:
+            numbers[name] = float(value)
+        except ValueError:
+            raise ParameterError(f"{option} {name} needs a number, got '{value}'") from None
+    return numbers

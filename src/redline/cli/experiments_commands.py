@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
+from redline.cli.common import emit_json, handle_errors, out_console, parse_assignments, parse_numbers
 from redline.errors import ParameterError
 
 __all__ = ["sweep", "sensitivity", "discover"]
@@ -43,16 +43,6 @@ def _strategies(items: list[str] | None) -> dict | None:
             for actor, names in parse_assignments(items, "--strategy").items()}
 
 
-def _constants(items: list[str] | None) -> dict:
-    result = {}
-    for name, value in parse_assignments(items, "--constant").items():
-        try:
-            result[name] = float(value)
-        except ValueError:
-            raise ParameterError(f"--constant {name} needs a number, got '{value}'") from None
-    return result
-
-
 @app.command()
 @handle_errors
 def sweep(
@@ -81,7 +71,7 @@ def sweep(
     started = time.perf_counter()
     ds = perform_experiments(
         loaded, design, samples, runs=runs, seed=seed, horizon=horizon, uncertainties=_vary(vary),
-        constants=_constants(constant), strategies=_strategies(strategy), executor=executor, workers=workers,
+        constants=parse_numbers(constant, "--constant"), strategies=_strategies(strategy), executor=executor, workers=workers,
         address=address, store=store, per_run=per_run, progress=sys.stderr.isatty())
     elapsed = time.perf_counter() - started
     exported = []

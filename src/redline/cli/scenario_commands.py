@@ -10,8 +10,7 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
-from redline.errors import ParameterError
+from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
 
 __all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
 
@@ -21,16 +20,6 @@ RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stoc
 HORIZON = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks to simulate (default: the scenario's).")
 PARAM = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE (repeatable).")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
-
-
-def _params(items: list[str] | None) -> dict[str, float]:
-    params = {}
-    for name, value in parse_assignments(items, "--param").items():
-        try:
-            params[name] = float(value)
-        except ValueError:
-            raise ParameterError(f"--param {name} needs a number, got '{value}'") from None
-    return params
 
 
 def _status(message: str, quiet: bool):
@@ -109,7 +98,7 @@ def run(
 
     loaded = load_scenario(scenario)
     strategies = parse_assignments(strategy, "--strategy")
-    params = _params(param)
+    params = parse_numbers(param, "--param")
     with _status(f"simulating {runs:,} runs of {loaded.id}", json_out):
         ds = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies, params=params,
                       trajectories=trajectories or out is not None)
@@ -174,7 +163,7 @@ def compare(
     loaded = load_scenario(scenario)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
-    params = _params(param)
+    params = parse_numbers(param, "--param")
     started = time.perf_counter()
     with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
         result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,

@@ -24,7 +24,6 @@ import numpy as np
 
 from redline import expr as ex
 from redline.escalation.common import (
-    BLOCK_RUNS,
     MAX_DELAY,
     RunSetup,
     block_streams,
