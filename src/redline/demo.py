@@ -1,4 +1,5 @@
-"""``redline demo``: the flagship analysis end to end, written to a directory as a Markdown report.
+"""``redline demo``: the flagship analysis end to end, written to a directory as a Markdown report
+and a self-contained HTML report (``report.html``).
 
 Runs the bundled ``iran-us-2020`` scenario, compares Iran's strategies with common random numbers
 (:func:`redline.api.compare`), and writes
@@ -215,6 +216,11 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     report = out / "report.md"
     atomic_write_text(report, _markdown(summary, strategies, files, runs, seed))
     files.append(report)
+    # The same comparison as one self-contained HTML page (charts inline, provenance table).
+    from redline.report import from_datasets, write_report
+
+    html_input = from_datasets(datasets, {"kind": "compare", **res, "scenario_path": str(loaded.path)}, loaded=loaded)
+    files.extend(write_report(html_input, out / "report.html"))
     elapsed = time.perf_counter() - started
     return {"report": str(report), "files": [str(f) for f in files], "elapsed_s": elapsed,
             "runs": runs, "seed": seed, "strategies": strategies}

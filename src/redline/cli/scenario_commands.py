@@ -244,5 +244,6 @@ def demo(
     if json_out:
         emit_json(result)
         return
-    out_console.print(f"[green]wrote[/green] {result['report']} ({len(result['files'])} files) "
-                      f"in {result['elapsed_s']:.1f} s")
+    html = [f for f in result["files"] if f.endswith(".html")]
+    out_console.print(f"[green]wrote[/green] {result['report']}" + (f" and {html[0]}" if html else "")
+                      + f" ({len(result['files'])} files) in {result['elapsed_s']:.1f} s")
