@@ -132,8 +132,8 @@ def render(data, rob, runs, seed, points, rob_runs, elapsed, demo, loaded, iraq)
           "assay (372.3 kg at 4.5%, IAEA Nov 2019), 6,200 SWU/yr declared (ISIS from the IAEA report), "
           "separative-work physics (`swu_per_kg`, `feed_per_kg`, `breakout_days`), covert cascades found with "
           "`nuclear_detection_probability`. `breakout_days` (true) and `breakout_days_visible` (declared + "
-          "detected) are recomputed each week; the US and Israeli red lines see only the visible one and detected "
-          "covert work.", ""]
+          "detected) are recomputed each week; the US and Israeli red lines see only the visible one, detected "
+          "covert work and a detected dash to weapon-grade uranium (`dash_detected`).", ""]
     L += ["### The Iraqi bargaining game", "",
           "Parties, with capabilities from the May 2018 seats (`shared/data/flagship/facts.yaml`, topic "
           "`iraq_politics`; Fatah after the August recount) and positions from who attended the 5 January 2020 "
