@@ -181,3 +181,17 @@ def test_collective_decisions_run_every_n_weeks_with_the_bargaining_model(exampl
     actors = bargaining.Actors.from_arrays(positions, [0.6, 0.9, 0.4], [45, 25, 30])
     expected = bargaining.predict(actors, model="nash").prediction
     assert np.allclose(stance[3], expected)
+
+
+def test_decision_options_reach_the_model_and_typos_are_refused(example_doc):
+    from redline.errors import ScenarioError
+
+    example_doc["decisions"]["host_parliament"]["options"] = {"utility": "quadratic"}
+    quadratic = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, rng=1)
+    example_doc["decisions"]["host_parliament"]["options"] = {}
+    linear = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, rng=1)
+    stance = lambda ds: ds["final_state"].sel(variable="host_stance").values
+    assert not np.allclose(stance(quadratic), stance(linear))
+    example_doc["decisions"]["host_parliament"]["options"] = {"utilty": "quadratic"}
+    with pytest.raises(ScenarioError, match="did you mean 'utility'"):
+        scenario_from_dict(example_doc)

@@ -104,7 +104,7 @@ def collective_positions(decision, positions, saliences, capabilities) -> np.nda
     sal = np.clip(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in saliences], axis=1), 0.0, 1.0)
     cap = np.maximum(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in capabilities], axis=1), 0.0)
     actors = bargaining.Actors.from_arrays(pos, sal, cap, names=decision.parties)
-    return np.asarray(bargaining.predict(actors, model=decision.model).prediction, dtype=float)
+    return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:

@@ -84,6 +84,7 @@ class CompiledOutcome:
 class CompiledDecision:
     id: str
     model: str
+    options: dict
     every_weeks: int
     target: str
     parties: tuple[str, ...]
@@ -298,7 +299,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         c.check_ref(dec.target, spec.state, "state variable", base + ("target",))
         parties = tuple(dec.actors)
         decisions.append(CompiledDecision(
-            did, dec.model, dec.every_weeks, dec.target, parties,
+            did, dec.model, dict(dec.options), dec.every_weeks, dec.target, parties,
             tuple(c.compile(a.position, names, base + ("actors", k, "position")) for k, a in dec.actors.items()),
             tuple(c.probability(a.salience, names, base + ("actors", k, "salience")) for k, a in dec.actors.items()),
             tuple(c.compile(a.capability, names, base + ("actors", k, "capability")) for k, a in dec.actors.items()),

@@ -322,10 +322,25 @@ class Decision(Provenance):
     ``target`` (e.g. the collective stance of a parliament on expelling foreign forces)."""
 
     model: Literal["mean", "median", "nash", "bdm"] = "nash"
+    options: dict[str, str | float | int | bool] = Field(default_factory=dict)
     every_weeks: int = Field(default=4, ge=1, le=520)
     target: str
     actors: dict[str, DecisionActor]
     description: str = ""
+
+    @model_validator(mode="after")
+    def _known_options(self) -> Decision:
+        import inspect
+
+        from redline.bargaining import model_function
+
+        accepted = {name for name, p in inspect.signature(model_function(self.model)).parameters.items()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY}
+        for key in self.options:
+            if key not in accepted:
+                raise ValueError(f"unknown option '{key}' for the {self.model} model{did_you_mean(key, accepted)} "
+                                 f"(options: {', '.join(sorted(accepted))})")
+        return self
 
     @field_validator("actors")
     @classmethod
