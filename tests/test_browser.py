@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -143,7 +143,7 @@ def test_compare_side_by_side(server, page):
 
 
 def test_broken_upload_shows_the_line_inline(server, page):
-    from conftest import EXAMPLE
+    from tests.conftest import EXAMPLE
 
     text = EXAMPLE.read_text().replace("condition: tension >= 90", "condition: tenson >= 90")
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "tenson" in row)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import redline_cli, write_yaml
+from tests.conftest import redline_cli, write_yaml
 from redline.analysis import outcome_summary
 from redline.api import compare, simulate
 from redline.provenance import element_table
@@ -35,7 +35,7 @@ def sourced_scenario(tmp_path_factory) -> Path:
 
     import yaml
 
-    from conftest import EXAMPLE
+    from tests.conftest import EXAMPLE
 
     doc = copy.deepcopy(yaml.safe_load(EXAMPLE.read_text()))
     folder = tmp_path_factory.mktemp("sourced")
@@ -209,7 +209,7 @@ def test_report_from_a_sweep_store(tmp_path):
 
 
 def test_report_from_a_backtest_json(tmp_path):
-    from conftest import SHARED
+    from tests.conftest import SHARED
 
     questions = SHARED / "data" / "questions" / "sample.yaml"
     if not questions.exists():

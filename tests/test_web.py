@@ -10,7 +10,7 @@ import yaml
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from conftest import EXAMPLE  # noqa: E402
+from tests.conftest import EXAMPLE  # noqa: E402
 from redline.analysis import outcome_summary  # noqa: E402
 from redline.api import compare, simulate  # noqa: E402
 from redline.web import create_app  # noqa: E402
@@ -257,7 +257,7 @@ def test_long_runs_do_not_block_the_server(client):
 
 
 def test_cli_serve_refuses_a_missing_store():
-    from conftest import redline_cli
+    from tests.conftest import redline_cli
 
     proc = redline_cli("serve", "--store", "/no/such.duckdb")
     assert proc.returncode == 2 and "no such file" in proc.stderr
