@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from redline.errors import ParameterError
+from redline.errors import ParameterError, did_you_mean
 
 __all__ = ["ResultsStore", "RESULT_TABLES"]
 
@@ -225,6 +225,19 @@ class ResultsStore:
 
     def outcome_names(self) -> list[str]:
         return self.meta("outcomes") or []
+
+    def outcome_probabilities(self, outcome: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The design table and P(``outcome``) per experiment (ordered by experiment id).
+
+        Raises ParameterError with the store's outcomes listed when ``outcome`` is unknown.
+        """
+        outcomes = self.outcome_names()
+        if outcome not in outcomes:
+            raise ParameterError(f"unknown outcome '{outcome}'{did_you_mean(outcome, outcomes)} "
+                                 f"(outcomes: {', '.join(outcomes)})")
+        probs = self.con.execute("select experiment, probability from outcomes where outcome = ? order by experiment",
+                                 [outcome]).df()
+        return self.table("design"), probs
 
     def export_parquet(self, directory: str | Path) -> list[Path]:
         """Write every table to ``directory/<table>.parquet``; returns the files."""

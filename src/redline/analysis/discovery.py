@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redline.errors import ParameterError, did_you_mean
+from redline.errors import ParameterError
 
 __all__ = ["Box", "prim", "cart", "discover_store", "plot_discovery"]
 
@@ -276,13 +276,7 @@ def discover_store(store: str | Path, outcome: str, *, threshold: float | None =
         raise ParameterError(f"--boxes must be at least 1, got {max_boxes}")
     with ResultsStore.open(store) as st:
         identity = st.identity
-        outcomes = st.outcome_names()
-        if outcome not in outcomes:
-            raise ParameterError(f"unknown outcome '{outcome}'{did_you_mean(outcome, outcomes)} "
-                                 f"(outcomes: {', '.join(outcomes)})")
-        design = st.table("design")
-        probs = st.con.execute("select experiment, probability from outcomes where outcome = ? order by experiment",
-                               [outcome]).df()
+        design, probs = st.outcome_probabilities(outcome)
     d = identity["design"]
     factors = [f[0] for f in d["factors"]]
     actors = d["strategies"]["actors"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redline.errors import ParameterError, did_you_mean
+from redline.errors import ParameterError
 
 __all__ = ["analyse_store", "analyse", "plot_sensitivity", "METHODS"]
 
@@ -71,13 +71,7 @@ def analyse_store(store: str | Path, outcome: str) -> dict:
 
     with ResultsStore.open(store) as st:
         identity = st.identity
-        outcomes = st.outcome_names()
-        if outcome not in outcomes:
-            raise ParameterError(f"unknown outcome '{outcome}'{did_you_mean(outcome, outcomes)} "
-                                 f"(outcomes: {', '.join(outcomes)})")
-        design = st.table("design")
-        probs = st.con.execute("select experiment, probability from outcomes where outcome = ? order by experiment",
-                               [outcome]).df()
+        design, probs = st.outcome_probabilities(outcome)
     d = identity["design"]
     factors = [f[0] for f in d["factors"]]
     if not factors:
