@@ -13,7 +13,7 @@ import platform
 import time
 
 from redline import escalation
-from redline.scenario import load_scenario
+from redline.scenario import load_scenario, scenario_from_dict
 
 
 def best_time(fn, repeats: int = 3) -> float:
@@ -34,19 +34,28 @@ def main() -> None:
     args = parser.parse_args()
     loaded = load_scenario(args.scenario)
     strategies = dict(s.split("=", 1) for s in (args.strategy or []))
-    horizon = args.horizon
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; strategies {strategies or 'default'}")
+    measure(loaded, strategies, args.horizon, args.reference_runs)
+    if loaded.spec.decisions:
+        # Collective decisions call a bargaining model every few weeks; show the engine without them too.
+        doc = loaded.spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+        targets = {d["target"] for d in doc["decisions"].values()}
+        doc["decisions"] = {}
+        doc["outcomes"] = {k: v for k, v in doc["outcomes"].items() if not any(t in str(v["condition"]) for t in targets)}
+        print(f"\nwithout its collective decision(s) {', '.join(loaded.spec.decisions)}:")
+        measure(scenario_from_dict(doc), strategies, args.horizon, args.reference_runs)
 
+
+def measure(loaded, strategies: dict, horizon: int, n_ref: int) -> None:
     def vec(runs):
         return lambda: escalation.run(loaded, runs=runs, horizon=horizon, rng=1, strategies=strategies)
 
     vec(100)()  # warm-up: imports, caches
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; scenario {loaded.id}, strategies {strategies or 'default'}")
     t100 = best_time(vec(100), 5)
     t1k = best_time(vec(1_000), 5)
     t10k = best_time(vec(10_000), 3)
     t100k = best_time(vec(100_000), 1)
-    n_ref = args.reference_runs
     t_ref = best_time(lambda: escalation.run(loaded, runs=n_ref, horizon=horizon, rng=1, strategies=strategies,
                                              engine="reference"), 1)
     ref_per_run = t_ref / n_ref
