@@ -144,19 +144,29 @@ def cumulative_chart(datasets: Mapping[str, xr.Dataset], *, as_of: dt.date | str
             ax.set_ylim(0, 1)
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
             ax.grid(alpha=0.25)
-            if as_of is not None:
-                ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%b %Y"))
-                for label in ax.get_xticklabels():
-                    label.set_rotation(30)
-                    label.set_horizontalalignment("right")
-            else:
-                ax.set_xlabel("week")
-        for k in range(len(outcomes), rows * cols):
-            axes[k // cols][k % cols].set_visible(False)
-        if len(curves) > 1:
-            axes[0][0].legend(frameon=False, fontsize=8)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
-        return fig
+            _week_axis(ax, as_of, label_weeks=True)
+        return _finish_grid(fig, axes, len(outcomes), rows, cols, legend=len(curves) > 1, title=title)
+
+
+def _week_axis(ax, as_of, *, label_weeks: bool) -> None:
+    """Dates on the x axis when the scenario's start is known, else (optionally) a 'week' label."""
+    if as_of is not None:
+        ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%b %Y"))
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+    elif label_weeks:
+        ax.set_xlabel("week")
+
+
+def _finish_grid(fig, axes, used: int, rows: int, cols: int, *, legend: bool, title: str) -> Figure:
+    """Hide unused panels, add the legend once and the title."""
+    for k in range(used, rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    if legend:
+        axes[0][0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+    return fig
 
 
 def fan_charts(datasets: Mapping[str, xr.Dataset], variables: Sequence[str], *,
@@ -185,17 +195,8 @@ def fan_charts(datasets: Mapping[str, xr.Dataset], variables: Sequence[str], *,
             unit = (units or {}).get(var)
             ax.set_title(var.replace("_", " ") + (f" ({unit})" if unit else ""), loc="left", fontsize=9)
             ax.grid(alpha=0.25)
-            if as_of is not None:
-                ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%b %Y"))
-                for label in ax.get_xticklabels():
-                    label.set_rotation(30)
-                    label.set_horizontalalignment("right")
-        for k in range(len(variables), rows * cols):
-            axes[k // cols][k % cols].set_visible(False)
-        if len(datasets) > 1:
-            axes[0][0].legend(frameon=False, fontsize=8)
-        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
-        return fig
+            _week_axis(ax, as_of, label_weeks=False)
+        return _finish_grid(fig, axes, len(variables), rows, cols, legend=len(datasets) > 1, title=title)
 
 
 def sensitivity_bars(indices: Mapping[str, Mapping[str, float]], *, title: str = "Sensitivity") -> Figure:
