@@ -6,7 +6,7 @@ from typing import Any
 
 from redline.errors import ScenarioError, did_you_mean
 from redline.scenario import LoadedScenario
-from redline.scenario.compile import _elements
+from redline.scenario.compile import iter_elements
 from redline.scenario.yaml_safe import read_yaml
 
 __all__ = ["element_table", "load_claims", "trace_scenario"]
@@ -16,7 +16,7 @@ def element_table(loaded: LoadedScenario) -> dict[str, dict[str, Any]]:
     """Element id (``section.name``) -> kind, source reference or assumption, and quoted passage."""
     table: dict[str, dict[str, Any]] = {}
     spec = loaded.spec
-    items = list(_elements(spec))
+    items = list(iter_elements(spec))
     items += [(("actions", aid, "attribution"), a.attribution) for aid, a in spec.actions.items() if a.attribution]
     for path, element in items:
         kind = path[0].rstrip("s") if len(path) == 2 else path[-2].rstrip("s") if path[-1] != "attribution" else "attribution"

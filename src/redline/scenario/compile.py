@@ -15,7 +15,7 @@ from redline.errors import ScenarioError, did_you_mean
 from redline.scenario.schema import Policy, Scenario
 from redline.scenario.yaml_safe import Document
 
-__all__ = ["Program", "CompiledAction", "CompiledPolicy", "Effect", "build_program", "week_of"]
+__all__ = ["Program", "CompiledAction", "CompiledPolicy", "Effect", "build_program", "iter_elements", "week_of"]
 
 
 def week_of(as_of: dt.date, date: dt.date) -> int:
@@ -197,7 +197,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
 
     # Sources and provenance.
     warnings: list[str] = []
-    for path, element in _elements(spec):
+    for path, element in iter_elements(spec):
         src = getattr(element, "source", None)
         if src is not None:
             c.check_ref(src.id, spec.sources, "source", path + ("source", "id"))
@@ -362,7 +362,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     return program, warnings
 
 
-def _elements(spec: Scenario):
+def iter_elements(spec: Scenario):
     """Every element that should carry provenance, with its path."""
     for section in ("actors", "state", "actions", "processes", "red_lines", "outcomes", "decisions", "strategies",
                     "uncertainties", "levers"):

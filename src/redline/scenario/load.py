@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from redline.errors import Location, ScenarioError, did_you_mean
-from redline.scenario.compile import Program, build_program
+from redline.scenario.compile import Program, build_program, iter_elements
 from redline.scenario.schema import Scenario
 from redline.scenario.yaml_safe import Document, parse_yaml, read_yaml
 
@@ -154,9 +154,7 @@ def _source_texts(spec: Scenario, path: Path | None, doc: Document,
                     break
             except (OSError, UnicodeDecodeError):
                 continue
-    from redline.scenario.compile import _elements  # local: the element walk lives with the compiler
-
-    for epath, element in _elements(spec):
+    for epath, element in iter_elements(spec):
         ref = getattr(element, "source", None)
         if ref is None or ref.end is None or ref.id not in texts:
             continue
