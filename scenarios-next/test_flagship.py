@@ -127,12 +127,11 @@ def test_thesis_strategies_are_cells_of_the_factorial(loaded, strategy, factors)
 
 
 def test_regimes_end_and_the_world_goes_on(loaded):
-    ds = simulate_runs(loaded, runs=3000, horizon=200, rng=2, trajectories=True,
+    ds = simulate_runs(loaded, runs=3000, horizon=200, rng=2, probes={"at_war": ("war", 200)},
                        params={"war_entry_per_exchange": 0.5, "us_state_attack_credibility": 0.8})
-    war = ds["trajectory"].sel(variable="war").values  # week x run
-    entered = war.max(axis=0) == 1
+    entered = ~np.isnan(ds["regime_week"].sel(regime="war").values)
     assert entered.any()
-    left = entered & (war[-1] == 0)
+    left = entered & (ds["probe_value"].sel(probe="at_war").values == 0)
     assert left.any()  # some wars end in a ceasefire
     assert np.isnan(ds["stopped_week"].values).all()  # no run is frozen
 
@@ -166,12 +165,11 @@ def test_elections_resolve_on_their_dates_and_change_the_administration(loaded):
 
 
 def test_nuclear_steps_are_reversible_under_a_deal(loaded):
-    ds = simulate_runs(loaded, runs=2000, horizon=300, rng=8, trajectories=True,
+    ds = simulate_runs(loaded, runs=2000, horizon=300, rng=8, trajectories=True, probes={"in_deal": ("deal", 300), "before": ("deal", 299)},
                        params={"deal_rate_democratic": 0.05, "deal_rate_trump": 0.005, "deal_collapse_rate": 0.001})
-    tr = ds["trajectory"]
-    deal = tr.sel(variable="deal").values
-    level = tr.sel(variable="iran_enrichment_level").values
-    in_deal = deal[-1] == 1
+    level = ds["trajectory"].sel(variable="iran_enrichment_level").values
+    # the deal's terms apply from the week after it is reached (regimes move after processes)
+    in_deal = (ds["probe_value"].sel(probe="in_deal").values == 1) & (ds["probe_value"].sel(probe="before").values == 1)
     assert in_deal.any()
     assert np.all(level[-1][in_deal] == 3.67)
-    assert (level.max(axis=0)[in_deal] >= 4.5).all()  # they had stepped up before
+    assert (level.max(axis=0)[in_deal] >= 20).any()  # some had stepped up to 20% or more before
