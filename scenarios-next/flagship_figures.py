@@ -25,6 +25,9 @@ from redline.experiments.factorial import main_effects, run_factorial, split_dif
 from redline.forecast import forecast, questions_from_scenario
 from redline.scenario import load_scenario
 
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 DOCS = Path(__file__).resolve().parent
 OUT = DOCS / "flagship"
 SCENARIO = "iran-us-2020"
@@ -65,12 +68,12 @@ def sha256(path: Path) -> str:
 
 
 def posterior_params(loaded, runs: int, seed: int) -> tuple[dict, dict]:
-    """Per-run parameter draws from the shipped posterior (weighted resampling of its particles)
-    and a description of where they came from."""
-    from redline.calibration import load_posterior  # provided by the calibrate workflow
+    """Per-run parameter draws from the posterior shipped beside the scenario (systematic
+    resampling of its weighted particles) and what ``--json`` records about it."""
+    from redline.calibrate import load_posterior, posterior_beside
 
-    post = load_posterior(loaded)
-    return post.draw(runs, seed=seed), {"path": str(post.path), "sha256": post.sha256, "particles": post.particles}
+    post = load_posterior(posterior_beside(loaded), loaded)
+    return post.draw(runs, seed), post.describe()
 
 
 def factorial_thesis(loaded, params, runs: int, seed: int) -> dict:
@@ -107,7 +110,94 @@ def _eff(block, digits=3):
 
 
 def render(meta, calib, thesis, fc, backtests, loaded) -> str:
-    ...  # filled below
+    from flagship_text import MECHANISM, NAMES, DIVERGENCES
+
+    scen = loaded.path
+    record = scen.with_name(f"{SCENARIO}.record.yaml")
+    posterior = scen.with_name(f"{SCENARIO}.posterior.parquet")
+    L = ["# The flagship: Iran and the US, maximum pressure to the end of 2025 (`iran-us-2020`)", ""]
+    L += ["Regenerate the posterior and then this page (every number, table and JSON file) with:", "",
+          "```", "make flagship-posterior   # redline calibrate on the record (writes the posterior beside the scenario)",
+          "make flagship-docs        # .venv/bin/python docs/flagship_figures.py", "```", "",
+          f"(This run: factorial {meta['runs_factorial']:,} runs per cell, forecasts {meta['runs_forecast']:,} runs, "
+          f"seed {meta['seed']}, {meta['elapsed_s']} s; parameters drawn per run from the posterior "
+          f"`{Path(meta['posterior']['path']).name}`, {meta['posterior']['particles']:,} particles.)", ""]
+    L += ["## Frozen before the first backtest", "",
+          "The structure and the posterior were frozen, and these hashes written here, before the public sample was "
+          "scored for the first time (issue 16: no tuning on question outcomes). Any later change is listed under "
+          "*Backtest* with its reason.", "",
+          "| file | sha256 |", "|---|---|"]
+    for f in (scen, record, posterior):
+        L.append(f"| `{f.relative_to(DOCS.parent)}` | `{sha256(f)}` |")
+    L += ["", "## What is modelled", "", MECHANISM, ""]
+    L += ["## Forecastable names", "",
+          "Questions are predicates over these names (windows such as `sum(x, last=n)` and `ever(...)` work over the "
+          "whole horizon; the scenario's own `questions:` show how to count from the origin).", "",
+          "| kind | names | type |", "|---|---|---|"]
+    L += [f"| {k} | {n} | {ty} |" for k, n, ty in NAMES]
+    L += ["", "## The record and the posterior", ""]
+    if calib:
+        L += [f"`redline calibrate` (ABC-SMC, Toni et al. 2009, adaptive tolerances) on the {len(calib['checks'])} "
+              f"observations of `{record.name}` (origin 2020-01-06): {calib['particles']:,} particles, "
+              f"{len(calib['generations'])} generations, stop: {calib.get('stop_reason')}, {calib['elapsed_s']:.0f} s.", "",
+              "Posterior predictive checks (fresh runs with posterior parameters; 90% interval):", "",
+              "| observation | observed | predictive mean | 90% interval | within |", "|---|---|---|---|---|"]
+        for oid, c in calib["checks"].items():
+            L.append(f"| `{oid}` | {c['observed']:g} | {c['predictive_mean']:.3g} | "
+                     f"{c['ci90'][0]:.3g}–{c['ci90'][1]:.3g} | {'yes' if c['within'] else '**no**'} |")
+        moved = []
+        for name, pr in calib["parameters"].items():
+            lo, hi = pr["prior"]
+            width = (hi - lo) or 1.0
+            ci = pr["ci90"]
+            if (ci[1] - ci[0]) < 0.75 * 0.9 * width or abs(pr["mean"] - (lo + hi) / 2) > 0.15 * width:
+                moved.append((name, pr))
+        L += ["", f"Parameters the record moved ({len(moved)} of {len(calib['parameters'])}; the rest keep roughly their "
+              "prior, which the forecasts then carry as uncertainty):", "",
+              "| parameter | prior | posterior mean | 90% interval |", "|---|---|---|---|"]
+        for name, pr in moved:
+            L.append(f"| `{name}` | [{pr['prior'][0]:g}, {pr['prior'][1]:g}] | {pr['mean']:.3g} | "
+                     f"{pr['ci90'][0]:.3g}–{pr['ci90'][1]:.3g} |")
+    L += ["", "## The thesis as a factorial experiment", "",
+          f"Iran's strategy `factorial` runs every combination of five factors (32 cells) with common random numbers "
+          f"and the same posterior draw per run in every cell ({thesis['runs']:,} runs per cell); before 6 Jan 2020 every "
+          "cell replays the 2019 record's average rates. Factors:", ""]
+    for f, levels in thesis["factors"].items():
+        L.append(f"* `{f}` {levels}: {FACTOR_WORDS[f]}")
+    L += ["", "`slow_drip` is the cell (deniable, spread, lethal) and `rapid_overt` (claimed from Iran, in eight weeks, "
+          "lethal), both at political effort 0.3 and quiet nuclear steps (a test checks each equals its cell exactly). "
+          "Main effects (high minus low level, averaged over the other factors; 95% interval over runs):", ""]
+    L.append("| measure | " + " | ".join(f"`{f}`" for f in thesis["factors"]) + " |")
+    L.append("|---|" + "---|" * len(thesis["factors"]))
+    for m, row in thesis["effects"].items():
+        L.append(f"| {MEASURE_WORDS[m]} | " + " | ".join(_eff(row[f]) for f in thesis["factors"]) + " |")
+    L += ["", "`slow_drip` − `rapid_overt` and the part each factor carries (Shapley split over the two orders of "
+          "switching deniability and tempo; lethal, quiet nuclear, averaged over political effort):", "",
+          "| measure | slow_drip | rapid_overt | difference | carried by deniability | carried by tempo | interaction |",
+          "|---|---|---|---|---|---|---|"]
+    for m, s in thesis["slow_minus_rapid"].items():
+        a, b = thesis["cells"]["slow_drip_cell"][m], thesis["cells"]["rapid_overt_cell"][m]
+        L.append(f"| {MEASURE_WORDS[m]} | {a:.3f} | {b:.3f} | {_eff(s['difference'])} | {_eff(s['iran_deniable'])} | "
+                 f"{_eff(s['iran_fast'])} | {_eff(s['interaction'])} |")
+    L += ["", "## Forecasts", "",
+          "From the posterior, for the scenario's own questions (open 2020-01-06; counts from the origin); "
+          "`redline forecast iran-us-2020` prints them.", "",
+          "| question | closes | P (95% MC interval) |", "|---|---|---|"]
+    for q in fc:
+        ci = q["ci95"] or [None, None]
+        L.append(f"| {q['question']} | {q['close_date']} | {_fmt(q['probability'])} ({_fmt(ci[0])}–{_fmt(ci[1])}) |")
+    L += ["", "## Backtest on the public sample", ""]
+    if backtests:
+        L += ["`redline backtest ../shared/data/questions/sample.yaml --scenario iran-us-2020` (scored from the "
+              "calibrated posterior). Every score is kept, the first one included:", "",
+              "| # | when | scenario sha256 | posterior sha256 | model Brier | best baseline | what changed and why |",
+              "|---|---|---|---|---|---|---|"]
+        for i, b in enumerate(backtests, 1):
+            best = min(((k, v) for k, v in b["baselines"].items()), key=lambda kv: kv[1])
+            L.append(f"| {i} | {b['when']} | `{b['scenario_sha256'][:12]}` | `{b['posterior_sha256'][:12]}` | "
+                     f"{b['brier']:.3f} | {best[0]} {best[1]:.3f} | {b['changed']} |")
+    L += ["", "## Where the model parts ways with the article", "", DIVERGENCES, ""]
+    return "\n".join(L)
 
 
 def main() -> None:
