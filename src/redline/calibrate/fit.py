@@ -332,6 +332,7 @@ def calibrate(
     max_generations: int = 40,
     min_acceptance: float = 0.01,
     resume: bool = True,
+    approximate: bool = False,
     on_generation: Callable[[GenerationStats], None] | None = None,
 ) -> CalibrationResult:
     """Fit the scenario's uncertainties to a record by ABC-SMC and (with ``out``) write the posterior.
@@ -356,6 +357,9 @@ def calibrate(
         see :func:`redline.calibrate.smc.abc_smc`.
     resume:
         continue from a checkpoint of the same calibration if one is beside ``out``.
+    approximate:
+        accept a posterior that stopped short of the exact target (tolerance 0, temperature 1);
+        by default that is a :class:`CalibrationError` with advice.
 
     Raises
     ------
@@ -430,6 +434,14 @@ def calibrate(
         except CalibrationError as err:
             raise CalibrationError(f"{err.message}: {_advice(rec, last[0], observed, sd)}",
                                    Location(str(rec.path or "<record>"))) from None
+        if not (state.epsilon == 0.0 and state.beta == 1.0) and not approximate:
+            if out_path is not None:
+                _checkpoint_path(out_path).unlink(missing_ok=True)
+            raise CalibrationError(
+                f"the fit stopped short of matching the record (tolerance {state.epsilon:.3g}, temperature "
+                f"{(1 / state.beta) if state.beta > 0 else math.inf:.3g}): {state.stop_reason}; "
+                f"{_advice(rec, state, observed, sd)}; --approximate keeps the posterior reached",
+                Location(str(rec.path or "<record>")))
         pop = state.population
         checks, samples = _predictive(rec, simulator, names, pop.theta, pop.weights, int(seed),
                                       min(PREDICTIVE_RUNS, max(1000, int(particles))))

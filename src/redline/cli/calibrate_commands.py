@@ -25,6 +25,8 @@ def calibrate(
     executor: str = typer.Option("serial", "--executor", help="serial, processes or dask (same numbers on each)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Workers for processes/dask."),
     fresh: bool = typer.Option(False, "--fresh", help="Ignore a checkpoint left by an interrupted calibration."),
+    approximate: bool = typer.Option(False, "--approximate",
+                                     help="Keep a posterior that stopped short of matching the record exactly."),
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
 ) -> None:
     """Fit the scenario's uncertainties to a record by ABC-SMC; write the posterior (weighted particles)."""
@@ -40,7 +42,8 @@ def calibrate(
                           f"{g.simulations:,} simulations, {g.seconds:.1f} s", highlight=False)
 
     result = calibrate_api(loaded, record, particles=particles, seed=seed, out=out, params=pinned, executor=executor,
-                           workers=workers, resume=not fresh, on_generation=progress)
+                           workers=workers, resume=not fresh, approximate=approximate,
+                           on_generation=progress)
     payload = result.to_dict()
     if json_out:
         emit_json(payload)
