@@ -99,7 +99,7 @@ def play(
                   "argv": ["play", *sys.argv[2:]]}
         ds = play_game(loaded, seats, runs=runs, seed=seed, horizon=horizon, strategies=strategies or None,
                        params=params or None, log=game_log, on_bad_answer=on_bad_answer,
-                       warn=lambda m: console.print(f"warning: {m}", markup=False, highlight=False),
+                       warn=lambda m: console.print(f"warning: {m}", markup=False, highlight=False, soft_wrap=True),
                        header=header)
     finally:
         if stream is not None:

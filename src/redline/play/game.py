@@ -141,7 +141,7 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
     def problem(state: _SeatState, week: int, message: str) -> None:
         if on_bad_answer == "error":
             raise BadAnswer(message)
-        note = f"{message}; using the default (no action)"
+        note = f"{message}; using the default (no action{' from now on' if state.gone else ''})"
         state.warnings.append(note)
         say(note)
         if log is not None:
@@ -161,7 +161,7 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
                     raw = state.seat.ask(obs)
                 except BadAnswer as err:
                     state.gone = True
-                    problem(state, request.week, f"{err}; the seat is not asked again")
+                    problem(state, request.week, str(err))
                 else:
                     state.exchanges += 1
                     choices, problems = parse_answer(raw, obs, state.seat.label)
