@@ -303,3 +303,25 @@ def test_cli_human_seat_reads_stdin_and_compares_with_the_strategies(tmp_path):
     closed = subprocess.run([sys.executable, "-m", "redline", "play", "proxy-deterrence", "--seat", "challenger=human",
                              "--horizon", "3"], input="", capture_output=True, text=True, timeout=120)
     assert closed.returncode == 2 and "input closed" in closed.stderr
+
+
+def _doc_blocks(lang: str) -> list[str]:
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "play.md").read_text()
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_docs_publish_the_schema_and_a_working_20_line_agent(tmp_path, loud_scenario):
+    from redline.play import SCHEMA
+
+    assert json.loads(_doc_blocks("json")[0]) == SCHEMA
+    agent = next(b for b in _doc_blocks("python") if "sys.stdin" in b)
+    assert len(agent.strip().splitlines()) <= 20
+    (tmp_path / "cautious.py").write_text(agent)
+    ds = play(loud_scenario, {"challenger": CommandAgent(f"{sys.executable} {tmp_path / 'cautious.py'}")},
+              runs=30, horizon=8, seed=1)
+    counts = ds["action_count"].sel(action=["proxy_attack", "overt_strike"]).sum("run").values.tolist()
+    assert counts[0] > 0 and counts[1] == 0

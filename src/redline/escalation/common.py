@@ -62,7 +62,8 @@ class ExternalChoice:
         global run indices (``block * BLOCK_RUNS + position``) of the runs asked, shape (n,).
     values:
         every name the expressions can read (state, parameters, attributes, last week's actions,
-        red lines, outcomes) -> array of shape (n,), at the start of the week.
+        red lines, outcomes) -> array of shape (n,), at the start of the week; ``flow``
+        variables hold last week's amounts (what happened), not the value they are reset to.
     options:
         track -> action id -> bool array (n,): whether the action is available in that run.
     expected:

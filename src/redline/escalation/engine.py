@@ -55,6 +55,7 @@ class _Block:
         self.n = runs
         self.full = runs
         self.block = block
+        self.last_flows: dict[str, np.ndarray] = {}
         self.idx = np.arange(runs)
         self.streams = block_streams(setup.seed_sequence, block, runs)
         self.result = {
@@ -104,6 +105,8 @@ class _Block:
     def step(self, week: int) -> None:
         ctx = self.ctx
         ctx.week = week
+        if self.setup.choosers:
+            self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
         for name in self.p.flows:
             self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
         taken = self.choose()
@@ -171,7 +174,7 @@ class _Block:
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
-            values={k: np.broadcast_to(v, (self.n,))[live] for k, v in self.values.items()},
+            values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
             options={track: {aid: ok[live] for aid, ok in zip(ids, avails[track])} for track, ids in tracks.items()},
             expected=expected)
         picks = self.setup.choosers[actor](request)

@@ -46,15 +46,14 @@ class TerminalSeat(Seat):
         me = spec.actors[self.actor]
         c = self.console
         c.rule(f"[bold]Week {observe['week']}[/bold] · {observe['date']} · you are {me.name}")
-        state = Table(title="What you can know", show_header=True, box=None, pad_edge=False)
+        state = Table(title="What you can know (flows: last week)", show_header=False, box=None, pad_edge=False)
         state.add_column("", style="cyan")
         state.add_column("value", justify="right")
         state.add_column("", style="dim")
         for name, value in run["visible"].items():
             if name in spec.state:
-                var = spec.state[name]
                 shown = "-" if value is None else f"{value:,.4g}"
-                state.add_row(name, shown, f"{var.unit or ''} {var.description[:70]}".strip())
+                state.add_row(name, shown, spec.state[name].unit or "")
         happened = [n for n, v in run["visible"].items() if v and (n in program.actions or n in spec.red_lines)
                     and n not in spec.state]
         c.print(state)
@@ -71,7 +70,7 @@ class TerminalSeat(Seat):
             effect = ", ".join(f"{var} {float(np.asarray(v).ravel()[0]):+.3g}" for var, v in changes.items()
                                if np.isfinite(np.asarray(v, dtype=float)).all())
             desc = self._loaded.spec.actions[aid].description
-            table.add_row(str(k), f"{aid}\n[dim]{desc[:60]}[/dim]" if desc else aid, effect,
+            table.add_row(str(k), f"{aid}\n[dim]{_cut(desc, 48)}[/dim]" if desc else aid, effect,
                           ", ".join(red_lines_at_risk(self._loaded, aid)))
         return table
 
@@ -101,3 +100,8 @@ class TerminalSeat(Seat):
                 return text
             self.console.print(f"[red]not an option:[/red] {text!r}; type a number from 0 to {len(ids)} "
                                f"or one of: {', '.join(ids)}")
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 1] + "…"
