@@ -12,6 +12,7 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 import xarray as xr
 
 from redline.errors import ParameterError
@@ -32,7 +33,7 @@ def run(
     horizon: int | None = None,
     rng: Any,
     strategies: dict[str, str] | None = None,
-    params: dict[str, float] | None = None,
+    params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,
     engine: Literal["vectorised", "reference"] = "vectorised",
     blocks: list[int] | None = None,
@@ -54,7 +55,9 @@ def run(
     strategies:
         actor -> strategy name, overriding the actor's default policy.
     params:
-        uncertainty or lever name -> value, within the declared range.
+        uncertainty or lever name -> value within the declared range: a number for every run, or
+        a 1-D array with one value per run (length ``runs``; e.g. draws from a posterior). Per-run
+        values are recorded in the result as ``parameter_value`` (parameter, run).
     trajectories:
         also return every week's state (memory grows with runs × variables × weeks).
     engine:
@@ -83,7 +86,8 @@ def run(
         horizon = max(horizon or program.horizon, latest)
     if choosers and engine != "vectorised":
         raise ParameterError("external seats (choosers) run on the vectorised engine only")
-    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, choosers=choosers)
+    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs,
+                       choosers=choosers)
     setup.probes = compiled_probes
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)
@@ -97,5 +101,6 @@ def run(
             results.append(simulate_reference(program, setup, size, b, trajectories))
         else:
             raise ParameterError(f"unknown engine '{engine}' (engines: vectorised, reference)")
+        results[-1]["block"] = b
     return assemble(results, program, setup, scenario_id=loaded.id, sha256=loaded.sha256, engine=engine,
                     started=started, trajectories=trajectories)

@@ -28,6 +28,7 @@ from redline.escalation.common import (
     MAX_DELAY,
     ExternalChoice,
     RunSetup,
+    block_parameters,
     block_streams,
     clip_to_bounds,
     collective_positions,
@@ -88,7 +89,7 @@ class _Block:
     def initialise(self) -> None:
         p, ctx, v = self.p, self.ctx, self.values
         ctx.week = 0
-        v.update(self.setup.parameters)
+        v.update(block_parameters(self.setup, self.block, self.n))
         for name, e in p.attributes.items():
             v[name] = e.evaluate(ctx).copy()
         for name in p.variables:
