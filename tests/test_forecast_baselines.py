@@ -9,7 +9,8 @@ import yaml
 
 from redline.errors import ScenarioError
 from redline.forecast import backtest, forecast, load_questions
-from redline.forecast.baselines import fit_record, read_record, record_beside, record_poisson
+from redline.calibrate import load_record
+from redline.forecast.baselines import fit_record, record_beside, record_poisson
 from redline.scenario import load_scenario
 from tests.conftest import write_yaml
 
@@ -58,8 +59,8 @@ def files(tmp_path):
 
 def _fit(scenario):
     loaded = load_scenario(scenario)
-    origin, observations = read_record(record_beside(loaded))
-    return loaded, fit_record(loaded, origin, observations)
+    record = load_record(record_beside(loaded), loaded)
+    return loaded, fit_record(loaded, record.origin, record.spec.observations)
 
 
 def test_counter_rate_is_the_records_poisson_rate(files):
@@ -94,11 +95,12 @@ def test_forecasts_never_read_outcomes(files, tmp_path):
     assert record_poisson(loaded, load_questions(questions), fit) == record_poisson(loaded, load_questions(other), fit)
 
 
-def test_an_observation_after_the_origin_is_refused(tmp_path):
+def test_an_observation_after_the_origin_is_refused(files, tmp_path):
+    scenario, _ = files
     bad = dict(RECORD, observations=RECORD["observations"] + [
         {"id": "late", "date": "2020-04-01", "statistic": "hits", "value": 12, "assumption": "test"}])
-    with pytest.raises(ScenarioError, match="after the record's origin"):
-        read_record(write_yaml(tmp_path / "bad.record.yaml", bad))
+    with pytest.raises(ScenarioError, match="origin"):
+        load_record(write_yaml(tmp_path / "bad.record.yaml", bad), load_scenario(scenario))
 
 
 def test_backtest_reports_the_baseline_beside_the_others(files):

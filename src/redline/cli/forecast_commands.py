@@ -47,17 +47,18 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
 
 def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
     """The ``record_poisson`` baseline when a record sits beside the scenario file."""
+    from redline.calibrate import load_record
     from redline.forecast import load_questions
-    from redline.forecast.baselines import fit_record, read_record, record_beside, record_poisson
+    from redline.forecast.baselines import fit_record, record_beside, record_poisson
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     path = record_beside(loaded)
     if path is None:
         return {}
-    origin, observations = read_record(path)
-    return {"record_poisson": record_poisson(loaded, load_questions(questions_file), fit_record(loaded, origin, observations),
-                                             seed=seed)}
+    record = load_record(path, loaded)
+    fit = fit_record(loaded, record.origin, record.spec.observations)
+    return {"record_poisson": record_poisson(loaded, load_questions(questions_file), fit, seed=seed)}
 
 
 def _p(value, ci) -> str:
