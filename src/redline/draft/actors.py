@@ -34,7 +34,7 @@ from redline.draft.text import Segment, sentences
 __all__ = ["find_actors", "mention_spans", "resolve_overlaps"]
 
 _PARTICLE = r"(?:al|el|ad|ash|as|at|az|an|ar|bin|ibn|bint|abu|van|von|de|del|della|da|di|du|le|la|ben)"
-_TOKEN = rf"(?:{_PARTICLE}-)?[A-Z][\w]*(?:[-’'][A-Z][\w]*)*"
+_TOKEN = rf"(?:{_PARTICLE}-)?[A-Z][\w]*(?:(?:[-’']|-[a-z]{{1,3}}-)[A-Z][\w]*)*"
 _BRACKET = rf"\s\[(?:{_TOKEN})(?:\s{_TOKEN})*\]"
 _RUN = re.compile(rf"(?<![\w\-])(?:{_TOKEN})(?:(?:\s|\s(?:of|in|for)\s)(?:{_TOKEN})|{_BRACKET})*(?![\w\-])")
 
@@ -76,6 +76,8 @@ went remains remained appears appeared seems seemed continues continued""".split
 _SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|researcher|scholar|"
                            r"correspondent|journalist|editor|reporter|author|historian|commentator|columnist)\b")
 _PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
+_INSTITUTION_NOUNS = r"army|military|junta|regime|parliament|navy|air force|government|cabinet|legislature|" \
+                     r"opposition|security services|intelligence services|generals"
 _INSTITUTION_HEADS = re.compile(r"\b(?:Parliament|Congress|Senate|Assembly|Council|Ministry|Department|Army|Navy|"
                                 r"Air Force|Guards?|Corps|Command|Committee|Agency|Bank|Court|Party|Commission|"
                                 r"Office|Cabinet|Government|Union|Organi[sz]ation|Alliance|Forces|Police|Service)\b")
@@ -114,6 +116,12 @@ def _prev_word(text: str, start: int) -> str:
 
 def _next_words(text: str, end: int, n: int = 2) -> list[str]:
     return re.findall(r"[\w’']+|[(,]", text[end:end + 60])[:n]
+
+
+def _not_modifier(text: str, end: int) -> bool:
+    """The name is not used as a modifier of a following common noun ("the Pulwama bombing")."""
+    nxt = _next_words(text, end, 1)
+    return not nxt or not re.fullmatch(r"[a-z][\w’']*", nxt[0]) or nxt[0] in _AUX or nxt[0] in ("and", "or", "who")
 
 
 def _capitalised_elsewhere(text: str, token: str, starts: set[int]) -> bool:
@@ -190,7 +198,11 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
             parts = [(s, e)]
             if re.search(r"\s(?:of|in|for)\s", form) and form not in countries and not _TITLE_RE.fullmatch(form + " "):
                 parts, pos = [], 0
-                for sep in re.finditer(r"\s(?:of|in|for)\s", form):
+                # "in"/"for" always separate two names; "of" only before a country or a name also used
+                # alone ("Line of Control" stays whole, "Anna Kessel of Valdoria" does not).
+                own = _country_forms_in(form, countries, text)
+                of_rx = r"|\sof\s(?=(?:" + "|".join(re.escape(n) for n in own) + r")\b)" if own else ""
+                for sep in re.finditer(r"\s(?:in|for)\s" + of_rx, form):
                     parts.append((s + pos, s + sep.start()))
                     pos = sep.end()
                 parts.append((s + pos, e))
@@ -203,6 +215,16 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
                 if piece in _CALENDAR or piece.lower() in _FUNCTION:
                     continue
                 out.append((a, b, piece, titled and (a, b) == parts[0]))
+    return out
+
+
+def _country_forms_in(form: str, countries: dict, text: str = "") -> list[str]:
+    """Parts after a connector that are names of their own: a country, or a name the text also uses alone."""
+    out = []
+    for w in re.split(r"\s(?:of|in|for)\s", form)[1:]:
+        alone = len(re.findall(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)) > text.count(form)
+        if w in countries or (text and alone):
+            out.append(w)
     return out
 
 
@@ -280,13 +302,26 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
 
     # Publics: "the US electorate", "the Iranian public".
     country_forms = sorted((f for f, ent in by_form.items() if ent.kind == "country"), key=len, reverse=True)
-    lead = "|".join(re.escape(f) for f in country_forms + sorted(demonyms, key=len, reverse=True))
+    lead = "|".join(re.escape(f) for f in country_forms + sorted(all_demonyms, key=len, reverse=True))
     if lead:
-        for m in re.finditer(rf"(?<![\w-])the\s+(?:{lead})\s+{_PUBLIC_NOUNS}(?![\w-])", text):
+        for m in re.finditer(rf"(?<![\w-])(?:the\s+)?(?:{lead})\s+{_PUBLIC_NOUNS}(?![\w-])", text):
             form = m.group()
-            ent = entities.setdefault("public:" + form, _Entity("public", form[4:]))
+            name = form[4:] if form.startswith("the ") else form
+            ent = entities.setdefault("public:" + name, _Entity("public", name))
             ent.forms.add(form)
             ent.evidence.append("public")
+            by_form[form] = ent
+
+    # A stand-in description for an institution that acts ("The army, which ..., wants to"): an actor.
+    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:{_INSTITUTION_NOUNS})(?![\w-])", text):
+        rest = text[m.end():m.end() + 160]
+        rest = re.sub(r"^,\s+(?:which|who|that)\b[^,]{1,120},", "", rest)
+        nxt = re.findall(r"[\w’']+", rest)[:1]
+        if nxt and (nxt[0] in _AUX or re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0])):
+            form = m.group()
+            ent = entities.setdefault("institution:" + form, _Entity("institution", form))
+            ent.forms.add(form)
+            ent.evidence.append(f"acts@{m.start()}")
             by_form[form] = ent
 
     # Office titles used alone stand for the one person introduced with a head-of-state title.
@@ -341,7 +376,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 ent.source_only = bool(ent.spans)
         if ent.kind == "group" and " " not in ent.name:
             # "the Houthis", "the Taliban": a named collective after "the" acts as a group.
-            if any(_prev_word(text, s).lower() == "the" and not in_heading(s) for s, _, _ in ent.spans) \
+            if any(_prev_word(text, s).lower() == "the" and not in_heading(s) and _not_modifier(text, e)
+                   for s, e, _ in ent.spans) \
                     and not any(_prev_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
                 ent.evidence.append("the-group")
 
@@ -395,6 +431,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
 def _kind(text: str, ent: _Entity) -> str:
     if ent.kind == "country":
         return "state"
+    if ent.kind == "institution":
+        return "institution"
     if ent.kind == "public":
         return "public"
     window = " ".join(text[max(0, s - 80):e + 80] for s, e, _ in ent.spans)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from redline.draft.gazetteer import countries
 from redline.draft.model import DraftActor, DraftClaim, slug
 from redline.draft.text import Segment, clauses, sentences, words
 from redline.draft.wep import find_hedges, probability_range
@@ -34,16 +35,19 @@ _RED_LINE = re.compile(
 _THREAT = re.compile(
     r"\bthreat(?:en|ens|ened|ening)\b|\bhint(?:s|ed|ing)? at\b|\bvow(?:s|ed|ing)? (?:to|revenge|retaliation)\b|"
     r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
-    r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|a (?:harsh|crushing|severe) response)\b|"
+    r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
     r"\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
     r"\b(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|intention|priority|purpose|"
     r"ambition)s?\s+(?:is|was|are|were|remains?)\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
     r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|tried|trying|strives?|determined|resolved|vowed)\s+to\b|"
+    r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no)\b|"
     r"\btime to\b|\bis bent on\b|\binsists? on\b", re.I)
 _STRONG_EVENT = re.compile(
-    r"\bthe (?:killing|assassination|death|murder|attack|strike|invasion|bombing|seizure|downing|shooting|capture|"
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December)\b|"
+    r"\b(?:January|February|March|April|June|July|August|September|October|November|December) \d{1,2}\b|"
+    r"\bthe (?:[A-Z][\w-]+ )?(?:killing|assassination|death|murder|attack|strike|invasion|bombing|seizure|downing|shooting|capture|"
     r"arrest|execution|annexation|occupation|launch|test) of\b|"
     r"\b(?:has|have|had) (?:\w+ )?(?:said|announced|declared|stated|voted|signed|launched|killed|struck|attacked|"
     r"seized|kicked off|begun|started|ordered|approved|passed|rejected|suspended|withdrawn|expelled|imposed|"
@@ -57,8 +61,9 @@ _CONDITIONAL = re.compile(
     r"\bwould\b|\bwouldn’t\b|\bwouldn't\b|\bby (?!the\b|a\b|an\b)\w+ing\b|\b(?:leads?|led|leading) to\b|"
     r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
-    r"forces?|forcing|invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
-    r"means?|threatens to)\b|\bin turn\b|\bso that\b|\bwithout\b", re.I)
+    r"invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
+    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|\bwithout\b|"
+    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b", re.I)
 _OPTION = re.compile(
     r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
     r"seize|mine|cut|impose|expel|withdraw|escalate|retaliate|respond|send|deploy|invade|fire|sabotage|disrupt|"
@@ -77,8 +82,18 @@ _QUANTITY = re.compile(
     r"fighters|people|kilograms?|kg|tons?|tonnes|missiles|rockets|drones|dollars|billion|million|centrifuges|"
     r"warheads|ships|aircraft|jets|bases|sites)\b|\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|"
     r"fighters|missiles|rockets|billion|million|centrifuges|warheads)\b|"
-    r"\b(?:lack|shortage|surplus|superiority|inferiority|capacity|capability|stockpile|arsenal|strength)s? of\b", re.I)
-_PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|\b\w+ed\b")
+    r"\b(?:lack|shortage|surplus|superiority|inferiority|capacity|capability|stockpile|arsenal|strength)s? of\b|"
+    r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
+_BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
+                     r"is convinced|are convinced)\b", re.I)
+_ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
+                        r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
+# Past tense: regular "-ed" forms and the common irregular past forms of English.
+_PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|\b\w+ed\b|\b(?:struck|shot|fought|"
+                   r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
+                   r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
+                   r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
+                   r"stole|strove|swept|swung|took|tore|understood|withdrew|overran|overthrew)\b", re.I)
 _ASIDE = re.compile(r"\s*\([^)]*\)|\s+[–—][^–—]{1,80}(?:[–—]|$)|\s+(?:claiming|saying|arguing|insisting|asserting)\b[^,;]*|,\s+(?:as with|as in|like|according to|in (?:very )?much "
                     r"the same way|in the same way|just as)\b[^,;]*(?=[,;.]|$)", re.I)
 _LEAD_CONJ = re.compile(r"^(?:and|but|yet|so|or|still|meanwhile|however),?\s+", re.I)
@@ -86,6 +101,8 @@ _AIM_DECLARATION = re.compile(r"^[“\"‘']?(?:our|their|his|her|its|the)\s+(?:
                               r"purpose)s?\s+(?:is|are|was)\s+(?:clear|simple|this|plain)\W*$", re.I)
 _CAUSAL_AFTER_HEDGE = re.compile(r"^\s+(?:\w+ly\s+)?(?:force|drive|lead to|trigger|provoke|push|prompt|"
                                  r"compel|endanger|undermine|invite)\b", re.I)
+
+_PRONOUN_SUBJECT = re.compile(r"^(?:it|its|they|their|he|his|she|her)\s+(?!is\b|are\b|means\b)\w+", re.I)
 
 _TYPE_LABEL = {"aim": "Aim", "threat": "Threat", "option": "Option", "conditional": "Conditional",
                "estimate": "Estimate", "modal_assessment": "Assessment", "event": "Event", "red_line": "Red line"}
@@ -118,6 +135,12 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         return "event", None, [m.group()]
     m = _QUANTITY.search(core)
     if m:
+        return "estimate", None, [m.group()]
+    m = _ACTOR_CAN.match(_LEAD_CONJ.sub("", lead))
+    if m:
+        return "option", None, [m.group()]
+    m = _BELIEF.search(core)
+    if m and not find_hedges(core[:m.start()]):
         return "estimate", None, [m.group()]
     found: list[tuple[int, str, str | None, str]] = []
     hedges = [h for h in find_hedges(core)
@@ -164,6 +187,7 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
     claims: list[DraftClaim] = []
     taken: set[str] = set()
     inherit: str | None = None
+    demonyms = {d for c in countries() for d in c.demonyms}
     for sent in segs:
         if sent.heading:
             continue
@@ -178,7 +202,8 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
                 kind, modality, cues = inherit, None, ["aim declared before"]
             named = sorted({aid for s, e, aid in mentions if clause.start <= s and e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
-            if weak and not named:
+            if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
+                    and not any(d in demonyms for d in words(clause.text)):
                 continue
             start, end = _trim(text, clause.start, clause.end)
             anchor = text[start:end]

@@ -108,7 +108,8 @@ def _post(cfg: LLMConfig, payload: dict[str, Any]) -> dict[str, Any]:
             while True:
                 if time.monotonic() > deadline:
                     raise LLMError(f"LLM endpoint {where} did not answer within {cfg.timeout:g} s")
-                chunk = resp.read(65536)
+                # read1: whatever has arrived, so a server that drips bytes still meets the deadline.
+                chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
                 if not chunk:
                     break
                 size += len(chunk)

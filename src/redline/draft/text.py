@@ -145,26 +145,31 @@ def sentences(text: str) -> list[Segment]:
 
 
 # Clause boundaries inside a sentence: a semicolon, a colon before a clause, a dash used as a
-# clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", ", and" before
-# a new subject is not split (too often a list).
-_CLAUSE_BREAK = re.compile(r"\s*;\s+|,\s+(?=(?:but|yet|while|whereas|although|though)\s)|\s+[–—]\s+(?=[^–—]{25,}$)")
+# clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", and ", and"
+# before a long second clause.
+_CLAUSE_BREAK = re.compile(r"\s*;\s+|,\s+(?=(?:but|yet|while|whereas|although|though)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
+                           r",\s+(?=and\s+(?:\S+\s+){4,})")
 
 
 def clauses(sentence: Segment) -> list[Segment]:
     """Split a sentence into clauses at strong boundaries (see ``_CLAUSE_BREAK``).
 
-    Pieces under four words stay attached to their neighbour, so an aside never becomes a claim.
+    Pieces under four words stay attached to their neighbour, so an aside never becomes a claim; a
+    split at ", and" needs five words or more on each side (a list is no clause break).
     """
     text = sentence.text
     cuts = [0]
     for m in _CLAUSE_BREAK.finditer(text):
+        if re.search(r"[–—]", m.group()) and re.search(r"\s[–—]\s", text[:m.start()]):
+            continue  # the closing dash of a pair round an aside
         cuts.append(m.start())
         cuts.append(m.end())
     cuts.append(len(text))
     pieces = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2)]
     merged: list[list[int]] = []
     for a, b in pieces:
-        if merged and (len(words(text[a:b])) < 4 or len(words(text[merged[-1][0]:merged[-1][1]])) < 4):
+        short = 5 if text[a:b].startswith("and ") else 4
+        if merged and (len(words(text[a:b])) < short or len(words(text[merged[-1][0]:merged[-1][1]])) < short):
             merged[-1][1] = b
         else:
             merged.append([a, b])
