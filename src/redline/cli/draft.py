@@ -107,7 +107,8 @@ def draft(
                       "claims": [{k: v for k, v in c.to_dict().items() if k not in ("sentence",)} for c in ex.claims]}
         claims_path.write_text("# Actors and claims drafted by `redline draft` (gold-annotation format, "
                                "shared/seed/ANNOTATION.md).\n" + yaml.safe_dump(claims_doc, sort_keys=False,
-                                                                                allow_unicode=True, width=110),
+                                                                                allow_unicode=True, width=110,
+                                                                                default_flow_style=None),
                                encoding="utf-8")
         md_path, html_path = Path(f"{stem}.review.md"), Path(f"{stem}.review.html")
         md_path.write_text(review_markdown(ex, skeleton, title=title, scores=scores), encoding="utf-8")

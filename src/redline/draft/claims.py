@@ -96,7 +96,7 @@ _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|e
                    r"stole|strove|swept|swung|took|tore|understood|withdrew|overran|overthrew)\b", re.I)
 _ASIDE = re.compile(r"\s*\([^)]*\)|\s+[–—][^–—]{1,80}(?:[–—]|$)|\s+(?:claiming|saying|arguing|insisting|asserting)\b[^,;]*|,\s+(?:as with|as in|like|according to|in (?:very )?much "
                     r"the same way|in the same way|just as)\b[^,;]*(?=[,;.]|$)", re.I)
-_LEAD_CONJ = re.compile(r"^(?:and|but|yet|so|or|still|meanwhile|however),?\s+", re.I)
+_LEAD_CONJ = re.compile(r"^(?:(?:and|but|yet|so|or),?\s+|(?:still|meanwhile|however),\s+)", re.I)
 _AIM_DECLARATION = re.compile(r"^[“\"‘']?(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|"
                               r"purpose)s?\s+(?:is|are|was)\s+(?:clear|simple|this|plain)\W*$", re.I)
 _CAUSAL_AFTER_HEDGE = re.compile(r"^\s+(?:\w+ly\s+)?(?:force|drive|lead to|trigger|provoke|push|prompt|"

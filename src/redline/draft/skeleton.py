@@ -231,7 +231,7 @@ def build_skeleton(ex: Extraction, *, scenario_id: str, article_id: str = "artic
         act = new_id(f"{actor}_{base}")
         actions[act] = {
             "actor": actor, "track": "main", "tags": tags, "escalation": score,
-            "description": f"Drafted from a {c.type} claim: “{c.anchor_text[:150]}”.",
+            "description": f"Drafted from the {c.type} claim “{c.anchor_text[:150]}”.",
             "effects": [{"var": "tension", "add": round(score / 4, 2)}],
             "source": _src(article_id, c.start, c.end),
             "assumption": f"Escalation {score:g} is Rivera et al. (2024)'s '{level}' anchor, chosen from the claim's "
