@@ -323,3 +323,74 @@ def test_existing_bundled_scenarios_keep_their_meaning_for_scripted_actors():
     loaded = load_scenario("proxy-deterrence")
     ds = escalation.run(loaded, runs=200, rng=1, strategies={"challenger": "loud"})
     assert "regime" not in ds.coords and "option" not in ds.coords
+
+
+# -- chosen intensity (levels) -------------------------------------------------------------------
+
+def _levels_doc() -> dict:
+    doc = _covert_doc()
+    doc["meta"]["horizon"] = 1
+    doc["actions"]["overt_strike"]["levels"] = {"harass": {"lethality": 0.1}, "lethal": {"lethality": 0.6}}
+    doc["actions"]["overt_strike"]["effects"] = [{"var": "damage", "add": "poisson(lethality * 10)"},
+                                                 {"var": "seen_week", "add": 1}]
+    doc["red_lines"]["seen_attack"]["condition"] = "damage >= 5"
+    doc["outcomes"]["struck_lethally"] = {"condition": "damage >= 3 and overt_strike", "assumption": A}
+    return doc
+
+
+def _level_shares(c: float) -> list[float]:
+    """Analytic logit shares of (proxy, harass, lethal) at credibility c (rationality 3)."""
+    u = [0.2 - 1.5 * c, 0.02 * 1, 0.02 * 6 - 1.5 * c]  # damage 10 (proxy) or 6 (lethal, at its mean) trips it
+    e = [math.exp(3 * x) for x in u]
+    return [x / (1 + sum(e)) for x in e]
+
+
+@pytest.mark.parametrize("c", [0.0, 1.0])
+def test_each_level_is_an_option_and_the_lethal_one_is_deterred(c):
+    loaded = scenario_from_dict(_levels_doc())
+    ds = escalation.run(loaded, runs=20000, rng=2, params={"credibility": c})
+    counts = ds["option_count"].mean("run")
+    expected = _level_shares(c)
+    assert abs(float(counts.sel(option="overt_strike.harass")) - expected[1]) < 0.015
+    assert abs(float(counts.sel(option="overt_strike.lethal")) - expected[2]) < 0.015
+    # `overt_strike` in expressions counts the action at every level
+    assert abs(_p(ds, "struck_overtly") - expected[1] - expected[2]) < 0.015
+    ref = escalation.run(loaded, runs=1500, rng=3, params={"credibility": c}, engine="reference")
+    rc = ref["option_count"].mean("run")
+    for option, p in (("overt_strike.harass", expected[1]), ("overt_strike.lethal", expected[2])):
+        assert _agree(float(rc.sel(option=option)), p, 1500, 10**9), option
+
+
+@pytest.mark.parametrize("engine", ["vectorised", "reference"])
+def test_scripted_policies_name_levels_and_effects_read_the_chosen_level(engine):
+    doc = _levels_doc()
+    doc["red_lines"]["seen_attack"]["credibility"] = 0.0
+    doc["actors"]["challenger"]["policy"] = {"kind": "scripted",
+                                             "probabilities": {"overt_strike.lethal": 0.5, "overt_strike": 0.5}}
+    ds = escalation.run(scenario_from_dict(doc), runs=4000 if engine == "vectorised" else 800, rng=1, engine=engine)
+    lethal = ds["option_count"].sel(option="overt_strike.lethal").values == 1
+    damage = ds["final_state"].sel(variable="damage").values
+    assert abs(lethal.mean() - 0.5) < 0.07  # bare `overt_strike` means its first level, harass
+    assert abs(damage[lethal].mean() - 6.0) < 0.4 and abs(damage[~lethal].mean() - 1.0) < 0.2
+
+
+@pytest.mark.parametrize("levels,message", [
+    ([{"lethality": 0.1}], "levels must be named"),
+    ({"low": {"lethality": 0.1}, "high": {"lethal": 0.6}}, "every level declares the same keys"),
+    ({"low": {}}, "needs its values"),
+    ({"low": {"lethality": "0.1"}}, "must be a finite number"),
+    ({"low": {"tension": 0.1}}, "level key 'tension' is already a name"),
+])
+def test_bad_levels_are_refused(tmp_path, levels, message):
+    doc = _levels_doc()
+    doc["actions"]["overt_strike"]["levels"] = levels
+    with pytest.raises(RedlineError, match=r"^\S+:\d+:\d+: ") as err:
+        load_scenario(write_yaml(tmp_path / "s.yaml", doc))
+    assert message in str(err.value)
+
+
+def test_non_finite_level_values_are_refused(tmp_path):
+    path = write_yaml(tmp_path / "s.yaml", _levels_doc())
+    path.write_text(path.read_text().replace("lethality: 0.6", "lethality: .inf"))
+    with pytest.raises(RedlineError, match=r"^\S+:\d+:\d+: .*(not finite|finite number)"):
+        load_scenario(path)
