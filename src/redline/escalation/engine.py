@@ -32,6 +32,7 @@ from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     MAX_DELAY,
     RunSetup,
+    block_parameters,
     block_streams,
     clip_to_bounds,
     collective_positions,
@@ -58,6 +59,7 @@ class _Block:
         self.setup = setup
         self.n = runs
         self.full = runs
+        self.block = block
         self.idx = np.arange(runs)
         self.streams = block_streams(setup.seed_sequence, block, runs)
         self.result = {
@@ -106,7 +108,7 @@ class _Block:
     def initialise(self) -> None:
         p, ctx, v = self.p, self.ctx, self.values
         ctx.week = 0
-        v.update(self.setup.parameters)
+        v.update(block_parameters(self.setup, self.block, self.n))
         for name, e in p.attributes.items():
             v[name] = e.evaluate(ctx).copy()
         for name in p.variables:
