@@ -114,3 +114,29 @@ def test_backtest_reports_the_baseline_beside_the_others(files):
     row = res["questions"][0]["baselines"]["record_poisson"]
     assert row["probability"] == pytest.approx(base["record_poisson"][res["questions"][0]["id"]])
     assert dt.date.fromisoformat(res["as_of"]) == dt.date(2020, 1, 6)
+
+
+def test_forecasts_condition_on_the_records_exact_observations(tmp_path):
+    """A scenario that starts before its record's origin forecasts only from runs that reproduce
+    the record's exact facts (no sd); facts with an sd are left to calibration."""
+    doc = dict(SCENARIO, meta=dict(SCENARIO["meta"], horizon=40),
+               actors={"a": dict(SCENARIO["actors"]["a"], policy={"kind": "scripted", "probabilities": {"hit": 0.1}})})
+    scenario = write_yaml(tmp_path / "past.yaml", doc)
+    record = write_yaml(tmp_path / "past.record.yaml", {
+        "origin": "2020-03-15",
+        "observations": [{"id": "no_hit_yet", "date": "2020-03-15", "statistic": "hits", "value": 0,
+                          "assumption": "test"},
+                         {"id": "soft", "date": "2020-03-15", "statistic": "level", "value": 99, "sd": 1,
+                          "assumption": "test"}]})
+    questions = write_yaml(tmp_path / "q.yaml", [_question("first_hit", "ever(hits >= 1)", "2020-03-22")])
+    loaded = load_scenario(scenario)
+    qs = load_questions(questions)
+    free = forecast(loaded, qs, runs=4000, seed=1).questions[0]
+    kept = forecast(loaded, qs, runs=4000, seed=1, record=load_record(record, loaded))
+    q = kept.questions[0]
+    # unconditioned, a hit in the first ten weeks already makes ever() true: P = 1 - 0.9^11
+    assert free.probability == pytest.approx(1 - 0.9 ** 11, abs=0.03)
+    # conditioned on no hit up to the origin (week 10; 0.9^10 of the runs), only week 11 counts: P = 0.1
+    assert q.runs == pytest.approx(4000 * 0.9 ** 10, rel=0.1)
+    assert q.probability == pytest.approx(0.1, abs=0.035)
+    assert any("exact observation" in n for n in kept.notes) and kept.failed_runs == 0

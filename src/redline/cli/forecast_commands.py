@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
+from redline.cli.common import (
+    POSTERIOR,
+    PRIOR,
+    choose_posterior,
+    console,
+    emit_json,
+    handle_errors,
+    out_console,
+    parse_assignments,
+)
 
 __all__ = ["forecast", "backtest"]
 
@@ -27,13 +36,41 @@ def _status(message: str, quiet: bool):
     return console.status(message)
 
 
-def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool):
+RECORD = typer.Option(None, "--record", help="Count only runs that reproduce this record's exact observations "
+                      "(default: the record shipped beside a scenario, <name>.record.yaml).")
+NO_RECORD = typer.Option(False, "--no-record", help="Do not condition on the record shipped beside the scenario.")
+
+
+def _record(loaded, record: Optional[Path], no_record: bool, quiet: bool):
+    """The record forecasts are conditioned on: ``--record FILE``, else the one beside the scenario
+    (said so on stderr) unless ``--no-record``."""
+    from redline.calibrate import load_record
+    from redline.errors import ParameterError
+    from redline.forecast.baselines import record_beside
+
+    if record is not None:
+        if no_record:
+            raise ParameterError("--record and --no-record exclude each other")
+        return load_record(record, loaded)
+    beside = None if no_record else record_beside(loaded)
+    if beside is None:
+        return None
+    if not quiet:
+        console.print(f"conditioning on the record shipped with {loaded.id} ({beside.name}); --no-record to not",
+                      highlight=False)
+    return load_record(beside, loaded)
+
+
+def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool,
+         posterior=None, prior: bool = False, record=None, no_record: bool = False):
     from redline.errors import ScenarioError
     from redline.forecast import forecast as run_forecast
     from redline.forecast import load_questions, questions_from_scenario
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    post = choose_posterior(loaded, posterior, prior, quiet=quiet)
+    rec = _record(loaded, record, no_record, quiet)
     if questions_file is not None:
         questions = load_questions(questions_file)
     else:
@@ -41,8 +78,11 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
         if not questions:
             raise ScenarioError(f"scenario '{loaded.id}' has no questions: section; pass --questions FILE")
     strategies = parse_assignments(strategy, "--strategy")
+    params = post.draw(runs, seed) if post is not None else None
     with _status(f"simulating {runs:,} runs of {loaded.id} for {len(questions)} question(s)", quiet):
-        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies)
+        result = run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, params=params, record=rec)
+    result.posterior = post.describe() if post is not None else None
+    return result
 
 
 def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
@@ -80,10 +120,14 @@ def forecast(
     strategy: Optional[list[str]] = STRATEGY,
     runs: int = RUNS,
     seed: int = SEED,
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
+    record: Optional[Path] = RECORD,
+    no_record: bool = NO_RECORD,
     json_out: bool = JSON,
 ) -> None:
     """Probability of each dated question, with a 95% Wilson interval, from simulated futures."""
-    result = _run(scenario, questions, strategy, runs, seed, json_out)
+    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -113,6 +157,10 @@ def backtest(
     strategy: Optional[list[str]] = STRATEGY,
     runs: int = RUNS,
     seed: int = SEED,
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
+    record: Optional[Path] = RECORD,
+    no_record: bool = NO_RECORD,
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the calibration diagram to this file (.png/.svg/.pdf)."),
     json_out: bool = JSON,
 ) -> None:
@@ -120,7 +168,7 @@ def backtest(
     from redline.forecast import backtest as run_backtest
     from redline.forecast import plot_calibration
 
-    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out)
+    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record)
     result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
         result["plot"] = str(plot_calibration(result, plot))

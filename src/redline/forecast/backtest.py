@@ -149,6 +149,7 @@ def backtest(result: ForecastResult, *, seed: int | None = None,
     return {
         "scenario": result.scenario,
         "scenario_sha256": result.scenario_sha256,
+        "posterior": result.posterior,
         "as_of": forecast["as_of"],
         "runs": result.runs,
         "failed_runs": result.failed_runs,

@@ -80,9 +80,11 @@ class ForecastResult:
     policies: dict[str, dict[str, Any]]
     notes: list[str]
     questions: list[QuestionForecast]
+    posterior: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "posterior": self.posterior,
             "scenario": self.scenario,
             "scenario_sha256": self.scenario_sha256,
             "as_of": self.as_of.isoformat(),
@@ -125,7 +127,8 @@ def forecast(
     runs: int = DEFAULT_RUNS,
     seed: int = 0,
     strategies: dict[str, str] | None = None,
-    params: dict[str, float] | None = None,
+    params: dict[str, Any] | None = None,
+    record: Any = None,
 ) -> ForecastResult:
     """Probability of every question from ``runs`` simulated futures of ``loaded``.
 
@@ -143,7 +146,13 @@ def forecast(
     strategies:
         actor -> strategy name (``--strategy``), overriding the actor's default policy.
     params:
-        uncertainty or lever -> value.
+        uncertainty or lever -> value, a scalar or one value per run (e.g. posterior draws).
+    record:
+        a :class:`redline.calibrate.Record`: only runs that reproduce its exact observations (those
+        without ``sd``: facts the record states as certain, such as "no US service member was killed
+        in 2019") are counted, so that a scenario starting before the record's origin forecasts from
+        a past it agrees with (rejection filtering, as in particle filters: Gordon, Salmond & Smith
+        1993). Observations with an ``sd`` inform the parameters through calibration, not this filter.
 
     Raises
     ------
@@ -168,10 +177,23 @@ def forecast(
                 f"the engine simulates at most {MAX_WEEK} weeks", q.location)
         probes[q.id] = (q.spec.predicate, week)
         weeks[q.id] = week
+    exact = [o for o in record.spec.observations if o.sd is None] if record is not None else []
+    for o in exact:
+        probes[f"record:{o.id}"] = (str(o.statistic), record.weeks[o.id])
     ds = escalation.run(loaded, runs=runs, rng=seed, strategies=strategies, params=params, probes=probes or None)
-    ok = ~ds["failed"].values
+    failed = ds["failed"].values
+    ok = ~failed
+    filter_notes = []
+    if exact:
+        consistent = np.ones_like(ok)
+        for o in exact:
+            consistent &= np.isclose(ds["probe_value"].sel(probe=f"record:{o.id}").values, o.value, rtol=0, atol=1e-9)
+        filter_notes.append(f"conditioned on the record's {len(exact)} exact observation(s) up to {record.origin}: "
+                            f"{int((consistent & ok).sum()):,} of {int(ok.sum()):,} runs agree with them and are counted")
+        ok &= consistent
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
+    notes = notes + filter_notes
     results = []
     for q in questions:
         spec = q.spec
@@ -199,5 +221,5 @@ def forecast(
             ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes))
     return ForecastResult(
         scenario=loaded.id, scenario_sha256=loaded.sha256, as_of=as_of, runs=runs,
-        failed_runs=int((~ok).sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
+        failed_runs=int(failed.sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
         notes=notes, questions=results)
