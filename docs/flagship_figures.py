@@ -196,6 +196,9 @@ def render(meta, calib, thesis, fc, backtests, loaded) -> str:
             best = min(((k, v) for k, v in b["baselines"].items()), key=lambda kv: kv[1])
             L.append(f"| {i} | {b['when']} | `{b['scenario_sha256'][:12]}` | `{b['posterior_sha256'][:12]}` | "
                      f"{b['brier']:.3f} | {best[0]} {best[1]:.3f} | {b['changed']} |")
+    from flagship_text import CAVEATS
+
+    L += ["", CAVEATS]
     L += ["", "## Where the model parts ways with the article", "",
           "Each line compares a claim of the article with the model's number; the verdict is computed from the "
           "interval, not written in, and the model was never tuned towards the article.", ""]
@@ -234,8 +237,9 @@ def divergences(thesis, fc) -> list[str]:
     if p.get("us_exits_iraq_2025") is not None:
         out.append(f"* In the longer term the White House leaves (2526-2558). Model (Iran's own policy): P(all US forces out of "
                    f"Iraq by end-2025) = {p['us_exits_iraq_2025']:.3f}; P(troops at or below 2,500 by end-2021) = "
-                   f"{p.get('us_troops_iraq_le_2500_2021', float('nan')):.3f}: partial drawdowns, not an exit, are what the "
-                   "model expects.")
+                   f"{p.get('us_troops_iraq_le_2500_2021', float('nan')):.3f} — "
+                   + ("the model, too, expects the US to leave more likely than not." if p["us_exits_iraq_2025"] > 0.5
+                      else "the model expects partial drawdowns more than an exit."))
     if p.get("iran_nuclear_test_2025") is not None:
         out.append(f"* A nuclear test would change the balance (4818-4877); the model gives it "
                    f"{p['iran_nuclear_test_2025']:.3f} by end-2025 (breakout needs a dash that the IAEA would likely see).")
