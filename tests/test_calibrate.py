@@ -273,3 +273,23 @@ def test_forecast_from_a_record_keeps_only_consistent_runs(coin, tmp_path):
     early.write_text(QUESTIONS.format(threshold=25).replace("open_date: 2020-08-03", "open_date: 2020-07-01"))
     with pytest.raises(ScenarioError, match="opens 2020-07-01, before the record's origin 2020-08-03"):
         forecast(loaded, load_questions(early), runs=100, seed=4, record=record)
+
+
+def test_record_events_are_forced_in_every_run(coin, tmp_path):
+    from redline import escalation
+    from redline.calibrate import scenario_with_record
+
+    loaded = load_scenario(coin)
+    path = _record(tmp_path, value=3)
+    path.write_text(path.read_text().replace(
+        "observations:", "events:\n  - {date: 2020-01-08, action: event, assumption: known}\n"
+                         "  - {date: 2020-02-05, add: {events: 2}, assumption: known}\nobservations:"))
+    record = load_record(path, loaded)
+    ds = escalation.run(scenario_with_record(loaded, record), runs=50, rng=1, params={"event_rate": 0.05})
+    weekly = escalation.run(loaded, runs=50, rng=1, params={"event_rate": 0.05})
+    diff = ds["final_state"].sel(variable="events").values - weekly["final_state"].sel(variable="events").values
+    assert np.all(diff >= 2) and diff.mean() > 2.5  # +2 always; the forced week-1 event where none was drawn
+    bad = tmp_path / "bad_event.yaml"
+    bad.write_text(path.read_text().replace("action: event,", "action: evnt,"))
+    with pytest.raises(ScenarioError, match="unknown action 'evnt'; did you mean 'event'"):
+        load_record(bad, loaded)
