@@ -132,7 +132,7 @@ def test_forecasts_condition_on_the_records_exact_observations(tmp_path):
     loaded = load_scenario(scenario)
     qs = load_questions(questions)
     free = forecast(loaded, qs, runs=4000, seed=1).questions[0]
-    kept = forecast(loaded, qs, runs=4000, seed=1, record=load_record(record, loaded))
+    kept = forecast(loaded, qs, runs=4000, seed=1, facts=load_record(record, loaded))
     q = kept.questions[0]
     # unconditioned, a hit in the first ten weeks already makes ever() true: P = 1 - 0.9^11
     assert free.probability == pytest.approx(1 - 0.9 ** 11, abs=0.03)

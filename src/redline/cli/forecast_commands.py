@@ -26,6 +26,10 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence (and of the bootstrap).")
 RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
+RECORD = typer.Option(None, "--record", help="Forecast from this record's origin with only the runs consistent with it.")
+NO_FACTS = typer.Option(False, "--no-record-facts",
+                        help="Do not count only the runs that reproduce the exact facts of the record shipped beside "
+                             "the scenario (<name>.record.yaml).")
 
 
 def _status(message: str, quiet: bool):
@@ -36,41 +40,29 @@ def _status(message: str, quiet: bool):
     return console.status(message)
 
 
-RECORD = typer.Option(None, "--record", help="Count only runs that reproduce this record's exact observations "
-                      "(default: the record shipped beside a scenario, <name>.record.yaml).")
-NO_RECORD = typer.Option(False, "--no-record", help="Do not condition on the record shipped beside the scenario.")
-
-
-def _record(loaded, record: Optional[Path], no_record: bool, quiet: bool):
-    """The record forecasts are conditioned on: ``--record FILE``, else the one beside the scenario
-    (said so on stderr) unless ``--no-record``."""
+def _facts(loaded, quiet: bool):
+    """The record beside the scenario, whose exact observations filter the runs (said so on stderr)."""
     from redline.calibrate import load_record
-    from redline.errors import ParameterError
     from redline.forecast.baselines import record_beside
 
-    if record is not None:
-        if no_record:
-            raise ParameterError("--record and --no-record exclude each other")
-        return load_record(record, loaded)
-    beside = None if no_record else record_beside(loaded)
+    beside = record_beside(loaded)
     if beside is None:
         return None
     if not quiet:
-        console.print(f"conditioning on the record shipped with {loaded.id} ({beside.name}); --no-record to not",
-                      highlight=False)
+        console.print(f"counting only runs that reproduce the exact facts of {beside.name}; --no-record-facts to "
+                      "count every run", highlight=False)
     return load_record(beside, loaded)
 
 
 def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool,
-         posterior=None, prior: bool = False, record=None, no_record: bool = False):
+         posterior: Optional[Path] = None, prior: bool = False, record: Optional[Path] = None,
+         no_facts: bool = False):
     from redline.errors import ScenarioError
     from redline.forecast import forecast as run_forecast
     from redline.forecast import load_questions, questions_from_scenario
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
-    post = choose_posterior(loaded, posterior, prior, quiet=quiet)
-    rec = _record(loaded, record, no_record, quiet)
     if questions_file is not None:
         questions = load_questions(questions_file)
     else:
@@ -78,11 +70,17 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
         if not questions:
             raise ScenarioError(f"scenario '{loaded.id}' has no questions: section; pass --questions FILE")
     strategies = parse_assignments(strategy, "--strategy")
-    params = post.draw(runs, seed) if post is not None else None
+    # A record conditions parameters and state itself: the posterior beside the scenario is not used then.
+    post = None if (posterior is None and record is not None) else choose_posterior(loaded, posterior, prior, quiet=quiet)
+    rec = None
+    if record is not None:
+        from redline.calibrate import load_record
+
+        rec = load_record(record, loaded)
+    facts = None if (no_facts or rec is not None) else _facts(loaded, quiet)
     with _status(f"simulating {runs:,} runs of {loaded.id} for {len(questions)} question(s)", quiet):
-        result = run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, params=params, record=rec)
-    result.posterior = post.describe() if post is not None else None
-    return result
+        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, posterior=post, record=rec,
+                            facts=facts)
 
 
 def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
@@ -123,11 +121,11 @@ def forecast(
     posterior: Optional[Path] = POSTERIOR,
     prior: bool = PRIOR,
     record: Optional[Path] = RECORD,
-    no_record: bool = NO_RECORD,
+    no_record_facts: bool = NO_FACTS,
     json_out: bool = JSON,
 ) -> None:
     """Probability of each dated question, with a 95% Wilson interval, from simulated futures."""
-    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record)
+    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record_facts)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -157,18 +155,19 @@ def backtest(
     strategy: Optional[list[str]] = STRATEGY,
     runs: int = RUNS,
     seed: int = SEED,
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the calibration diagram to this file (.png/.svg/.pdf)."),
     posterior: Optional[Path] = POSTERIOR,
     prior: bool = PRIOR,
     record: Optional[Path] = RECORD,
-    no_record: bool = NO_RECORD,
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write the calibration diagram to this file (.png/.svg/.pdf)."),
+    no_record_facts: bool = NO_FACTS,
     json_out: bool = JSON,
 ) -> None:
     """Brier and log scores of the forecasts on resolved questions, beside baselines."""
     from redline.forecast import backtest as run_backtest
     from redline.forecast import plot_calibration
 
-    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record)
+    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record,
+                           no_record_facts)
     result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
         result["plot"] = str(plot_calibration(result, plot))
