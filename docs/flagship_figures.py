@@ -14,9 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from redline.analysis.robustness import robustness_check
-from redline.api import simulate
-from redline.demo import STRATEGIES, run_demo
+from redline.experiments.robustness import robustness_check
+from redline.experiments.compare import simulate
+from redline.cli.demo import STRATEGIES, run_demo
 from redline.results import atomic_write_text
 from redline.scenario import load_scenario
 

@@ -96,8 +96,8 @@ def _wait_for_new_result(page, previous: str | None) -> str:
 
 
 def test_run_change_strategy_and_match_the_api(server, page):
-    from redline.analysis import outcome_summary
-    from redline.api import simulate
+    from redline.results import outcome_summary
+    from redline.experiments.compare import simulate
 
     scenario, actor, default, other = _case()
     page.goto(f"{server}/?scenario={scenario}")
@@ -165,7 +165,7 @@ def test_broken_upload_shows_the_line_inline(server, page):
 
 
 def test_report_renders_offline(browser, tmp_path):
-    from redline.api import compare
+    from redline.experiments.compare import compare
     from redline.report import write_report
     from redline.results import save_result
 

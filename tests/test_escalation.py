@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from redline import escalation
-from redline.analysis import outcome_summary, paired_difference
-from redline.api import compare
+from redline.results import outcome_summary, paired_difference
+from redline.experiments.compare import compare
 from redline.errors import ParameterError
 from redline.scenario import load_scenario, scenario_from_dict
 

@@ -102,7 +102,7 @@ def test_dataset_shape_and_attrs(serial_store, scenario):
     assert ds.attrs["design"] == "lhs" and ds.attrs["seed"] == 11
     assert (ds["status"].values == "ok").all()
     # experiment 5 is an ordinary engine run with its spawned seed and its parameters
-    from redline.analysis import outcome_summary
+    from redline.results import outcome_summary
     from redline.escalation import run
 
     params = {x[0]: float(ds[x[0]].values[5]) for x in json.loads(ds.attrs["factors"])}
@@ -187,7 +187,7 @@ def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monk
 
 
 def test_parquet_export_round_trips(tmp_path, serial_store):
-    from redline.store import ResultsStore
+    from redline.results.store import ResultsStore
 
     path, _ = serial_store
     with ResultsStore.open(path) as st:

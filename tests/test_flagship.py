@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redline.api import compare, simulate
+from redline.experiments.compare import compare, simulate
 from redline.provenance import trace_scenario
 from redline.scenario import load_scenario
 
@@ -108,7 +108,7 @@ def test_higher_casualty_tolerance_lowers_exit_under_both_strategies(loaded):
 
 
 def test_robustness_is_reproducible_and_reports_shares(loaded):
-    from redline.analysis.robustness import robustness_check
+    from redline.experiments.robustness import robustness_check
 
     kwargs = dict(actor="iran", strategies=["slow_drip", "rapid_overt"], points=4, runs=300, horizon=52, seed=7)
     r1 = robustness_check(loaded, **kwargs)
@@ -125,7 +125,7 @@ def test_robustness_is_reproducible_and_reports_shares(loaded):
 
 
 def test_demo_writes_report_figures_and_json(tmp_path):
-    from redline.demo import run_demo
+    from redline.cli.demo import run_demo
 
     result = run_demo(out=tmp_path / "out", runs=500, seed=2, progress=False)
     files = [Path(f) for f in result["files"]]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import redline_cli, write_yaml
-from redline.analysis import outcome_summary
-from redline.api import compare, simulate
+from redline.results import outcome_summary
+from redline.experiments.compare import compare, simulate
 from redline.provenance import element_table
 from redline.report import ReportInput, build_html, from_datasets, load_input, scenario_svg, write_report
 from redline.report.figures import week_dates

@@ -11,8 +11,8 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.conftest import EXAMPLE  # noqa: E402
-from redline.analysis import outcome_summary  # noqa: E402
-from redline.api import compare, simulate  # noqa: E402
+from redline.results import outcome_summary  # noqa: E402
+from redline.experiments.compare import compare, simulate  # noqa: E402
 from redline.web import create_app  # noqa: E402
 from redline.web.app import MAX_RUNS, MAX_UPLOAD_BYTES  # noqa: E402
 

@@ -9,13 +9,14 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
+from redline.limits import MAX_HORIZON, MAX_RUNS
 from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
 
 __all__ = ["forecast", "backtest"]
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence (and of the bootstrap).")
-RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
+RUNS = typer.Option(10_000, "--runs", min=1, max=MAX_RUNS, help="Number of stochastic futures.")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
 
 

@@ -13,15 +13,13 @@ from typing import Any, Literal
 
 import xarray as xr
 
-from redline.errors import ParameterError
+from redline.limits import MAX_RUNS, check_runs
 from redline.escalation.common import BLOCK_RUNS, assemble, compile_probes, make_setup
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
 from redline.scenario import LoadedScenario, load_scenario
 
 __all__ = ["run", "BLOCK_RUNS", "MAX_RUNS"]
-
-MAX_RUNS = 2_000_000
 
 
 def run(
@@ -72,8 +70,7 @@ def run(
         and wall time.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
-        raise ParameterError(f"runs must be a whole number in 1..{MAX_RUNS:,}, got {runs!r}")
+    runs = check_runs(runs)
     program = loaded.program
     compiled_probes = compile_probes(program, probes)
     if compiled_probes:

@@ -12,6 +12,7 @@ import xarray as xr
 from redline import __version__
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import site_seed_key
+from redline.limits import MAX_HORIZON, check_horizon
 from redline.scenario.compile import CompiledPolicy, Program
 
 __all__ = [
@@ -108,14 +109,14 @@ def collective_positions(decision, positions, saliences, capabilities) -> np.nda
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
-    """Compile probe expressions against the program's names; weeks must be 1..1040."""
+    """Compile probe expressions against the program's names; weeks must be 1..MAX_HORIZON."""
     from redline.expr import parse
 
     compiled = []
     for name, (text, week) in (probes or {}).items():
         week = int(week)
-        if not 1 <= week <= 1040:
-            raise ParameterError(f"probe '{name}': week {week} is outside 1..1040")
+        if not 1 <= week <= MAX_HORIZON:
+            raise ParameterError(f"probe '{name}': week {week} is outside 1..{MAX_HORIZON}")
         compiled.append((name, parse(text, names=program.names, site=f"probes.{name}"), week))
     return compiled
 
@@ -154,9 +155,7 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
 def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
                params: dict[str, float] | None) -> RunSetup:
     """Check strategies and parameters against the program and freeze a run set-up."""
-    horizon = program.horizon if horizon is None else int(horizon)
-    if not 1 <= horizon <= 1040:
-        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    horizon = check_horizon(program.horizon if horizon is None else horizon)
     parameters = dict(program.parameters)
     for name, value in (params or {}).items():
         if name not in parameters:

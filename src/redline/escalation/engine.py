@@ -357,7 +357,7 @@ class _Block:
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
-            if isinstance(state, ex._RingBuffer):
+            if isinstance(state, ex.RingBuffer):
                 state.values = state.values[:, keep]
                 state.total = state.total[keep]
             else:

@@ -7,24 +7,37 @@ Workers receive the scenario's YAML text (not a compiled object) and compile it 
 from __future__ import annotations
 
 import json
+import logging
 import math
+import multiprocessing
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
+import yaml
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 from redline import __version__
-from redline.errors import ParameterError, RedlineError
+from redline.errors import ParameterError, RedlineError, did_you_mean
+from redline.escalation import run
 from redline.experiments.design import Design, experiment_seed, make_design
+from redline.limits import check_horizon, check_runs
+from redline.results.store import ResultsStore, summarise_runs
 from redline.scenario import LoadedScenario, load_scenario
+from redline.scenario.load import scenario_from_text
 
 __all__ = ["EXECUTORS", "perform_experiments", "run_experiment", "design_frame"]
+
+_STDERR = Console(stderr=True)  # progress goes to stderr: stdout stays clean for --json
 
 EXECUTORS = ("serial", "processes", "dask")
 CONNECT_TIMEOUT_S = 5
@@ -35,8 +48,6 @@ _SCENARIOS: dict[str, LoadedScenario] = {}
 def _scenario(payload: dict) -> LoadedScenario:
     loaded = _SCENARIOS.get(payload["sha256"])
     if loaded is None:
-        from redline.scenario.load import scenario_from_text
-
         loaded = scenario_from_text(payload["text"], name=payload["name"])
         if loaded.sha256 != payload["sha256"]:  # pragma: no cover - a worker with another redline
             raise RedlineError(f"worker compiled {payload['name']} to a different scenario hash")
@@ -46,9 +57,6 @@ def _scenario(payload: dict) -> LoadedScenario:
 
 def run_experiment(payload: dict, experiment: int, params: dict, strategies: dict) -> dict:
     """Run one experiment and summarise it; an error is recorded, not raised."""
-    from redline.escalation import run
-    from redline.store import summarise_runs
-
     started = time.perf_counter()
     record = {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
@@ -103,10 +111,6 @@ def _chunk_size(n_pending: int, workers: int, runs: int, horizon: int) -> int:
 
 
 def _progress(total: int, done: int, enabled: bool):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-
-    from redline.cli.common import console
 
     class _Rate(TextColumn):
         def render(self, task):
@@ -115,7 +119,7 @@ def _progress(total: int, done: int, enabled: bool):
                 f"{speed:,.1f} exp/s" if speed else "- exp/s")
 
     progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), _Rate(""),
-                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=_STDERR,
                         disable=not enabled, transient=False)
     return progress
 
@@ -129,9 +133,6 @@ def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], w
         return
     payload.pop("_loaded", None)
     if executor == "processes":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             futures = [pool.submit(_run_chunk, payload, chunk) for chunk in chunks]
@@ -151,7 +152,6 @@ def _dask_client(workers: int, address: str | None):
         from dask.distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover
         raise ParameterError("the dask executor needs dask.distributed: pip install 'redline[experiments]'") from None
-    import logging
 
     if address:
         if "://" not in address:
@@ -220,7 +220,7 @@ def perform_experiments(
     workers:
         processes for ``processes`` / local Dask (default: CPU count).
     store:
-        DuckDB file to write to and resume from (see :mod:`redline.store`).
+        DuckDB file to write to and resume from (see :mod:`redline.results.store`).
     per_run:
         also store the week of every outcome of every run.
     progress:
@@ -241,14 +241,9 @@ def perform_experiments(
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     if executor not in EXECUTORS:
-        from redline.errors import did_you_mean
-
         raise ParameterError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)} (executors: {', '.join(EXECUTORS)})")
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or not 1 <= runs <= 2_000_000:
-        raise ParameterError(f"--runs must be a whole number in 1..2,000,000, got {runs!r}")
-    horizon = loaded.program.horizon if horizon is None else int(horizon)
-    if not 1 <= horizon <= 1040:
-        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    runs = check_runs(runs)
+    horizon = check_horizon(loaded.program.horizon if horizon is None else horizon)
     if address and executor != "dask":
         raise ParameterError("--address needs --executor dask")
     workers = int(workers) if workers else (os.cpu_count() or 1)
@@ -272,8 +267,6 @@ def perform_experiments(
     started = time.perf_counter()
     try:
         if store is not None:
-            from redline.store import ResultsStore
-
             st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
         done = st.finished() if st is not None else set()
         pending = [i for i in range(d.n_experiments) if i not in done]
@@ -323,8 +316,6 @@ def perform_experiments(
 def _scenario_text(loaded: LoadedScenario) -> str:
     if loaded.path is not None:
         return Path(loaded.path).read_text(encoding="utf-8")
-    import yaml
-
     return yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 

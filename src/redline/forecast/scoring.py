@@ -116,7 +116,7 @@ def _bin_index(p: np.ndarray, bins: int) -> np.ndarray:
 def calibration_table(p, o, bins: int = CALIBRATION_BINS) -> list[dict]:
     """Reliability-diagram data: per equal-width forecast bin, the number of questions, their mean
     forecast and the share that resolved true (None for empty bins), with a Wilson 95% interval."""
-    from redline.analysis import wilson_interval
+    from redline.results import wilson_interval
 
     p, o = _arrays(p, o)
     idx = _bin_index(p, bins)

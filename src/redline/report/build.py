@@ -204,7 +204,7 @@ def _labelled(data: ReportInput) -> dict:
     return data.datasets
 
 
-def _fan_variables(data: ReportInput) -> list[str]:
+def fan_variables(data: ReportInput) -> list[str]:
     first = next(iter(data.datasets.values()))
     skip, order = [], None
     if data.loaded is not None:
@@ -218,7 +218,7 @@ def _fan_variables(data: ReportInput) -> list[str]:
 def _fan_section(data: ReportInput) -> str:
     if not data.datasets or "trajectory" not in next(iter(data.datasets.values())):
         return ""
-    variables = _fan_variables(data)
+    variables = fan_variables(data)
     if not variables:
         return ""
     units = {k: v.unit for k, v in data.loaded.spec.state.items() if v.unit} if data.loaded is not None else {}
@@ -229,7 +229,7 @@ def _fan_section(data: ReportInput) -> str:
 
 
 def _final_state_section(data: ReportInput) -> str:
-    from redline.analysis.summary import state_summary
+    from redline.results.summary import state_summary
 
     if not data.datasets:
         return ""
@@ -382,7 +382,7 @@ def build_figures(data: ReportInput) -> list[tuple[str, Any]]:
     if data.datasets:
         figs.append(("timing", F.cumulative_chart(_labelled(data), as_of=_as_of(data))))
         if "trajectory" in next(iter(data.datasets.values())):
-            variables = _fan_variables(data)
+            variables = fan_variables(data)
             if variables:
                 figs.append(("state", F.fan_charts(_labelled(data), variables, as_of=_as_of(data))))
     if data.sensitivity:

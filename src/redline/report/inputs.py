@@ -152,14 +152,14 @@ def load_input(path: str | Path) -> ReportInput:
 
 
 def _load_store(path: Path) -> ReportInput:
-    """A sweep store written by ``redline sweep`` (:mod:`redline.store`): outcome probabilities
+    """A sweep store written by ``redline sweep`` (:mod:`redline.results.store`): outcome probabilities
     across the design per strategy combination, sensitivity indices and PRIM boxes per outcome."""
     import numpy as np
 
     try:
-        from redline.store import ResultsStore
+        from redline.results.store import ResultsStore
     except ImportError:
-        raise RedlineError(f"'{path}' looks like a sweep store, but redline.store is not available "
+        raise RedlineError(f"'{path}' looks like a sweep store, but redline.results.store is not available "
                            "(install the experiments extra)") from None
     try:
         store = ResultsStore.open(path)

@@ -176,7 +176,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     def claim(name: str, path: tuple) -> None:
         # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
         # state variable may share their name; built-in functions stay reserved.
-        if name == "week" or name in set(ex.FUNCTIONS()) - set(ex._EXTENSIONS):
+        if name == "week" or name in set(ex.FUNCTIONS()) - ex.extension_names():
             raise c.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
         if name in owners:
             other = ".".join(str(p) for p in owners[name])

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic_core import PydanticCustomError
 
 from redline.errors import did_you_mean
+from redline.limits import MAX_HORIZON
 
 __all__ = [
     "ACTION_TAGS",
@@ -125,7 +126,7 @@ class Meta(Strict):
     title: str
     as_of: dt.date
     step: Literal["week"] = "week"
-    horizon: int = Field(default=104, ge=1, le=1040)
+    horizon: int = Field(default=104, ge=1, le=MAX_HORIZON)
     description: str = ""
     version: str | None = None
 

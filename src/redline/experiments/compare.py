@@ -1,4 +1,4 @@
-"""The Python API: load, simulate, compare — the same operations as the CLI."""
+"""Simulate a scenario, and compare an actor's strategies under common random numbers."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,8 @@ from typing import Any
 import xarray as xr
 
 from redline import escalation
-from redline.analysis.summary import outcome_summary, paired_difference
 from redline.errors import ParameterError, did_you_mean
+from redline.results.summary import outcome_summary, paired_difference
 from redline.scenario import LoadedScenario, load_scenario
 
 __all__ = ["simulate", "compare"]
