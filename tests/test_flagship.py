@@ -108,9 +108,11 @@ def test_higher_casualty_tolerance_lowers_exit_under_both_strategies(loaded):
 
 
 def test_robustness_is_reproducible_and_reports_shares(loaded):
+    from redline.cli.demo import THESIS_COMPONENTS
     from redline.experiments.robustness import robustness_check
 
-    kwargs = dict(actor="iran", strategies=["slow_drip", "rapid_overt"], points=4, runs=300, horizon=52, seed=7)
+    kwargs = dict(actor="iran", strategies=["slow_drip", "rapid_overt"], points=4, runs=300, horizon=52, seed=7,
+                  components=THESIS_COMPONENTS["iran-us-2020"])
     r1 = robustness_check(loaded, **kwargs)
     r2 = robustness_check(loaded, **kwargs)
     assert r1 == r2
