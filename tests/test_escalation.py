@@ -195,3 +195,72 @@ def test_decision_options_reach_the_model_and_typos_are_refused(example_doc):
     example_doc["decisions"]["host_parliament"]["options"] = {"utilty": "quadratic"}
     with pytest.raises(ScenarioError, match="did you mean 'utility'"):
         scenario_from_dict(example_doc)
+
+
+def _coin_doc() -> dict:
+    """One weekly Bernoulli event with an uncertain rate; its count starts at a parameter."""
+    return {
+        "meta": {"id": "coin", "title": "coin", "as_of": "2020-01-06", "step": "week", "horizon": 50},
+        "actors": {"nature": {"name": "Nature", "kind": "other", "assumption": "test",
+                              "policy": {"kind": "scripted", "probabilities": {"event": "event_rate"}}}},
+        "state": {"events": {"type": "real", "initial": "start_at", "assumption": "test"}},
+        "actions": {"event": {"actor": "nature", "effects": [{"var": "events", "add": 1}], "assumption": "test"}},
+        "uncertainties": {
+            "event_rate": {"default": 0.5, "low": 0.0, "high": 1.0, "assumption": "test"},
+            "start_at": {"default": 0.0, "low": 0.0, "high": 1000.0, "assumption": "test"},
+        },
+    }
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_per_run_parameters_reach_their_own_run(engine, monkeypatch):
+    """A parameter given one value per run is seen by that run only, across blocks too."""
+    import redline.escalation.common as common
+
+    monkeypatch.setattr(common, "BLOCK_RUNS", 7)
+    monkeypatch.setattr(escalation, "BLOCK_RUNS", 7)
+    loaded = scenario_from_dict(_coin_doc())
+    runs = 40
+    start = np.arange(runs, dtype=float) * 10
+    rate = np.where(np.arange(runs) % 2 == 0, 0.0, 1.0)
+    ds = escalation.run(loaded, runs=runs, rng=2, params={"start_at": start, "event_rate": rate}, engine=engine)
+    events = ds["final_state"].sel(variable="events").values
+    assert np.array_equal(events, start + 50 * rate)  # rate 0: never; rate 1: every week
+    assert np.array_equal(ds["parameter_value"].sel(parameter="start_at").values, start)
+    assert json.loads(ds.attrs["params"])["start_at"]["per_run"] is True
+
+
+def test_per_run_parameters_equal_to_a_scalar_change_no_number(example):
+    """Arrays holding the default everywhere give bit-identical results to the scalar default."""
+    runs = 3000
+    fixed = escalation.run(example, runs=runs, horizon=52, rng=4)
+    arrays = {k: np.full(runs, v) for k, v in example.program.parameters.items()}
+    per_run = escalation.run(example, runs=runs, horizon=52, rng=4, params=arrays)
+    for var in ("final_state", "outcome_week", "action_count", "red_line_week"):
+        assert np.array_equal(fixed[var].values, per_run[var].values, equal_nan=True)
+
+
+def test_per_run_parameters_agree_in_distribution_across_engines():
+    loaded = scenario_from_dict(_coin_doc())
+    runs = 2000
+    rate = np.linspace(0.1, 0.9, runs)
+    counts = {}
+    for engine in ENGINES:
+        ds = escalation.run(loaded, runs=runs, rng=5, params={"event_rate": rate}, engine=engine)
+        counts[engine] = ds["final_state"].sel(variable="events").values
+    # The mean count is 50 x mean rate = 25; each engine's sd of the mean is about 0.3.
+    for engine in ENGINES:
+        assert abs(counts[engine].mean() - 25.0) < 1.2
+    # Runs with a high rate see more events than runs with a low one, in both engines.
+    for c in counts.values():
+        assert c[rate > 0.7].mean() - c[rate < 0.3].mean() > 20
+
+
+def test_per_run_parameters_are_checked():
+    loaded = scenario_from_dict(_coin_doc())
+    with pytest.raises(ParameterError, match="length runs"):
+        escalation.run(loaded, runs=10, rng=1, params={"event_rate": np.full(9, 0.5)})
+    with pytest.raises(ParameterError, match="run 3 has 1.5"):
+        escalation.run(loaded, runs=5, rng=1, params={"event_rate": [0.1, 0.2, 0.3, 1.5, 0.2]})
+    with pytest.raises(ParameterError, match="outside its range"):
+        escalation.run(loaded, runs=2, rng=1, params={"event_rate": [np.nan, 0.2]})

@@ -154,9 +154,8 @@ _leaf = st.one_of(
 def _combine(children):
     binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/", "<", "<=", ">", ">=", "==", "!=", "and", "or"]),
                        children).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
-    # parenthesised: `x + not (x)` is not valid syntax (`not` binds looser than `+`)
     unary = st.tuples(st.sampled_from(["-", "not ", "abs", "exp", "floor"]), children).map(
-        lambda t: f"({t[0]}({t[1]}))")
+        lambda t: f"({t[0]}({t[1]}))")  # parenthesised: `x + not (x)` is not Python syntax
     calls = st.one_of(
         st.tuples(children, children, children).map(lambda t: f"if({t[0]}, {t[1]}, {t[2]})"),
         st.tuples(children, children).map(lambda t: f"min({t[0]}, {t[1]})"),

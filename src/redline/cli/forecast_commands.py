@@ -46,6 +46,21 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
         return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies)
 
 
+def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
+    """The ``record_poisson`` baseline when a record sits beside the scenario file."""
+    from redline.forecast import load_questions
+    from redline.forecast.baselines import fit_record, read_record, record_beside, record_poisson
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario(scenario)
+    path = record_beside(loaded)
+    if path is None:
+        return {}
+    origin, observations = read_record(path)
+    return {"record_poisson": record_poisson(loaded, load_questions(questions_file), fit_record(loaded, origin, observations),
+                                             seed=seed)}
+
+
 def _p(value, ci) -> str:
     if value is None:
         return "-"
@@ -105,7 +120,8 @@ def backtest(
     from redline.forecast import backtest as run_backtest
     from redline.forecast import plot_calibration
 
-    result = run_backtest(_run(scenario, questions, strategy, runs, seed, json_out))
+    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out)
+    result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
         result["plot"] = str(plot_calibration(result, plot))
     if json_out:
@@ -113,14 +129,16 @@ def backtest(
         return
     table = Table(title=f"{result['scenario']}: {result['n_scored']} of {result['n_questions']} questions scored "
                         f"({result['runs']:,} runs, seed {result['seed']})")
-    for col in ("question", "outcome", "model P", "Brier: model", "0.5", "base rate (LOO)", "public"):
+    extra = [n for n in result["baselines"] if n not in ("always_0.5", "base_rate_loo", "public_forecast")]
+    for col in ("question", "outcome", "model P", "Brier: model", "0.5", "base rate (LOO)", *extra, "public"):
         table.add_column(col, justify="left" if col == "question" else "right")
     for r in result["questions"]:
         b = r["baselines"]
         pub = b.get("public_forecast")
         table.add_row(r["id"], "yes" if r["outcome"] else "no", f"{r['probability']:.3f}",
                       f"{r['brier']['score']:.3f}", f"{b['always_0.5']['brier']:.3f}",
-                      f"{b['base_rate_loo']['brier']:.3f}", "-" if pub is None else f"{pub['brier']:.3f}")
+                      f"{b['base_rate_loo']['brier']:.3f}", *(f"{b[n]['brier']:.3f}" for n in extra),
+                      "-" if pub is None else f"{pub['brier']:.3f}")
     out_console.print(table)
     overall = Table(title="Overall (lower is better; 95% bootstrap CIs over questions)")
     for col in ("forecaster", "questions", "Brier", "log score"):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import xarray as xr
 
 from redline.limits import MAX_RUNS, check_runs
@@ -29,7 +30,7 @@ def run(
     horizon: int | None = None,
     rng: Any,
     strategies: dict[str, str] | None = None,
-    params: dict[str, float] | None = None,
+    params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,
     engine: Literal["vectorised", "reference"] = "vectorised",
     blocks: list[int] | None = None,
@@ -50,7 +51,9 @@ def run(
     strategies:
         actor -> strategy name, overriding the actor's default policy.
     params:
-        uncertainty or lever name -> value, within the declared range.
+        uncertainty or lever name -> value within the declared range: a number for every run, or
+        a 1-D array with one value per run (length ``runs``; e.g. draws from a posterior). Per-run
+        values are recorded in the result as ``parameter_value`` (parameter, run).
     trajectories:
         also return every week's state (memory grows with runs × variables × weeks).
     engine:
@@ -76,7 +79,7 @@ def run(
     if compiled_probes:
         latest = max(week for _, _, week in compiled_probes)
         horizon = max(horizon or program.horizon, latest)
-    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params)
+    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs)
     setup.probes = compiled_probes
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)
@@ -90,5 +93,6 @@ def run(
             results.append(simulate_reference(program, setup, size, b, trajectories))
         else:
             raise ParameterError(f"unknown engine '{engine}' (engines: vectorised, reference)")
+        results[-1]["block"] = b
     return assemble(results, program, setup, scenario_id=loaded.id, sha256=loaded.sha256, engine=engine,
                     started=started, trajectories=trajectories)

@@ -22,6 +22,8 @@ __all__ = [
     "block_streams",
     "clip_to_bounds",
     "make_setup",
+    "block_parameters",
+    "run_parameters",
     "as_seed_sequence",
     "assemble",
 ]
@@ -37,7 +39,7 @@ MAX_DELAY = 64
 class RunSetup:
     seed_sequence: np.random.SeedSequence
     horizon: int
-    parameters: dict[str, float]
+    parameters: dict[str, float | np.ndarray]  # a float, or one value per run (shape (runs,))
     policies: dict[str, CompiledPolicy]
     strategies: dict[str, str]
     probes: list = None  # [(name, Expression, week)]
@@ -153,22 +155,19 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
 
 
 def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
-               params: dict[str, float] | None) -> RunSetup:
-    """Check strategies and parameters against the program and freeze a run set-up."""
+               params: dict[str, Any] | None, runs: int | None = None) -> RunSetup:
+    """Check strategies and parameters against the program and freeze a run set-up.
+
+    A parameter value is a number (every run) or a 1-D array of ``runs`` numbers (one per run:
+    e.g. particles of a posterior); every value must be finite and inside the declared range.
+    """
     horizon = check_horizon(program.horizon if horizon is None else horizon)
-    parameters = dict(program.parameters)
+    parameters: dict[str, float | np.ndarray] = dict(program.parameters)
     for name, value in (params or {}).items():
         if name not in parameters:
             raise ParameterError(
                 f"unknown parameter '{name}'{did_you_mean(name, parameters)} (parameters: {', '.join(sorted(parameters)) or 'none'})")
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ParameterError(f"parameter {name} needs a number, got '{value}'") from None
-        lo, hi = program.parameter_ranges[name]
-        if not np.isfinite(value) or not lo <= value <= hi:
-            raise ParameterError(f"parameter {name}={value:g} is outside its range [{lo:g}, {hi:g}]")
-        parameters[name] = value
+        parameters[name] = _parameter_value(program, name, value, runs)
     policies = dict(program.policies)
     chosen = {}
     for actor, name in (strategies or {}).items():
@@ -182,6 +181,47 @@ def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: d
         policies[actor] = options[name]
         chosen[actor] = name
     return RunSetup(as_seed_sequence(rng), horizon, parameters, policies, chosen)
+
+
+def _parameter_value(program: Program, name: str, value: Any, runs: int | None) -> float | np.ndarray:
+    """A checked parameter value: a float, or a read-only float array of shape (runs,)."""
+    lo, hi = program.parameter_ranges[name]
+    if isinstance(value, (np.ndarray, list, tuple)):
+        try:
+            array = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {name} needs numbers, one per run") from None
+        if array.ndim == 0:
+            value = float(array)
+        else:
+            if array.ndim != 1 or runs is None or array.shape[0] != runs:
+                raise ParameterError(f"parameter {name}: per-run values must be a 1-D array of length runs "
+                                     f"({runs}), got shape {array.shape}")
+            bad = ~np.isfinite(array) | (array < lo) | (array > hi)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise ParameterError(f"parameter {name}: run {i} has {array[i]:g}, outside its range [{lo:g}, {hi:g}]")
+            array.setflags(write=False)
+            return array
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"parameter {name} needs a number, got '{value}'") from None
+    if not np.isfinite(value) or not lo <= value <= hi:
+        raise ParameterError(f"parameter {name}={value:g} is outside its range [{lo:g}, {hi:g}]")
+    return value
+
+
+def block_parameters(setup: RunSetup, block: int, runs: int) -> dict[str, float | np.ndarray]:
+    """The parameter values of one block: per-run arrays cut to the block's runs (copied)."""
+    start = block * BLOCK_RUNS
+    return {name: value[start:start + runs].copy() if isinstance(value, np.ndarray) else value
+            for name, value in setup.parameters.items()}
+
+
+def run_parameters(setup: RunSetup) -> dict[str, np.ndarray]:
+    """The parameters that vary by run (name -> array of shape (runs,))."""
+    return {name: value for name, value in setup.parameters.items() if isinstance(value, np.ndarray)}
 
 
 def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_id: str, sha256: str,
@@ -213,6 +253,11 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         data["probe_value"] = (("probe", "run"), cat("probe"))
         coords["probe"] = [name for name, _, _ in setup.probes]
         attrs_probe_weeks = {name: week for name, _, week in setup.probes}
+    per_run = run_parameters(setup)
+    if per_run:
+        values = [block_parameters(setup, b["block"], b["stopped_week"].shape[0]) for b in blocks]
+        data["parameter_value"] = (("parameter", "run"), np.stack([np.concatenate([v[k] for v in values]) for k in per_run]))
+        coords["parameter"] = list(per_run)
     if trajectories:
         data["trajectory"] = (("week", "variable", "run"), np.concatenate([b["trajectory"] for b in blocks], axis=2))
         coords["week"] = np.arange(1, setup.horizon + 1)
@@ -230,7 +275,7 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "as_of": program.as_of.isoformat(),
         "strategies": json.dumps(setup.strategies, sort_keys=True),
         "policies": json.dumps({a: p.name for a, p in setup.policies.items()}, sort_keys=True),
-        "params": json.dumps(setup.parameters, sort_keys=True),
+        "params": json.dumps({k: _describe_parameter(v) for k, v in setup.parameters.items()}, sort_keys=True),
         "wall_time_s": time.perf_counter() - started,
     }
     if setup.probes:
@@ -239,3 +284,10 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     if dated:
         attrs["outcome_on_weeks"] = json.dumps(dated)
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _describe_parameter(value: float | np.ndarray) -> float | dict:
+    """A parameter for the result's attrs: its value, or a summary of its per-run values."""
+    if isinstance(value, np.ndarray):
+        return {"per_run": True, "mean": float(value.mean()), "min": float(value.min()), "max": float(value.max())}
+    return value

@@ -26,6 +26,7 @@ from redline import expr as ex
 from redline.escalation.common import (
     MAX_DELAY,
     RunSetup,
+    block_parameters,
     block_streams,
     clip_to_bounds,
     collective_positions,
@@ -52,6 +53,7 @@ class _Block:
         self.setup = setup
         self.n = runs
         self.full = runs
+        self.block = block
         self.idx = np.arange(runs)
         self.streams = block_streams(setup.seed_sequence, block, runs)
         self.result = {
@@ -84,7 +86,7 @@ class _Block:
     def initialise(self) -> None:
         p, ctx, v = self.p, self.ctx, self.values
         ctx.week = 0
-        v.update(self.setup.parameters)
+        v.update(block_parameters(self.setup, self.block, self.n))
         for name, e in p.attributes.items():
             v[name] = e.evaluate(ctx).copy()
         for name in p.variables:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from redline import expr as ex
-from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, collective_positions
+from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, block_parameters, collective_positions
 from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
 
 __all__ = ["simulate_reference"]
@@ -30,9 +30,10 @@ def _clip(program: Program, name: str, value: float) -> float:
 
 
 class _Run:
-    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator):
+    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator, parameters: dict[str, float]):
         self.p = program
         self.setup = setup
+        self.parameters = parameters
         self.rng = rng
         self.values: dict[str, float] = {}
         self.ctx = ex.ScalarContext(self.values, lambda site: rng)
@@ -48,7 +49,7 @@ class _Run:
 
     def initialise(self) -> None:
         self.ctx.week = 0
-        self.values.update(self.setup.parameters)
+        self.values.update(self.parameters)
         for name, e in self.p.attributes.items():
             self.values[name] = e.evaluate_scalar(self.ctx)
         for name in self.p.variables:
@@ -196,11 +197,13 @@ class _Run:
 def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool) -> dict:
     """Simulate one block run by run; same output layout as the vectorised engine."""
     ss = setup.seed_sequence
+    parameters = block_parameters(setup, block, runs)
     final, traj = [], []
     out_w, rl_w, rl_e, counts, stopped, failed, probes = [], [], [], [], [], [], []
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
-        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)))
+        own = {name: float(v[i]) if isinstance(v, np.ndarray) else v for name, v in parameters.items()}
+        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)), own)
         r.initialise()
         weeks = []
         for week in range(1, setup.horizon + 1):

@@ -8,7 +8,10 @@ have an ``outcome``. Unresolved questions are forecast but not scored; questions
 * ``base_rate_loo``: for each question, the share of the *other* scored questions that resolved
   true (leave-one-out; a question's own outcome never enters its forecast);
 * ``public_forecast``: the forecast given in the file, on the questions that have one (the model is
-  scored on the same subset beside it).
+  scored on the same subset beside it);
+* any further reference forecasters passed in ``baselines`` (question id -> probability), such as
+  :func:`redline.forecast.baselines.status_quo_poisson` fitted on the scenario's record, scored on
+  the scored questions they cover.
 
 Nothing here is fitted: the model's probabilities come from the scenario alone, and the
 outcomes are read only after every forecast is made.
@@ -55,11 +58,14 @@ def _question_interval(score_fn, q: QuestionForecast) -> list[float] | None:
     return [float(ends.min()), float(ends.max())]
 
 
-def backtest(result: ForecastResult, *, seed: int | None = None) -> dict[str, Any]:
+def backtest(result: ForecastResult, *, seed: int | None = None,
+             baselines: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     """Scores, baselines, calibration table and decomposition for the resolved questions of ``result``.
 
-    ``seed`` (default: the forecast's seed) seeds the bootstrap. Returns a JSON-ready dict whose
-    ``brier`` and ``log_score`` are the model's overall scores ``{"score", "ci95", "n"}``.
+    ``seed`` (default: the forecast's seed) seeds the bootstrap. ``baselines``: further reference
+    forecasters, name -> {question id -> probability}, made without reading any outcome. Returns a
+    JSON-ready dict whose ``brier`` and ``log_score`` are the model's overall scores
+    ``{"score", "ci95", "n"}``.
     """
     seed = result.seed if seed is None else seed
     scored = [q for q in result.questions
@@ -82,6 +88,17 @@ def backtest(result: ForecastResult, *, seed: int | None = None) -> dict[str, An
 
     forecasters: dict[str, np.ndarray] = {"model": p, "always_0.5": np.full(len(scored), 0.5),
                                           "base_rate_loo": leave_one_out_base_rate(o)}
+    extra, baseline_notes = {}, []
+    for name, probs in (baselines or {}).items():
+        if name in forecasters or name == "public_forecast":
+            raise ValueError(f"baseline name '{name}' is taken")
+        missing = [q.id for q in scored if q.id not in probs]
+        if missing:
+            baseline_notes.append(f"baseline {name} left out: it gives no forecast for {', '.join(missing)}")
+            continue
+        extra[name] = np.array([float(probs[q.id]) for q in scored], dtype=float)
+    forecasters.update(extra)
+    named = ("always_0.5", "base_rate_loo", *extra)
     per_question = []
     for i, q in enumerate(scored):
         row = {
@@ -91,7 +108,7 @@ def backtest(result: ForecastResult, *, seed: int | None = None) -> dict[str, An
             "log_score": {"score": float(log_scores(p[i], o[i])), "ci95": _question_interval(log_scores, q)},
             "baselines": {},
         }
-        for name in ("always_0.5", "base_rate_loo"):
+        for name in named:
             f = forecasters[name][i]
             row["baselines"][name] = {"probability": float(f), "brier": float(brier_scores(f, o[i])),
                                       "log_score": float(log_scores(f, o[i]))}
@@ -103,7 +120,7 @@ def backtest(result: ForecastResult, *, seed: int | None = None) -> dict[str, An
 
     model_brier, model_log = brier_scores(p, o), log_scores(p, o)
     baselines: dict[str, Any] = {}
-    for name in ("always_0.5", "base_rate_loo"):
+    for name in named:
         b, lg = brier_scores(forecasters[name], o), log_scores(forecasters[name], o)
         baselines[name] = {
             "brier": boot.summary(b), "log_score": boot.summary(lg),
@@ -138,7 +155,7 @@ def backtest(result: ForecastResult, *, seed: int | None = None) -> dict[str, An
         "seed": result.seed,
         "bootstrap_seed": seed,
         "policies": result.policies,
-        "notes": result.notes,
+        "notes": result.notes + baseline_notes,
         "scoring": SCORING,
         "n_questions": len(result.questions),
         "n_scored": len(scored),

@@ -55,7 +55,8 @@ def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario id -> file (ids are the file names without ``.yaml``)."""
     found = {}
     for entry in _bundled_dir().iterdir():
-        if entry.name.endswith(".yaml"):
+        # a scenario's record (<id>.record.yaml) sits beside it and is not a scenario
+        if entry.name.endswith(".yaml") and not entry.name.endswith(".record.yaml"):
             found[entry.name[: -len(".yaml")]] = Path(str(entry))
     return dict(sorted(found.items()))
 
