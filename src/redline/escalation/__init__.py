@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 
-from redline.limits import MAX_RUNS, check_runs
-from redline.escalation.common import BLOCK_RUNS, assemble, compile_probes, make_setup
+from redline.errors import ParameterError
+from redline.escalation.common import BLOCK_RUNS, ExternalChoice, assemble, compile_probes, make_setup
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
+from redline.limits import MAX_RUNS, check_runs
 from redline.scenario import LoadedScenario, load_scenario
 
-__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS"]
+__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS", "ExternalChoice"]
 
 
 def run(
@@ -35,6 +37,7 @@ def run(
     engine: Literal["vectorised", "reference"] = "vectorised",
     blocks: list[int] | None = None,
     probes: dict[str, tuple[str, int]] | None = None,
+    choosers: dict[str, Callable[[ExternalChoice], dict]] | None = None,
 ) -> xr.Dataset:
     """Simulate ``runs`` stochastic futures of ``scenario``.
 
@@ -79,7 +82,10 @@ def run(
     if compiled_probes:
         latest = max(week for _, _, week in compiled_probes)
         horizon = max(horizon or program.horizon, latest)
-    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs)
+    if choosers and engine != "vectorised":
+        raise ParameterError("external seats (choosers) run on the vectorised engine only")
+    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs,
+                       choosers=choosers)
     setup.probes = compiled_probes
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)

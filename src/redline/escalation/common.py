@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from redline.scenario.compile import CompiledPolicy, Program
 __all__ = [
     "BLOCK_RUNS",
     "MAX_DELAY",
+    "ExternalChoice",
     "RunSetup",
     "block_streams",
     "clip_to_bounds",
@@ -43,6 +45,41 @@ class RunSetup:
     policies: dict[str, CompiledPolicy]
     strategies: dict[str, str]
     probes: list = None  # [(name, Expression, week)]
+    choosers: dict[str, Callable[[ExternalChoice], dict[str, np.ndarray]]] = field(default_factory=dict)
+
+
+@dataclass
+class ExternalChoice:
+    """What an ``external`` policy is asked once a week, for all live runs of a block together.
+
+    The chooser returns, per track, an int array over ``runs``: the position of the chosen action
+    in ``options[track]`` or -1 for none. The engine then selects it exactly as a scripted policy
+    giving that action probability 1 would (same random draws), so an external seat that copies a
+    strategy reproduces the strategy's results under the same seed.
+
+    Attributes
+    ----------
+    actor, week:
+        who chooses, and the simulated week (1-based).
+    runs:
+        global run indices (``block * BLOCK_RUNS + position``) of the runs asked, shape (n,).
+    values:
+        every name the expressions can read (state, parameters, attributes, last week's actions,
+        red lines, outcomes) -> array of shape (n,), at the start of the week; ``flow``
+        variables hold last week's amounts (what happened), not the value they are reset to.
+    options:
+        track -> action id -> bool array (n,): whether the action is available in that run.
+    expected:
+        ``expected(action_id)`` -> variable -> expected one-step change (n,), from the action's
+        effects with every random draw replaced by its mean (as the logit policy sees them).
+    """
+
+    actor: str
+    week: int
+    runs: np.ndarray
+    values: dict[str, np.ndarray]
+    options: dict[str, dict[str, np.ndarray]]
+    expected: Callable[[str], dict[str, np.ndarray]]
 
 
 class block_streams:
@@ -155,11 +192,14 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
 
 
 def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
-               params: dict[str, Any] | None, runs: int | None = None) -> RunSetup:
+               params: dict[str, Any] | None, runs: int | None = None,
+               choosers: dict[str, Callable] | None = None) -> RunSetup:
     """Check strategies and parameters against the program and freeze a run set-up.
 
     A parameter value is a number (every run) or a 1-D array of ``runs`` numbers (one per run:
     e.g. particles of a posterior); every value must be finite and inside the declared range.
+    ``choosers`` (actor -> function of an :class:`ExternalChoice`) gives actors an ``external``
+    policy: their choices come from outside the engine (a person, an agent, a model).
     """
     horizon = check_horizon(program.horizon if horizon is None else horizon)
     parameters: dict[str, float | np.ndarray] = dict(program.parameters)
@@ -180,7 +220,14 @@ def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: d
             raise ParameterError(f"unknown strategy '{name}' for {actor}{did_you_mean(name, options)} (strategies: {valid})")
         policies[actor] = options[name]
         chosen[actor] = name
-    return RunSetup(as_seed_sequence(rng), horizon, parameters, policies, chosen)
+    for actor in choosers or {}:
+        if actor not in program.policies:
+            raise ParameterError(f"unknown actor '{actor}'{did_you_mean(actor, program.policies)} "
+                                 f"(actors: {', '.join(program.policies)})")
+        if actor in chosen:
+            raise ParameterError(f"actor '{actor}' has both a strategy and an external seat; give one")
+        policies[actor] = CompiledPolicy("external", None, {}, dict(program.actor_goals.get(actor, {})), {}, "external")
+    return RunSetup(as_seed_sequence(rng), horizon, parameters, policies, chosen, choosers=dict(choosers or {}))
 
 
 def _parameter_value(program: Program, name: str, value: Any, runs: int | None) -> float | np.ndarray:

@@ -24,7 +24,9 @@ import numpy as np
 
 from redline import expr as ex
 from redline.escalation.common import (
+    BLOCK_RUNS,
     MAX_DELAY,
+    ExternalChoice,
     RunSetup,
     block_parameters,
     block_streams,
@@ -54,6 +56,7 @@ class _Block:
         self.n = runs
         self.full = runs
         self.block = block
+        self.last_flows: dict[str, np.ndarray] = {}
         self.idx = np.arange(runs)
         self.streams = block_streams(setup.seed_sequence, block, runs)
         self.result = {
@@ -103,6 +106,8 @@ class _Block:
     def step(self, week: int) -> None:
         ctx = self.ctx
         ctx.week = week
+        if self.setup.choosers:
+            self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
         for name in self.p.flows:
             self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
         taken = self.choose()
@@ -128,10 +133,15 @@ class _Block:
         taken = {aid: np.zeros(self.n, dtype=bool) for aid in self.p.actions}
         for actor, tracks in self.p.tracks.items():
             policy = self.setup.policies[actor]
+            avails = {track: [self.available(aid) for aid in ids] for track, ids in tracks.items()}
+            if policy.kind == "external":
+                external = self.external_weights(actor, tracks, avails)
             for track, action_ids in tracks.items():
-                avail = [self.available(aid) for aid in action_ids]
+                avail = avails[track]
                 if policy.kind == "scripted":
                     weights = self.scripted_weights(policy, action_ids, avail)
+                elif policy.kind == "external":
+                    weights = external[track]
                 else:
                     weights = self.logit_weights(policy, action_ids, avail, actor)
                 u = self.streams.get(f"choice:{actor}:{track}").random(self.n)
@@ -141,6 +151,41 @@ class _Block:
                     taken[aid] = (u >= cumulative) & (u < upper) & self.alive
                     cumulative = upper
         return taken
+
+    def external_weights(self, actor: str, tracks, avails) -> dict[str, list[np.ndarray]]:
+        """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
+        probability of 1 would), so the same random draw selects it."""
+        live = np.nonzero(self.alive)[0]
+        weights = {track: [np.zeros(self.n) for _ in ids] for track, ids in tracks.items()}
+        if live.size == 0:
+            return weights
+
+        def expected(aid: str) -> dict[str, np.ndarray]:
+            ctx = self.ctx
+            ctx.expected, ctx.commit = True, False
+            try:
+                changes: dict[str, np.ndarray] = {}
+                for eff in self.p.actions[aid].effects:
+                    mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
+                    delta = mean if eff.op == "add" else mean - self.values[eff.var]
+                    changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
+                return changes
+            finally:
+                ctx.expected, ctx.commit = False, True
+
+        request = ExternalChoice(
+            actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
+            values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
+            options={track: {aid: ok[live] for aid, ok in zip(ids, avails[track])} for track, ids in tracks.items()},
+            expected=expected)
+        picks = self.setup.choosers[actor](request)
+        for track, ids in tracks.items():
+            pick = np.asarray(picks.get(track, np.full(live.size, -1)))
+            for i, ok in enumerate(avails[track]):
+                w = np.zeros(self.n)
+                w[live] = pick == i
+                weights[track][i] = np.where(ok, w, 0.0)
+        return weights
 
     def available(self, aid: str) -> np.ndarray:
         a = self.p.actions[aid]

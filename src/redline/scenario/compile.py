@@ -329,6 +329,9 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     for actor_id, actor in actors.items():
         for var in actor.goals:
             c.check_ref(var, spec.state, "state variable", ("actors", actor_id, "goals", var))
+        for key in ("show", "hide"):
+            for i, name in enumerate(getattr(actor.visibility, key)):
+                c.check_ref(name, names, "name", ("actors", actor_id, "visibility", key, i))
     strategies: dict[str, dict[str, CompiledPolicy]] = {a: {} for a in actors}
     for sid, strat in spec.strategies.items():
         base = ("strategies", sid)

@@ -41,6 +41,7 @@ __all__ = [
     "StateVar",
     "Strategy",
     "Uncertainty",
+    "Visibility",
 ]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -180,6 +181,14 @@ class Policy(Strict):
         return self
 
 
+class Visibility(Strict):
+    """What an actor's seat may observe, beyond the default (every name but the truth behind
+    other actors' covert acts): ``hide`` removes names, ``show`` adds back hidden ones."""
+
+    show: list[str] = Field(default_factory=list)
+    hide: list[str] = Field(default_factory=list)
+
+
 class Actor(Provenance):
     name: str
     kind: Literal[ACTOR_KINDS]  # type: ignore[valid-type]
@@ -188,6 +197,7 @@ class Actor(Provenance):
     goals: dict[str, float] = Field(default_factory=dict)
     policy: Policy | None = None
     strategy: str | None = None
+    visibility: Visibility = Field(default_factory=Visibility)
 
     @field_validator("attributes", mode="before")
     @classmethod

@@ -1,0 +1,47 @@
+"""Replay a recorded game: the same scenario, seed and settings, each seat answered from the log.
+
+Every observation is checked against the recorded one, so a replay either reproduces the game
+exactly (same observations, choices and outcomes) or stops at the first difference.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import xarray as xr
+
+from redline.results.summary import outcome_summary
+from redline.errors import ParameterError
+from redline.play.game import play, read_log
+from redline.play.seats import ReplaySeat
+from redline.scenario import load_scenario
+
+__all__ = ["replay"]
+
+
+def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
+    """Play the game recorded in ``path`` again; ``scenario`` overrides the recorded location.
+
+    Raises
+    ------
+    ParameterError
+        the scenario changed since the game was recorded, or the outcomes differ.
+    BadAnswer
+        an observation differs from the recorded one (the replay diverged).
+    """
+    header, exchanges, end = read_log(path)
+    where = scenario or header.get("scenario_path") or header["scenario"]
+    loaded = load_scenario(where)
+    if loaded.sha256 != header["scenario_sha256"]:
+        raise ParameterError(f"{path}: the scenario {where} has changed since the game was recorded "
+                             f"(sha256 {loaded.sha256[:12]}..., recorded {header['scenario_sha256'][:12]}...)")
+    seats = {actor: ReplaySeat(actor, exchanges.get(actor, []), str(path)) for actor in header["seats"]}
+    ds = play(loaded, seats, runs=header["runs"], seed=header["seed"], horizon=header["horizon"],
+              strategies=header.get("strategies") or None, params=header.get("params") or None,
+              on_bad_answer="error")
+    if end is not None:
+        now = outcome_summary(ds)
+        for name, recorded in end["outcomes"].items():
+            if now.get(name, {}).get("count") != recorded.get("count"):
+                raise ParameterError(f"{path}: replay differs from the recorded game: {name} happened in "
+                                     f"{now.get(name, {}).get('count')} runs, recorded {recorded.get('count')}")
+    return ds
