@@ -16,21 +16,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from redline import escalation
 from redline.scenario import load_scenario
 
-
-def best_time(fn, repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine import best_time  # noqa: E402  (the engine benchmark's timer: best of a few repeats)
 
 
 def per_run_cost(loaded, runs: int, horizon: int | None, repeats: int) -> None:

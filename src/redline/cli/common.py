@@ -16,7 +16,11 @@ from redline.jsonable import to_jsonable
 console = Console(stderr=True)
 out_console = Console()
 
-__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "parse_numbers", "to_jsonable"]
+__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "parse_numbers", "to_jsonable",
+           "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json"]
+
+POSTERIOR = typer.Option(None, "--posterior", help="Draw each run's parameters from this posterior (redline calibrate).")
+PRIOR = typer.Option(False, "--prior", help="Ignore the posterior shipped beside the scenario; run from the priors.")
 
 
 def emit_json(payload: Any) -> None:
@@ -66,3 +70,29 @@ def parse_numbers(items: list[str] | None, option: str) -> dict[str, float]:
         except ValueError:
             raise ParameterError(f"{option} {name} needs a number, got '{value}'") from None
     return numbers
+
+
+def choose_posterior(loaded, posterior, prior: bool, *, quiet: bool = False):
+    """The posterior a command uses: ``--posterior FILE``, else the one beside the scenario
+    (``<name>.posterior.parquet``, said so on stderr) unless ``--prior``; None for the priors."""
+    from redline.calibrate import load_posterior, posterior_beside
+
+    if posterior is not None:
+        if prior:
+            raise ParameterError("--posterior and --prior exclude each other")
+        return load_posterior(posterior, loaded)
+    if prior:
+        return None
+    beside = posterior_beside(loaded)
+    if beside is None:
+        return None
+    post = load_posterior(beside, loaded)
+    if not quiet:
+        console.print(f"using the posterior shipped with {loaded.id} ({beside.name}, {post.particles:,} particles); "
+                      "--prior runs from the priors", highlight=False)
+    return post
+
+
+def posterior_json(post) -> dict | None:
+    """What ``--json`` records about the posterior used (None: the priors)."""
+    return None if post is None else post.describe()

@@ -10,8 +10,18 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
+from redline.cli.common import (
+    POSTERIOR,
+    PRIOR,
+    choose_posterior,
+    console,
+    emit_json,
+    handle_errors,
+    out_console,
+    parse_assignments,
+    parse_numbers,
+)
 from redline.limits import MAX_HORIZON, MAX_RUNS
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
 
 __all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
 
@@ -90,6 +100,8 @@ def run(
     param: Optional[list[str]] = PARAM,
     out: Optional[Path] = typer.Option(None, "--out", help="Write the result (netCDF + summary.json) to this directory."),
     trajectories: bool = typer.Option(False, "--trajectories", help="Keep every week's state (more memory)."),
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
     json_out: bool = JSON,
 ) -> None:
     """Run a scenario as many stochastic futures; print outcome probabilities with 95% CIs."""
@@ -100,10 +112,13 @@ def run(
     loaded = load_scenario(scenario)
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
+    post = choose_posterior(loaded, posterior, prior)
     with _status(f"simulating {runs:,} runs of {loaded.id}", json_out):
         ds = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies, params=params,
-                      trajectories=trajectories or out is not None)
+                      trajectories=trajectories or out is not None, posterior=post)
     summary = summarize(ds)
+    if post is not None:
+        summary["posterior"] = post.describe()
     if out is not None:
         from redline.results import save_result
 
@@ -113,6 +128,15 @@ def run(
         emit_json(summary)
         return
     _print_outcomes(f"{loaded.id}: {runs:,} runs × {summary['horizon']} weeks, seed {seed}", {"": summary["outcomes"]})
+    if summary["regimes"]:
+        regimes = Table(title="Regimes")
+        for col in ("regime", "P entered (95% CI)", "median first week", "share of weeks"):
+            regimes.add_column(col, justify="right" if col != "regime" else "left")
+        for name, r in summary["regimes"].items():
+            regimes.add_row(name, f"{r['probability_entered']:.3f} ({r['ci95'][0]:.3f}–{r['ci95'][1]:.3f})",
+                            "-" if r["median_first_week"] is None else f"{r['median_first_week']:.0f}",
+                            f"{r['share_of_weeks']:.3f}")
+        out_console.print(regimes)
     table = Table(title="Final state")
     for col in ("variable", "mean", "p05", "p95"):
         table.add_column(col, justify="right" if col != "variable" else "left")
@@ -120,7 +144,9 @@ def run(
         table.add_row(name, *(f"{s[k]:.4g}" if s[k] is not None else "-" for k in ("mean", "p05", "p95")))
     out_console.print(table)
     out_console.print(f"simulated in {summary['elapsed_s']:.2f} s"
-                      + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else ""))
+                      + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else "")
+                      + (f"; {summary['frozen_runs']:,} run(s) frozen early by an absorbing outcome"
+                         if summary["frozen_runs"] else ""))
 
 
 def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
@@ -155,6 +181,8 @@ def compare(
                                    help="Also sample N points of the uncertainty space (Latin hypercube) and report "
                                         "where each difference holds."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the comparison to this directory."),
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
     json_out: bool = JSON,
 ) -> None:
     """Compare an actor's strategies with common random numbers: outcome differences with 95% CIs."""
@@ -165,10 +193,11 @@ def compare(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
+    post = choose_posterior(loaded, posterior, prior)
     started = time.perf_counter()
     with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
         result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
-                             params=params, fixed=fixed, trajectories=out is not None)
+                             params=params, fixed=fixed, trajectories=out is not None, posterior=post)
     datasets = result.pop("datasets")
     if robustness:
         from redline.cli.demo import THESIS_COMPONENTS

@@ -1,12 +1,14 @@
 """Simulate a scenario, and compare an actor's strategies under common random numbers."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
 from redline import escalation
+from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.results.summary import outcome_summary, paired_difference
 from redline.scenario import LoadedScenario, load_scenario
@@ -28,10 +30,18 @@ def simulate(
     params: dict[str, float] | None = None,
     trajectories: bool = False,
     engine: str = "vectorised",
+    posterior: Posterior | None = None,
 ) -> xr.Dataset:
-    """Run the escalation engine on a scenario (file, bundled id or loaded); see :func:`redline.escalation.run`."""
-    return escalation.run(_loaded(scenario), runs=runs, horizon=horizon, rng=seed, strategies=strategies,
-                          params=params, trajectories=trajectories, engine=engine)
+    """Run the escalation engine on a scenario (file, bundled id or loaded); see :func:`redline.escalation.run`.
+
+    With ``posterior``, each run's calibrated parameters are drawn from it (by weight, from a stream
+    of their own, so the engine's random numbers are unchanged); ``params`` still pin values.
+    """
+    ds = escalation.run(_loaded(scenario), runs=runs, horizon=horizon, rng=seed, strategies=strategies,
+                        params=posterior_params(posterior, params, runs, seed), trajectories=trajectories, engine=engine)
+    if posterior is not None:
+        ds.attrs["posterior"] = json.dumps(posterior.describe())
+    return ds
 
 
 def compare(
@@ -45,10 +55,11 @@ def compare(
     params: dict[str, float] | None = None,
     fixed: dict[str, str] | None = None,
     trajectories: bool = False,
+    posterior: Posterior | None = None,
 ) -> dict:
     """Compare an actor's strategies under common random numbers.
 
-    Every strategy is run with the same seed, so each random call site draws the same numbers
+    Every strategy is run with the same seed (and the same draws from ``posterior``), so each random call site draws the same numbers
     in every arm and run *i* of one arm is paired with run *i* of another. Differences are
     paired means with normal 95% intervals; a strategy compared with itself gives exactly zero.
 
@@ -73,7 +84,7 @@ def compare(
     for name in dict.fromkeys(strategies):
         chosen = {**(fixed or {}), actor: name}
         datasets[name] = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies=chosen, params=params,
-                                  trajectories=trajectories)
+                                  trajectories=trajectories, posterior=posterior)
     differences = []
     outcomes = list(next(iter(datasets.values()))["outcome"].values.tolist())
     for i, a in enumerate(strategies):
@@ -93,6 +104,7 @@ def compare(
         "horizon": int(next(iter(datasets.values())).attrs["horizon"]),
         "seed": seed,
         "params": params or {},
+        **({"posterior": posterior.describe()} if posterior is not None else {}),
         "strategies": {name: outcome_summary(ds) for name, ds in datasets.items()},
         "differences": differences,
         "elapsed_s": sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),

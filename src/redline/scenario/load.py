@@ -16,7 +16,7 @@ from redline.scenario.compile import Program, build_program, iter_elements
 from redline.scenario.schema import Scenario
 from redline.scenario.yaml_safe import Document, parse_yaml, read_yaml
 
-__all__ = ["LoadedScenario", "load_scenario", "bundled_scenarios", "scenario_from_dict"]
+__all__ = ["LoadedScenario", "load_scenario", "bundled_scenarios", "scenario_from_dict", "located_error"]
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _finish(doc: Document, path: Path | None, strict: bool) -> LoadedScenario:
     try:
         spec = Scenario.model_validate(doc.data)
     except ValidationError as err:
-        raise _located(err, doc) from None
+        raise located_error(err, doc) from None
     program, warnings = build_program(spec, doc, doc.file)
     texts, missing = _source_texts(spec, path, doc, warnings)
     if strict and warnings:
@@ -168,7 +168,7 @@ def _source_texts(spec: Scenario, path: Path | None, doc: Document,
     return texts, missing
 
 
-def _located(err: ValidationError, doc: Document) -> ScenarioError:
+def located_error(err: ValidationError, doc: Document) -> ScenarioError:
     """Turn pydantic's first error into a file:line:col ScenarioError."""
     first = err.errors(include_url=False)[0]
     loc = tuple(first["loc"])
