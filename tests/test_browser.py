@@ -171,8 +171,7 @@ def test_report_renders_offline(browser, tmp_path):
 
     scenario, actor, default, other = _case()
     result = compare(scenario, actor=actor, strategies=[default, other], runs=1000, seed=0, trajectories=True)
-    datasets = result.pop("datasets")
-    save_result(tmp_path / "res", datasets, {"kind": "compare", **result})
+    save_result(tmp_path / "res", result.datasets, {"kind": "compare", **result.summary()})
     report = write_report(tmp_path / "res", tmp_path / "report.html")[0]
 
     context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})

@@ -83,14 +83,14 @@ def test_breakout_days_starts_within_the_nov_2019_estimate_and_falls(loaded):
 
 def test_comparing_a_strategy_with_itself_is_exactly_zero(loaded):
     res = compare(loaded, actor="iran", strategies=["slow_drip", "slow_drip"], runs=1000, horizon=52, seed=3)
-    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res["differences"])
+    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res.differences)
 
 
 def _exit_diff(loaded, **params):
     res = compare(loaded, actor="iran", strategies=["slow_drip", "rapid_overt"], runs=RUNS, seed=11,
                   params=params or None)
-    d = next(x for x in res["differences"] if x["outcome"] == "us_exits_iraq")
-    probs = {s: res["strategies"][s]["us_exits_iraq"]["probability"] for s in ("slow_drip", "rapid_overt")}
+    d = next(x for x in res.differences if x["outcome"] == "us_exits_iraq")
+    probs = {s: res.strategies[s]["us_exits_iraq"]["probability"] for s in ("slow_drip", "rapid_overt")}
     return d["difference"], probs
 
 

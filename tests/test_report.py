@@ -106,7 +106,7 @@ def test_compare_report_shows_each_strategy_and_the_differences(compare_dir):
     html = build_html(compare_dir)
     result = compare("proxy-deterrence", actor="challenger", strategies=["deniable", "loud"], runs=RUNS)
     for strategy in ("deniable", "loud"):
-        for outcome, s in result["strategies"][strategy].items():
+        for outcome, s in result.strategies[strategy].items():
             cell = re.search(rf'data-outcome="{outcome}" data-strategy="{strategy}"><b>([0-9.]+)%', html)
             assert cell and float(cell.group(1)) == pytest.approx(100 * s["probability"], abs=0.051)
     assert "Differences between strategies" in html

@@ -112,9 +112,9 @@ def test_compare_job_matches_the_python_api(client):
     assert job["status"] == "done", job["error"]
     expected = compare("proxy-deterrence", actor="challenger", strategies=["deniable", "loud"], runs=300, seed=2)
     for name in ("deniable", "loud"):
-        for outcome, s in expected["strategies"][name].items():
+        for outcome, s in expected.strategies[name].items():
             assert job["result"]["outcomes"][name][outcome]["probability"] == s["probability"]
-    assert len(job["result"]["differences"]) == len(expected["differences"])
+    assert len(job["result"]["differences"]) == len(expected.differences)
 
 
 @pytest.mark.parametrize("body, status, message", [

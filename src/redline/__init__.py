@@ -5,7 +5,8 @@ The public API::
     import redline
     loaded = redline.load_scenario("proxy-deterrence")
     ds = redline.simulate(loaded, runs=2000, seed=1)
-    cmp = redline.compare(loaded, actor="challenger", strategies=["probe", "hold"], seed=1)
+    cmp = redline.compare(loaded, actor="challenger", strategies=["deniable", "loud"], seed=1)
+    cmp.differences                     # paired differences with 95% intervals
 
 Everything else is reached through its subpackage (``redline.escalation``, ``redline.results``,
 ...). The names below are imported on first use (PEP 562): ``import redline`` runs on every CLI

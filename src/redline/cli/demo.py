@@ -203,7 +203,7 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     finally:
         if status is not None:
             status.stop()
-    datasets = res.pop("datasets")
+    datasets = res.datasets
     a, b = "slow_drip", "rapid_overt"
     mech = mechanism_summary(datasets)
     files: list[Path] = []
@@ -221,9 +221,9 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
                                              weeks, f"{outcome} by strategy"))
         files.append(path)
 
-    summary = {k: v for k, v in res.items()}
+    summary = res.summary()
     summary["mechanisms"] = mech
-    summary["explanation"] = _plain_language(mech, res["strategies"], res["differences"], a, b) \
+    summary["explanation"] = _plain_language(mech, res.strategies, res.differences, a, b) \
         if a in strategies and b in strategies else []
     json_path = out / "results.json"
     atomic_write_text(json_path, json.dumps(summary, indent=2, default=str))
@@ -233,7 +233,7 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     atomic_write_text(report, _markdown(summary, strategies, files, runs, seed))
     files.append(report)
     # The same comparison as one self-contained HTML page (charts inline, provenance table).
-    html_input = from_datasets(datasets, {"kind": "compare", **res, "scenario_path": str(loaded.path)}, loaded=loaded)
+    html_input = from_datasets(datasets, {"kind": "compare", **res.summary(), "scenario_path": str(loaded.path)}, loaded=loaded)
     files.extend(write_report(html_input, out / "report.html"))
     elapsed = time.perf_counter() - started
     return {"report": str(report), "files": [str(f) for f in files], "elapsed_s": elapsed,

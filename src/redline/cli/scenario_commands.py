@@ -196,9 +196,9 @@ def compare(
     post = choose_posterior(loaded, posterior, prior)
     started = time.perf_counter()
     with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
-        result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
-                             params=params, fixed=fixed, trajectories=out is not None, posterior=post)
-    datasets = result.pop("datasets")
+        comparison = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
+                                 params=params, fixed=fixed, trajectories=out is not None, posterior=post)
+    result = comparison.summary()
     if robustness:
         from redline.cli.demo import THESIS_COMPONENTS
         from redline.experiments.robustness import robustness_check
@@ -211,7 +211,7 @@ def compare(
     if out is not None:
         from redline.results import save_result
 
-        save_result(out, datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
+        save_result(out, comparison.datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
     if json_out:
         emit_json(result)
         return

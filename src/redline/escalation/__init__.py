@@ -16,13 +16,13 @@ import numpy as np
 import xarray as xr
 
 from redline.errors import ParameterError
-from redline.escalation.common import BLOCK_RUNS, ExternalChoice, assemble, compile_probes, make_setup
+from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
 from redline.limits import MAX_RUNS, check_runs
 from redline.scenario import LoadedScenario, load_scenario
 
-__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS", "ExternalChoice"]
+__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS", "ExternalChoice", "SeedLike"]
 
 
 def run(
@@ -30,7 +30,7 @@ def run(
     *,
     runs: int,
     horizon: int | None = None,
-    rng: Any,
+    rng: SeedLike,
     strategies: dict[str, str] | None = None,
     params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,

@@ -27,6 +27,7 @@ __all__ = [
     "block_parameters",
     "run_parameters",
     "as_seed_sequence",
+    "SeedLike",
     "assemble",
 ]
 
@@ -178,7 +179,11 @@ def _owned(values) -> bool:
     return isinstance(values, np.ndarray) and values.flags.writeable and values.dtype == np.float64 and values.ndim == 1
 
 
-def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
+SeedLike = int | np.random.SeedSequence | np.random.Generator
+"""What every ``seed`` (and the engine's ``rng``) accepts: an int, a ``SeedSequence`` or a ``Generator``."""
+
+
+def as_seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
     """Accept an int seed, a ``SeedSequence`` or a ``Generator`` (whose next draw seeds a sequence)."""
     if isinstance(rng, np.random.SeedSequence):
         return rng
@@ -191,7 +196,7 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
     raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
 
 
-def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
+def make_setup(program: Program, *, rng: SeedLike, horizon: int | None, strategies: dict[str, str] | None,
                params: dict[str, Any] | None, runs: int | None = None,
                choosers: dict[str, Callable] | None = None) -> RunSetup:
     """Check strategies and parameters against the program and freeze a run set-up.

@@ -119,8 +119,7 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
             params = {n: float(v) for n, v in zip(names, design[i])}
             res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon,
                           seed=children[i + 1], params=params, fixed=fixed)
-            res.pop("datasets", None)
-            rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res["differences"]})
+            rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res.differences})
             if bar is not None:
                 bar.advance(task)
     finally:

@@ -155,8 +155,8 @@ def _run_job(job: Job) -> None:
                          horizon=req["horizon"], seed=req["seed"], params=req["params"],
                          fixed={a: s for a, s in req["strategies"].items() if a != cmp["actor"]},
                          trajectories=keep)
-        datasets = result.pop("datasets")
-        summary = {"kind": "compare", **result}
+        datasets = result.datasets
+        summary = {"kind": "compare", **result.summary()}
         blocks = summary["strategies"]
     else:
         ds = simulate(loaded, runs=req["runs"], horizon=req["horizon"], seed=req["seed"],
