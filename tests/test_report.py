@@ -206,6 +206,14 @@ def test_report_from_a_sweep_store(tmp_path):
     html = (tmp_path / "sweep.html").read_text()
     assert "challenger=deniable" in html and "challenger=loud" in html
     assert 'id="sensitivity"' in html and _external_refs(html) == []
+    # the loader reads the store; the analyses are computed apart and handed to the report
+    from redline.analysis import sweep_analyses
+    from redline.report import with_analyses
+
+    data = load_input(store)
+    assert data.kind == "sweep" and data.sensitivity is None and data.prim_boxes is None
+    analysed = with_analyses(data, sweep_analyses(store))
+    assert analysed.sensitivity and set(analysed.summary["strategies"]) == set(data.summary["strategies"])
 
 
 def test_report_from_a_backtest_json(tmp_path):

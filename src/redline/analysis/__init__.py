@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from redline.analysis.discovery import Box, cart, discover_store, plot_discovery, prim
 from redline.analysis.sensitivity import METHODS, analyse, analyse_store, plot_sensitivity
+from redline.analysis.sweep import sweep_analyses
 
 __all__ = ["Box", "METHODS", "analyse", "analyse_store", "cart", "discover_store", "plot_discovery",
-           "plot_sensitivity", "prim"]
+           "plot_sensitivity", "prim", "sweep_analyses"]

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from redline import __version__
+from redline import __version__, bargaining
 from redline.errors import ParameterError, did_you_mean
-from redline.expr import site_seed_key
+from redline.expr import parse, site_seed_key
 from redline.limits import MAX_HORIZON, check_horizon
 from redline.scenario.compile import CompiledPolicy, Program
 
@@ -139,8 +139,6 @@ class _SiteStream:
 
 def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
     """The bargaining model's predicted position per run, from (parties, runs) arrays."""
-    from redline import bargaining
-
     pos = np.stack([np.broadcast_to(p, positions[0].shape) for p in positions], axis=1)
     sal = np.clip(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in saliences], axis=1), 0.0, 1.0)
     cap = np.maximum(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in capabilities], axis=1), 0.0)
@@ -150,8 +148,6 @@ def collective_positions(decision, positions, saliences, capabilities) -> np.nda
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
     """Compile probe expressions against the program's names; weeks must be 1..MAX_HORIZON."""
-    from redline.expr import parse
-
     compiled = []
     for name, (text, week) in (probes or {}).items():
         week = int(week)

@@ -12,10 +12,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from redline import __version__ as version
 from redline.errors import ParameterError
+from redline.provenance import element_table
 from redline.report import figures as F
 from redline.report.graph import scenario_svg
 from redline.report.inputs import ReportInput, load_input
+from redline.results import atomic_write_bytes, atomic_write_text
+from redline.results.summary import state_summary
 
 __all__ = ["build_html", "build_figures", "write_report", "FORMATS"]
 
@@ -229,8 +233,6 @@ def _fan_section(data: ReportInput) -> str:
 
 
 def _final_state_section(data: ReportInput) -> str:
-    from redline.results.summary import state_summary
-
     if not data.datasets:
         return ""
     head = "".join(f"<th colspan=3>{escape(n or 'run')}</th>" for n in _labelled(data))
@@ -306,7 +308,6 @@ def _quote_html(text: str, start: int, end: int) -> str:
 def _provenance_section(data: ReportInput) -> str:
     if data.loaded is None:
         return ""
-    from redline.provenance import element_table
 
     table = element_table(data.loaded)
     rows = []
@@ -360,7 +361,6 @@ def build_html(data: ReportInput | str | Path) -> str:
     body = "".join(sections)
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in nav_items if f'id="{i}"' in body)
     title = escape(data.loaded.spec.meta.title if data.loaded is not None else data.summary.get("scenario", "report"))
-    from redline import __version__ as version
 
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -400,8 +400,6 @@ def write_report(result: str | Path | ReportInput, out: str | Path, *, format: s
     ``html`` (default, or from the ``.html`` suffix): one self-contained file. ``pdf``: one page
     per figure (matplotlib). ``png``: one PNG per figure, ``<stem>-<figure>.png`` beside ``out``.
     """
-    from redline.results import atomic_write_bytes, atomic_write_text
-
     out = Path(out)
     fmt = (format or out.suffix.lstrip(".") or "html").lower()
     if fmt not in FORMATS:

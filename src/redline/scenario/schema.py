@@ -8,6 +8,7 @@ the source's text) or ``assumption: "why this number"``.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from redline.bargaining import model_function
 from redline.errors import did_you_mean
 from redline.limits import MAX_HORIZON
 
@@ -438,10 +440,6 @@ class Decision(Provenance):
 
     @model_validator(mode="after")
     def _known_options(self) -> Decision:
-        import inspect
-
-        from redline.bargaining import model_function
-
         accepted = {name for name, p in inspect.signature(model_function(self.model)).parameters.items()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
         for key in self.options:

@@ -207,6 +207,14 @@ def _tables(job: Job):
     return pd.concat(frames, ignore_index=True)
 
 
+def _store_input(store: Path):
+    """The sweep store as a report input, with its sensitivity indices and PRIM boxes computed."""
+    from redline.analysis import sweep_analyses
+    from redline.report.inputs import load_input, with_analyses
+
+    return with_analyses(load_input(store), sweep_analyses(store))
+
+
 def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
     """Build the app. ``store`` is a sweep store to browse (``redline serve --store``)."""
     from redline.scenario import bundled_scenarios, load_scenario, scenario_from_text
@@ -477,10 +485,8 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
     def store_info():
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
-        from redline.report.inputs import load_input
-
         if "data" not in store_html:
-            store_html["data"] = load_input(store)  # sensitivity and PRIM take seconds: once per server
+            store_html["data"] = _store_input(store)  # sensitivity and PRIM take seconds: once per server
         data = store_html["data"]
         return {"kind": data.kind, "summary": {k: v for k, v in data.summary.items() if k != "datasets"},
                 "has_sensitivity": bool(data.sensitivity), "has_prim": bool(data.prim_boxes)}
@@ -492,9 +498,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         from redline.report import build_html
 
         if "html" not in store_html:
-            from redline.report.inputs import load_input
-
-            store_html.setdefault("data", load_input(store))
+            store_html.setdefault("data", _store_input(store))
             store_html["html"] = build_html(store_html["data"])
         return Response(store_html["html"], media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})
