@@ -245,3 +245,18 @@ def test_unreachable_dask_address_fails_fast(tmp_path):
     assert r.exit_code == 2 and "cannot reach a Dask scheduler" in r.output
     assert time.perf_counter() - t < 15
     assert not (tmp_path / "a.duckdb").exists()  # nothing created when the cluster is unreachable
+
+
+def test_executors_share_one_protocol():
+    from redline.experiments.executors import EXECUTORS, SerialExecutor, make_executor
+
+    assert EXECUTORS == ("serial", "processes", "dask")
+    runner = make_executor("serial", workers=4)
+    assert isinstance(runner, SerialExecutor) and runner.workers == 1
+    with runner:
+        assert list(runner.map(lambda payload, chunk: [payload["k"] * x for x in chunk], {"k": 3}, [[1, 2], [3]])) \
+            == [[3, 6], [9]]
+    with pytest.raises(ParameterError, match="unknown executor 'procs'.*processes"):
+        make_executor("procs", workers=1)
+    with pytest.raises(ParameterError, match="--address needs --executor dask"):
+        make_executor("processes", workers=2, address="127.0.0.1:8786")

@@ -7,14 +7,11 @@ Workers receive the scenario's YAML text (not a compiled object) and compile it 
 from __future__ import annotations
 
 import json
-import logging
 import math
-import multiprocessing
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +24,10 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 
 from redline import __version__
-from redline.errors import ParameterError, RedlineError, did_you_mean
+from redline.errors import ParameterError, RedlineError
 from redline.escalation import run
 from redline.experiments.design import Design, experiment_seed, make_design
+from redline.experiments.executors import EXECUTORS, make_executor
 from redline.limits import check_horizon, check_runs
 from redline.results.store import ResultsStore, summarise_runs
 from redline.scenario import LoadedScenario, load_scenario
@@ -39,8 +37,6 @@ __all__ = ["EXECUTORS", "perform_experiments", "run_experiment", "design_frame"]
 
 _STDERR = Console(stderr=True)  # progress goes to stderr: stdout stays clean for --json
 
-EXECUTORS = ("serial", "processes", "dask")
-CONNECT_TIMEOUT_S = 5
 
 _SCENARIOS: dict[str, LoadedScenario] = {}
 
@@ -124,65 +120,6 @@ def _progress(total: int, done: int, enabled: bool):
     return progress
 
 
-def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], workers: int,
-                      client=None) -> Iterator[list[dict]]:
-    if executor == "serial":
-        _SCENARIOS.setdefault(payload["sha256"], payload.pop("_loaded", None) or _scenario(payload))
-        for chunk in chunks:
-            yield _run_chunk(payload, chunk)
-        return
-    payload.pop("_loaded", None)
-    if executor == "processes":
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, payload, chunk) for chunk in chunks]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-        return
-    yield from _dask_results(payload, chunks, client)
-
-
-def _dask_client(workers: int, address: str | None):
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover
-        raise ParameterError("the dask executor needs dask.distributed: pip install 'redline[experiments]'") from None
-
-    if address:
-        if "://" not in address:
-            address = f"tcp://{address}"
-        try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-        except (OSError, TimeoutError) as err:
-            raise ParameterError(f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
-                                 f"({type(err).__name__}); start one with `dask scheduler` or drop --address "
-                                 "to use a local cluster") from None
-        except ValueError as err:
-            raise ParameterError(f"--address {address}: {err}") from None
-        return client, None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
-
-
-def _dask_results(payload: dict, chunks: list[list[tuple]], client) -> Iterator[list[dict]]:
-    from dask.distributed import as_completed
-
-    shared = client.scatter(payload, broadcast=True)
-    futures = [client.submit(_run_chunk, shared, chunk, pure=False) for chunk in chunks]
-    try:
-        for fut in as_completed(futures):
-            yield fut.result()
-    except BaseException:
-        client.cancel(futures)
-        raise
-
-
 def perform_experiments(
     scenario: LoadedScenario | str | Path,
     design: str | Design = "lhs",
@@ -240,8 +177,8 @@ def perform_experiments(
     interruption: experiment ``i`` is always seeded by ``SeedSequence(seed).spawn(n)[i]``.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    if executor not in EXECUTORS:
-        raise ParameterError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)} (executors: {', '.join(EXECUTORS)})")
+    if executor not in EXECUTORS:  # before anything else is checked, as before
+        make_executor(executor, workers=1)
     runs = check_runs(runs)
     horizon = check_horizon(loaded.program.horizon if horizon is None else horizon)
     if address and executor != "dask":
@@ -249,6 +186,7 @@ def perform_experiments(
     workers = int(workers) if workers else (os.cpu_count() or 1)
     if workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {workers}")
+    runner = make_executor(executor, workers=workers, address=address)
     d = design if isinstance(design, Design) else make_design(
         loaded, design, samples, seed=seed, uncertainties=uncertainties, constants=constants, strategies=strategies)
     outcomes = [o.id for o in loaded.program.outcomes]
@@ -258,48 +196,43 @@ def perform_experiments(
     frame = design_frame(d, loaded.program.parameters)
     text = _scenario_text(loaded)
     payload = {"text": text, "name": str(loaded.path or loaded.id), "sha256": loaded.sha256, "runs": int(runs),
-               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run), "_loaded": loaded}
+               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run)}
+    _SCENARIOS.setdefault(loaded.sha256, loaded)  # the serial executor runs here: no recompilation
 
     records: dict[int, dict] = {}
-    st = client = cluster = None
-    if executor == "dask":  # before the store: an unreachable scheduler must leave nothing behind
-        client, cluster = _dask_client(workers, address)
-    started = time.perf_counter()
-    try:
-        if store is not None:
-            st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
-        done = st.finished() if st is not None else set()
-        pending = [i for i in range(d.n_experiments) if i not in done]
-        workers_eff = 1 if executor == "serial" else workers
-        size = _chunk_size(len(pending), workers_eff if executor != "serial" else 16, runs, horizon)
-        chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
-        bar = _progress(d.n_experiments, len(done), progress)
-        with bar:
-            task = bar.add_task("", total=d.n_experiments, completed=len(done))
-            finished = len(done)
-            if pending:
-                for chunk_records in _executor_results(executor, payload, chunks, workers, client):
-                    chunk_records.sort(key=lambda r: r["experiment"])
-                    if st is not None:
-                        st.write(chunk_records, executor)
-                    else:
-                        records.update((r["experiment"], r) for r in chunk_records)
-                    finished += len(chunk_records)
-                    bar.update(task, completed=finished)
-                    if on_chunk is not None:
-                        on_chunk(finished, d.n_experiments)
-        if st is not None:
-            st.finalise()
-            result = _dataset_from_store(st, d, outcomes, variables)
-        else:
-            result = _dataset_from_records(d, [records[i] for i in sorted(records)], frame, outcomes, variables)
-    finally:
-        if st is not None:
-            st.close()
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    st = None
+    with runner:  # a Dask client connects here, before the store: an unreachable scheduler leaves nothing behind
+        started = time.perf_counter()
+        try:
+            if store is not None:
+                st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+            done = st.finished() if st is not None else set()
+            pending = [i for i in range(d.n_experiments) if i not in done]
+            size = _chunk_size(len(pending), 16 if runner.name == "serial" else runner.workers, runs, horizon)
+            chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
+            bar = _progress(d.n_experiments, len(done), progress)
+            with bar:
+                task = bar.add_task("", total=d.n_experiments, completed=len(done))
+                finished = len(done)
+                if pending:
+                    for chunk_records in runner.map(_run_chunk, payload, chunks):
+                        chunk_records.sort(key=lambda r: r["experiment"])
+                        if st is not None:
+                            st.write(chunk_records, executor)
+                        else:
+                            records.update((r["experiment"], r) for r in chunk_records)
+                        finished += len(chunk_records)
+                        bar.update(task, completed=finished)
+                        if on_chunk is not None:
+                            on_chunk(finished, d.n_experiments)
+            if st is not None:
+                st.finalise()
+                result = _dataset_from_store(st, d, outcomes, variables)
+            else:
+                result = _dataset_from_records(d, [records[i] for i in sorted(records)], frame, outcomes, variables)
+        finally:
+            if st is not None:
+                st.close()
     result.attrs.update({
         "scenario": loaded.id, "scenario_sha256": loaded.sha256, "version": __version__, "design": d.design,
         "samples": d.samples, "seed": d.seed, "runs": int(runs), "horizon": horizon,
