@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from redline.escalation import run as simulate_runs
-from redline.api import compare
+from redline.experiments.compare import compare
 from redline.provenance import trace_scenario
 from redline.scenario import load_scenario
 
@@ -180,7 +180,7 @@ def test_nuclear_steps_are_reversible_under_a_deal(loaded):
 def test_demo_writes_the_calibrated_analysis(tmp_path):
     import json
 
-    from redline.demo import run_demo
+    from redline.cli.demo import run_demo
 
     result = run_demo(out=tmp_path / "out", runs=300, seed=2)
     files = [Path(f) for f in result["files"]]

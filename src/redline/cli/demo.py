@@ -112,8 +112,8 @@ def run_demo(*, out: Path, runs: int = 5000, seed: int = 11, progress: bool = Fa
              strategies: list[str] | None = None, horizon: int | None = None) -> dict:
     """Run the calibrated flagship analysis and write the report; returns ``report``, ``files``,
     ``elapsed_s`` and the numbers."""
-    from redline.analysis import cumulative_incidence
-    from redline.api import compare
+    from redline.experiments.compare import compare
+    from redline.results import cumulative_incidence
     from redline.calibrate import load_posterior, posterior_beside
     from redline.experiments.factorial import run_factorial, split_difference
     from redline.forecast import forecast, questions_from_scenario
@@ -144,7 +144,8 @@ def run_demo(*, out: Path, runs: int = 5000, seed: int = 11, progress: bool = Fa
     finally:
         if status is not None:
             status.stop()
-    datasets = res.pop("datasets")
+    datasets = res.datasets
+    res = res.summary()
     files: list[Path] = []
     curves = {name: cumulative_incidence(ds) for name, ds in datasets.items()}
     weeks = next(iter(curves.values()))["week"].values
