@@ -23,7 +23,9 @@ for any article:
 """
 from __future__ import annotations
 
+import bisect
 import calendar
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -141,12 +143,29 @@ def _not_modifier(text: str, end: int) -> bool:
     return not nxt or not re.fullmatch(r"[a-z][\w’']*", nxt[0]) or nxt[0] in _AUX or nxt[0] in ("and", "or", "who")
 
 
+_MEMO: dict[tuple[int, int], dict[str, list[int]]] = {}
+
+
 def _capitalised_elsewhere(text: str, token: str, starts: set[int]) -> bool:
     """``token`` appears capitalised at least once where capitals are not forced (mid-sentence)."""
-    for m in re.finditer(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", text):
-        if m.start() not in starts:
-            return True
-    return False
+    key = (id(text), len(text))
+    positions = _MEMO.get(key)
+    if positions is None:
+        # One pass over the text: every whole word with its positions (a per-token search is quadratic).
+        positions = {}
+        for m in re.finditer(r"(?<![\w-])[^\W\d_][\w’'.-]*?(?![\w-])", text):
+            positions.setdefault(m.group(), []).append(m.start())
+        _MEMO.clear()
+        _MEMO[key] = positions
+    answer_key = "\x00" + token
+    if answer_key not in positions:
+        if not token.isalnum():
+            found = any(m.start() not in starts
+                        for m in re.finditer(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", text))
+        else:
+            found = any(p not in starts for p in positions.get(token, ()))
+        positions[answer_key] = [int(found)]
+    return bool(positions[answer_key][0])
 
 
 def _sentence_starts(text: str, segs: list[Segment]) -> set[int]:
@@ -245,11 +264,16 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _count_whole(text: str, form: str) -> int:
+    return len(re.findall(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text))
+
+
 def _country_forms_in(form: str, countries: dict, text: str = "") -> list[str]:
     """Parts after a connector that are names of their own: a country, or a name the text also uses alone."""
     out = []
     for w in re.split(r"\s(?:of|in|for)\s", form)[1:]:
-        alone = len(re.findall(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)) > text.count(form)
+        alone = bool(text) and _count_whole(text, w) > _count_whole(text, form)
         if w in countries or (text and alone):
             out.append(w)
     return out
@@ -280,8 +304,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
     entities: dict[str, _Entity] = {}
     by_form: dict[str, _Entity] = {}
 
+    heading_starts = [a for a, _ in heading_spans]
+
     def in_heading(pos: int) -> bool:
-        return any(a <= pos < b for a, b in heading_spans)
+        i = bisect.bisect_right(heading_starts, pos) - 1
+        return i >= 0 and pos < heading_spans[i][1]
 
     cands = _candidates(text, segs)
     # Persons first (multi-word names not after a determiner), so lone surnames can join them.
@@ -465,6 +492,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         actors.append(DraftActor(id=slug(name, taken), name=name, kind=kind, aliases=aliases, mentions=mentions,
                                  evidence=ent.evidence[:6]))
     actors.sort(key=lambda a: a.mentions[0][0])
+    _count_whole.cache_clear()
+    _MEMO.clear()
     return actors
 
 
@@ -487,8 +516,14 @@ def _kind(text: str, ent: _Entity) -> str:
 
 def resolve_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Mentions never overlap: the longer span wins, then the earlier."""
+    starts: list[int] = []   # chosen spans, kept sorted by start (they never overlap)
+    ends: list[int] = []
     chosen: list[tuple[int, int, str]] = []
     for s, e, f in sorted(spans, key=lambda x: (-(x[1] - x[0]), x[0])):
-        if all(e <= a or s >= b for a, b, _ in chosen):
-            chosen.append((s, e, f))
+        i = bisect.bisect_right(starts, s)
+        if (i > 0 and ends[i - 1] > s) or (i < len(starts) and starts[i] < e):
+            continue
+        starts.insert(i, s)
+        ends.insert(i, e)
+        chosen.append((s, e, f))
     return sorted(chosen)

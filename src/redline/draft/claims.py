@@ -17,6 +17,7 @@ of military and coercive action), not words of any one article.
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 from redline.draft.gazetteer import countries
@@ -196,6 +197,7 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
     """Claims of an article, typed, each with offsets, the actors it names and its cue."""
     segs = sentences(text) if segs is None else segs
     mentions = sorted((s, e, a.id) for a in actors for s, e in a.mentions)
+    mention_starts = [m[0] for m in mentions]
     claims: list[DraftClaim] = []
     taken: set[str] = set()
     inherit: str | None = None
@@ -212,7 +214,9 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             kind, modality, cues = classify(clause.text)
             if inherit and kind in ("event", "estimate", "conditional"):
                 kind, modality, cues = inherit, None, ["aim declared before"]
-            named = sorted({aid for s, e, aid in mentions if clause.start <= s and e <= clause.end})
+            lo = bisect.bisect_left(mention_starts, clause.start)
+            hi = bisect.bisect_left(mention_starts, clause.end)
+            named = sorted({aid for s, e, aid in mentions[lo:hi] if e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
             if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
                     and not any(d in demonyms for d in words(clause.text)):
