@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_UNSAFE_TEXT_PATH = re.compile(r"[\x00-\x1f\x7f\\:]|^[/~]")
 SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ACTOR_KINDS = ("state", "government", "armed_group", "institution", "electorate", "legislature", "organisation",
                "person", "coalition", "military", "other")
@@ -148,6 +149,20 @@ class Source(Strict):
     text: str | None = None
     fact: str | None = None
     licence: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _relative_text(cls, value: str | None) -> str | None:
+        # A source text is read and quoted (trace, reports, the web API): only a plain relative
+        # path below the scenario's folder or a $REDLINE_SOURCES directory may be named, so that a
+        # scenario (perhaps uploaded) cannot quote an arbitrary local file.
+        if value is None:
+            return value
+        if _UNSAFE_TEXT_PATH.search(value) or any(part.strip() in ("", ".", "..") for part in value.split("/")):
+            raise ValueError(
+                f"source text {value!r} must be a relative path below the scenario's folder or a "
+                "$REDLINE_SOURCES directory (no absolute path, '~', '..', backslash, ':' or control character)")
+        return value
 
 
 class Attribute(Provenance):
