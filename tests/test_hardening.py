@@ -79,3 +79,120 @@ def test_breakout_days_uses_each_runs_own_assay():
     assert got[0] < got[2] < got[1]
     with pytest.raises(Exception, match="outside"):
         breakout_days_expr(swu, kg, np.array([60.0, 100.0, 20.0]))
+
+
+def _tiny(effect: str, **extra) -> dict:
+    """A one-actor scenario whose only action sets x to ``effect`` every week."""
+    doc = {"meta": {"id": "tiny", "title": "T", "as_of": "2020-01-06", "horizon": 10},
+           "actors": {"a": {"name": "A", "kind": "state", "assumption": "test",
+                            "policy": {"kind": "scripted", "probabilities": {"act": 1.0}}}},
+           "state": {"x": {"initial": 1, "assumption": "test"}},
+           "actions": {"act": {"actor": "a", "effects": [{"var": "x", "set": effect}], "assumption": "test"}},
+           "outcomes": {"big": {"condition": "x > 10", "assumption": "test"}}}
+    for key, value in extra.items():
+        doc[key] = {**doc.get(key, {}), **value}
+    return doc
+
+
+def test_failed_runs_are_counted_beside_every_probability():
+    from redline.analysis import summarize
+    from redline.api import compare, simulate
+    from redline.scenario.load import scenario_from_dict
+
+    doc = _tiny("x * if(uniform(0, 1) < 0.5, 1e15 * x, 2)")
+    doc["strategies"] = {"calm": {"actor": "a", "policy": {"kind": "scripted", "probabilities": {"act": 0.5}},
+                                  "assumption": "test"}}
+    loaded = scenario_from_dict(doc)
+    s = summarize(simulate(loaded, runs=400, seed=1))
+    big = s["outcomes"]["big"]
+    assert 0 < s["failed_runs"] < 400 and big["failed_runs"] == s["failed_runs"]
+    assert big["runs"] == 400 - s["failed_runs"] and big["probability"] == big["count"] / big["runs"]
+    assert "x * if(uniform(0, 1) < 0.5, 1e15 * x, 2)" in s["failure"] and "'x'" in s["failure"]
+    res = compare(loaded, actor="a", strategies=["calm", "calm"], runs=200, seed=1)
+    assert res["failed_runs"]["calm"] > 0 and res["strategies"]["calm"]["big"]["failed_runs"] > 0
+
+
+def test_all_runs_failing_is_an_error_naming_the_expression(tmp_path):
+    from redline.api import simulate
+    from redline.analysis import summarize
+    from redline.errors import SimulationError
+    from redline.scenario.load import scenario_from_dict
+    from tests.conftest import redline_cli
+
+    doc = _tiny("x * 1e15 * x")
+    with pytest.raises(SimulationError, match=r"every run failed.*'x \* 1e15 \* x'"):
+        summarize(simulate(scenario_from_dict(doc), runs=50, seed=1))
+    proc = redline_cli("run", str(write_yaml(tmp_path / "s.yaml", doc)), "--runs", "50")
+    assert proc.returncode == 2 and "every run failed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_huge_poisson_rates_are_drawn_not_capped():
+    import numpy as np
+
+    from redline import expr as ex
+
+    e = ex.parse("poisson(rate)", names=frozenset({"rate"}), site="t")
+    ctx = ex.EvalContext({"rate": np.array([1e9, 4e12, 2.0, np.nan, -1.0])}, 5,
+                         lambda key: np.random.default_rng(0))
+    v = e.evaluate(ctx)
+    assert abs(v[0] - 1e9) < 6 * 1e9 ** 0.5 and abs(v[1] - 4e12) < 6 * 2e6  # not 1e6
+    assert np.isnan(v[3]) and v[4] == 0.0
+
+
+def test_attribution_delays_beyond_the_ring_buffer_land_on_time():
+    """Was: delays were capped at 63 weeks without a word."""
+    import numpy as np
+
+    from redline.api import simulate
+    from redline.scenario.load import scenario_from_dict
+
+    doc = _tiny("x", )
+    doc["meta"]["horizon"] = 120
+    doc["state"]["seen"] = {"initial": 0, "assumption": "test"}
+    doc["actions"]["act"] = {"actor": "a", "tags": ["covert"], "assumption": "test",
+                             "attribution": {"probability": 1, "delay_weeks": 100},
+                             "effects": [{"var": "x", "add": 1, "attributed": "seen"}]}
+    doc["actors"]["a"]["policy"]["probabilities"] = {"act": "if(week == 1, 1, 0)"}
+    doc["outcomes"] = {"seen_it": {"condition": "seen > 0", "assumption": "test"}}
+    for engine in ("vectorised", "reference"):
+        ds = simulate(scenario_from_dict(doc), runs=20, seed=1, engine=engine)
+        assert np.all(ds["outcome_week"].sel(outcome="seen_it").values == 101), engine
+
+
+def test_dated_outcome_past_the_horizon_is_an_error_not_a_zero():
+    from redline.api import simulate
+    from redline.errors import ParameterError
+    from redline.scenario.load import scenario_from_dict
+
+    doc = _tiny("x")
+    doc["outcomes"]["late"] = {"condition": "x > 0", "on": "2021-06-01", "assumption": "test"}
+    with pytest.raises(ScenarioError, match="past the scenario's horizon"):
+        scenario_from_dict(doc)
+    doc["meta"]["horizon"] = 104
+    loaded = scenario_from_dict(doc)
+    with pytest.raises(ParameterError, match="past the horizon of 20 weeks"):
+        simulate(loaded, runs=10, horizon=20)
+
+
+def test_initial_value_outside_its_bounds_is_an_error():
+    from redline.scenario.load import scenario_from_dict
+
+    doc = _tiny("x")
+    doc["state"]["x"].update(min=0, max=0.5)
+    with pytest.raises(ScenarioError, match=r"initial value 1 is outside the bounds \[0, 0.5\] of 'x'"):
+        scenario_from_dict(doc)
+
+
+@pytest.mark.parametrize("bad", ["x\n", "x ", "a\tb", "x\x00"])
+def test_ids_with_whitespace_or_control_characters_are_refused(example_doc, bad):
+    from redline.forecast.questions import _located
+    from redline.scenario.load import scenario_from_dict
+    from redline.scenario.yaml_safe import Document
+
+    state = dict(example_doc["state"])
+    state[bad] = {"initial": 0, "assumption": "x"}
+    with pytest.raises(ScenarioError):
+        scenario_from_dict({**example_doc, "state": state})
+    q = {"id": bad, "question": "?", "open_date": "2020-01-06", "close_date": "2020-02-01", "predicate": "1"}
+    with pytest.raises(ScenarioError, match="without spaces or control characters"):
+        _located(Document(data=[q], file="q.yaml"), [q], ())

@@ -8,7 +8,7 @@ from typing import Any
 import xarray as xr
 
 from redline import escalation
-from redline.analysis.summary import outcome_summary, paired_difference
+from redline.analysis.summary import check_failures, outcome_summary, paired_difference
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.scenario import LoadedScenario, load_scenario
@@ -95,7 +95,8 @@ def compare(
                 xa = da["outcome_occurred"].sel(outcome=outcome).values[ok]
                 xb = db["outcome_occurred"].sel(outcome=outcome).values[ok]
                 diff, ci = paired_difference(xa, xb)
-                differences.append({"a": a, "b": b, "outcome": outcome, "difference": diff, "ci95": list(ci)})
+                differences.append({"a": a, "b": b, "outcome": outcome, "difference": diff, "ci95": list(ci),
+                                    "pairs": int(ok.sum()), "failed_pairs": int((~ok).sum())})
     return {
         "scenario": loaded.id,
         "scenario_sha256": loaded.sha256,
@@ -106,6 +107,8 @@ def compare(
         "params": params or {},
         **({"posterior": posterior.describe()} if posterior is not None else {}),
         "strategies": {name: outcome_summary(ds) for name, ds in datasets.items()},
+        "failed_runs": {name: int(ds["failed"].values.sum()) for name, ds in datasets.items()},
+        "failures": {name: check_failures(ds) for name, ds in datasets.items() if check_failures(ds)},
         "differences": differences,
         "elapsed_s": sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),
         "datasets": datasets,

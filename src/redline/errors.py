@@ -13,6 +13,7 @@ __all__ = [
     "ScenarioError",
     "ExpressionError",
     "ParameterError",
+    "SimulationError",
     "Location",
     "did_you_mean",
 ]
@@ -64,6 +65,10 @@ class ExpressionError(RedlineError):
 
 class ParameterError(RedlineError):
     """A command-line or API option out of range or unknown (strategy, parameter, outcome...)."""
+
+
+class SimulationError(RedlineError):
+    """A simulation that produced no usable result (e.g. every run's state went non-finite)."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -17,6 +17,8 @@ from redline.scenario.compile import CompiledPolicy, Program
 
 __all__ = [
     "BLOCK_RUNS",
+    "describe_failure",
+    "writers",
     "MAX_DELAY",
     "ExternalChoice",
     "RunSetup",
@@ -203,6 +205,11 @@ def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: d
     horizon = program.horizon if horizon is None else int(horizon)
     if not 1 <= horizon <= 1040:
         raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    for o in program.outcomes:
+        if o.week is not None and o.week > horizon:
+            # A dated outcome is checked only in its week: a shorter horizon would report it as 0.
+            raise ParameterError(f"outcome '{o.id}' is dated week {o.week}, past the horizon of {horizon} weeks "
+                                 f"(it would read 0); use a horizon of at least {o.week} weeks")
     parameters: dict[str, float | np.ndarray] = dict(program.parameters)
     for name, value in (params or {}).items():
         if name not in parameters:
@@ -328,10 +335,51 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     }
     if setup.probes:
         attrs["probe_weeks"] = json.dumps(attrs_probe_weeks)
+    failed = data["failed"][1]
+    if failed.any():
+        attrs["failure"] = describe_failure(program, data["final_state"][1], failed, data["stopped_week"][1])
     dated = {o.id: o.week for o in program.outcomes if o.week is not None}
     if dated:
         attrs["outcome_on_weeks"] = json.dumps(dated)
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def writers(program: Program, var: str) -> list[str]:
+    """Where ``var`` is written: ``'place: expression'`` for each effect, process update and decision."""
+    found = []
+    for aid, action in program.actions.items():
+        for k, eff in enumerate(action.effects):
+            if eff.var == var or eff.attributed == var:
+                found.append(f"actions.{aid}.effects[{k}]: '{eff.value.text}'")
+    for proc in program.processes:
+        for pvar, _, e in proc.updates:
+            if pvar == var:
+                found.append(f"processes.{proc.id}: '{e.text}'")
+    for d in program.decisions:
+        if d.target == var:
+            found.append(f"decisions.{d.id} (model {d.model})")
+    if var in program.initial and not found:
+        found.append(f"state.{var}.initial: '{program.initial[var].text}'")
+    return found
+
+
+def describe_failure(program: Program, final_state: np.ndarray, failed: np.ndarray, stopped: np.ndarray) -> str:
+    """One line saying how many runs went non-finite, from which week, in which variable and
+    which expressions write it (the engines stop a run whose state is no longer finite)."""
+    n_failed = int(failed.sum())
+    bad = ~np.isfinite(final_state[:, failed])  # (variable, failed run)
+    per_var = bad.sum(axis=1)
+    order = np.argsort(-per_var, kind="stable")
+    var = program.variables[int(order[0])] if per_var.size and per_var[order[0]] else None
+    weeks = stopped[failed]
+    week = int(np.nanmin(weeks)) if np.isfinite(weeks).any() else 0
+    head = f"{n_failed} of {failed.size} run(s) failed (a state value became non-finite, first in week {week}"
+    if var is None:
+        return head + ")"
+    written = writers(program, var)
+    return (head + f"; '{var}' in {int(per_var[order[0]])} of them; written by "
+            + ("; ".join(written[:4]) + (f"; and {len(written) - 4} more" if len(written) > 4 else "")
+               if written else "no expression") + ")")
 
 
 def _describe_parameter(value: float | np.ndarray) -> float | dict:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from redline import expr as ex
-from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, block_parameters, collective_positions
+from redline.escalation.common import BLOCK_RUNS, RunSetup, block_parameters, collective_positions
 from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
 
 __all__ = ["simulate_reference"]
@@ -177,7 +177,8 @@ class _Run:
             if action.covert:
                 p = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0)
                 attributed_now = self.rng.random() < p
-                delay = int(min(max(round(action.attribution_delay.evaluate_scalar(self.ctx)), 0), MAX_DELAY - 1))
+                delay_value = action.attribution_delay.evaluate_scalar(self.ctx)
+                delay = int(max(round(delay_value), 0)) if math.isfinite(delay_value) else (0 if delay_value != delay_value else 10**9)
             for eff in action.effects:
                 amount = eff.value.evaluate_scalar(self.ctx)
                 changes.append((eff.var, eff.op, amount))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from redline import escalation
-from redline.analysis import wilson_interval
+from redline.analysis.summary import check_failures, wilson_interval
 from redline.errors import ScenarioError
 from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
 from redline.scenario import LoadedScenario
@@ -172,6 +172,9 @@ def forecast(
     ok = ~ds["failed"].values
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
+    failure = check_failures(ds)  # every run failing is an error naming the expression
+    if failure:
+        notes.append(f"{failure}; each probability is over the runs that finished")
     results = []
     for q in questions:
         spec = q.spec

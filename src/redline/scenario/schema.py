@@ -43,9 +43,10 @@ __all__ = [
     "Visibility",
 ]
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would accept a trailing newline
 _UNSAFE_TEXT_PATH = re.compile(r"[\x00-\x1f\x7f\\:]|^[/~]")
-SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+QUESTION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}\Z")
+SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 ACTOR_KINDS = ("state", "government", "armed_group", "institution", "electorate", "legislature", "organisation",
                "person", "coalition", "military", "other")
 ACTION_TAGS = ("overt", "covert", "direct", "proxy", "kinetic", "cyber", "political", "economic", "nuclear",
@@ -413,6 +414,14 @@ class Question(Strict):
     public_forecast: float | None = Field(default=None, ge=0, le=1)
     source: SourceRef | None = None
     assumption: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        # 'x' and 'x\n' would be two ids that print alike: refuse whitespace and control characters.
+        if not QUESTION_ID.match(value):
+            raise ValueError(f"question id {value!r} must be 1-128 characters without spaces or control characters")
+        return value
 
     @model_validator(mode="after")
     def _dates(self) -> Question:

@@ -37,7 +37,7 @@ MAX_JSON_BYTES = 64_000
 MAX_RUNS = 50_000
 TRAJECTORY_BUDGET = 25_000_000  # values (runs × weeks × variables) per arm kept for fan charts
 COOKIE = "redline_session"
-_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})$")
+_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})\Z")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 _HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
