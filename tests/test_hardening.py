@@ -230,3 +230,49 @@ def test_default_bdm_compromise_rule_is_scholz_code():
     default = expected_utility.predict(sub, rounds=10).prediction
     scholz = expected_utility.predict(sub, rounds=10, compromise="scholz").prediction
     np.testing.assert_array_equal(default, scholz)
+
+
+# ---------------------------------------------------------------- exhaustion: budget before allocation
+
+
+def test_window_memory_is_budgeted_before_allocation(monkeypatch):
+    from redline.api import simulate
+    from redline.errors import ResourceError
+    from redline.scenario.load import scenario_from_dict
+
+    doc = _tiny(" + ".join(["count(x > 0, last=520)"] * 30))
+    loaded = scenario_from_dict(doc)
+    monkeypatch.setenv("REDLINE_MEMORY_BUDGET", "1G")
+    with pytest.raises(ResourceError, match=r"would need about 3\.\d GiB.*windows 3\.\d GiB.*budget of 1\.0 GiB"):
+        simulate(loaded, runs=100_000, seed=1)
+    assert simulate(loaded, runs=100, seed=1)["failed"].sum() == 0  # small runs fit
+
+
+def test_trajectories_for_run_out_are_budgeted(monkeypatch, tmp_path):
+    from tests.conftest import redline_cli
+
+    monkeypatch.setenv("REDLINE_MEMORY_BUDGET", "50M")
+    proc = redline_cli("run", "proxy-deterrence", "--runs", "200000", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "trajectories" in proc.stderr and "GiB" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r").exists()
+
+
+def test_experiment_caps_are_checked_before_sampling():
+    from redline.errors import ParameterError
+    from redline.experiments.design import make_design
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario("proxy-deterrence")
+    with pytest.raises(ParameterError, match=r"would have [\d,]+ experiments, more than 1,000,000"):
+        make_design(loaded, design="lhs", samples=100_000_000, seed=1)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"rounds": 10 ** 9}, "must be in 1..1000"), ({"rounds": "ten"}, "must be a whole number"),
+    ({"q": float("inf")}, "must be a finite number"), ({"compromise": "biggest"}, "must be one of")])
+def test_decision_options_are_checked_at_validate(example_doc, options, message):
+    from redline.scenario.load import scenario_from_dict
+
+    example_doc["decisions"]["host_parliament"].update(model="bdm", options=options)
+    with pytest.raises(ScenarioError, match=message):
+        scenario_from_dict(example_doc)

@@ -14,6 +14,7 @@ __all__ = [
     "ExpressionError",
     "ParameterError",
     "SimulationError",
+    "ResourceError",
     "Location",
     "did_you_mean",
 ]
@@ -69,6 +70,10 @@ class ParameterError(RedlineError):
 
 class SimulationError(RedlineError):
     """A simulation that produced no usable result (e.g. every run's state went non-finite)."""
+
+
+class ResourceError(RedlineError):
+    """A request that would need more memory (or other resources) than its budget allows."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

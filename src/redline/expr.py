@@ -201,6 +201,7 @@ class Expression:
     names: the variable names it reads.
     random: whether it draws random numbers.
     windows: whether it keeps window state.
+    window_weeks: the weeks of history its ``last=N`` windows keep, per run.
     """
 
     text: str
@@ -211,6 +212,7 @@ class Expression:
     _vector: Callable[[EvalContext], Any] = field(repr=False)
     _scalar: Callable[[ScalarContext], float] = field(repr=False)
     constant: float | None = None
+    window_weeks: int = 0  # weeks of history its last=N windows keep per run (memory budgeting)
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
@@ -281,7 +283,7 @@ def parse(
     vector, scalar = compiler.compile(tree.body, depth=0)
     return Expression(
         text=text, site=site, names=frozenset(compiler.used), random=compiler.random, windows=compiler.windows,
-        _vector=vector, _scalar=scalar,
+        _vector=vector, _scalar=scalar, window_weeks=compiler.window_weeks,
     )
 
 
@@ -313,6 +315,7 @@ class _Compiler:
         self.used: set[str] = set()
         self.random = False
         self.windows = False
+        self.window_weeks = 0
         self.nodes = 0
         self.calls = 0
 
@@ -543,6 +546,7 @@ class _Compiler:
         if not 1 <= n <= MAX_WINDOW:
             raise self.error(f"window last={n} is outside 1..{MAX_WINDOW} weeks", node)
         arg_v, arg_s = self.compile(node.args[0], depth)
+        self.window_weeks += n
         return _rolling(name, key, n, arg_v, arg_s)
 
     # -- everything else is refused with a name for what it is

@@ -285,6 +285,16 @@ def predict(
     delta = np.where(hi > lo, hi - lo, 1.0)  # a degenerate issue never moves (all gaps are 0)
     if chunk_size is None:
         chunk_size = max(1, int(2_000_000 // max(n * n, 1)))
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+        raise BargainingError(f"chunk_size must be a positive integer, got {chunk_size}")
+    chunk_size = int(chunk_size)
+    from redline.budget import check_memory
+
+    # the round history and the (chunk, actors, actors) pair arrays of one round, before allocating
+    check_memory({"round history": 8.0 * 3 * (rounds + 1) * batch * n,
+                  "pair arrays": 8.0 * 12 * min(chunk_size, batch) * n * n},
+                 f"the expected-utility model ({rounds} rounds, {batch:,} issues × {n} actors)",
+                 "lower rounds or chunk_size")
     history = np.full((rounds + 1, batch, n), np.nan)
     history[0] = np.where(present, x0, np.nan)
     last_r = np.ones((batch, n))

@@ -17,6 +17,7 @@ from redline.scenario.compile import CompiledPolicy, Program
 
 __all__ = [
     "BLOCK_RUNS",
+    "memory_parts",
     "describe_failure",
     "writers",
     "MAX_DELAY",
@@ -342,6 +343,51 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     if dated:
         attrs["outcome_on_weeks"] = json.dumps(dated)
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _expressions(node, seen=None):
+    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples)."""
+    from dataclasses import fields, is_dataclass
+
+    from redline.expr import Expression
+
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions(value, seen)
+    elif is_dataclass(node) and not isinstance(node, type):
+        for f in fields(node):
+            yield from _expressions(getattr(node, f.name), seen)
+
+
+def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
+    """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
+
+    Windows (``last=N``) keep N weeks per run in every block; attribution keeps a ring buffer of
+    ``MAX_DELAY`` weeks per attributed effect; trajectories keep every week of every variable of
+    every run (twice while the blocks are joined).
+    """
+    block = min(runs, BLOCK_RUNS)
+    window_weeks = sum(e.window_weeks for e in _expressions(program))
+    window_weeks += sum(e.window_weeks for _, e, _ in setup.probes or ())
+    attributed = sum(e.attributed is not None for a in program.actions.values() for e in a.effects)
+    n_vars, n_out, n_red, n_act = (len(program.variables), len(program.outcomes), len(program.red_lines),
+                                   len(program.actions))
+    return {
+        "windows": 8.0 * window_weeks * block,
+        "attribution": 8.0 * MAX_DELAY * attributed * block,
+        "working state": 8.0 * 6 * (n_vars + n_out + n_red + n_act + len(program.attributes)) * block,
+        "results": 8.0 * (n_vars + 2 * n_out + 2 * n_red + n_act + 4 + len(setup.probes or ())) * runs * 2,
+        "trajectories": 8.0 * 2 * setup.horizon * n_vars * runs if trajectories else 0.0,
+    }
 
 
 def writers(program: Program, var: str) -> list[str]:

@@ -332,6 +332,33 @@ class Outcome(Provenance):
     description: str = ""
 
 
+MAX_INT_OPTION = 1000
+"""Largest whole-number model option (rounds, iterations, chunk sizes): the engine re-runs the
+model every few weeks for every run, so larger values only exhaust memory and time."""
+
+
+def _option_problem(value: Any, hint: Any) -> str | None:
+    """Why ``value`` does not fit the annotation ``hint`` of a model option (None if it fits)."""
+    import math
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        return None if value in args else f"must be one of {', '.join(repr(a) for a in args)}"
+    kinds = set(args) if args else {hint}
+    if bool in kinds:
+        return None if isinstance(value, bool) else "must be true or false"
+    if int in kinds and float not in kinds:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        return None if 1 <= value <= MAX_INT_OPTION else f"must be in 1..{MAX_INT_OPTION}"
+    if float in kinds:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return "must be a finite number"
+        return None if abs(value) <= 1e6 else "must be at most 1e6 in size"
+    return None
+
+
 class DecisionActor(Provenance):
     """One party to a collective decision: position on the decision's scale, salience in [0, 1],
     capability (e.g. seats). Each may be an expression, so positions can move with the state."""
@@ -357,15 +384,21 @@ class Decision(Provenance):
     @model_validator(mode="after")
     def _known_options(self) -> Decision:
         import inspect
+        import typing
 
         from redline.bargaining import model_function
 
-        accepted = {name for name, p in inspect.signature(model_function(self.model)).parameters.items()
+        function = model_function(self.model)
+        hints = typing.get_type_hints(function)
+        accepted = {name for name, p in inspect.signature(function).parameters.items()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        for key in self.options:
+        for key, value in self.options.items():
             if key not in accepted:
                 raise ValueError(f"unknown option '{key}' for the {self.model} model{did_you_mean(key, accepted)} "
                                  f"(options: {', '.join(sorted(accepted))})")
+            problem = _option_problem(value, hints.get(key))
+            if problem:
+                raise ValueError(f"option '{key}' of the {self.model} model {problem}, got {value!r}")
         return self
 
     @field_validator("actors")
