@@ -95,8 +95,7 @@ def compare(
                 xa = da["outcome_occurred"].sel(outcome=outcome).values[ok]
                 xb = db["outcome_occurred"].sel(outcome=outcome).values[ok]
                 diff, ci = paired_difference(xa, xb)
-                differences.append({"a": a, "b": b, "outcome": outcome, "difference": diff, "ci95": list(ci),
-                                    "pairs": int(ok.sum()), "failed_pairs": int((~ok).sum())})
+                differences.append({"a": a, "b": b, "outcome": outcome, "difference": diff, "ci95": list(ci)})
     return {
         "scenario": loaded.id,
         "scenario_sha256": loaded.sha256,
