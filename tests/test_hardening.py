@@ -276,3 +276,136 @@ def test_decision_options_are_checked_at_validate(example_doc, options, message)
     example_doc["decisions"]["host_parliament"].update(model="bdm", options=options)
     with pytest.raises(ScenarioError, match=message):
         scenario_from_dict(example_doc)
+
+
+# ---------------------------------------------------------------- tracebacks -> one clear line
+
+
+def _one_line_exit_2(proc) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("latin1.csv", b"actor,position,salience,capability\nM\xfcnchen,10,0.5,1\nB,90,0.7,2\n", "latin1.csv:2:2: not UTF-8"),
+    ("missing.csv", b"actor,position,salience\nA,10,0.5\nB,90,0.7\n", "missing column 'capability'"),
+    ("dup.csv", b"actor,position,position,salience,capability\nA,10,20,0.5,1\nB,90,30,0.7,2\n",
+     "dup.csv:1:3: duplicate column 'position'"),
+    ("huge.csv", b"actor,position,salience,capability\nA,1e308,0.5,1\nB,-1e308,0.7,1\n", "larger in size than 1e+12"),
+    ("deep.yaml", b"actors:\n  - " + b"[" * 3000 + b"]" * 3000 + b"\n", "deep"),
+    ("nested.yaml", b"actors:\n  - {actor: A, position: [1, 2], salience: 1, capability: 1}\n", "single value"),
+])
+def test_bargain_bad_tables_give_one_line(tmp_path, name, content, message):
+    from tests.conftest import redline_cli
+
+    (tmp_path / name).write_bytes(content)
+    line = _one_line_exit_2(redline_cli("bargain", name, cwd=tmp_path))
+    assert message in line
+
+
+def test_bargain_on_a_folder_gives_one_line(tmp_path):
+    from tests.conftest import redline_cli
+
+    (tmp_path / "table.csv").mkdir()
+    assert "is a folder" in _one_line_exit_2(redline_cli("bargain", "table.csv", cwd=tmp_path))
+
+
+def test_out_onto_a_file_or_read_only_folder_fails_before_simulating(tmp_path):
+    from tests.conftest import redline_cli
+
+    (tmp_path / "afile").write_text("x")
+    assert "is a file" in _one_line_exit_2(redline_cli("run", "proxy-deterrence", "--runs", "10", "--out",
+                                                        str(tmp_path / "afile")))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert "cannot write" in _one_line_exit_2(redline_cli("run", "proxy-deterrence", "--runs", "10",
+                                                               "--out", str(ro / "r")))
+    finally:
+        ro.chmod(0o700)
+
+
+def test_os_errors_anywhere_are_one_line():
+    """A full disk (ENOSPC) while writing is reported by the CLI's error handler, not a traceback."""
+    import errno
+
+    import typer
+
+    from redline.cli.common import handle_errors
+
+    @handle_errors
+    def writes():
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/x/summary.json")
+
+    with pytest.raises(typer.Exit) as exit_info:
+        writes()
+    assert exit_info.value.exit_code == 2
+
+
+def test_damaged_result_folders_are_named(tmp_path):
+    from redline.errors import RedlineError
+    from redline.results import load_result
+
+    (tmp_path / "summary.json").write_text("{not json")
+    with pytest.raises(RedlineError, match="damaged result summary"):
+        load_result(tmp_path)
+    (tmp_path / "summary.json").write_text('{"datasets": ["../../etc/passwd"]}')
+    with pytest.raises(RedlineError, match="damaged result summary"):
+        load_result(tmp_path)
+    (tmp_path / "summary.json").write_text('{"datasets": ["run"]}')
+    with pytest.raises(RedlineError, match="missing from the result folder"):
+        load_result(tmp_path)
+    (tmp_path / "run.nc").write_bytes(b"CDF\x01" + b"\x00" * 10)
+    with pytest.raises(RedlineError, match="damaged result file"):
+        load_result(tmp_path)
+
+
+def test_math_text_in_units_is_plain_text(example_doc, tmp_path):
+    from redline.api import simulate
+    from redline.report import build_html
+    from redline.report.inputs import from_datasets
+    from redline.scenario import load_scenario
+
+    for var in example_doc["state"].values():
+        var["unit"] = "$\\frac{a"  # a malformed formula: mathtext would raise
+    loaded = load_scenario(write_yaml(tmp_path / "s.yaml", example_doc))
+    ds = simulate(loaded, runs=200, seed=1, trajectories=True)
+    html = build_html(from_datasets({"run": ds}, {"kind": "run", "runs": 200}, loaded=loaded))
+    assert "frac{a" in html
+
+
+def test_seeds_above_2_63_are_refused_with_one_line():
+    from tests.conftest import redline_cli
+
+    line = _one_line_exit_2(redline_cli("run", "proxy-deterrence", "--runs", "10", "--seed", str(2 ** 64)))
+    assert "0..2^63-1" in line
+
+
+def test_scenario_picture_is_linear_and_bounded(example_doc):
+    """Was: O(E^2) edge de-duplication and barycentres (17 s on a 174 KB upload)."""
+    import time
+
+    from redline.report.graph import MAX_NODES, scenario_svg
+    from redline.scenario.schema import Scenario
+
+    def picture(n_vars: int) -> tuple[str, float]:
+        doc = dict(example_doc)
+        doc["state"] = {**example_doc["state"], **{f"v{i}": {"initial": 0, "assumption": "x"} for i in range(n_vars)}}
+        doc["outcomes"] = {**example_doc["outcomes"],
+                           **{f"o{i}": {"condition": " + ".join(f"v{j}" for j in range(i, i + 8)) + " > 1",
+                                        "assumption": "x"} for i in range(300)}}
+        spec = Scenario.model_validate(doc)
+        started = time.perf_counter()
+        svg = scenario_svg(spec)
+        return svg, time.perf_counter() - started
+
+    svg, seconds = picture(1500)
+    assert seconds < 5 and "too many to draw" not in svg and svg.count("<line") + svg.count("<path") > 2000
+    svg, _ = picture(MAX_NODES + 100)
+    assert "too many to draw" in svg

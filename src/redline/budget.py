@@ -13,7 +13,21 @@ import os
 
 from redline.errors import ResourceError
 
-__all__ = ["BUDGET_ENV", "memory_budget", "check_memory", "format_bytes"]
+__all__ = ["BUDGET_ENV", "MAX_SEED", "check_seed", "memory_budget", "check_memory", "format_bytes"]
+
+MAX_SEED = 2**63 - 1
+"""Largest seed: seeds are stored as 64-bit signed integers (netCDF attributes, DuckDB)."""
+
+
+def check_seed(seed, option: str = "seed") -> int:
+    """``seed`` as an int if it is a whole number in 0..MAX_SEED."""
+    import numpy as np
+
+    from redline.errors import ParameterError
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ParameterError(f"{option} must be a whole number in 0..2^63-1 ({MAX_SEED}), got {seed!r}")
+    return int(seed)
 
 BUDGET_ENV = "REDLINE_MEMORY_BUDGET"
 _UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}

@@ -109,6 +109,10 @@ def run(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)  # before minutes of simulation, not after
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
     post = choose_posterior(loaded, posterior, prior)
@@ -197,6 +201,10 @@ def compare(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")

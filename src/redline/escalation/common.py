@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from redline import __version__
+from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import site_seed_key
 from redline.scenario.compile import CompiledPolicy, Program
@@ -189,7 +190,7 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
     if rng is None:
         raise ParameterError("a seed is required for reproducible runs (rng=int, SeedSequence or Generator)")
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(int(rng))
+        return np.random.SeedSequence(check_seed(rng))
     raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
 
 

@@ -31,13 +31,19 @@ def _clip(program: Program, name: str, value: float) -> float:
 
 
 class _Run:
-    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator, parameters: dict[str, float]):
+    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator, parameters: dict[str, float],
+                 seed_sequence: np.random.SeedSequence | None = None):
         self.p = program
         self.setup = setup
         self.parameters = parameters
         self.rng = rng
         self.values: dict[str, float] = {}
-        self.ctx = ex.ScalarContext(self.values, lambda site: rng)
+        # Every random call site of an expression draws from its own stream (as in the
+        # vectorised engine), so adding an expression -- a forecast question's predicate, say --
+        # cannot shift the numbers any other site draws.
+        self.seed_sequence = seed_sequence
+        self.site_rngs: dict[str, np.random.Generator] = {}
+        self.ctx = ex.ScalarContext(self.values, self.site_rng if seed_sequence is not None else (lambda site: rng))
         self.alive = True
         self.failed = False
         self.stopped_week = math.nan
@@ -53,6 +59,14 @@ class _Run:
         self.relevant = relevant_red_lines(program)
         self.pending: list[tuple[int, str, float]] = []  # (week due, variable, amount)
         self.probe = {name: math.nan for name, _, _ in setup.probes or ()}
+
+    def site_rng(self, site: str) -> np.random.Generator:
+        rng = self.site_rngs.get(site)
+        if rng is None:
+            ss = self.seed_sequence
+            rng = self.site_rngs[site] = np.random.Generator(np.random.PCG64(
+                np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (ex.site_seed_key(site),))))
+        return rng
 
     def initialise(self) -> None:
         self.ctx.week = 0
@@ -339,7 +353,7 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
         own = {name: float(v[i]) if isinstance(v, np.ndarray) else v for name, v in parameters.items()}
-        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)), own)
+        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)), own, run_ss)
         r.initialise()
         weeks = []
         for week in range(1, setup.horizon + 1):

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.scenario import LoadedScenario
 
@@ -177,8 +178,7 @@ def make_design(
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ParameterError(f"--samples must be a positive whole number, got {samples!r}")
     samples = int(samples)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"--seed must be a non-negative whole number, got {seed!r}")
+    seed = check_seed(seed, "--seed")
     program = scenario.program
     spec = scenario.spec
     ranges = program.parameter_ranges
