@@ -409,3 +409,57 @@ def test_scenario_picture_is_linear_and_bounded(example_doc):
     assert seconds < 5 and "too many to draw" not in svg and svg.count("<line") + svg.count("<path") > 2000
     svg, _ = picture(MAX_NODES + 100)
     assert "too many to draw" in svg
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_processes_sweep_leaves_no_workers(tmp_path):
+    """Was: `kill -9` of `sweep --executor processes` left its workers computing forever."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def children(pid: int) -> set[int]:
+        found = set()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == pid:
+                    found.add(int(entry))
+        return found
+
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs /proc")
+    proc = subprocess.Popen([sys.executable, "-m", "redline", "sweep", "proxy-deterrence", "--samples", "64",
+                             "--runs", "20000", "--executor", "processes", "--workers", "2",
+                             "--store", str(tmp_path / "s.duckdb")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = children(proc.pid)
+            time.sleep(0.5)
+        assert len(workers) >= 2, "the sweep did not start its workers"
+        time.sleep(3)  # let them import and take a chunk
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        alive = set(workers)
+        while alive and time.monotonic() < deadline:
+            alive = {p for p in alive if os.path.exists(f"/proc/{p}") and
+                     open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"}
+            time.sleep(0.5)
+        assert not alive, f"workers still running after the sweep was killed: {sorted(alive)}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in workers:  # our own children: never leave them behind, even if the test fails
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -56,4 +56,5 @@ def serve(
                       markup=False)
     console.print(f"redline app on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C to stop)",
                   markup=False, highlight=False)
-    uvicorn.run(create_app(store=store), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(store=store, hosts=(host,)), host=host, port=port, log_level="warning",
+                timeout_keep_alive=5)

@@ -120,6 +120,35 @@ def _progress(total: int, done: int, enabled: bool):
     return progress
 
 
+def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Worker initializer: end this worker when the sweep's process is gone, even killed with -9.
+
+    A killed parent runs no clean-up, and its pool's workers hold both ends of their task queue,
+    so they would wait (or compute) forever. On Linux the kernel signals the worker
+    (``PR_SET_PDEATHSIG``); elsewhere, and as a fallback, a daemon thread watches the parent.
+    """
+    import threading
+
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="redline-exit-with-parent", daemon=True).start()
+
+
 def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], workers: int,
                       client=None) -> Iterator[list[dict]]:
     if executor == "serial":
@@ -133,7 +162,8 @@ def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], w
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [pool.submit(_run_chunk, payload, chunk) for chunk in chunks]
             try:
                 for fut in as_completed(futures):
