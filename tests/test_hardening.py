@@ -95,8 +95,8 @@ def _tiny(effect: str, **extra) -> dict:
 
 
 def test_failed_runs_are_counted_beside_every_probability():
-    from redline.analysis import summarize
-    from redline.api import compare, simulate
+    from redline.results import summarize
+    from redline.experiments.compare import compare, simulate
     from redline.scenario.load import scenario_from_dict
 
     doc = _tiny("x * if(uniform(0, 1) < 0.5, 1e15 * x, 2)")
@@ -109,12 +109,12 @@ def test_failed_runs_are_counted_beside_every_probability():
     assert big["runs"] == 400 - s["failed_runs"] and big["probability"] == big["count"] / big["runs"]
     assert "x * if(uniform(0, 1) < 0.5, 1e15 * x, 2)" in s["failure"] and "'x'" in s["failure"]
     res = compare(loaded, actor="a", strategies=["calm", "calm"], runs=200, seed=1)
-    assert res["failed_runs"]["calm"] > 0 and res["strategies"]["calm"]["big"]["failed_runs"] > 0
+    assert res.failed_runs["calm"] > 0 and res.strategies["calm"]["big"]["failed_runs"] > 0
 
 
 def test_all_runs_failing_is_an_error_naming_the_expression(tmp_path):
-    from redline.api import simulate
-    from redline.analysis import summarize
+    from redline.experiments.compare import simulate
+    from redline.results import summarize
     from redline.errors import SimulationError
     from redline.scenario.load import scenario_from_dict
     from tests.conftest import redline_cli
@@ -143,7 +143,7 @@ def test_attribution_delays_beyond_the_ring_buffer_land_on_time():
     """Was: delays were capped at 63 weeks without a word."""
     import numpy as np
 
-    from redline.api import simulate
+    from redline.experiments.compare import simulate
     from redline.scenario.load import scenario_from_dict
 
     doc = _tiny("x", )
@@ -160,7 +160,7 @@ def test_attribution_delays_beyond_the_ring_buffer_land_on_time():
 
 
 def test_dated_outcome_past_the_horizon_is_an_error_not_a_zero():
-    from redline.api import simulate
+    from redline.experiments.compare import simulate
     from redline.errors import ParameterError
     from redline.scenario.load import scenario_from_dict
 
@@ -236,7 +236,7 @@ def test_default_bdm_compromise_rule_is_scholz_code():
 
 
 def test_window_memory_is_budgeted_before_allocation(monkeypatch):
-    from redline.api import simulate
+    from redline.experiments.compare import simulate
     from redline.errors import ResourceError
     from redline.scenario.load import scenario_from_dict
 
@@ -367,7 +367,7 @@ def test_damaged_result_folders_are_named(tmp_path):
 
 
 def test_math_text_in_units_is_plain_text(example_doc, tmp_path):
-    from redline.api import simulate
+    from redline.experiments.compare import simulate
     from redline.report import build_html
     from redline.report.inputs import from_datasets
     from redline.scenario import load_scenario

@@ -20,6 +20,7 @@ import numpy as np
 
 from redline.errors import ExpressionError
 from redline.expr import register_function
+from redline.nuclear import breakout_days, feed_per_product, swu_per_product
 
 __all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 
@@ -36,8 +37,6 @@ def breakout_days_expr(swu_per_year, *stock_args):
     Assays may differ between runs: the runs are grouped by their distinct assay sets and each
     group is computed with its own assays (the separative-work routes depend on them).
     """
-    from redline.nuclear import breakout_days
-
     if len(stock_args) % 2:
         raise ExpressionError("breakout_days takes swu_per_year then (kg, assay_percent) pairs")
     rate = np.maximum(np.asarray(swu_per_year, dtype=float), 0.0)
@@ -82,16 +81,12 @@ def _fractions(product_percent, feed_percent, tails_percent):
 
 def swu_per_kg_expr(product_percent, feed_percent, tails_percent):
     """Vectorised kg-SWU per kg of product (see module docstring)."""
-    from redline.nuclear import swu_per_product
-
     ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
     return np.where(ok, swu_per_product(xp, xf, xt), np.nan)
 
 
 def feed_per_kg_expr(product_percent, feed_percent, tails_percent):
     """Vectorised kg of feed per kg of product (see module docstring)."""
-    from redline.nuclear import feed_per_product
-
     ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
     return np.where(ok, feed_per_product(xp, xf, xt), np.nan)
 

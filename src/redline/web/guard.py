@@ -7,8 +7,8 @@ without asking). This ASGI middleware refuses both before any route runs:
 
 * ``Host`` must name the machine the app was started for: ``127.0.0.1``, ``localhost`` or
   ``[::1]``, plus the ``--host`` given to ``redline serve`` (any port);
-* a browser's ``Origin`` (when sent) must have such a host too, and ``Sec-Fetch-Site:
-  cross-site`` is refused;
+* a browser's ``Origin`` (when sent) must be the app itself (same host and port as ``Host``),
+  and ``Sec-Fetch-Site: cross-site`` is refused;
 * a request with a body must declare its type: JSON for the API (``application/json``), YAML or
   ``multipart/form-data`` for uploads; ``text/plain`` and URL-encoded forms are refused (415).
 
@@ -82,8 +82,11 @@ class RequestGuard:
                                                  f"{', '.join(sorted(self.hosts))} (start it with --host NAME to add one)")
         origin = headers.get(b"origin")
         if origin is not None:
+            # same origin only: the page that sends the request must have been served by this
+            # app under the very name and port the request is addressed to
             parts = urlsplit(origin)
-            if origin == "null" or parts.scheme not in ("http", "https") or not self._host_ok(_hostname(parts.netloc)):
+            same = parts.netloc.lower() == headers.get(b"host", "").strip().lower()
+            if origin == "null" or parts.scheme not in ("http", "https") or not same:
                 return await self._refuse(send, 403, "cross-origin requests are refused (Origin "
                                                      f"'{origin[:60]}' is not this app)")
         if headers.get(b"sec-fetch-site") == "cross-site":
