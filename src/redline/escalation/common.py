@@ -210,11 +210,6 @@ def make_setup(program: Program, *, rng: SeedLike, horizon: int | None, strategi
     policy: their choices come from outside the engine (a person, an agent, a model).
     """
     horizon = check_horizon(program.horizon if horizon is None else horizon)
-    for o in program.outcomes:
-        if o.week is not None and o.week > horizon:
-            # A dated outcome is checked only in its week: a shorter horizon would report it as 0.
-            raise ParameterError(f"outcome '{o.id}' is dated week {o.week}, past the horizon of {horizon} weeks "
-                                 f"(it would read 0); use a horizon of at least {o.week} weeks")
     parameters: dict[str, float | np.ndarray] = dict(program.parameters)
     for name, value in (params or {}).items():
         if name not in parameters:

@@ -85,7 +85,11 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
     dated = json.loads(ds.attrs.get("outcome_on_weeks", "{}"))
     stopped = ds["stopped_week"].values[ok]
     result = {}
+    horizon = int(ds.attrs.get("horizon", 0)) or None
     for name in ds["outcome"].values.tolist():
+        if name in dated and horizon is not None and dated[name] > horizon:
+            # dated past this run's horizon: never checked, so no probability (not a silent 0)
+            continue
         weeks = ds["outcome_week"].sel(outcome=name).values[ok]
         happened = ~np.isnan(weeks)
         k = int(happened.sum())
@@ -176,6 +180,8 @@ def summarize(ds: xr.Dataset) -> dict:
         "params": json.loads(attrs["params"]),
         "frozen_runs": frozen_runs(ds),
         "outcomes": outcome_summary(ds),
+        "outcomes_beyond_horizon": sorted(name for name, week in json.loads(attrs.get("outcome_on_weeks", "{}")).items()
+                                          if week > int(attrs["horizon"])),
         "regimes": regime_summary(ds),
         "final_state": state_summary(ds),
         "elapsed_s": float(attrs["wall_time_s"]),
