@@ -27,12 +27,15 @@ def report(
     """Write a self-contained HTML report (no network needed to open it), or PDF/PNG charts for slides.
 
     RESULT may also be a posterior file (``redline calibrate --out``): the report then shows the fit."""
-    from redline.report import write_report
-    from redline.report.inputs import load_input
+    from redline.report import load_input, with_analyses, write_report
 
     if not result.exists():
         raise ParameterError(f"{result}: no such result directory or file")
     data = load_input(result)
+    if data.kind == "sweep":  # sensitivity indices and PRIM boxes, computed here and drawn by the report
+        from redline.analysis import sweep_analyses
+
+        data = with_analyses(data, sweep_analyses(result))
     if posterior is not None:
         from redline.calibrate import read_posterior
 
