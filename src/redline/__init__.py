@@ -33,6 +33,7 @@ _PUBLIC = {
     "write_report": "redline.report",
     "load_record": "redline.calibrate",
     "load_posterior": "redline.calibrate",
+    "draft_article": "redline.draft",
     "RedlineError": "redline.errors",
     "ScenarioError": "redline.errors",
     "ExpressionError": "redline.errors",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from redline import calibrate
     from redline.calibrate import load_posterior, load_record
     from redline.forecast import backtest, forecast
+    from redline.draft import draft_article
     from redline.report import write_report
     from redline.scenario import load_scenario
 
