@@ -145,7 +145,8 @@ def test_compare_side_by_side(server, page):
 def test_broken_upload_shows_the_line_inline(server, page):
     from tests.conftest import EXAMPLE
 
-    text = EXAMPLE.read_text().replace("condition: tension >= 90", "condition: tenson >= 90")
+    assert "exit: if(tension < 60" in EXAMPLE.read_text()
+    text = EXAMPLE.read_text().replace("exit: if(tension < 60", "exit: if(tenson < 60")
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "tenson" in row)
     page.goto(server)
     _wait_for_new_result(page, None)
