@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from redline.errors import ParameterError
+from redline.experiments.design import MORRIS_LEVELS
+from redline.results.store import ResultsStore
 
 __all__ = ["analyse_store", "analyse", "plot_sensitivity", "METHODS"]
 
@@ -54,8 +56,6 @@ def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: i
         elif method == "morris":
             from SALib.analyze import morris
 
-            from redline.experiments.design import MORRIS_LEVELS
-
             res = morris.analyze(problem, X, Y, num_levels=MORRIS_LEVELS, num_resamples=NUM_RESAMPLES, seed=seed)
         else:
             from SALib.analyze import rbd_fast
@@ -67,8 +67,6 @@ def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: i
 
 def analyse_store(store: str | Path, outcome: str) -> dict:
     """Sensitivity indices of P(``outcome``) for the sweep in ``store``, per strategy combination."""
-    from redline.store import ResultsStore
-
     with ResultsStore.open(store) as st:
         identity = st.identity
         design, probs = st.outcome_probabilities(outcome)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
@@ -183,7 +184,7 @@ class _Block:
             policy = self.setup.policies[actor]
             avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, {t: list(a.values()) for t, a in avails.items()})
+                external = self.external_weights(actor, tracks, avails, forced)
             for track, action_ids in tracks.items():
                 options = self.p.options(action_ids)
                 # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
@@ -199,9 +200,7 @@ class _Block:
                 if policy.kind == "scripted":
                     weights = self.scripted_weights(policy, options, avail)
                 elif policy.kind == "external":
-                    # a seat picks actions; an action with levels is taken at its first level
-                    by_action = dict(zip(action_ids, external[track]))
-                    weights = [by_action[aid] if level == 0 else np.zeros(self.n) for aid, level in options]
+                    weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
                     weights = self.logit_weights(policy, options, avail)
                 cumulative = np.zeros(self.n)
@@ -216,39 +215,53 @@ class _Block:
                         taken[aid] = pick
         return taken, levels
 
-    def external_weights(self, actor: str, tracks, avails) -> dict[str, list[np.ndarray]]:
+    def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
-        probability of 1 would), so the same random draw selects it."""
+        probability of 1 would), so the same random draw selects it. Options are named as in
+        scripted probabilities (``action`` or ``action.level``); a track whose action is scheduled
+        this week (an event) offers nothing."""
         live = np.nonzero(self.alive)[0]
-        weights = {track: [np.zeros(self.n) for _ in ids] for track, ids in tracks.items()}
+        options = {track: self.p.options(ids) for track, ids in tracks.items()}
+        weights = {track: [np.zeros(self.n) for _ in opts] for track, opts in options.items()}
         if live.size == 0:
             return weights
+        named = {track: {option_id(self.p.actions[aid], level): (aid, level) for aid, level in opts}
+                 for track, opts in options.items()}
+        by_name = {name: option for opts in named.values() for name, option in opts.items()}
 
-        def expected(aid: str) -> dict[str, np.ndarray]:
+        def expected(name: str) -> dict[str, np.ndarray]:
+            aid, level = by_name[name]
+            action = self.p.actions[aid]
             ctx = self.ctx
             ctx.expected, ctx.commit = True, False
+            self.set_level(action, level)
             try:
                 changes: dict[str, np.ndarray] = {}
-                for eff in self.p.actions[aid].effects:
+                for eff in action.effects:
                     mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
                     delta = mean if eff.op == "add" else mean - self.values[eff.var]
                     changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
                 return changes
             finally:
+                self.clear_level(action)
                 ctx.expected, ctx.commit = False, True
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
             values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
-            options={track: {aid: ok[live] for aid, ok in zip(ids, avails[track])} for track, ids in tracks.items()},
+            options={track: {} if (actor, track) in forced else
+                     {name: avails[track][aid][live] for name, (aid, _) in named[track].items()}
+                     for track in tracks},
             expected=expected)
         picks = self.setup.choosers[actor](request)
-        for track, ids in tracks.items():
+        for track, opts in options.items():
+            if (actor, track) in forced:
+                continue
             pick = np.asarray(picks.get(track, np.full(live.size, -1)))
-            for i, ok in enumerate(avails[track]):
+            for i, (aid, _) in enumerate(opts):
                 w = np.zeros(self.n)
                 w[live] = pick == i
-                weights[track][i] = np.where(ok, w, 0.0)
+                weights[track][i] = np.where(avails[track][aid], w, 0.0)
         return weights
 
     def available(self, aid: str) -> np.ndarray:
@@ -260,17 +273,12 @@ class _Block:
     def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False) -> list[np.ndarray]:
         """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
         ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal)."""
-        weights = []
+        probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            w = np.zeros(self.n) if e is None else np.fmin(np.fmax(e.evaluate(self.ctx), 0.0), 1.0)  # NaN -> 0
-            weights.append(np.where(avail[aid], w, 0.0) if avail is not None else w)
-        total = np.sum(weights, axis=0) if weights else np.zeros(self.n)
-        if renormalise:
-            empty = total <= 0
-            return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
-        scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)  # over-full tracks are normalised
-        return [w * scale for w in weights]
+            probabilities.append(np.zeros(self.n) if e is None else e.evaluate(self.ctx))
+        return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                      renormalise=renormalise)
 
     def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
         """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
@@ -283,19 +291,13 @@ class _Block:
             utilities = []
             for aid, level in options:
                 u = self.expected_utility(self.p.actions[aid], level, policy)
-                if policy.anticipate and self.relevant[aid]:
+                if policy.anticipate and self.relevant[aid] and (avail is None or avail[aid].any()):
                     u = u + self.anticipated(aid, level, policy)
                 utilities.append(u)
         finally:
             ctx.expected, ctx.commit = False, True
-        scores = [np.where(avail[aid], lam * u, -np.inf) if avail is not None else lam * u
-                  for (aid, _), u in zip(options, utilities)]
-        top = np.max(scores, axis=0)
-        if nothing:
-            top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
-        exps = [np.exp(s - top) for s in scores]
-        denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
-        return [e / denom for e in exps]
+        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                   nothing=nothing)
 
     def set_level(self, action: CompiledAction, level) -> None:
         """Make the level's values readable by the action's own expressions (a scalar or per run)."""
@@ -341,7 +343,7 @@ class _Block:
                     total = total + extra.evaluate(self.ctx)
         finally:
             self.clear_level(action)
-        return np.nan_to_num(total, nan=0.0, posinf=1e6, neginf=-1e6)
+        return rules.sanitise_utility(total)
 
     # -- anticipation (see redline.escalation.anticipation)
     def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
@@ -407,7 +409,7 @@ class _Block:
             if key not in self.baseline_trips:
                 self.baseline_trips[key] = self.condition_on(rl, base)
             trips = self.condition_on(rl, after)
-            if attributed_after is not None:
+            if attributed_after is not None and np.any(p_now):  # a delayed attribution trips nothing now
                 trips = (1 - p_now) * trips + p_now * self.condition_on(rl, attributed_after)
             caused = trips - self.baseline_trips[key]
             if not caused.any():
@@ -654,7 +656,7 @@ class _Block:
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
-            if isinstance(state, ex._RingBuffer):
+            if isinstance(state, ex.RingBuffer):
                 state.values = state.values[:, keep]
                 state.total = state.total[keep]
             else:
