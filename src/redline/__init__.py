@@ -31,6 +31,7 @@ _PUBLIC = {
     "forecast": "redline.forecast",
     "backtest": "redline.forecast",
     "write_report": "redline.report",
+    "draft_article": "redline.draft",
     "RedlineError": "redline.errors",
     "ScenarioError": "redline.errors",
     "ExpressionError": "redline.errors",
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazi
     from redline.experiments import perform_experiments
     from redline.experiments.compare import compare, simulate
     from redline.forecast import backtest, forecast
+    from redline.draft import draft_article
     from redline.report import write_report
     from redline.scenario import load_scenario
 
