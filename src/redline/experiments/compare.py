@@ -12,7 +12,7 @@ from redline import escalation
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.escalation.common import SeedLike
-from redline.results.summary import outcome_summary, paired_difference
+from redline.results.summary import check_failures, outcome_summary, paired_difference
 from redline.scenario import LoadedScenario, load_scenario
 
 __all__ = ["Comparison", "simulate", "compare"]
@@ -42,14 +42,18 @@ class Comparison:
     """strategy -> the Dataset of its runs (run *i* of every strategy shares its random numbers)."""
     posterior: dict[str, Any] | None = None
     """The posterior the calibrated parameters were drawn from (its description), if any."""
+    failed_runs: dict[str, int] = field(default_factory=dict)
+    """strategy -> runs whose state went non-finite (left out of its probabilities)."""
+    failures: dict[str, str] = field(default_factory=dict)
+    """strategy -> the failure line (variable, week, expressions) when some runs failed."""
 
     def summary(self) -> dict[str, Any]:
         """Everything but the Datasets, as plain data."""
         return {"scenario": self.scenario, "scenario_sha256": self.scenario_sha256,
                 "actor": self.actor, "runs": self.runs, "horizon": self.horizon, "seed": self.seed,
                 "params": self.params, **({"posterior": self.posterior} if self.posterior is not None else {}),
-                "strategies": self.strategies, "differences": self.differences,
-                "elapsed_s": self.elapsed_s}
+                "strategies": self.strategies, "failed_runs": self.failed_runs, "failures": self.failures,
+                "differences": self.differences, "elapsed_s": self.elapsed_s}
 
 
 def _loaded(scenario: LoadedScenario | str | Path) -> LoadedScenario:
@@ -142,6 +146,8 @@ def compare(
         params=params or {},
         posterior=posterior.describe() if posterior is not None else None,
         strategies={name: outcome_summary(ds) for name, ds in datasets.items()},
+        failed_runs={name: int(ds["failed"].values.sum()) for name, ds in datasets.items()},
+        failures={name: f for name, ds in datasets.items() if (f := check_failures(ds))},
         differences=differences,
         elapsed_s=sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),
         datasets=datasets,

@@ -20,7 +20,7 @@ import numpy as np
 
 from redline import escalation
 from redline.results import wilson_interval
-from redline.results.summary import frozen_runs
+from redline.results.summary import check_failures, frozen_runs
 from redline.errors import ScenarioError
 from redline.limits import MAX_HORIZON
 from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
@@ -237,6 +237,9 @@ def forecast(
                        "effective_runs": ess}
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
+    failure = check_failures(ds)  # every run failing is an error naming the expression
+    if failure:
+        notes.append(f"{failure}; each probability is over the runs that finished")
     stopped = ds["stopped_week"].values[ok]  # NaN (ran to the end) compares False
     frozen_total = frozen_runs(ds)
     if frozen_total:
