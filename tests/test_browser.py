@@ -96,8 +96,8 @@ def _wait_for_new_result(page, previous: str | None) -> str:
 
 
 def test_run_change_strategy_and_match_the_api(server, page):
-    from redline.analysis import outcome_summary
-    from redline.api import simulate
+    from redline.results import outcome_summary
+    from redline.experiments.compare import simulate
 
     scenario, actor, default, other = _case()
     page.goto(f"{server}/?scenario={scenario}")
@@ -165,14 +165,13 @@ def test_broken_upload_shows_the_line_inline(server, page):
 
 
 def test_report_renders_offline(browser, tmp_path):
-    from redline.api import compare
+    from redline.experiments.compare import compare
     from redline.report import write_report
     from redline.results import save_result
 
     scenario, actor, default, other = _case()
     result = compare(scenario, actor=actor, strategies=[default, other], runs=1000, seed=0, trajectories=True)
-    datasets = result.pop("datasets")
-    save_result(tmp_path / "res", datasets, {"kind": "compare", **result})
+    save_result(tmp_path / "res", result.datasets, {"kind": "compare", **result.summary()})
     report = write_report(tmp_path / "res", tmp_path / "report.html")[0]
 
     context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
@@ -191,3 +190,27 @@ def test_report_renders_offline(browser, tmp_path):
     page.screenshot(path=str(SHOTS / "report.png"), full_page=False)
     page.screenshot(path=str(SHOTS / "report-full.png"), full_page=True)
     context.close()
+
+
+def test_play_an_actor_in_the_browser(server, page):
+    page.goto(f"{server}/play?scenario=proxy-deterrence&actor=challenger")
+    page.wait_for_function("() => document.getElementById('play-actor').options.length > 0")
+    page.fill("#play-horizon", "5")
+    page.fill("#play-seed", "2")
+    page.click("#play-start")
+    page.wait_for_function("() => document.body.dataset.status === 'waiting' && document.body.dataset.week === '1'")
+    assert "Week 1" in page.inner_text("#play-week")
+    assert "may trip: two_attributed_attacks" in page.inner_text("#play-tracks")
+    page.screenshot(path=str(SHOTS / "play-turn.png"), full_page=True)
+    for week in range(1, 6):
+        page.wait_for_function(f"() => document.body.dataset.week === '{week}' && !document.getElementById('play-turn').hidden"
+                               " || document.body.dataset.status === 'done'")
+        if page.evaluate("() => document.body.dataset.status") == "done":
+            break
+        page.check("#opt-military-proxy_attack")
+        page.click("#play-choose")
+    page.wait_for_function("() => document.body.dataset.status === 'done'")
+    headers = page.locator("#play-outcomes thead th").all_inner_texts()
+    assert headers[:2] == ["outcome", "you"] and {"deniable", "loud", "chooser"} <= set(headers)
+    assert page.locator('#play-outcomes td[data-arm="you"]').count() == 4
+    page.screenshot(path=str(SHOTS / "play-result.png"), full_page=True)

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 
 from redline.errors import ParameterError, RedlineError
+from redline.jsonable import to_jsonable
 
 console = Console(stderr=True)
 out_console = Console()
@@ -22,24 +21,6 @@ __all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assign
 
 POSTERIOR = typer.Option(None, "--posterior", help="Draw each run's parameters from this posterior (redline calibrate).")
 PRIOR = typer.Option(False, "--prior", help="Ignore the posterior shipped beside the scenario; run from the priors.")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats into JSON-safe values."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    return obj
 
 
 def emit_json(payload: Any) -> None:
@@ -62,6 +43,18 @@ def handle_errors(func: Callable) -> Callable:
         except KeyboardInterrupt:
             console.print("interrupted")
             raise typer.Exit(code=130) from None
+        except OSError as err:
+            # a read-only folder, a full disk, a file where a folder was expected: one line, exit 2
+            where = err.filename if err.filename is not None else "redline"
+            sys.stderr.write(f"{where}: {err.strerror or err}\n")
+            raise typer.Exit(code=2) from None
+        except MemoryError:
+            sys.stderr.write("redline: out of memory; lower --runs, --samples or the scenario's windows "
+                             "(and see $REDLINE_MEMORY_BUDGET)\n")
+            raise typer.Exit(code=2) from None
+        except RecursionError:
+            sys.stderr.write("redline: input nested too deeply\n")
+            raise typer.Exit(code=2) from None
 
     return wrapper
 

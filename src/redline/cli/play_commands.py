@@ -10,6 +10,7 @@ from rich.table import Table
 
 from redline.cli.app import app
 from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
+from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["play", "replay"]
 
@@ -53,9 +54,9 @@ def play(
     seat: Optional[list[str]] = typer.Option(
         None, "--seat", help="ACTOR=human | ACTOR=agent:cmd:COMMAND | ACTOR=agent:http://HOST:PORT/PATH | "
                              "ACTOR=llm:http://HOST:PORT/PATH:MODEL (repeatable)."),
-    runs: Optional[int] = typer.Option(None, "--runs", min=1, max=2_000_000,
+    runs: Optional[int] = typer.Option(None, "--runs", min=1, max=MAX_RUNS,
                                        help="Runs played at once (default: 1 with a human seat, else 1000)."),
-    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks (default: the scenario's)."),
+    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, max=MAX_HORIZON, help="Weeks (default: the scenario's)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence."),
     strategy: Optional[list[str]] = typer.Option(None, "--strategy", help="Give another actor a strategy: ACTOR=NAME."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE."),
@@ -71,7 +72,7 @@ def play(
     The rest of the world runs on the scenario's policies. Same seed, same random numbers: a seat
     that copies a strategy gets exactly the strategy's results.
     """
-    from redline.analysis import summarize
+    from redline.results import summarize
     from redline.play import GameLog
     from redline.play import play as play_game
     from redline.scenario import load_scenario
@@ -113,37 +114,41 @@ def play(
 
 
 def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, params) -> None:
-    """The outcome, and the same world (same seed) under each of the seated actor's strategies."""
-    from redline.analysis.summary import outcome_summary
-    from redline.api import simulate
+    """The outcome, and the same world (same seed) under each of the seated actor's strategies;
+    with several runs, the paired difference seat − strategy with its 95% interval."""
+    from redline.results.summary import outcome_summary
+    from redline.play.briefing import paired_differences, strategy_comparison
 
-    arms = {"seat": summary["outcomes"]}
+    others = {}
     if len(seats) == 1:
-        actor = next(iter(seats))
-        for name in loaded.program.strategies.get(actor, {}):
-            other = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies={**strategies, actor: name},
-                             params=params)
-            arms[name] = outcome_summary(other)
+        others = strategy_comparison(loaded, next(iter(seats)), runs=runs, seed=seed, horizon=horizon,
+                                     strategies=strategies, params=params or None)
+    arms = {"seat": summary["outcomes"], **{name: outcome_summary(o) for name, o in others.items()}}
     who = ", ".join(f"{a} = {s.label}" for a, s in seats.items())
     title = f"{loaded.id}: {who}; {runs:,} run(s) × {summary['horizon']} weeks, seed {seed}"
     table = Table(title=title)
     table.add_column("outcome")
     for arm in arms:
         table.add_column("you" if arm == "seat" and runs == 1 else arm, justify="right")
+    diffs = paired_differences(ds, others) if runs > 1 else {}
     for outcome in summary["outcomes"]:
         cells = []
-        for block in arms.values():
+        for arm, block in arms.items():
             o = block[outcome]
             if runs == 1:
                 cells.append(f"week {o['median_week']:.0f}" if o["count"] else "-")
-            else:
+            elif arm == "seat":
                 cells.append(f"{o['probability']:.3f}")
+            else:
+                d = diffs[arm][outcome]
+                cells.append(f"{o['probability']:.3f} ({d['difference']:+.3f} ± {(d['ci95'][1] - d['ci95'][0]) / 2:.3f})")
         table.add_row(outcome, *cells)
     out_console.print(table)
-    if len(arms) > 1:
-        out_console.print("Columns after the first: the same world (same seed, same random numbers) with the "
-                          "actor on each of its scenario strategies." + (" Cells: the week the outcome first held."
-                                                                        if runs == 1 else " Cells: probability."))
+    if others:
+        out_console.print("Columns after the first: the same world (same seed, same random numbers) with the actor on "
+                          "each of its scenario strategies. " + (
+                              "Cells: the week the outcome first held." if runs == 1 else
+                              "Cells: probability (seat − strategy, paired over the same runs, ± 95% interval)."))
     warnings = int(ds.attrs.get("seat_warnings", 0))
     if warnings:
         out_console.print(f"{warnings} bad answer(s) replaced by the default (no action); see the warnings above")
@@ -157,7 +162,7 @@ def replay(
     json_out: bool = typer.Option(False, "--json", help="Print the same JSON as `run --json` on stdout."),
 ) -> None:
     """Play a recorded game again from its log and check it reproduces exactly."""
-    from redline.analysis import summarize
+    from redline.results import summarize
     from redline.play import replay as replay_game
 
     ds = replay_game(game, scenario)

@@ -21,13 +21,14 @@ from redline.cli.common import (
     parse_assignments,
     parse_numbers,
 )
+from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence.")
-RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
-HORIZON = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks to simulate (default: the scenario's).")
+RUNS = typer.Option(10_000, "--runs", min=1, max=MAX_RUNS, help="Number of stochastic futures.")
+HORIZON = typer.Option(None, "--horizon", min=1, max=MAX_HORIZON, help="Weeks to simulate (default: the scenario's).")
 PARAM = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE (repeatable).")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
 
@@ -104,11 +105,15 @@ def run(
     json_out: bool = JSON,
 ) -> None:
     """Run a scenario as many stochastic futures; print outcome probabilities with 95% CIs."""
-    from redline.analysis import summarize
-    from redline.api import simulate
+    from redline.results import summarize
+    from redline.experiments.compare import simulate
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)  # before minutes of simulation, not after
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
     post = choose_posterior(loaded, posterior, prior)
@@ -146,15 +151,18 @@ def run(
                       + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else "")
                       + (f"; {summary['frozen_runs']:,} run(s) frozen early by an absorbing outcome"
                          if summary["frozen_runs"] else ""))
+    if summary["failure"]:
+        console.print(f"warning: {summary['failure']}", markup=False, highlight=False)
 
 
 def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
+    outcomes = list(next(iter(blocks.values())))
+    failed = {name: next(iter(block.values()), {}).get("failed_runs", 0) for name, block in blocks.items()}
     table = Table(title=title)
     table.add_column("outcome")
     for name in blocks:
         table.add_column(f"{name} P (95% CI)" if name else "P (95% CI)", justify="right")
         table.add_column("median week", justify="right")
-    outcomes = list(next(iter(blocks.values())))
     for o in outcomes:
         cells = []
         for block in blocks.values():
@@ -162,6 +170,11 @@ def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
             cells.append(f"{s['probability']:.3f} ({s['ci95'][0]:.3f}–{s['ci95'][1]:.3f})")
             cells.append("-" if s["median_week"] is None else f"{s['median_week']:.0f}")
         table.add_row(o, *cells)
+    if any(failed.values()):
+        # Probabilities are over the runs that finished: say how many did not, beside the numbers.
+        table.caption = "; ".join(
+            f"{name + ': ' if name else ''}{n} failed run(s), probabilities over the other "
+            f"{next(iter(blocks[name].values()))['runs']}" for name, n in failed.items() if n)
     out_console.print(table)
 
 
@@ -185,30 +198,36 @@ def compare(
     json_out: bool = JSON,
 ) -> None:
     """Compare an actor's strategies with common random numbers: outcome differences with 95% CIs."""
-    from redline.api import compare as compare_api
+    from redline.experiments.compare import compare as compare_api
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
     post = choose_posterior(loaded, posterior, prior)
     started = time.perf_counter()
     with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
-        result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
-                             params=params, fixed=fixed, trajectories=out is not None, posterior=post)
-    datasets = result.pop("datasets")
+        comparison = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
+                                 params=params, fixed=fixed, trajectories=out is not None, posterior=post)
+    result = comparison.summary()
     if robustness:
-        from redline.analysis.robustness import robustness_check
+        from redline.cli.demo import THESIS_COMPONENTS
+        from redline.experiments.robustness import robustness_check
 
         result["robustness"] = robustness_check(loaded, actor=actor, strategies=names, points=robustness,
                                                 runs=min(runs, 4000), horizon=horizon, seed=seed, fixed=fixed,
+                                                components=THESIS_COMPONENTS.get(loaded.id, ()),
                                                 progress=not json_out)
     result["wall_s"] = time.perf_counter() - started
     if out is not None:
         from redline.results import save_result
 
-        save_result(out, datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
+        save_result(out, comparison.datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
     if json_out:
         emit_json(result)
         return
@@ -262,12 +281,12 @@ def trace(
 @handle_errors
 def demo(
     out: Path = typer.Option(Path("out"), "--out", help="Directory for the report and figures."),
-    runs: int = typer.Option(20_000, "--runs", min=100, max=2_000_000, help="Runs per strategy."),
+    runs: int = typer.Option(20_000, "--runs", min=100, max=MAX_RUNS, help="Runs per strategy."),
     seed: int = SEED,
     json_out: bool = JSON,
 ) -> None:
     """The main job: run the flagship analysis end to end and write a report to out/."""
-    from redline.demo import run_demo
+    from redline.cli.demo import run_demo
 
     result = run_demo(out=out, runs=runs, seed=seed, progress=not json_out)
     if json_out:

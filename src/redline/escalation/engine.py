@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
@@ -94,6 +95,7 @@ class _Block:
         self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
+        self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.baseline_trips: dict = {}
         self.plain_policies: dict[str, CompiledPolicy] = {}
@@ -183,7 +185,7 @@ class _Block:
             policy = self.setup.policies[actor]
             avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, {t: list(a.values()) for t, a in avails.items()})
+                external = self.external_weights(actor, tracks, avails, forced)
             for track, action_ids in tracks.items():
                 options = self.p.options(action_ids)
                 # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
@@ -199,9 +201,7 @@ class _Block:
                 if policy.kind == "scripted":
                     weights = self.scripted_weights(policy, options, avail)
                 elif policy.kind == "external":
-                    # a seat picks actions; an action with levels is taken at its first level
-                    by_action = dict(zip(action_ids, external[track]))
-                    weights = [by_action[aid] if level == 0 else np.zeros(self.n) for aid, level in options]
+                    weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
                     weights = self.logit_weights(policy, options, avail)
                 cumulative = np.zeros(self.n)
@@ -216,39 +216,53 @@ class _Block:
                         taken[aid] = pick
         return taken, levels
 
-    def external_weights(self, actor: str, tracks, avails) -> dict[str, list[np.ndarray]]:
+    def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
-        probability of 1 would), so the same random draw selects it."""
+        probability of 1 would), so the same random draw selects it. Options are named as in
+        scripted probabilities (``action`` or ``action.level``); a track whose action is scheduled
+        this week (an event) offers nothing."""
         live = np.nonzero(self.alive)[0]
-        weights = {track: [np.zeros(self.n) for _ in ids] for track, ids in tracks.items()}
+        options = {track: self.p.options(ids) for track, ids in tracks.items()}
+        weights = {track: [np.zeros(self.n) for _ in opts] for track, opts in options.items()}
         if live.size == 0:
             return weights
+        named = {track: {option_id(self.p.actions[aid], level): (aid, level) for aid, level in opts}
+                 for track, opts in options.items()}
+        by_name = {name: option for opts in named.values() for name, option in opts.items()}
 
-        def expected(aid: str) -> dict[str, np.ndarray]:
+        def expected(name: str) -> dict[str, np.ndarray]:
+            aid, level = by_name[name]
+            action = self.p.actions[aid]
             ctx = self.ctx
             ctx.expected, ctx.commit = True, False
+            self.set_level(action, level)
             try:
                 changes: dict[str, np.ndarray] = {}
-                for eff in self.p.actions[aid].effects:
+                for eff in action.effects:
                     mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
                     delta = mean if eff.op == "add" else mean - self.values[eff.var]
                     changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
                 return changes
             finally:
+                self.clear_level(action)
                 ctx.expected, ctx.commit = False, True
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
             values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
-            options={track: {aid: ok[live] for aid, ok in zip(ids, avails[track])} for track, ids in tracks.items()},
+            options={track: {} if (actor, track) in forced else
+                     {name: avails[track][aid][live] for name, (aid, _) in named[track].items()}
+                     for track in tracks},
             expected=expected)
         picks = self.setup.choosers[actor](request)
-        for track, ids in tracks.items():
+        for track, opts in options.items():
+            if (actor, track) in forced:
+                continue
             pick = np.asarray(picks.get(track, np.full(live.size, -1)))
-            for i, ok in enumerate(avails[track]):
+            for i, (aid, _) in enumerate(opts):
                 w = np.zeros(self.n)
                 w[live] = pick == i
-                weights[track][i] = np.where(ok, w, 0.0)
+                weights[track][i] = np.where(avails[track][aid], w, 0.0)
         return weights
 
     def available(self, aid: str) -> np.ndarray:
@@ -260,17 +274,12 @@ class _Block:
     def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False) -> list[np.ndarray]:
         """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
         ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal)."""
-        weights = []
+        probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            w = np.zeros(self.n) if e is None else np.fmin(np.fmax(e.evaluate(self.ctx), 0.0), 1.0)  # NaN -> 0
-            weights.append(np.where(avail[aid], w, 0.0) if avail is not None else w)
-        total = np.sum(weights, axis=0) if weights else np.zeros(self.n)
-        if renormalise:
-            empty = total <= 0
-            return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
-        scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)  # over-full tracks are normalised
-        return [w * scale for w in weights]
+            probabilities.append(np.zeros(self.n) if e is None else e.evaluate(self.ctx))
+        return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                      renormalise=renormalise)
 
     def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
         """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
@@ -288,14 +297,8 @@ class _Block:
                 utilities.append(u)
         finally:
             ctx.expected, ctx.commit = False, True
-        scores = [np.where(avail[aid], lam * u, -np.inf) if avail is not None else lam * u
-                  for (aid, _), u in zip(options, utilities)]
-        top = np.max(scores, axis=0)
-        if nothing:
-            top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
-        exps = [np.exp(s - top) for s in scores]
-        denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
-        return [e / denom for e in exps]
+        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                   nothing=nothing)
 
     def set_level(self, action: CompiledAction, level) -> None:
         """Make the level's values readable by the action's own expressions (a scalar or per run)."""
@@ -341,7 +344,7 @@ class _Block:
                     total = total + extra.evaluate(self.ctx)
         finally:
             self.clear_level(action)
-        return np.nan_to_num(total, nan=0.0, posinf=1e6, neginf=-1e6)
+        return rules.sanitise_utility(total)
 
     # -- anticipation (see redline.escalation.anticipation)
     def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
@@ -481,22 +484,45 @@ class _Block:
         hit = self.streams.get(f"attribution:{action.id}").random(self.n) < prob
         if not attributed:
             return
-        delay = np.fmin(np.fmax(np.rint(action.attribution_delay.evaluate(self.ctx)), 0), MAX_DELAY - 1).astype(int)
+        delay = np.fmax(np.rint(np.broadcast_to(action.attribution_delay.evaluate(self.ctx), (self.n,))), 0)
         landing = mask & hit
         now = landing & (delay == 0)
-        later = landing & (delay > 0)
+        later = landing & (delay > 0) & (delay < MAX_DELAY)
+        # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
+        # ones landing after the horizon are never delivered. No delay is capped.
+        far = landing & (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
         for eff, amt in attributed:
             changes.append((eff.attributed, "add", amt, now))
         if later.any():
             buf = self.pending[action.id]
-            slots = (week + delay) % MAX_DELAY
+            slots = (week + delay[later].astype(int)) % MAX_DELAY
             runs = np.nonzero(later)[0]
             for k, (_, amt) in enumerate(attributed):
                 full = np.broadcast_to(amt, (self.n,))
-                buf[slots[runs], k, runs] += full[runs]  # one slot per run: no repeated indices
+                buf[slots, k, runs] += full[runs]  # one slot per run: no repeated indices
+        if far.any():
+            runs = np.nonzero(far)[0]
+            due = (week + delay[runs]).astype(int)
+            for eff, amt in attributed:
+                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
+                                         np.broadcast_to(amt, (self.n,))[runs].copy()))
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
+        if self.far_pending:
+            waiting = []
+            for due, ids, var, amount in self.far_pending:
+                ready = due == week
+                if ready.any():
+                    pos = np.searchsorted(self.idx, ids[ready])
+                    inside = pos < self.n
+                    inside[inside] &= self.idx[pos[inside]] == ids[ready][inside]
+                    add = np.zeros(self.n)
+                    np.add.at(add, pos[inside], amount[ready][inside])
+                    self.values[var] = clip_to_bounds(self.p, var, self.values[var] + np.where(self.alive, add, 0.0))
+                if (~ready).any():
+                    waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
+            self.far_pending = waiting
         for aid, buf in self.pending.items():
             action = self.p.actions[aid]
             k = 0
@@ -654,7 +680,7 @@ class _Block:
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
-            if isinstance(state, ex._RingBuffer):
+            if isinstance(state, ex.RingBuffer):
                 state.values = state.values[:, keep]
                 state.total = state.total[keep]
             else:

@@ -12,10 +12,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from redline import __version__ as version
 from redline.errors import ParameterError
+from redline.provenance import element_table
 from redline.report import figures as F
 from redline.report.graph import scenario_svg
 from redline.report.inputs import ReportInput, load_input
+from redline.results import atomic_write_bytes, atomic_write_text
+from redline.results.summary import state_summary
 
 __all__ = ["build_html", "build_figures", "write_report", "FORMATS"]
 
@@ -124,10 +128,13 @@ def _header(data: ReportInput) -> str:
                                            for a, p in policies.items())))
     params = s.get("params") or {}
     if params:
-        rows.append(("parameters", ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
-                                              for k, v in params.items())))
+        rows.append(("parameters", ", ".join(_parameter_text(k, v) for k, v in params.items())))
+    if isinstance(s.get("posterior"), dict):
+        rows.append(("posterior", f"{s['posterior'].get('path')} ({s['posterior'].get('particles', '?')} particles)"))
     meta = "".join(f"<div><b>{escape(k)}</b><br>{escape(str(v))}</div>" for k, v in rows)
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in data.notes)
+    failures = [f"{name}: {ds.attrs['failure']}" if len(data.datasets) > 1 else ds.attrs["failure"]
+                for name, ds in data.datasets.items() if ds.attrs.get("failure")]
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in [*data.notes, *failures])
     desc = f'<p class="muted">{escape(spec.meta.description)}</p>' if spec is not None and spec.meta.description else ""
     return f"<h1>{escape(title)}</h1>{desc}<div class=\"meta\">{meta}</div>{notes}"
 
@@ -162,6 +169,14 @@ def _outcomes_section(data: ReportInput, blocks: dict[str, dict]) -> str:
     else:
         intro = ("Probability that each outcome happens within the horizon, with 95% Wilson intervals; click an "
                  "outcome for its source.")
+        failed = {n: next(iter(b.values()), {}).get("failed_runs", 0) for n, b in blocks.items()}
+        if any(failed.values()):
+            # Probabilities are over the runs that finished; the failed ones are counted here.
+            intro += " " + "; ".join(
+                f"{(n + ': ') if n else ''}{k:,} run(s) failed (state went non-finite) and are left out, so the "
+                f"probabilities are over the other {next(iter(blocks[n].values())).get('runs', 0):,}"
+                for n, k in failed.items() if k) + "."
+            intro = f'<span class="note" id="failed-runs">{escape(intro)}</span>'
         fig = F.to_svg(F.outcome_bars(blocks))
     diff = ""
     if data.summary.get("differences"):
@@ -204,7 +219,7 @@ def _labelled(data: ReportInput) -> dict:
     return data.datasets
 
 
-def _fan_variables(data: ReportInput) -> list[str]:
+def fan_variables(data: ReportInput) -> list[str]:
     first = next(iter(data.datasets.values()))
     skip, order = [], None
     if data.loaded is not None:
@@ -218,7 +233,7 @@ def _fan_variables(data: ReportInput) -> list[str]:
 def _fan_section(data: ReportInput) -> str:
     if not data.datasets or "trajectory" not in next(iter(data.datasets.values())):
         return ""
-    variables = _fan_variables(data)
+    variables = fan_variables(data)
     if not variables:
         return ""
     units = {k: v.unit for k, v in data.loaded.spec.state.items() if v.unit} if data.loaded is not None else {}
@@ -229,8 +244,6 @@ def _fan_section(data: ReportInput) -> str:
 
 
 def _final_state_section(data: ReportInput) -> str:
-    from redline.analysis.summary import state_summary
-
     if not data.datasets:
         return ""
     head = "".join(f"<th colspan=3>{escape(n or 'run')}</th>" for n in _labelled(data))
@@ -280,6 +293,63 @@ def _calibration_section(data: ReportInput) -> str:
             f"<tbody>{qrows}</tbody></table>")
 
 
+def _parameter_text(name: str, value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return f"{name}={value:g}"
+    if isinstance(value, dict) and value.get("per_run"):
+        return f"{name} per run (mean {value['mean']:.3g}, {value['min']:.3g}–{value['max']:.3g})"
+    return f"{name}={value}"
+
+
+def _posterior_figures(post) -> list[tuple[str, Any]]:
+    meta = post.metadata
+    priors = {k: v["prior"] for k, v in (meta.get("parameters") or {}).items()}
+    figs = [("posterior", F.posterior_panels(post.names, post.theta, post.weights, priors))]
+    if meta.get("predictive"):
+        figs.append(("predictive", F.predictive_panels(meta.get("checks") or {}, meta["predictive"])))
+    return figs
+
+
+def _posterior_section(data: ReportInput) -> str:
+    post = data.posterior
+    if post is None:
+        return ""
+    meta = post.metadata
+    figs = _posterior_figures(post)
+    rows = "".join(
+        f"<tr><td>{escape(n)}</td><td class=\"num\">[{p['prior'][0]:.4g}, {p['prior'][1]:.4g}]</td>"
+        f"<td class=\"num\">{p['mean']:.4g}</td><td class=\"num\">[{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]</td></tr>"
+        for n, p in (meta.get("parameters") or {}).items())
+    gens = "".join(
+        f"<tr><td class=\"num\">{g['generation']}</td><td class=\"num\">{_num(g.get('epsilon'))}</td>"
+        f"<td class=\"num\">{_num(g.get('temperature'))}</td><td class=\"num\">{g['acceptance_rate']:.3f}</td>"
+        f"<td class=\"num\">{g['ess']:,.0f}</td><td class=\"num\">{g['simulations']:,}</td></tr>"
+        for g in meta.get("generations") or [])
+    checks = meta.get("checks") or {}
+    missed = [k for k, c in checks.items() if not c.get("within")]
+    verdict = (f"{len(checks) - len(missed)} of {len(checks)} observations lie inside the 90% interval of fresh runs "
+               "drawn from the posterior" + (f"; outside: {', '.join(missed)}" if missed else "") + ".")
+    return (f'<h2 id="posterior">Fit to the record</h2><p class="muted">ABC-SMC posterior of '
+            f"{escape(meta.get('scenario', ''))} on {escape(str(meta.get('record', '')))} "
+            f"({post.particles:,} particles, seed {meta.get('seed')}; {escape(post.path.name)}, sha256 "
+            f"{post.sha256[:12]}…).</p>"
+            f"<figure>{F.to_svg(figs[0][1])}<figcaption>Prior (dashed) and posterior of each calibrated parameter, "
+            "most narrowed first.</figcaption></figure>"
+            f"<table><thead><tr><th>parameter</th><th>prior</th><th>posterior mean</th><th>90% interval</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            + (f"<figure>{F.to_svg(figs[1][1])}<figcaption>Posterior predictive check: each observation's statistic "
+               f"in fresh runs from the posterior, its 90% interval, and the observed value. {escape(verdict)}"
+               "</figcaption></figure>" if len(figs) > 1 else "")
+            + f"<h3>Generations</h3><table><thead><tr><th>generation</th><th>tolerance</th><th>temperature</th>"
+              f"<th>acceptance</th><th>ESS</th><th>simulations</th></tr></thead><tbody>{gens}</tbody></table>")
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "∞"
+    return "∞" if isinstance(value, float) and value == float("inf") else f"{float(value):.3g}"
+
+
 def _structure_section(data: ReportInput) -> str:
     if data.loaded is None:
         return ""
@@ -306,7 +376,6 @@ def _quote_html(text: str, start: int, end: int) -> str:
 def _provenance_section(data: ReportInput) -> str:
     if data.loaded is None:
         return ""
-    from redline.provenance import element_table
 
     table = element_table(data.loaded)
     rows = []
@@ -352,15 +421,15 @@ def build_html(data: ReportInput | str | Path) -> str:
         _fan_section(data) + _final_state_section(data),
         _sensitivity_section(data),
         _calibration_section(data),
+        _posterior_section(data),
         _structure_section(data),
         _provenance_section(data),
     ]
     nav_items = [("outcomes", "Outcomes"), ("timing", "Timing"), ("state", "State"), ("sensitivity", "Sensitivity"),
-                 ("calibration", "Calibration"), ("structure", "Scenario"), ("provenance-h", "Provenance")]
+                 ("calibration", "Calibration"), ("posterior", "Fit to the record"), ("structure", "Scenario"), ("provenance-h", "Provenance")]
     body = "".join(sections)
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in nav_items if f'id="{i}"' in body)
     title = escape(data.loaded.spec.meta.title if data.loaded is not None else data.summary.get("scenario", "report"))
-    from redline import __version__ as version
 
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -382,7 +451,7 @@ def build_figures(data: ReportInput) -> list[tuple[str, Any]]:
     if data.datasets:
         figs.append(("timing", F.cumulative_chart(_labelled(data), as_of=_as_of(data))))
         if "trajectory" in next(iter(data.datasets.values())):
-            variables = _fan_variables(data)
+            variables = fan_variables(data)
             if variables:
                 figs.append(("state", F.fan_charts(_labelled(data), variables, as_of=_as_of(data))))
     if data.sensitivity:
@@ -391,6 +460,8 @@ def build_figures(data: ReportInput) -> list[tuple[str, Any]]:
         figs.append(("prim", F.prim_boxes(data.prim_boxes, data.input_ranges)))
     if data.calibration:
         figs.append(("calibration", F.calibration_plot(data.calibration["forecasts"], data.calibration["outcomes"])))
+    if data.posterior is not None:
+        figs.extend(_posterior_figures(data.posterior))
     return figs
 
 
@@ -400,8 +471,6 @@ def write_report(result: str | Path | ReportInput, out: str | Path, *, format: s
     ``html`` (default, or from the ``.html`` suffix): one self-contained file. ``pdf``: one page
     per figure (matplotlib). ``png``: one PNG per figure, ``<stem>-<figure>.png`` beside ``out``.
     """
-    from redline.results import atomic_write_bytes, atomic_write_text
-
     out = Path(out)
     fmt = (format or out.suffix.lstrip(".") or "html").lower()
     if fmt not in FORMATS:

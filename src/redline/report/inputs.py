@@ -3,15 +3,19 @@ read into one :class:`ReportInput` whose optional parts become optional report s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from redline.errors import RedlineError
+from redline.results import load_result
+from redline.results.store import ResultsStore
+from redline.scenario import load_scenario
 
-__all__ = ["ReportInput", "load_input", "from_datasets"]
+__all__ = ["ReportInput", "load_input", "from_datasets", "with_analyses"]
 
 
 @dataclass
@@ -28,6 +32,8 @@ class ReportInput:
     prim_boxes: list of ``{"limits": {input: [lo, hi]}, "coverage", "density", "label"}``.
     input_ranges: input -> (low, high), the full ranges PRIM boxes sit in.
     calibration: ``{"forecasts": [...], "outcomes": [...], "labels": [...], "scores": {...}}``.
+    posterior: a :class:`redline.calibrate.Posterior` (a calibration's weighted particles, with its
+        generations and posterior predictive checks in its metadata).
     notes: warnings to print at the top of the report (e.g. scenario changed since the run).
     """
 
@@ -39,14 +45,13 @@ class ReportInput:
     prim_boxes: list[dict[str, Any]] | None = None
     input_ranges: dict[str, tuple[float, float]] | None = None
     calibration: dict[str, Any] | None = None
+    posterior: Any = None
     notes: list[str] = field(default_factory=list)
     source: str = ""
 
 
 def _scenario_for(summary: dict[str, Any], notes: list[str], base: Path | None = None):
     """Find the scenario a result came from: its recorded path, else its bundled id."""
-    from redline.scenario import load_scenario
-
     candidates = []
     if summary.get("scenario_path"):
         candidates.append(Path(summary["scenario_path"]))
@@ -123,9 +128,9 @@ def load_input(path: str | Path) -> ReportInput:
         when the path is neither.
     """
     path = Path(path)
+    if path.is_file() and _is_posterior(path):
+        return _load_posterior(path)
     if path.is_dir():
-        from redline.results import load_result
-
         summary, datasets = load_result(path)
         order = summary.get("strategies")
         if isinstance(order, dict) and set(order) == set(datasets):  # the order the user asked for, not A-Z
@@ -134,7 +139,7 @@ def load_input(path: str | Path) -> ReportInput:
         loaded = _scenario_for(summary, notes)
         kind = summary.get("kind") or ("compare" if len(datasets) > 1 else "run")
         return ReportInput(kind=kind, summary=summary, datasets=datasets, loaded=loaded, notes=notes,
-                           source=str(path), **_optional_parts(summary))
+                           source=str(path), posterior=_posterior_used(summary, notes), **_optional_parts(summary))
     if path.is_file() and path.suffix == ".json":
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -145,22 +150,16 @@ def load_input(path: str | Path) -> ReportInput:
         notes = []
         loaded = _scenario_for(summary, notes)
         return ReportInput(kind=summary.get("kind", "backtest"), summary=summary, loaded=loaded, notes=notes,
-                           source=str(path), **_optional_parts(summary))
+                           source=str(path), posterior=_posterior_used(summary, notes), **_optional_parts(summary))
     if path.is_file():
         return _load_store(path)
     raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store")
 
 
 def _load_store(path: Path) -> ReportInput:
-    """A sweep store written by ``redline sweep`` (:mod:`redline.store`): outcome probabilities
-    across the design per strategy combination, sensitivity indices and PRIM boxes per outcome."""
-    import numpy as np
-
-    try:
-        from redline.store import ResultsStore
-    except ImportError:
-        raise RedlineError(f"'{path}' looks like a sweep store, but redline.store is not available "
-                           "(install the experiments extra)") from None
+    """A sweep store written by ``redline sweep`` (:mod:`redline.results.store`): outcome probabilities
+    across the design per strategy combination (attach sensitivity indices and PRIM boxes with
+    :func:`with_analyses`)."""
     try:
         store = ResultsStore.open(path)
     except RedlineError:
@@ -201,37 +200,55 @@ def _load_store(path: Path) -> ReportInput:
                                "experiments": int(len(design))}
     factors = (d or {}).get("factors") or []
     ranges = {f[0]: (float(f[2]), float(f[3])) for f in factors if len(f) >= 4}
-    sensitivity: dict[str, dict[str, float]] = {}
-    boxes: list[dict] = []
-    try:
-        from redline.analysis.discovery import discover_store
-        from redline.analysis.sensitivity import analyse_store
-    except ImportError:
-        analyse_store = discover_store = None
-    for outcome in names if analyse_store else []:
-        try:
-            result = analyse_store(path, outcome)
-        except RedlineError as err:
-            notes.append(f"sensitivity of {outcome}: {err}")
-            continue
-        column = "ST" if "ST" in result["columns"] else result["columns"][0]
-        for group in result["groups"]:
-            values = {r["factor"]: r[column] for r in group["indices"]
-                      if r.get(column) is not None and np.isfinite(r[column])}
-            if values and any(abs(v) > 1e-9 for v in values.values()):
-                key = outcome if len(result["groups"]) == 1 else f"{outcome} ({group['label']})"
-                sensitivity[key + f" [{column}]"] = values
-        try:
-            found = discover_store(path, outcome)
-        except RedlineError as err:
-            notes.append(f"scenario discovery for {outcome}: {err}")
-            continue
-        for k, box in enumerate(found.get("prim", {}).get("boxes", [])[:1], 1):  # the densest box per outcome
-            limits = {n: [lim["low"], lim["high"]] for n, lim in box["limits"].items()
-                      if lim.get("low") is not None and lim.get("high") is not None}
-            if limits:
-                boxes.append({"limits": limits, "coverage": box["coverage"], "density": box["density"],
-                              "label": f"P({outcome}) ≥ {found['threshold']:.2f}, box {k}"})
     loaded = _scenario_for(summary, notes)
     return ReportInput(kind="sweep", summary=summary, loaded=loaded, notes=notes, source=str(path),
-                       sensitivity=sensitivity or None, prim_boxes=boxes[:4] or None, input_ranges=ranges or None)
+                       input_ranges=ranges or None)
+
+
+def with_analyses(data: ReportInput, analyses: dict[str, Any]) -> ReportInput:
+    """``data`` with computed analyses attached: ``sensitivity``, ``prim_boxes`` and ``notes`` as
+    returned by :func:`redline.analysis.sweep_analyses` (the report draws them, it does not run them)."""
+    return replace(data, sensitivity=analyses.get("sensitivity") or data.sensitivity,
+                   prim_boxes=analyses.get("prim_boxes") or data.prim_boxes,
+                   notes=[*data.notes, *analyses.get("notes", [])])
+
+
+
+def _is_posterior(path: Path) -> bool:
+    """Whether a file is a Parquet posterior (its first bytes are Parquet's magic number)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _load_posterior(path: Path) -> ReportInput:
+    """A posterior written by ``redline calibrate``: priors and posteriors, generations, checks."""
+    from redline.calibrate import read_posterior
+
+    post = read_posterior(path)
+    meta = post.metadata
+    summary = {k: meta.get(k) for k in ("scenario", "scenario_sha256", "seed", "particles", "record", "version")}
+    notes: list[str] = []
+    loaded = _scenario_for(summary, notes)
+    if not meta.get("final", True):
+        notes.append(f"this posterior stopped short of matching the record exactly: {meta.get('stop_reason')}")
+    return ReportInput(kind="posterior", summary=summary, loaded=loaded, notes=notes, source=str(path), posterior=post)
+
+
+def _posterior_used(summary: dict[str, Any], notes: list[str]):
+    """The posterior a result's runs drew their parameters from, when its file is still there."""
+    used = summary.get("posterior")
+    if not isinstance(used, dict) or not used.get("path"):
+        return None
+    from redline.calibrate import read_posterior
+
+    try:
+        post = read_posterior(used["path"])
+    except RedlineError:
+        notes.append(f"the posterior these runs used ({used['path']}) cannot be read; its figures are left out")
+        return None
+    if used.get("sha256") and post.sha256 != used["sha256"]:
+        notes.append(f"the posterior file {used['path']} has changed since these runs; its figures show the current file")
+    return post

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redline import expr as ex
-from redline.errors import ScenarioError, did_you_mean
+from redline.errors import Location, ScenarioError, did_you_mean
 from redline.scenario.schema import Policy, Scenario
 from redline.scenario.yaml_safe import Document
 
@@ -176,8 +176,6 @@ class _Context:
 
     def where(self, path: tuple, *, key: bool = False):
         if self.doc is None:
-            from redline.errors import Location
-
             return Location(self.file)
         return self.doc.locate(path, key=key)
 
@@ -198,8 +196,6 @@ class _Context:
     def compile(self, value: Any, names: frozenset[str], path: tuple) -> ex.Expression:
         loc = self.where(path)
         if self.doc is not None and self.doc.quoted.get(path) and loc.column is not None:
-            from redline.errors import Location
-
             loc = Location(loc.file, loc.line, loc.column + 1)
         site = ".".join(str(p) for p in path)
         return ex.parse(value, names=names, site=site, location=loc)
@@ -220,7 +216,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     def claim(name: str, path: tuple) -> None:
         # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
         # state variable may share their name; built-in functions stay reserved.
-        if name == "week" or name in set(ex.FUNCTIONS()) - set(ex._EXTENSIONS):
+        if name == "week" or name in set(ex.FUNCTIONS()) - ex.extension_names():
             raise c.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
         if name in owners:
             other = ".".join(str(p) for p in owners[name])
@@ -261,6 +257,13 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             lo = 0.0
         bounds[name] = (lo, hi)
         initial[name] = c.compile(var.initial, static_names, ("state", name, "initial"))
+        start = initial[name].constant
+        if start is not None and var.type != "boolean" and (
+                (lo is not None and start < lo) or (hi is not None and start > hi)):
+            # The engines clip every value to its bounds; a starting value outside them would be
+            # changed without a word, so it is an error here.
+            raise c.fail(f"initial value {start:g} is outside the bounds [{'-inf' if lo is None else f'{lo:g}'}, "
+                         f"{'inf' if hi is None else f'{hi:g}'}] of '{name}'", ("state", name, "initial"))
     attributes = {
         f"{actor_id}_{attr}": c.compile(a.value, frozenset(params), ("actors", actor_id, "attributes", attr, "value"))
         for actor_id, actor in actors.items()
@@ -409,6 +412,9 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             week = week_of(spec.meta.as_of, out.on)
             if week < 1:
                 raise c.fail(f"date {out.on} is before the scenario's as_of {spec.meta.as_of}", base + ("on",))
+            if week > spec.meta.horizon:
+                raise c.fail(f"date {out.on} is week {week}, past the scenario's horizon of "
+                             f"{spec.meta.horizon} weeks: the outcome could never be reached", base + ("on",))
         outcomes.append(CompiledOutcome(oid, c.compile(out.condition, names, base + ("condition",)), out.absorbing, week))
 
     # Collective decisions.

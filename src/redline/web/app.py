@@ -8,7 +8,8 @@ Routes
 ``GET /api/scenarios/{ref}``      controls (strategies, parameters), the picture and the provenance.
 ``POST /api/jobs``                start a run or a comparison in the background; ``GET /api/jobs/{id}`` polls it.
 ``GET /api/jobs/{id}/results.csv|results.parquet|report.html``  downloads.
-``GET /api/store``                the sweep store given with ``--store`` (when redline.store can read it).
+``GET /api/store``                the sweep store given with ``--store`` (when redline.results.store can read it).
+``GET /play``, ``/api/play...``   the web seat: play an actor in the browser (:mod:`redline.web.play`).
 
 Errors are JSON ``{"error": message, "line": n, "column": n}`` with a 4xx status; the server keeps
 serving whatever a request contains.
@@ -27,7 +28,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from redline.errors import ParameterError, RedlineError, ScenarioError
-from redline.web.jobs import Job, JobRunner, SessionStore, new_id
+from redline.limits import MAX_HORIZON
+from redline.web.guard import BodyError, RequestGuard, read_body
+from redline.web.jobs import Busy, Job, JobRunner, SessionStore, new_id
 
 __all__ = ["create_app", "MAX_UPLOAD_BYTES", "MAX_BODY_BYTES", "MAX_RUNS", "TRAJECTORY_BUDGET"]
 
@@ -37,7 +40,7 @@ MAX_JSON_BYTES = 64_000
 MAX_RUNS = 50_000
 TRAJECTORY_BUDGET = 25_000_000  # values (runs × weeks × variables) per arm kept for fan charts
 COOKIE = "redline_session"
-_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})$")
+_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})\Z")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 _HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -74,13 +77,43 @@ async def _read_limited(request: Request, limit: int) -> bytes:
                 raise HTTPProblem(413, f"request is {int(declared):,} bytes; the limit is {limit:,}")
         except ValueError:
             raise HTTPProblem(400, "bad Content-Length header") from None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPProblem(413, f"request is larger than the limit of {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:  # a size limit and deadlines: half a body held open cannot tie up the server
+        return await read_body(request.stream(), limit)
+    except BodyError as err:
+        raise HTTPProblem(err.status, err.message) from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_body(raw: bytes) -> Any:
+    """Parse a request's JSON: standard JSON only (no NaN/Infinity), numbers finite, bounded depth."""
+    import math
+
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise HTTPProblem(400, "the request body must be JSON") from None
+    except ValueError as err:
+        raise HTTPProblem(400, f"the request body must be standard JSON: {err}") from None
+    except RecursionError:
+        raise HTTPProblem(400, "the request body nests too deeply") from None
+
+    def check(node, depth=0):
+        if depth > 16:
+            raise HTTPProblem(400, "the request body nests too deeply")
+        if isinstance(node, float) and not math.isfinite(node):
+            raise HTTPProblem(400, "numbers in the request must be finite (1e400 is infinite)")
+        if isinstance(node, dict):
+            for value in node.values():
+                check(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                check(value, depth + 1)
+
+    check(body)
+    return body
 
 
 def _scenario_info(loaded, ref: str, origin: str) -> dict[str, Any]:
@@ -125,8 +158,8 @@ def _provenance(loaded) -> list[dict[str, Any]]:
 
 def _number(value: Any, what: str, *, integer: bool = False, low: float | None = None,
             high: float | None = None) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise HTTPProblem(400, f"{what} must be a number, got {json.dumps(value)[:40]}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise HTTPProblem(400, f"{what} must be a number (and finite), got {json.dumps(value)[:40]}")
     if integer and int(value) != value:
         raise HTTPProblem(400, f"{what} must be a whole number, got {value}")
     if (low is not None and value < low) or (high is not None and value > high):
@@ -136,10 +169,10 @@ def _number(value: Any, what: str, *, integer: bool = False, low: float | None =
 
 def _run_job(job: Job) -> None:
     """The work of one job: simulate (or compare), then summarise and draw the charts."""
-    from redline.analysis.summary import outcome_summary, state_summary, summarize
-    from redline.api import compare, simulate
+    from redline.results.summary import outcome_summary, state_summary, summarize
+    from redline.experiments.compare import compare, simulate
     from redline.report import figures as F
-    from redline.report.build import _fan_variables
+    from redline.report.build import fan_variables
     from redline.report.inputs import ReportInput
 
     req, loaded = job.request, job.loaded
@@ -154,8 +187,8 @@ def _run_job(job: Job) -> None:
                          horizon=req["horizon"], seed=req["seed"], params=req["params"],
                          fixed={a: s for a, s in req["strategies"].items() if a != cmp["actor"]},
                          trajectories=keep)
-        datasets = result.pop("datasets")
-        summary = {"kind": "compare", **result}
+        datasets = result.datasets
+        summary = {"kind": "compare", **result.summary()}
         blocks = summary["strategies"]
     else:
         ds = simulate(loaded, runs=req["runs"], horizon=req["horizon"], seed=req["seed"],
@@ -169,7 +202,7 @@ def _run_job(job: Job) -> None:
     charts = {"outcomes": F.to_svg(F.outcome_bars(blocks)),
               "timing": F.to_svg(F.cumulative_chart(datasets, as_of=as_of))}
     if keep:
-        variables = _fan_variables(data)
+        variables = fan_variables(data)
         if variables:
             units = {k: v.unit for k, v in loaded.spec.state.items() if v.unit}
             charts["state"] = F.to_svg(F.fan_charts(datasets, variables, as_of=as_of, units=units))
@@ -185,6 +218,19 @@ def _run_job(job: Job) -> None:
                                   "memory budget for them (use fewer runs or the CLI)"],
         "elapsed_s": summary.get("elapsed_s"),
     }
+
+
+def _job_memory(loaded, runs: int, horizon, seed: int, strategies, params, cmp) -> int:
+    """Estimated peak bytes of a job (engine estimate, fan-chart trajectories, one per arm), checked
+    against the memory budget before it is queued."""
+    from redline.budget import check_memory
+    from redline.escalation.common import make_setup, memory_parts
+
+    setup = make_setup(loaded.program, rng=seed, horizon=horizon, strategies=strategies, params=params)
+    keep = runs * setup.horizon * len(loaded.spec.state) <= TRAJECTORY_BUDGET
+    arms = 2 if cmp else 1
+    parts = {k: v * arms for k, v in memory_parts(loaded.program, setup, runs, keep).items()}
+    return check_memory(parts, f"a web run of {runs:,} runs of '{loaded.id}'", "try fewer runs")
 
 
 def _tables(job: Job):
@@ -206,15 +252,46 @@ def _tables(job: Job):
     return pd.concat(frames, ignore_index=True)
 
 
-def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
-    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``)."""
+def _store_input(store: Path):
+    """The sweep store as a report input, with its sensitivity indices and PRIM boxes computed."""
+    from redline.analysis import sweep_analyses
+    from redline.report.inputs import load_input, with_analyses
+
+    return with_analyses(load_input(store), sweep_analyses(store))
+
+
+def create_app(*, store: str | Path | None = None, workers: int = 2, hosts: tuple[str, ...] = (),
+               max_active_jobs: int | None = None, job_memory: int | None = None):
+    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``); ``hosts``
+    are names besides 127.0.0.1/localhost/[::1] that the app answers to (``--host``).
+
+    The app is wrapped in :class:`~redline.web.guard.RequestGuard` (Host/Origin allow-list,
+    declared body types)."""
     from redline.scenario import bundled_scenarios, load_scenario, scenario_from_text
 
     from contextlib import asynccontextmanager
 
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
     static = _static_files()
     sessions = SessionStore()
-    runner = JobRunner(workers=workers)
+    runner = JobRunner(workers=workers, memory=job_memory,
+                       **({"max_active": max_active_jobs} if max_active_jobs is not None else {}))
+    # CPU work done for a request (validating an upload, drawing a scenario) runs in worker
+    # threads, at most this many at once, so the event loop keeps answering.
+    cpu_slots = asyncio.Semaphore(max(1, workers))
+
+    async def off_loop(fn, *args, **kwargs):
+        try:
+            await asyncio.wait_for(cpu_slots.acquire(), timeout=10.0)
+        except asyncio.TimeoutError:
+            raise HTTPProblem(503, "the app is busy; try again in a moment") from None
+        try:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        finally:
+            cpu_slots.release()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -231,7 +308,8 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
 
     @app.exception_handler(RedlineError)
     async def _redline(request: Request, err: RedlineError):
-        return JSONResponse(_error_payload(err), status_code=400, headers=_HEADERS)
+        return JSONResponse(_error_payload(err), status_code=503 if isinstance(err, Busy) else 400,
+                            headers=_HEADERS)
 
     @app.exception_handler(404)
     async def _not_found(request: Request, err):
@@ -248,14 +326,23 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
             return JSONResponse({"error": f"request is {int(declared):,} bytes; the limit is {MAX_BODY_BYTES:,}"},
                                 status_code=413, headers=_HEADERS)
         raw = request.cookies.get(COOKIE)
-        session = sessions.get(raw)
+        session = sessions.get(raw)  # a GET never creates a session
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # only requests that can store something (an upload, a job, a game) get a session,
+            # and a full table refuses new ones rather than evicting a live one
+            try:
+                session = sessions.keep(session)
+            except Busy as err:
+                return JSONResponse({"error": err.message}, status_code=503, headers=_HEADERS)
         request.state.session = session
         response = await call_next(request)
         for k, v in _HEADERS.items():
             response.headers.setdefault(k, v)
-        if raw != session.id:
+        session = request.state.session
+        if session.stored and raw != session.id:
             response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", path="/")
         return response
+
 
     def _loaded(request: Request, ref: str):
         if not _REF.match(ref):
@@ -284,6 +371,13 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def index():
         return Response(static["index.html"], media_type=_STATIC_TYPES[".html"])
+
+    from redline.web.play import create_play_router
+
+    app.include_router(create_play_router(
+        lambda request, ref: _loaded(request, ref)[0],
+        lambda: Response(static["play.html"], media_type=_STATIC_TYPES[".html"]), HTTPProblem,
+        lambda: new_id("game")))
 
     @app.get("/static/{name}")
     async def static_file(name: str):
@@ -317,8 +411,8 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
 
         loaded, origin = _loaded(request, ref)
         info = _scenario_info(loaded, ref, origin)
-        info["graph"] = scenario_svg(loaded.spec)
-        info["provenance"] = _provenance(loaded)
+        info["graph"] = await off_loop(scenario_svg, loaded.spec)  # layout is CPU work: off the loop
+        info["provenance"] = await off_loop(_provenance, loaded)
         return info
 
     @app.post("/api/uploads", status_code=201)
@@ -357,7 +451,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
             raise HTTPProblem(400, f"{name}: not UTF-8 text (byte {err.start}); is this a YAML file?",
                               file=name) from None
         try:
-            loaded = scenario_from_text(text, name=name)
+            loaded = await off_loop(scenario_from_text, text, name=name)  # validation is CPU work
         except RecursionError:
             raise HTTPProblem(400, f"{name}: the document nests too deeply", file=name) from None
         except ScenarioError as err:
@@ -370,10 +464,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         from redline.escalation.common import make_setup
 
         raw = await _read_limited(request, MAX_JSON_BYTES)
-        try:
-            body = json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise HTTPProblem(400, "the request body must be JSON") from None
+        body = _json_body(raw)
         if not isinstance(body, dict):
             raise HTTPProblem(400, "the request body must be a JSON object")
         unknown = set(body) - {"scenario", "runs", "seed", "horizon", "strategies", "params", "compare"}
@@ -387,7 +478,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         seed = _number(body.get("seed", 0), "seed", integer=True, low=0, high=2**63 - 1)
         horizon = body.get("horizon")
         if horizon is not None:
-            horizon = _number(horizon, "horizon", integer=True, low=1, high=1040)
+            horizon = _number(horizon, "horizon", integer=True, low=1, high=MAX_HORIZON)
         strategies = body.get("strategies") or {}
         params = body.get("params") or {}
         if not isinstance(strategies, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -415,7 +506,12 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         job = Job(new_id("job"), {"scenario": ref, "runs": runs, "seed": seed, "horizon": horizon,
                                   "strategies": strategies, "params": params, "compare": cmp})
         job.loaded = loaded
-        sessions.add_job(request.state.session, job)
+        runner.admit(job, _job_memory(loaded, runs, horizon, seed, strategies, params, cmp))
+        try:
+            sessions.add_job(request.state.session, job)
+        except RedlineError:
+            runner._release(job)
+            raise
         runner.submit(job, _run_job)
         return {"id": job.id, "status": job.status}
 
@@ -425,7 +521,7 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         changes or it finishes (long polling: fewer requests, and prompt updates)."""
         import asyncio
 
-        from redline.cli.common import to_jsonable
+        from redline.jsonable import to_jsonable
 
         job = _job(request, jid)
         deadline = time.monotonic() + min(max(wait, 0.0), 5.0)
@@ -476,10 +572,8 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
     def store_info():
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
-        from redline.report.inputs import load_input
-
         if "data" not in store_html:
-            store_html["data"] = load_input(store)  # sensitivity and PRIM take seconds: once per server
+            store_html["data"] = _store_input(store)  # sensitivity and PRIM take seconds: once per server
         data = store_html["data"]
         return {"kind": data.kind, "summary": {k: v for k, v in data.summary.items() if k != "datasets"},
                 "has_sensitivity": bool(data.sensitivity), "has_prim": bool(data.prim_boxes)}
@@ -491,11 +585,10 @@ def create_app(*, store: str | Path | None = None, workers: int = 2) -> FastAPI:
         from redline.report import build_html
 
         if "html" not in store_html:
-            from redline.report.inputs import load_input
-
-            store_html.setdefault("data", load_input(store))
+            store_html.setdefault("data", _store_input(store))
             store_html["html"] = build_html(store_html["data"])
         return Response(store_html["html"], media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})
 
-    return app
+    app.state.sessions, app.state.runner = sessions, runner
+    return RequestGuard(app, hosts=hosts)
