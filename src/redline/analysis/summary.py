@@ -14,6 +14,8 @@ __all__ = [
     "summarize",
     "outcome_summary",
     "state_summary",
+    "regime_summary",
+    "frozen_runs",
     "cumulative_incidence",
     "Z95",
 ]
@@ -78,6 +80,39 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
     return result
 
 
+def regime_summary(ds: xr.Dataset) -> dict[str, dict]:
+    """Per regime: ``probability_entered`` (Wilson ``ci95``; a regime in force at the start counts
+    as entered in week 0), ``median_first_week`` among runs that entered it, and ``share_of_weeks``
+    (weeks in force over weeks simulated, pooled over runs)."""
+    if "regime" not in ds.coords:
+        return {}
+    ok = ~ds["failed"].values
+    n = int(ok.sum())
+    horizon = int(ds.attrs["horizon"])
+    stopped = ds["stopped_week"].values[ok]
+    simulated = np.where(np.isnan(stopped), horizon, stopped)
+    result = {}
+    for name in ds["regime"].values.tolist():
+        first = ds["regime_week"].sel(regime=name).values[ok]
+        weeks = ds["regime_weeks"].sel(regime=name).values[ok]
+        entered = ~np.isnan(first)
+        k = int(entered.sum())
+        lo, hi = wilson_interval(k, n)
+        result[name] = {
+            "probability_entered": k / n if n else float("nan"),
+            "ci95": [lo, hi],
+            "median_first_week": float(np.median(first[entered])) if k else None,
+            "share_of_weeks": float(weeks.sum() / simulated.sum()) if n else None,
+        }
+    return result
+
+
+def frozen_runs(ds: xr.Dataset) -> int:
+    """Runs that an absorbing outcome ended before the horizon (their state froze there)."""
+    stopped = ds["stopped_week"].values
+    return int(np.count_nonzero(~np.isnan(stopped) & ~ds["failed"].values & (stopped < int(ds.attrs["horizon"]))))
+
+
 def state_summary(ds: xr.Dataset) -> dict[str, dict]:
     """Per state variable at the end of each run: ``mean``, ``p05``, ``p95``."""
     ok = ~ds["failed"].values
@@ -109,7 +144,9 @@ def summarize(ds: xr.Dataset) -> dict:
         "strategies": json.loads(attrs["strategies"]),
         "policies": json.loads(attrs["policies"]),
         "params": json.loads(attrs["params"]),
+        "frozen_runs": frozen_runs(ds),
         "outcomes": outcome_summary(ds),
+        "regimes": regime_summary(ds),
         "final_state": state_summary(ds),
         "elapsed_s": float(attrs["wall_time_s"]),
     }

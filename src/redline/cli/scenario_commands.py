@@ -127,6 +127,15 @@ def run(
         emit_json(summary)
         return
     _print_outcomes(f"{loaded.id}: {runs:,} runs × {summary['horizon']} weeks, seed {seed}", {"": summary["outcomes"]})
+    if summary["regimes"]:
+        regimes = Table(title="Regimes")
+        for col in ("regime", "P entered (95% CI)", "median first week", "share of weeks"):
+            regimes.add_column(col, justify="right" if col != "regime" else "left")
+        for name, r in summary["regimes"].items():
+            regimes.add_row(name, f"{r['probability_entered']:.3f} ({r['ci95'][0]:.3f}–{r['ci95'][1]:.3f})",
+                            "-" if r["median_first_week"] is None else f"{r['median_first_week']:.0f}",
+                            f"{r['share_of_weeks']:.3f}")
+        out_console.print(regimes)
     table = Table(title="Final state")
     for col in ("variable", "mean", "p05", "p95"):
         table.add_column(col, justify="right" if col != "variable" else "left")
@@ -134,7 +143,9 @@ def run(
         table.add_row(name, *(f"{s[k]:.4g}" if s[k] is not None else "-" for k in ("mean", "p05", "p95")))
     out_console.print(table)
     out_console.print(f"simulated in {summary['elapsed_s']:.2f} s"
-                      + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else ""))
+                      + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else "")
+                      + (f"; {summary['frozen_runs']:,} run(s) frozen early by an absorbing outcome"
+                         if summary["frozen_runs"] else ""))
 
 
 def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:

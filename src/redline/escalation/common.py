@@ -297,6 +297,13 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "red_line": [r.id for r in program.red_lines],
         "action": list(program.actions),
     }
+    if program.regimes:
+        data["regime_week"] = (("regime", "run"), cat("regime_week"))
+        data["regime_weeks"] = (("regime", "run"), cat("regime_weeks"))
+        coords["regime"] = [g.id for g in program.regimes]
+    if blocks and blocks[0]["option_count"].shape[0]:
+        data["option_count"] = (("option", "run"), cat("option_count"))
+        coords["option"] = [f"{a.id}.{lv}" for a in program.actions.values() for lv in a.levels]
     if setup.probes:
         data["probe_value"] = (("probe", "run"), cat("probe"))
         coords["probe"] = [name for name, _, _ in setup.probes]

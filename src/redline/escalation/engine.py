@@ -2,17 +2,22 @@
 
 Each simulated week (simultaneous moves):
 
-1. every actor chooses at most one action per track from the state at the start of the week
-   (``logit``: quantal response over one-step expected utilities, McKelvey & Palfrey 1995;
-   ``scripted``: probabilities per action);
+0. flows reset; scheduled events of this week change the state;
+1. every actor chooses at most one option (an action, or one level of an action) per track from
+   the state at the start of the week (``logit``: quantal response over one-step expected
+   utilities, McKelvey & Palfrey 1995, with anticipation of red-line responses, see
+   :mod:`redline.escalation.anticipation`; ``scripted``: probabilities per option); a scheduled
+   action takes its track's place that week;
 2. the chosen actions' effects apply, all computed from the same pre-move state; covert acts are
    attributed to their author with a probability, after a delay, and only then reach the
    ``attributed`` record (Baliga, Bueno de Mesquita & Wolitzky 2020);
 3. attributions that fall due this week land;
 4. processes (decay, drift, hazards) update the state in the order written;
-5. red lines whose condition holds trigger; their owner carries out the response with the red
-   line's credibility;
-6. outcomes are recorded; an absorbing outcome ends its run (the run is masked, not branched).
+5. red lines whose condition holds (and that are not resting) fire, each at most once a week, in
+   the order written; the owner answers with the red line's credibility, choosing among graded
+   responses with its own policy;
+6. regimes are entered and left with their weekly hazards;
+7. outcomes are recorded; an absorbing outcome ends its run (the run is masked, not branched).
 
 Randomness comes from one stream per random call site, spawned from the experiment's
 ``SeedSequence`` per block of :data:`BLOCK_RUNS` runs, so results do not depend on how blocks are
@@ -23,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
     MAX_DELAY,
@@ -33,7 +39,7 @@ from redline.escalation.common import (
     clip_to_bounds,
     collective_positions,
 )
-from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
+from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_block"]
 
@@ -65,6 +71,10 @@ class _Block:
             "red_line_week": np.full((len(program.red_lines), runs), np.nan),
             "red_line_enforced": np.zeros((len(program.red_lines), runs), dtype=bool),
             "action_count": np.zeros((len(program.actions), runs), dtype=np.int32),
+            "option_count": np.zeros((sum(a.n_levels for a in program.actions.values() if a.levels), runs),
+                                     dtype=np.int32),
+            "regime_week": np.full((len(program.regimes), runs), np.nan),
+            "regime_weeks": np.zeros((len(program.regimes), runs), dtype=np.int32),
             "stopped_week": np.full(runs, np.nan),
             "failed": np.zeros(runs, dtype=bool),
         }
@@ -77,7 +87,19 @@ class _Block:
         self.red_line_week = {r.id: np.full(runs, np.nan) for r in program.red_lines}
         self.red_line_enforced = {r.id: np.zeros(runs, dtype=bool) for r in program.red_lines}
         self.action_count = {a: np.zeros(runs, dtype=np.int32) for a in program.actions}
+        self.leveled = [a for a, x in program.actions.items() if x.levels]
+        self.option_count = {option_id(program.actions[a], i): np.zeros(runs, dtype=np.int32)
+                             for a in self.leveled for i in range(program.actions[a].n_levels)}
+        self.last_fired = {r.id: np.full(runs, np.nan) for r in program.red_lines}
+        self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
+        self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
+        self.relevant = relevant_red_lines(program)
+        self.baseline_trips: dict = {}
+        self.plain_policies: dict[str, CompiledPolicy] = {}
+        self.events_by_week: dict[int, list] = {}
+        for e in program.events:
+            self.events_by_week.setdefault(e.week, []).append(e)
         # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs)
         self.pending = {
             aid: np.zeros((MAX_DELAY, sum(e.attributed is not None for e in a.effects), runs))
@@ -101,6 +123,10 @@ class _Block:
             v[o.id] = np.zeros(self.n)
         for r in p.red_lines:
             v[r.id] = np.zeros(self.n)
+        for g in p.regimes:
+            v[g.id] = np.full(self.n, 1.0 if g.initial else 0.0)
+            if g.initial:
+                self.regime_week[g.id][:] = 0.0
 
     # -- one week
     def step(self, week: int) -> None:
@@ -110,15 +136,22 @@ class _Block:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
         for name in self.p.flows:
             self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
-        taken = self.choose()
-        self.apply_actions(taken, week)
+        forced = self.apply_events(week)
+        self.baseline_trips = {}
+        taken, levels = self.choose(forced)
+        self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
             self.values[aid] = t.astype(float)
             self.action_count[aid] += t
+        for aid in self.leveled:
+            action = self.p.actions[aid]
+            for i in range(action.n_levels):
+                self.option_count[option_id(action, i)] += taken[aid] & (levels[aid] == i)
         self.run_processes()
         self.run_decisions(week)
         self.run_red_lines(week)
+        self.run_regimes(week)
         self.record_outcomes(week)
         self.check_finite(week)
         self.record_probes(week)
@@ -129,28 +162,59 @@ class _Block:
             if week == at:
                 self.probe[name] = value.copy()
 
-    def choose(self) -> dict[str, np.ndarray]:
+    def apply_events(self, week: int) -> dict[tuple[str, str], tuple[str, int]]:
+        """Apply this week's scheduled state changes; return the scheduled options by (actor, track)."""
+        forced = {}
+        for event in self.events_by_week.get(week, ()):
+            new_values = [(var, op, e.evaluate(self.ctx)) for var, op, e in event.updates]
+            for var, op, value in new_values:
+                old = self.values[var]
+                new = old + value if op == "add" else value
+                self.values[var] = clip_to_bounds(self.p, var, np.where(self.alive, new, old))
+            if event.action is not None:
+                action = self.p.actions[event.action[0]]
+                forced[(action.actor, action.track)] = event.action
+        return forced
+
+    def choose(self, forced) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         taken = {aid: np.zeros(self.n, dtype=bool) for aid in self.p.actions}
+        levels = {aid: np.zeros(self.n, dtype=np.int64) for aid in self.leveled}
         for actor, tracks in self.p.tracks.items():
             policy = self.setup.policies[actor]
-            avails = {track: [self.available(aid) for aid in ids] for track, ids in tracks.items()}
+            avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, avails)
+                external = self.external_weights(actor, tracks, {t: list(a.values()) for t, a in avails.items()})
             for track, action_ids in tracks.items():
+                options = self.p.options(action_ids)
+                # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
+                u = self.streams.get(f"choice:{actor}:{track}").random(self.n)
+                scheduled = forced.get((actor, track))
+                if scheduled is not None:
+                    aid, level = scheduled
+                    taken[aid] = self.alive.copy()
+                    if aid in levels:
+                        levels[aid][:] = level
+                    continue
                 avail = avails[track]
                 if policy.kind == "scripted":
-                    weights = self.scripted_weights(policy, action_ids, avail)
+                    weights = self.scripted_weights(policy, options, avail)
                 elif policy.kind == "external":
-                    weights = external[track]
+                    # a seat picks actions; an action with levels is taken at its first level
+                    by_action = dict(zip(action_ids, external[track]))
+                    weights = [by_action[aid] if level == 0 else np.zeros(self.n) for aid, level in options]
                 else:
-                    weights = self.logit_weights(policy, action_ids, avail, actor)
-                u = self.streams.get(f"choice:{actor}:{track}").random(self.n)
+                    weights = self.logit_weights(policy, options, avail)
                 cumulative = np.zeros(self.n)
-                for aid, w in zip(action_ids, weights):
+                for (aid, level), w in zip(options, weights):
                     upper = cumulative + w
-                    taken[aid] = (u >= cumulative) & (u < upper) & self.alive
+                    pick = (u >= cumulative) & (u < upper) & self.alive
                     cumulative = upper
-        return taken
+                    if aid in levels:
+                        taken[aid] |= pick
+                        levels[aid][pick] = level
+                    else:
+                        taken[aid] = pick
+        return taken, levels
 
     def external_weights(self, actor: str, tracks, avails) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
@@ -193,58 +257,194 @@ class _Block:
             return self.alive
         return self.alive & (a.available.evaluate(self.ctx) != 0)
 
-    def scripted_weights(self, policy: CompiledPolicy, action_ids, avail) -> list[np.ndarray]:
+    def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False) -> list[np.ndarray]:
+        """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
+        ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal)."""
         weights = []
-        for aid, ok in zip(action_ids, avail):
-            e = policy.probabilities.get(aid)
+        for aid, level in options:
+            e = policy.probabilities.get(option_id(self.p.actions[aid], level))
             w = np.zeros(self.n) if e is None else np.fmin(np.fmax(e.evaluate(self.ctx), 0.0), 1.0)  # NaN -> 0
-            weights.append(np.where(ok, w, 0.0))
+            weights.append(np.where(avail[aid], w, 0.0) if avail is not None else w)
         total = np.sum(weights, axis=0) if weights else np.zeros(self.n)
+        if renormalise:
+            empty = total <= 0
+            return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
         scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)  # over-full tracks are normalised
         return [w * scale for w in weights]
 
-    def logit_weights(self, policy: CompiledPolicy, action_ids, avail, actor: str) -> list[np.ndarray]:
-        """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995)."""
+    def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
+        """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
+
+        ``nothing=False``: choose among ``options`` only (a red line's graded responses)."""
         ctx = self.ctx
         ctx.expected, ctx.commit = True, False
         try:
             lam = policy.rationality.evaluate(ctx)
-            utilities = [self.expected_utility(self.p.actions[aid], policy) for aid in action_ids]
+            utilities = []
+            for aid, level in options:
+                u = self.expected_utility(self.p.actions[aid], level, policy)
+                if policy.anticipate and self.relevant[aid]:
+                    u = u + self.anticipated(aid, level, policy)
+                utilities.append(u)
         finally:
             ctx.expected, ctx.commit = False, True
-        scores = [np.where(ok, lam * u, -np.inf) for u, ok in zip(utilities, avail)]
-        top = np.maximum(np.max(scores, axis=0), 0.0)  # 0: the 'do nothing' option
+        scores = [np.where(avail[aid], lam * u, -np.inf) if avail is not None else lam * u
+                  for (aid, _), u in zip(options, utilities)]
+        top = np.max(scores, axis=0)
+        if nothing:
+            top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
         exps = [np.exp(s - top) for s in scores]
-        denom = np.exp(-top) + np.sum(exps, axis=0)
+        denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
         return [e / denom for e in exps]
 
-    def expected_utility(self, action: CompiledAction, policy: CompiledPolicy) -> np.ndarray:
+    def set_level(self, action: CompiledAction, level) -> None:
+        """Make the level's values readable by the action's own expressions (a scalar or per run)."""
+        for k, key in enumerate(action.level_keys):
+            if np.ndim(level) == 0:
+                self.values[key] = action.level_values[int(level)][k]
+            else:
+                self.values[key] = np.asarray([lv[k] for lv in action.level_values])[level]
+
+    def clear_level(self, action: CompiledAction) -> None:
+        for key in action.level_keys:
+            self.values.pop(key, None)
+
+    def expected_utility(self, action: CompiledAction, level: int, policy: CompiledPolicy, *,
+                         effects_only: bool = False) -> np.ndarray:
+        """The chooser's goal change from the action's expected effects (plus its utility terms
+        unless ``effects_only``), evaluated in expected mode on the current state."""
         goals = policy.goals
         total = np.zeros(self.n)
         p_attr = None
-        for eff in action.effects:
-            w_var = goals.get(eff.var, 0.0)
-            w_att = goals.get(eff.attributed, 0.0) if eff.attributed else 0.0
-            if not w_var and not w_att:
-                continue
-            mean = eff.value.evaluate(self.ctx)
-            delta = mean if eff.op == "add" else mean - self.values[eff.var]
-            total = total + w_var * delta
-            if w_att:
-                if action.covert:
-                    if p_attr is None:
-                        p_attr = np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1)
-                    total = total + w_att * p_attr * delta
-                else:
-                    total = total + w_att * delta
-        if action.utility is not None:
-            total = total + action.utility.evaluate(self.ctx)
-        extra = policy.utilities.get(action.id)
-        if extra is not None:
-            total = total + extra.evaluate(self.ctx)
+        self.set_level(action, level)
+        try:
+            for eff in action.effects:
+                w_var = goals.get(eff.var, 0.0)
+                w_att = goals.get(eff.attributed, 0.0) if eff.attributed else 0.0
+                if not w_var and not w_att:
+                    continue
+                mean = eff.value.evaluate(self.ctx)
+                delta = mean if eff.op == "add" else mean - self.values[eff.var]
+                total = total + w_var * delta
+                if w_att:
+                    if action.covert:
+                        if p_attr is None:
+                            p_attr = np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1)
+                        total = total + w_att * p_attr * delta
+                    else:
+                        total = total + w_att * delta
+            if not effects_only:
+                if action.utility is not None:
+                    total = total + action.utility.evaluate(self.ctx)
+                extra = policy.utilities.get(action.id)
+                if extra is not None:
+                    total = total + extra.evaluate(self.ctx)
+        finally:
+            self.clear_level(action)
         return np.nan_to_num(total, nan=0.0, posinf=1e6, neginf=-1e6)
 
-    def apply_actions(self, taken: dict[str, np.ndarray], week: int, *, commit: bool = True) -> None:
+    # -- anticipation (see redline.escalation.anticipation)
+    def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
+        """Whether ``rl`` may fire this week: not spent (``once``) and not resting."""
+        ok = np.ones(self.n, dtype=bool)
+        last = self.last_fired[rl.id]
+        if rl.once:
+            ok &= np.isnan(self.red_line_week[rl.id])
+        if rl.cooldown_weeks:
+            ok &= ~(self.ctx.week - last <= rl.cooldown_weeks)
+        return ok
+
+    def condition_on(self, rl: CompiledRedLine, values: dict) -> np.ndarray:
+        """``rl``'s condition on a hypothetical state (expected mode, windows not advanced)."""
+        saved = self.ctx.values
+        self.ctx.values = values
+        try:
+            return (rl.condition.evaluate(self.ctx) != 0).astype(float)
+        finally:
+            self.ctx.values = saved
+
+    def nothing_state(self) -> dict:
+        """This week's state before anyone acts, with no action taken."""
+        state = self.baseline_trips.get("state")
+        if state is None:
+            state = dict(self.values)
+            for aid in self.p.actions:
+                state[aid] = 0.0
+            self.baseline_trips["state"] = state
+        return state
+
+    def anticipated(self, aid: str, level: int, policy: CompiledPolicy) -> np.ndarray:
+        """Expected goal change from the red-line responses that option (aid, level) trips this week."""
+        action = self.p.actions[aid]
+        base = self.nothing_state()
+        after = dict(base)
+        after[aid] = 1.0
+        attributed_after = None
+        self.set_level(action, level)
+        try:
+            p_now = 0.0
+            if action.covert:
+                delay = np.rint(action.attribution_delay.evaluate(self.ctx))
+                p_now = np.where(delay <= 0, np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1), 0.0)
+            amounts = [eff.value.evaluate(self.ctx) for eff in action.effects]
+        finally:
+            self.clear_level(action)
+        for eff, amount in zip(action.effects, amounts):
+            old = after[eff.var]
+            after[eff.var] = clip_to_bounds(self.p, eff.var, old + amount if eff.op == "add" else np.array(amount, dtype=float))
+        if any(eff.attributed is not None for eff in action.effects):
+            attributed_after = dict(after)
+            for eff, amount in zip(action.effects, amounts):
+                if eff.attributed is not None:
+                    attributed_after[eff.attributed] = clip_to_bounds(
+                        self.p, eff.attributed, attributed_after[eff.attributed] + amount)
+            if not action.covert:
+                after, attributed_after, p_now = attributed_after, None, 0.0
+        total = np.zeros(self.n)
+        for i in self.relevant[aid]:
+            rl = self.p.red_lines[i]
+            key = ("trip", i)
+            if key not in self.baseline_trips:
+                self.baseline_trips[key] = self.condition_on(rl, base)
+            trips = self.condition_on(rl, after)
+            if attributed_after is not None:
+                trips = (1 - p_now) * trips + p_now * self.condition_on(rl, attributed_after)
+            caused = trips - self.baseline_trips[key]
+            if not caused.any():
+                continue
+            total = total + caused * self.response_value(rl, policy)
+        return total
+
+    def response_value(self, rl: CompiledRedLine, chooser: CompiledPolicy) -> np.ndarray:
+        """c_r · Σ_k π_r(k) G(k): credibility times the chooser's expected goal change from r's response."""
+        key = ("value", rl.id, id(chooser))
+        cached = self.baseline_trips.get(key)
+        if cached is not None:
+            return cached
+        cred = np.clip(np.nan_to_num(rl.credibility.evaluate(self.ctx)), 0.0, 1.0) * self.can_fire(rl)
+        shares = self.response_shares(rl, anticipate=False)
+        value = np.zeros(self.n)
+        for (aid, level), share in zip(rl.responses, shares):
+            value = value + share * self.expected_utility(self.p.actions[aid], level, chooser, effects_only=True)
+        value = cred * value
+        self.baseline_trips[key] = value
+        return value
+
+    def response_shares(self, rl: CompiledRedLine, *, anticipate: bool) -> list[np.ndarray]:
+        """The owner's probabilities over ``rl``'s responses (one is always chosen)."""
+        if len(rl.responses) == 1:
+            return [np.ones(self.n)]
+        owner = self.setup.policies[rl.owner]
+        if owner.kind == "external":  # a seat is not asked mid-week: equal shares over the ladder
+            return [np.full(self.n, 1.0 / len(rl.responses)) for _ in rl.responses]
+        if owner.kind == "scripted":
+            return self.scripted_weights(owner, list(rl.responses), None, renormalise=True)
+        if not anticipate and owner.anticipate:
+            owner = self.plain_policies.setdefault(rl.owner, _without_anticipation(owner))
+        return self.logit_weights(owner, list(rl.responses), None, nothing=False)
+
+    def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
+                      *, commit: bool = True) -> None:
         """Apply the effects of every taken action, each computed from the same pre-move state."""
         ctx = self.ctx
         ctx.commit = commit
@@ -254,11 +454,16 @@ class _Block:
                 mask = taken.get(aid)
                 if mask is None:
                     continue
+                if action.levels:
+                    self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 # Values are drawn for every run, taken or not, so random streams stay aligned.
-                amounts = [eff.value.evaluate(ctx) for eff in action.effects]
-                for eff, amount in zip(action.effects, amounts):
-                    changes.append((eff.var, eff.op, amount, mask))
-                self.attribute(action, amounts, mask, week, changes)
+                try:
+                    amounts = [eff.value.evaluate(ctx) for eff in action.effects]
+                    for eff, amount in zip(action.effects, amounts):
+                        changes.append((eff.var, eff.op, amount, mask))
+                    self.attribute(action, amounts, mask, week, changes)
+                finally:
+                    self.clear_level(action)
         finally:
             ctx.commit = True
         for var, op, amount, mask in changes:
@@ -332,21 +537,61 @@ class _Block:
             self.values[d.target] = clip_to_bounds(self.p, d.target, new)
 
     def run_red_lines(self, week: int) -> None:
+        """Each red line is checked once a week, in the order written: a response can trip a red
+        line written after it the same week, and one written before it the next week."""
         ctx = self.ctx
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate(ctx) != 0
             cred = rl.credibility.evaluate(ctx)
             draw = self.streams.get(f"red_line:{rl.id}").random(self.n)
             fired_before = ~np.isnan(self.red_line_week[rl.id])
-            trigger = cond & self.alive & ~(fired_before if rl.once else np.zeros(self.n, dtype=bool))
+            trigger = cond & self.alive & self.can_fire(rl)
             enforce = trigger & (draw < cred)
             self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
+            self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
             self.red_line_enforced[rl.id] |= enforce
             self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
-            if enforce.any():
-                self.apply_actions({rl.response: enforce}, week, commit=False)
-                self.values[rl.response] = np.maximum(self.values[rl.response], enforce.astype(float))
-                self.action_count[rl.response] += enforce
+            if len(rl.responses) > 1:
+                pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
+            if not enforce.any():
+                continue
+            if len(rl.responses) == 1:
+                chosen = [enforce]
+            else:
+                self.baseline_trips = {}  # the state has moved on since the choices
+                shares = self.response_shares(rl, anticipate=True)
+                chosen, cumulative = [], np.zeros(self.n)
+                for share in shares:
+                    upper = cumulative + share
+                    chosen.append(enforce & (pick >= cumulative) & (pick < upper))
+                    cumulative = upper
+                chosen[-1] |= enforce & (pick >= cumulative)  # rounding: the total is 1
+            masks: dict[str, np.ndarray] = {}
+            levels: dict[str, np.ndarray] = {}
+            for (aid, level), mask in zip(rl.responses, chosen):
+                masks[aid] = masks.get(aid, np.zeros(self.n, dtype=bool)) | mask
+                if self.p.actions[aid].levels:
+                    levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[mask] = level
+            self.apply_actions(masks, week, levels, commit=False)
+            for (aid, level), mask in zip(rl.responses, chosen):
+                self.values[aid] = np.maximum(self.values[aid], mask.astype(float))
+                self.action_count[aid] += mask
+                if self.p.actions[aid].levels:
+                    self.option_count[option_id(self.p.actions[aid], level)] += mask
+
+    def run_regimes(self, week: int) -> None:
+        """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
+        ctx = self.ctx
+        for g in self.p.regimes:
+            enter = g.enter.evaluate(ctx)
+            leave = g.exit.evaluate(ctx)
+            draw = self.streams.get(f"regime:{g.id}").random(self.n)
+            inside = self.values[g.id] != 0
+            now = np.where(inside, ~(draw < leave), draw < enter)
+            now = np.where(self.alive, now, inside)
+            self.values[g.id] = now.astype(float)
+            self.regime_week[g.id] = np.where(now & np.isnan(self.regime_week[g.id]), float(week), self.regime_week[g.id])
+            self.regime_weeks[g.id] += now & self.alive
 
     def record_outcomes(self, week: int) -> None:
         ctx = self.ctx
@@ -389,6 +634,11 @@ class _Block:
             r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][which]
         for i, a in enumerate(self.p.actions):
             r["action_count"][i, pos] = self.action_count[a][which]
+        for i, o in enumerate(self.option_count):
+            r["option_count"][i, pos] = self.option_count[o][which]
+        for i, g in enumerate(self.p.regimes):
+            r["regime_week"][i, pos] = self.regime_week[g.id][which]
+            r["regime_weeks"][i, pos] = self.regime_weeks[g.id][which]
         r["stopped_week"][pos] = self.stopped_week[which]
         r["failed"][pos] = self.failed[which]
 
@@ -410,7 +660,8 @@ class _Block:
             else:
                 self.ctx.windows[key] = cut(state)
         self.pending = {k: v[:, :, keep] for k, v in self.pending.items()}
-        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.action_count):
+        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.action_count,
+                        self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
             for k in records:
                 records[k] = records[k][keep]
         self.alive, self.failed, self.stopped_week = self.alive[keep], self.failed[keep], self.stopped_week[keep]
@@ -445,3 +696,10 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
         "trajectory": traj,
         "probe": np.stack([b.probe[name] for name, _, _ in setup.probes]) if setup.probes else None,
     }
+
+
+def _without_anticipation(policy: CompiledPolicy) -> CompiledPolicy:
+    """The same policy at depth zero (a red line's owner as the chooser models it)."""
+    from dataclasses import replace
+
+    return replace(policy, anticipate=False)

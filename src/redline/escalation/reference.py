@@ -1,8 +1,8 @@
 """Reference interpreter: the escalation semantics, one run at a time, in plain Python.
 
 Written to be read, not to be fast. It follows the same weekly order as the vectorised engine
-(choose, act, attribute, processes, red lines, outcomes) and is tested against it in
-distribution; it uses one random stream per run rather than one per call site, so the two
+(events, choose, act, attribute, processes, red lines, regimes, outcomes) and is tested against it
+in distribution; it uses one random stream per run rather than one per call site, so the two
 engines agree in distribution, not draw for draw.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ import math
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, block_parameters, collective_positions
-from redline.scenario.compile import CompiledAction, CompiledPolicy, Program
+from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_reference"]
 
@@ -44,6 +45,12 @@ class _Run:
         self.red_line_week = {r.id: math.nan for r in program.red_lines}
         self.red_line_enforced = {r.id: False for r in program.red_lines}
         self.action_count = {a: 0 for a in program.actions}
+        self.option_count = {option_id(a, i): 0 for a in program.actions.values() if a.levels
+                             for i in range(a.n_levels)}
+        self.last_fired = {r.id: math.nan for r in program.red_lines}
+        self.regime_week = {g.id: (0.0 if g.initial else math.nan) for g in program.regimes}
+        self.regime_weeks = {g.id: 0 for g in program.regimes}
+        self.relevant = relevant_red_lines(program)
         self.pending: list[tuple[int, str, float]] = []  # (week due, variable, amount)
         self.probe = {name: math.nan for name, _, _ in setup.probes or ()}
 
@@ -57,12 +64,24 @@ class _Run:
         self.flow_start = {name: self.values[name] for name in self.p.flows}
         for name in list(self.p.actions) + [o.id for o in self.p.outcomes] + [r.id for r in self.p.red_lines]:
             self.values[name] = 0.0
+        for g in self.p.regimes:
+            self.values[g.id] = float(g.initial)
 
     def step(self, week: int) -> None:
         self.ctx.week = week
         for name in self.p.flows:
             self.values[name] = self.flow_start[name]
-        chosen = self.choose()
+        forced = {}
+        for event in self.p.events:
+            if event.week != week:
+                continue
+            updates = [(var, op, e.evaluate_scalar(self.ctx)) for var, op, e in event.updates]
+            for var, op, value in updates:
+                self.values[var] = _clip(self.p, var, self.values[var] + value if op == "add" else value)
+            if event.action is not None:
+                action = self.p.actions[event.action[0]]
+                forced[(action.actor, action.track)] = event.action
+        chosen = self.choose(forced)  # action id -> level index
         self.act(chosen, week)
         for item in [x for x in self.pending if x[0] == week]:
             self.pending.remove(item)
@@ -71,6 +90,9 @@ class _Run:
         for aid in self.p.actions:
             self.values[aid] = float(aid in chosen)
             self.action_count[aid] += aid in chosen
+        for aid, level in chosen.items():
+            if self.p.actions[aid].levels:
+                self.option_count[option_id(self.p.actions[aid], level)] += 1
         for proc in self.p.processes:
             active = proc.when is None or proc.when.evaluate_scalar(self.ctx) != 0
             updates = [(var, op, e.evaluate_scalar(self.ctx)) for var, op, e in proc.updates]
@@ -83,21 +105,35 @@ class _Run:
             if week % d.every_weeks == 0 or week == 1:
                 arrays = [[np.array([v]) for v in group] for group in inputs]
                 self.values[d.target] = _clip(self.p, d.target, float(collective_positions(d, *arrays)[0]))
-        for rl in self.p.red_lines:
+        for rl in self.p.red_lines:  # each once a week, in the order written
             holds = rl.condition.evaluate_scalar(self.ctx) != 0
             credibility = min(max(rl.credibility.evaluate_scalar(self.ctx), 0.0), 1.0)
-            fired_before = not math.isnan(self.red_line_week[rl.id])
-            if holds and not (rl.once and fired_before):
-                if not fired_before:
+            if holds and self.can_fire(rl):
+                if math.isnan(self.red_line_week[rl.id]):
                     self.red_line_week[rl.id] = float(week)
+                self.last_fired[rl.id] = float(week)
                 if self.rng.random() < credibility:
                     self.red_line_enforced[rl.id] = True
+                    aid, level = self.pick_response(rl)
                     self.ctx.commit = False
-                    self.act({rl.response}, week)
+                    self.act({aid: level}, week)
                     self.ctx.commit = True
-                    self.values[rl.response] = 1.0
-                    self.action_count[rl.response] += 1
+                    self.values[aid] = 1.0
+                    self.action_count[aid] += 1
+                    if self.p.actions[aid].levels:
+                        self.option_count[option_id(self.p.actions[aid], level)] += 1
             self.values[rl.id] = float(not math.isnan(self.red_line_week[rl.id]))
+        for g in self.p.regimes:
+            enter = min(max(g.enter.evaluate_scalar(self.ctx), 0.0), 1.0)
+            leave = min(max(g.exit.evaluate_scalar(self.ctx), 0.0), 1.0)
+            inside = self.values[g.id] != 0
+            u = self.rng.random()
+            inside = (u >= leave) if inside else (u < enter)
+            self.values[g.id] = float(inside)
+            if inside:
+                self.regime_weeks[g.id] += 1
+                if math.isnan(self.regime_week[g.id]):
+                    self.regime_week[g.id] = float(week)
         for o in self.p.outcomes:
             holds = o.condition.evaluate_scalar(self.ctx) != 0
             if o.week is not None and o.week != week:
@@ -114,18 +150,23 @@ class _Run:
             if math.isnan(self.stopped_week):
                 self.stopped_week = float(week)
 
-    def choose(self) -> set[str]:
-        chosen = set()
+    def choose(self, forced: dict) -> dict[str, int]:
+        """Each actor's option per track: action id -> level index (0 for an action without levels)."""
+        chosen = {}
         for actor, tracks in self.p.tracks.items():
             policy = self.setup.policies[actor]
-            for action_ids in tracks.values():
-                options = [a for a in action_ids if self.is_available(self.p.actions[a])]
+            for track, action_ids in tracks.items():
+                if (actor, track) in forced:
+                    aid, level = forced[(actor, track)]
+                    chosen[aid] = level
+                    continue
+                options = [(a, i) for a, i in self.p.options(action_ids) if self.is_available(self.p.actions[a])]
                 weights = self.weights(policy, options)
                 u = self.rng.random()
                 cumulative = 0.0
-                for aid, w in zip(options, weights):
+                for (aid, level), w in zip(options, weights):
                     if cumulative <= u < cumulative + w:
-                        chosen.add(aid)
+                        chosen[aid] = level
                         break
                     cumulative += w
         return chosen
@@ -133,21 +174,50 @@ class _Run:
     def is_available(self, action: CompiledAction) -> bool:
         return action.available is None or action.available.evaluate_scalar(self.ctx) != 0
 
-    def weights(self, policy: CompiledPolicy, options: list[str]) -> list[float]:
+    def can_fire(self, rl: CompiledRedLine) -> bool:
+        if rl.once and not math.isnan(self.red_line_week[rl.id]):
+            return False
+        return not (rl.cooldown_weeks and self.ctx.week - self.last_fired[rl.id] <= rl.cooldown_weeks)
+
+    def weights(self, policy: CompiledPolicy, options: list[tuple[str, int]], *, nothing: bool = True,
+                anticipate: bool = True) -> list[float]:
+        """Probabilities of ``options``; with ``nothing`` false one of them is always chosen (a red
+        line's graded responses: scripted probabilities renormalised, logit without 'do nothing')."""
         if policy.kind == "scripted":
-            probs = [min(max(policy.probabilities[a].evaluate_scalar(self.ctx), 0.0), 1.0)
-                     if a in policy.probabilities else 0.0 for a in options]
+            probs = []
+            for aid, level in options:
+                e = policy.probabilities.get(option_id(self.p.actions[aid], level))
+                probs.append(0.0 if e is None else min(max(e.evaluate_scalar(self.ctx), 0.0), 1.0))
             total = sum(probs)
+            if not nothing:
+                return [p / total for p in probs] if total > 0 else [1.0 / len(probs)] * len(probs)
             return [p / total for p in probs] if total > 1 else probs
         self.ctx.expected, self.ctx.commit = True, False
         lam = policy.rationality.evaluate_scalar(self.ctx)
-        utilities = [self.expected_utility(self.p.actions[a], policy) for a in options]
+        utilities = []
+        for aid, level in options:
+            u = self.expected_utility(self.p.actions[aid], level, policy)
+            if anticipate and policy.anticipate:
+                u += self.anticipated(aid, level, policy)
+            utilities.append(u)
         self.ctx.expected, self.ctx.commit = False, True
-        exps = [math.exp(min(lam * u, 700.0)) for u in utilities]
-        denom = 1.0 + sum(exps)  # 1.0 = exp(0): the 'do nothing' option
+        scores = [lam * u for u in utilities]
+        top = max(scores + [0.0]) if nothing else max(scores)
+        exps = [math.exp(s - top) for s in scores]
+        denom = (math.exp(-top) if nothing else 0.0) + sum(exps)  # exp(0 - top): the 'do nothing' option
         return [e / denom for e in exps]
 
-    def expected_utility(self, action: CompiledAction, policy: CompiledPolicy) -> float:
+    def with_level(self, action: CompiledAction, level: int) -> None:
+        for key, value in zip(action.level_keys, action.level_values[level] if action.levels else ()):
+            self.values[key] = value
+
+    def without_level(self, action: CompiledAction) -> None:
+        for key in action.level_keys:
+            self.values.pop(key, None)
+
+    def expected_utility(self, action: CompiledAction, level: int, policy: CompiledPolicy, *,
+                         effects_only: bool = False) -> float:
+        self.with_level(action, level)
         total = 0.0
         for eff in action.effects:
             w_var = policy.goals.get(eff.var, 0.0)
@@ -160,18 +230,81 @@ class _Run:
             if w_att:
                 p = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0) if action.covert else 1.0
                 total += w_att * p * delta
-        if action.utility is not None:
-            total += action.utility.evaluate_scalar(self.ctx)
-        if action.id in policy.utilities:
-            total += policy.utilities[action.id].evaluate_scalar(self.ctx)
+        if not effects_only:
+            if action.utility is not None:
+                total += action.utility.evaluate_scalar(self.ctx)
+            if action.id in policy.utilities:
+                total += policy.utilities[action.id].evaluate_scalar(self.ctx)
+        self.without_level(action)
         return total if math.isfinite(total) else 0.0
 
-    def act(self, chosen: set[str], week: int) -> None:
-        """Apply the effects of the chosen actions, all computed from the pre-move state."""
+    def anticipated(self, aid: str, level: int, policy: CompiledPolicy) -> float:
+        """Expected goal change from the red-line responses this option trips this week (depth one;
+        see :mod:`redline.escalation.anticipation`)."""
+        if not self.relevant[aid]:
+            return 0.0
+        action = self.p.actions[aid]
+        nothing = dict(self.values)
+        for a in self.p.actions:
+            nothing[a] = 0.0
+        after = dict(nothing)
+        after[aid] = 1.0
+        self.with_level(action, level)
+        amounts = [eff.value.evaluate_scalar(self.ctx) for eff in action.effects]
+        p_now = 0.0
+        if action.covert and round(action.attribution_delay.evaluate_scalar(self.ctx)) <= 0:
+            p_now = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0)
+        self.without_level(action)
+        for eff, amount in zip(action.effects, amounts):
+            after[eff.var] = _clip(self.p, eff.var, after[eff.var] + amount if eff.op == "add" else amount)
+        seen = dict(after)  # the state if the act is attributed at once
+        for eff, amount in zip(action.effects, amounts):
+            if eff.attributed is not None:
+                seen[eff.attributed] = _clip(self.p, eff.attributed, seen[eff.attributed] + amount)
+        weight_seen = p_now if action.covert else 1.0
+        total = 0.0
+        for i in self.relevant[aid]:
+            rl = self.p.red_lines[i]
+            if not self.can_fire(rl):
+                continue
+            trips = (weight_seen * self.holds_on(rl, seen) + (1 - weight_seen) * self.holds_on(rl, after)
+                     - self.holds_on(rl, nothing))
+            if trips == 0:
+                continue
+            credibility = min(max(rl.credibility.evaluate_scalar(self.ctx), 0.0), 1.0)
+            shares = self.weights(self.setup.policies[rl.owner], list(rl.responses), nothing=False, anticipate=False)
+            value = sum(share * self.expected_utility(self.p.actions[r], lv, policy, effects_only=True)
+                        for (r, lv), share in zip(rl.responses, shares))
+            total += credibility * trips * value
+        return total
+
+    def holds_on(self, rl: CompiledRedLine, state: dict[str, float]) -> float:
+        saved = self.ctx.values
+        self.ctx.values = state
+        try:
+            return float(rl.condition.evaluate_scalar(self.ctx) != 0)
+        finally:
+            self.ctx.values = saved
+
+    def pick_response(self, rl: CompiledRedLine) -> tuple[str, int]:
+        if len(rl.responses) == 1:
+            return rl.responses[0]
+        shares = self.weights(self.setup.policies[rl.owner], list(rl.responses), nothing=False)
+        u = self.rng.random()
+        cumulative = 0.0
+        for option, share in zip(rl.responses, shares):
+            cumulative += share
+            if u < cumulative:
+                return option
+        return rl.responses[-1]
+
+    def act(self, chosen: dict[str, int], week: int) -> None:
+        """Apply the effects of the chosen actions (id -> level), all computed from the pre-move state."""
         changes = []
         for aid, action in self.p.actions.items():
             if aid not in chosen:
                 continue
+            self.with_level(action, chosen[aid])
             attributed_now = True
             delay = 0
             if action.covert:
@@ -186,6 +319,7 @@ class _Run:
                         changes.append((eff.attributed, "add", amount))
                     else:
                         self.pending.append((week + delay, eff.attributed, amount))
+            self.without_level(action)
         for var, op, amount in changes:
             new = self.values[var] + amount if op == "add" else amount
             self.values[var] = _clip(self.p, var, new)
@@ -200,6 +334,7 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
     parameters = block_parameters(setup, block, runs)
     final, traj = [], []
     out_w, rl_w, rl_e, counts, stopped, failed, probes = [], [], [], [], [], [], []
+    opt_c, reg_w, reg_n = [], [], []
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
         own = {name: float(v[i]) if isinstance(v, np.ndarray) else v for name, v in parameters.items()}
@@ -223,6 +358,9 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         rl_w.append([r.red_line_week[x.id] for x in program.red_lines])
         rl_e.append([r.red_line_enforced[x.id] for x in program.red_lines])
         counts.append([r.action_count[a] for a in program.actions])
+        opt_c.append(list(r.option_count.values()))
+        reg_w.append([r.regime_week[g.id] for g in program.regimes])
+        reg_n.append([r.regime_weeks[g.id] for g in program.regimes])
         stopped.append(r.stopped_week)
         failed.append(r.failed)
 
@@ -235,6 +373,9 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         "red_line_week": matrix(rl_w, len(program.red_lines)),
         "red_line_enforced": matrix(rl_e, len(program.red_lines), bool),
         "action_count": matrix(counts, len(program.actions), np.int32),
+        "option_count": matrix(opt_c, sum(a.n_levels for a in program.actions.values() if a.levels), np.int32),
+        "regime_week": matrix(reg_w, len(program.regimes)),
+        "regime_weeks": matrix(reg_n, len(program.regimes), np.int32),
         "stopped_week": np.array(stopped, dtype=float),
         "failed": np.array(failed, dtype=bool),
         "trajectory": np.array(traj, dtype=float).transpose(1, 2, 0) if trajectories else None,

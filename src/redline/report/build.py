@@ -285,7 +285,7 @@ def _structure_section(data: ReportInput) -> str:
         return ""
     spec = data.loaded.spec
     reds = "".join(f"<li><b>{_element_link('red_lines', rid, data)}</b> ({escape(r.owner)}): if "
-                   f"<code>{escape(str(r.condition))}</code> then <b>{escape(r.response)}</b>, credibility "
+                   f"<code>{escape(str(r.condition))}</code> then <b>{escape(' or '.join(r.responses))}</b>, credibility "
                    f"<code>{escape(str(r.credibility))}</code></li>" for rid, r in spec.red_lines.items())
     strategies = "".join(f"<li><b>{escape(sid)}</b> ({escape(s.actor)}): {escape(s.description)}</li>"
                          for sid, s in spec.strategies.items())

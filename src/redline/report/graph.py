@@ -70,7 +70,7 @@ def _build(spec) -> _Graph:
                     actor_colour.get(action.actor, "#555")))
     for rid, red in spec.red_lines.items():
         g.add(_Node(f"red:{rid}", rid, 1, "red_line",
-                    f"red line of {red.owner}: if {red.condition} then {red.response}", "#C0392B"))
+                    f"red line of {red.owner}: if {red.condition} then {' or '.join(red.responses)}", "#C0392B"))
     for pid, proc in spec.processes.items():
         g.add(_Node(f"proc:{pid}", pid, 1, "process", f"process — {proc.description}", "#7F8C8D"))
     for vid, var in spec.state.items():
@@ -91,7 +91,8 @@ def _build(spec) -> _Graph:
         g.edge(f"actor:{red.owner}", f"red:{rid}", "#C0392B", "dashed")
         for name in _names(red.condition) & set(spec.state):
             g.edge(f"red:{rid}", f"var:{name}", "#C0392B", "dotted")  # the variables it watches
-        g.edge(f"red:{rid}", f"action:{red.response}", "#C0392B")
+        for response in red.responses:
+            g.edge(f"red:{rid}", f"action:{response.partition('.')[0]}", "#C0392B")
     for pid, proc in spec.processes.items():
         for name in list(proc.set) + list(proc.add):
             g.edge(f"proc:{pid}", f"var:{name}", "#95A5A6")

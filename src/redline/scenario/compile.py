@@ -15,7 +15,8 @@ from redline.errors import ScenarioError, did_you_mean
 from redline.scenario.schema import Policy, Scenario
 from redline.scenario.yaml_safe import Document
 
-__all__ = ["Program", "CompiledAction", "CompiledPolicy", "Effect", "build_program", "iter_elements", "week_of"]
+__all__ = ["Program", "CompiledAction", "CompiledEvent", "CompiledPolicy", "CompiledRegime", "Effect", "build_program",
+           "iter_elements", "option_id", "week_of"]
 
 
 def week_of(as_of: dt.date, date: dt.date) -> int:
@@ -43,16 +44,29 @@ class CompiledAction:
     attribution_delay: ex.Expression | None
     utility: ex.Expression | None
     escalation: float | None
+    levels: tuple[str, ...] = ()  # level names; () for an action without levels
+    level_keys: tuple[str, ...] = ()
+    level_values: tuple[tuple[float, ...], ...] = ()  # per level, one value per key
+
+    @property
+    def n_levels(self) -> int:
+        return max(len(self.levels), 1)
+
+
+def option_id(action: CompiledAction, level: int) -> str:
+    """The name of one option of ``action``: its id, or ``id.level`` for an action with levels."""
+    return f"{action.id}.{action.levels[level]}" if action.levels else action.id
 
 
 @dataclass(frozen=True)
 class CompiledPolicy:
     kind: str
     rationality: ex.Expression | None
-    probabilities: dict[str, ex.Expression]
+    probabilities: dict[str, ex.Expression]  # option id (action, or action.level) -> probability
     goals: dict[str, float]
     utilities: dict[str, ex.Expression]
     name: str
+    anticipate: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,32 @@ class CompiledRedLine:
     owner: str
     condition: ex.Expression
     credibility: ex.Expression
-    response: str
+    responses: tuple[tuple[str, int], ...]  # options (action id, level index) the owner chooses among
     once: bool
+    cooldown_weeks: int = 0
+
+    @property
+    def response(self) -> str:
+        """The first response's action id."""
+        return self.responses[0][0]
+
+
+@dataclass(frozen=True)
+class CompiledRegime:
+    id: str
+    initial: bool
+    enter: ex.Expression
+    exit: ex.Expression
+
+
+@dataclass(frozen=True)
+class CompiledEvent:
+    """A scheduled event: state changes and/or a forced option at ``week``."""
+
+    id: str
+    week: int
+    action: tuple[str, int] | None  # (action id, level index)
+    updates: tuple[tuple[str, str, ex.Expression], ...]  # (var, op, value)
 
 
 @dataclass(frozen=True)
@@ -117,6 +155,12 @@ class Program:
     horizon: int
     as_of: dt.date
     actor_goals: dict[str, dict[str, float]] = field(default_factory=dict)
+    regimes: list[CompiledRegime] = field(default_factory=list)
+    events: list[CompiledEvent] = field(default_factory=list)
+
+    def options(self, action_ids) -> list[tuple[str, int]]:
+        """Every (action, level) option of the given actions, in order."""
+        return [(aid, i) for aid in action_ids for i in range(self.actions[aid].n_levels)]
 
     def policy_for(self, actor: str, strategy: str | None) -> CompiledPolicy:
         if strategy is None:
@@ -183,7 +227,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             raise c.fail(f"name '{name}' is already used by {other}; ids must be unique across sections", path, key=True)
         owners[name] = path
 
-    for section in ("state", "uncertainties", "levers", "actions", "outcomes", "red_lines"):
+    for section in ("state", "uncertainties", "levers", "actions", "outcomes", "red_lines", "regimes"):
         for name in getattr(spec, section):
             claim(name, (section, name))
     attribute_names: dict[str, tuple[str, str]] = {}
@@ -229,13 +273,26 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     for aid, action in spec.actions.items():
         base = ("actions", aid)
         c.check_ref(action.actor, actors, "actor", base + ("actor",))
+        level_names: tuple[str, ...] = ()
+        level_keys: tuple[str, ...] = ()
+        level_values: tuple[tuple[float, ...], ...] = ()
+        own_names = names
+        if action.levels:
+            level_names = tuple(action.levels)
+            level_keys = tuple(next(iter(action.levels.values())))
+            for key in level_keys:
+                if key in names or key == "week" or key in ex.FUNCTIONS():
+                    raise c.fail(f"level key '{key}' is already a name in expressions; rename it",
+                                 base + ("levels", level_names[0], key), key=True)
+            level_values = tuple(tuple(float(lv[k]) for k in level_keys) for lv in action.levels.values())
+            own_names = names | frozenset(level_keys)
         effects = []
         for i, eff in enumerate(action.effects):
             c.check_ref(eff.var, spec.state, "state variable", base + ("effects", i, "var"))
             if eff.attributed is not None:
                 c.check_ref(eff.attributed, spec.state, "state variable", base + ("effects", i, "attributed"))
             op = "add" if eff.add is not None else "set"
-            value = c.compile(eff.add if op == "add" else eff.set, names, base + ("effects", i, op))
+            value = c.compile(eff.add if op == "add" else eff.set, own_names, base + ("effects", i, op))
             effects.append(Effect(eff.var, op, value, eff.attributed))
         covert = "covert" in action.tags
         att = action.attribution
@@ -248,10 +305,13 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             available=None if action.available is None else c.compile(action.available, names, base + ("available",)),
             effects=tuple(effects),
             covert=covert,
-            attribution_probability=None if att is None else c.probability(att.probability, names, base + ("attribution", "probability")),
-            attribution_delay=None if att is None else c.compile(att.delay_weeks, names, base + ("attribution", "delay_weeks")),
-            utility=None if action.utility is None else c.compile(action.utility, names, base + ("utility",)),
+            attribution_probability=None if att is None else c.probability(att.probability, own_names, base + ("attribution", "probability")),
+            attribution_delay=None if att is None else c.compile(att.delay_weeks, own_names, base + ("attribution", "delay_weeks")),
+            utility=None if action.utility is None else c.compile(action.utility, own_names, base + ("utility",)),
             escalation=action.escalation,
+            levels=level_names,
+            level_keys=level_keys,
+            level_values=level_values,
         )
         tracks[action.actor].setdefault(action.track, []).append(aid)
 
@@ -267,19 +327,78 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         when = None if proc.when is None else c.compile(proc.when, names, base + ("when",))
         processes.append(CompiledProcess(pid, when, tuple(updates)))
 
+    def resolve_option(value: str, actor: str | None, path: tuple) -> list[tuple[str, int]]:
+        """An option name -> its (action, level) options: `action` (every level, or the only
+        one), or `action.level` (that level). ``actor``: the actor whose action it must be."""
+        aid, _, level = value.partition(".")
+        own = compiled_actions if actor is None else {a for a, x in compiled_actions.items() if x.actor == actor}
+        if aid not in compiled_actions:
+            what = "action" if actor is None else f"action of '{actor}'"
+            raise c.fail(f"unknown {what} '{aid}'{did_you_mean(aid, own)}", path)
+        act = compiled_actions[aid]
+        if actor is not None and act.actor != actor:
+            raise c.fail(f"'{aid}' is an action of '{act.actor}', not of '{actor}'"
+                         f"{did_you_mean(aid, own)}", path)
+        if not level:
+            return [(aid, i) for i in range(act.n_levels)]
+        if level not in act.levels:
+            if not act.levels:
+                raise c.fail(f"action '{aid}' has no levels (drop '.{level}')", path)
+            raise c.fail(f"unknown level '{level}' of '{aid}'{did_you_mean(level, act.levels)} "
+                         f"(levels: {', '.join(act.levels)})", path)
+        return [(aid, act.levels.index(level))]
+
     # Red lines.
     red_lines = []
     for rid, rl in spec.red_lines.items():
         base = ("red_lines", rid)
         c.check_ref(rl.owner, actors, "actor", base + ("owner",))
-        c.check_ref(rl.response, spec.actions, "action", base + ("response",))
-        if spec.actions[rl.response].actor != rl.owner:
-            raise c.fail(f"response '{rl.response}' is an action of '{spec.actions[rl.response].actor}', "
-                         f"not of the red line's owner '{rl.owner}'", base + ("response",))
+        listed = isinstance(rl.response, list)
+        responses: list[tuple[str, int]] = []
+        for k, name in enumerate(rl.responses):
+            path = base + ("response", k) if listed else base + ("response",)
+            responses.extend(o for o in resolve_option(name, rl.owner, path) if o not in responses)
         red_lines.append(CompiledRedLine(
             rid, rl.owner, c.compile(rl.condition, names, base + ("condition",)),
-            c.probability(rl.credibility, names, base + ("credibility",)), rl.response, rl.once,
+            c.probability(rl.credibility, names, base + ("credibility",)), tuple(responses), rl.once,
+            rl.cooldown_weeks,
         ))
+
+    # Regimes.
+    regimes = []
+    for gid, reg in spec.regimes.items():
+        base = ("regimes", gid)
+        regimes.append(CompiledRegime(gid, reg.initial, c.probability(reg.enter, names, base + ("enter",)),
+                                      c.probability(reg.exit, names, base + ("exit",))))
+
+    # Scheduled events.
+    events = []
+    for i, event in enumerate(spec.events):
+        base = ("events", i)
+        week = week_of(spec.meta.as_of, event.date)
+        if week < 1:
+            raise c.fail(f"date {event.date} is before the scenario's as_of {spec.meta.as_of}", base + ("date",))
+        forced = None
+        if event.action is not None:
+            options = resolve_option(event.action, None, base + ("action",))
+            forced = options[0]
+        updates = []
+        for op in ("set", "add"):
+            for var, value in getattr(event, op).items():
+                c.check_ref(var, spec.state, "state variable", base + (op, var))
+                updates.append((var, op, c.compile(value, names, base + (op, var))))
+        events.append(CompiledEvent(f"events.{i}", week, forced, tuple(updates)))
+    seen_forced: dict[tuple[str, str, int], int] = {}
+    for i, e in enumerate(events):
+        if e.action is None:
+            continue
+        act = compiled_actions[e.action[0]]
+        slot = (act.actor, act.track, e.week)
+        if slot in seen_forced:
+            raise c.fail(f"events {seen_forced[slot]} and {i} both schedule an action of '{act.actor}' on track "
+                         f"'{act.track}' in week {e.week}; an actor takes at most one action per track and week",
+                         ("events", i, "action"))
+        seen_forced[slot] = i
 
     # Outcomes.
     outcomes = []
@@ -309,9 +428,13 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     def compile_policy(policy: Policy, actor_id: str, base: tuple, name: str) -> CompiledPolicy:
         own = {a for a, act in spec.actions.items() if act.actor == actor_id}
         probs = {}
-        for aid, value in policy.probabilities.items():
-            c.check_ref(aid, own, f"action of '{actor_id}'", base + ("probabilities", aid))
-            probs[aid] = c.probability(value, names, base + ("probabilities", aid))
+        for key, value in policy.probabilities.items():
+            path = base + ("probabilities", key)
+            aid, level = resolve_option(key, actor_id, path)[0]  # a bare action with levels = its first level
+            canonical = option_id(compiled_actions[aid], level)
+            if canonical in probs:
+                raise c.fail(f"'{key}' and another key both give the probability of {canonical}", path, key=True)
+            probs[canonical] = c.probability(value, names, path)
         utilities = {}
         for aid, value in policy.utilities.items():
             c.check_ref(aid, own, f"action of '{actor_id}'", base + ("utilities", aid))
@@ -324,7 +447,8 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         if policy.kind == "logit":
             rationality = c.compile(policy.rationality if policy.rationality is not None else 1.0, names,
                                     base + ("rationality",))
-        return CompiledPolicy(policy.kind, rationality, probs, goals, utilities, name)
+        anticipate = policy.kind == "logit" and (policy.anticipate is None or policy.anticipate)
+        return CompiledPolicy(policy.kind, rationality, probs, goals, utilities, name, anticipate)
 
     for actor_id, actor in actors.items():
         for var in actor.goals:
@@ -361,16 +485,19 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
         processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
         strategies=strategies, names=names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
         actor_goals={a: dict(actor.goals) for a, actor in actors.items()},
+        regimes=regimes, events=events,
     )
     return program, warnings
 
 
 def iter_elements(spec: Scenario):
     """Every element that should carry provenance, with its path."""
-    for section in ("actors", "state", "actions", "processes", "red_lines", "outcomes", "decisions", "strategies",
-                    "uncertainties", "levers"):
+    for section in ("actors", "state", "actions", "processes", "red_lines", "outcomes", "regimes", "decisions",
+                    "strategies", "uncertainties", "levers"):
         for name, element in getattr(spec, section).items():
             yield (section, name), element
+    for i, event in enumerate(spec.events):
+        yield ("events", i), event
     for did, dec in spec.decisions.items():
         for party, a in dec.actors.items():
             yield ("decisions", did, "actors", party), a

@@ -8,6 +8,7 @@ the source's text) or ``assumption: "why this number"``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ __all__ = [
     "Attribute",
     "Attribution",
     "Effect",
+    "Event",
     "Decision",
     "DecisionActor",
     "Expr",
@@ -34,6 +36,7 @@ __all__ = [
     "Process",
     "Question",
     "RedLine",
+    "Regime",
     "Scenario",
     "Source",
     "SourceRef",
@@ -163,6 +166,8 @@ class Policy(Strict):
     proportional to exp(λ·U(a)), where U(a) is the change in its goal value from a's expected
     one-step effects plus a's utility term (McKelvey & Palfrey 1995, doi:10.1006/game.1995.1023).
     ``scripted``: each action's probability is an expression (a schedule is ``if(week == 3, 1, 0)``).
+    ``anticipate`` (logit only, default true): U(a) also counts the expected effect of the red-line
+    responses that *a* would trip this week (see :mod:`redline.escalation.engine`).
     """
 
     kind: Literal["logit", "scripted"]
@@ -170,11 +175,14 @@ class Policy(Strict):
     probabilities: dict[str, Expr] = Field(default_factory=dict)
     goals: dict[str, float] = Field(default_factory=dict)
     utilities: dict[str, Expr] = Field(default_factory=dict)
+    anticipate: bool | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
-        if self.kind == "scripted" and (self.rationality is not None or self.goals or self.utilities):
-            raise ValueError("a scripted policy takes `probabilities` only (rationality/goals/utilities are for logit)")
+        if self.kind == "scripted" and (self.rationality is not None or self.goals or self.utilities
+                                        or self.anticipate is not None):
+            raise ValueError("a scripted policy takes `probabilities` only "
+                             "(rationality/goals/utilities/anticipate are for logit)")
         if self.kind == "logit" and self.probabilities:
             raise ValueError("a logit policy does not take `probabilities` (use goals, utilities and rationality)")
         return self
@@ -273,7 +281,45 @@ class Action(Provenance):
     effects: list[Effect] = Field(default_factory=list)
     attribution: Attribution | None = None
     utility: Expr | None = None
+    levels: dict[str, dict[str, float]] | None = None
     description: str = ""
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _named_levels(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, dict):
+            raise PydanticCustomError(
+                "levels", "levels must be named: `levels: {low: {lethality: 0.1}, high: {lethality: 0.6}}`, "
+                "not a {kind}", {"kind": type(value).__name__})
+        if not value:
+            raise PydanticCustomError("levels", "`levels` needs at least one named level", {})
+        keys = None
+        for name, level in value.items():
+            if not isinstance(name, str) or not IDENTIFIER.match(name):
+                raise PydanticCustomError(
+                    "levels", "level name '{name}' must be lower-case letters, digits and '_' (starting with a letter)",
+                    {"name": str(name)})
+            if not isinstance(level, dict) or not level:
+                raise PydanticCustomError(
+                    "levels", "level '{name}' needs its values as a mapping, e.g. `{name}: {{lethality: 0.6}}`",
+                    {"name": name})
+            for key, number in level.items():
+                if not isinstance(key, str) or not IDENTIFIER.match(key):
+                    raise PydanticCustomError("levels", "level '{name}': key '{key}' is not an identifier",
+                                              {"name": name, "key": str(key)})
+                if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number):
+                    raise PydanticCustomError("levels", "level '{name}': {key} must be a finite number, got {value!r}",
+                                              {"name": name, "key": key, "value": number})
+            if keys is None:
+                keys = set(level)
+            elif set(level) != keys:
+                missing = sorted(keys ^ set(level))
+                raise PydanticCustomError(
+                    "levels", "every level declares the same keys; level '{name}' differs on {keys}",
+                    {"name": name, "keys": ", ".join(missing)})
+        return value
 
     @model_validator(mode="after")
     def _covert(self) -> Action:
@@ -301,12 +347,63 @@ class Process(Provenance):
 
 
 class RedLine(Provenance):
+    """When ``condition`` holds, ``owner`` answers with probability ``credibility``. ``response`` is
+    one action or a list (the owner's policy picks one per firing); after firing, the red line
+    rests ``cooldown_weeks`` weeks; with ``once`` it fires at most once per run."""
+
     owner: str
     condition: Expr
     credibility: Expr = 1.0
-    response: str
+    response: str | list[str]
     once: bool = True
+    cooldown_weeks: int = Field(default=0, ge=0, le=1040)
     description: str = ""
+
+    @field_validator("response")
+    @classmethod
+    def _some_response(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("`response` needs at least one action")
+            if len(set(value)) != len(value):
+                raise ValueError("`response` names an action twice")
+        return value
+
+    @property
+    def responses(self) -> list[str]:
+        return [self.response] if isinstance(self.response, str) else list(self.response)
+
+
+class Regime(Provenance):
+    """A persistent condition of the world (e.g. war, ceasefire) that runs enter and leave with
+    weekly hazards: out of it, a run enters with probability ``enter``; in it, it leaves with
+    probability ``exit`` (a two-state Markov-switching process, Hamilton 1989,
+    doi:10.2307/1912559)."""
+
+    initial: bool = False
+    enter: Expr = 0
+    exit: Expr = 0
+    description: str = ""
+
+
+class Event(Provenance):
+    """A scheduled event: at the week holding ``date``, before policies choose, the state changes
+    (``set``/``add``) and/or ``action`` is taken (its actor makes no other choice on that track)."""
+
+    date: dt.date
+    action: str | None = None
+    set: dict[str, Expr] = Field(default_factory=dict)
+    add: dict[str, Expr] = Field(default_factory=dict)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _something(self) -> Event:
+        if self.action is None and not self.set and not self.add:
+            raise ValueError("an event needs an `action`, `set` or `add`")
+        both = set(self.set) & set(self.add)
+        if both:
+            raise ValueError(f"variable '{sorted(both)[0]}' is both set and added in one event")
+        return self
 
 
 class Outcome(Provenance):
@@ -415,14 +512,16 @@ class Scenario(Strict):
     processes: dict[str, Process] = Field(default_factory=dict)
     red_lines: dict[str, RedLine] = Field(default_factory=dict)
     outcomes: dict[str, Outcome] = Field(default_factory=dict)
+    regimes: dict[str, Regime] = Field(default_factory=dict)
+    events: list[Event] = Field(default_factory=list)
     decisions: dict[str, Decision] = Field(default_factory=dict)
     strategies: dict[str, Strategy] = Field(default_factory=dict)
     uncertainties: dict[str, Uncertainty] = Field(default_factory=dict)
     levers: dict[str, Lever] = Field(default_factory=dict)
     questions: list[Question] = Field(default_factory=list)
 
-    @field_validator("actors", "state", "actions", "processes", "red_lines", "outcomes", "decisions", "strategies",
-                     "uncertainties", "levers")
+    @field_validator("actors", "state", "actions", "processes", "red_lines", "outcomes", "regimes", "decisions",
+                     "strategies", "uncertainties", "levers")
     @classmethod
     def _element_ids(cls, value: dict, info) -> dict:
         return _ids(value, info.field_name.rstrip("s").replace("_", " "))
