@@ -1,0 +1,454 @@
+"""Finding the actors an article reasons about, with aliases and every mention (offsets).
+
+Model-free rules over capitalised names, with country names, capitals, codes and demonyms from a
+general gazetteer (:mod:`redline.draft.gazetteer`). No list of people, groups or places written
+for any article:
+
+1. *Names*: runs of capitalised words (with name particles such as "al-" and an editor's
+   bracketed insertion, "Abu Mahdi [al-Muhandis]"); a leading office title ("President") is cut
+   off; a word capitalised only at the start of sentences or in headings is no name.
+2. *What a name is*: a country (name, short form, code or capital), a person (two or more name
+   words, not after a determiner; a later lone surname is the same person), an office title used
+   alone ("the Chancellor": the one person introduced with a head-of-state title, if exactly
+   one), a public ("the US electorate"), or a named group or organisation (one word, or several
+   after "the").
+3. *Actor or place*: a person is an actor unless only cited as a source ("according to X",
+   "X, an analyst"); a country, group or organisation is an actor when at least one mention shows
+   agency: it acts (followed by a verb or auxiliary, or "who"), owns ("X's"), is acted on by name
+   ("by X", "against X", "between X"), or is coordinated with an actor ("X and Y"). A name seen only
+   after a place preposition ("in X", "leave X"), in a dateline, or as someone's possession ("his X
+   feed") is a place or a thing, not an actor.
+4. *Mentions*: every whole-word occurrence of an alias (not touching a letter, digit, underscore or
+   hyphen), possessive outside the span, overlaps resolved by the longer span.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field
+
+from redline.draft.gazetteer import country_index, demonym_index
+from redline.draft.model import DraftActor, slug
+from redline.draft.text import Segment, sentences
+
+__all__ = ["find_actors", "mention_spans", "resolve_overlaps"]
+
+_PARTICLE = r"(?:al|el|ad|ash|as|at|az|an|ar|bin|ibn|bint|abu|van|von|de|del|della|da|di|du|le|la|ben)"
+_TOKEN = rf"(?:{_PARTICLE}-)?[A-Z][\w]*(?:(?:[-’']|-[a-z]{{1,3}}-)[A-Z][\w]*)*"
+_BRACKET = rf"\s\[(?:{_TOKEN})(?:\s{_TOKEN})*\]"
+_RUN = re.compile(rf"(?<![\w\-])(?:{_TOKEN})(?:(?:\s|\s(?:of|in|for)\s)(?:{_TOKEN})|{_BRACKET})*(?![\w\-])")
+
+# Office titles (general English); a title in front of a name is not part of the name.
+_TITLES = (
+    "President", "Vice President", "Prime Minister", "Deputy Prime Minister", "Foreign Minister",
+    "Defence Minister", "Defense Minister", "Minister", "Secretary of State", "Secretary of Defense",
+    "Secretary-General", "Secretary General", "Secretary", "Chancellor", "King", "Queen", "Prince",
+    "Crown Prince", "Emir", "Sultan", "Sheikh", "Ayatollah", "Supreme Leader", "Commander in Chief",
+    "Commander-in-Chief", "Commander", "General", "Gen.", "Lt.", "Col.", "Maj.", "Admiral", "Adm.",
+    "Marshal", "Field Marshal", "Premier", "Governor", "Senator", "Sen.", "Representative", "Rep.",
+    "Speaker", "Chairman", "Chair", "Mr.", "Mrs.", "Ms.", "Dr.", "Mr", "Mrs", "Ms", "Dr", "Pope", "Cardinal",
+    "Imam", "Mullah", "Chief", "Leader", "Director", "Ambassador", "Envoy", "Spokesman", "Spokeswoman",
+)
+_HEAD_TITLES = {"President", "Prime Minister", "Chancellor", "King", "Queen", "Emir", "Sultan", "Supreme Leader",
+                "Premier", "Commander in Chief", "Commander-in-Chief"}
+_TITLE_RE = re.compile(r"^(?:(?:" + "|".join(re.escape(t) for t in sorted(_TITLES, key=len, reverse=True))
+                       + r")\s+)+")
+# Closed-class English words that start sentences capitalised; never names.
+_FUNCTION = set("""a an the this that these those it its it's there here he she they we i you his her their our my
+your as and but or nor yet so if when while because although though since after before once until unless
+whether what which who whom whose where why how in on at by for from of to with without within into onto over
+under across through between among against during about above below near beyond despite however moreover
+meanwhile still also even only just then thus therefore indeed instead otherwise rather perhaps maybe
+not no yes all any some many much more most few several each every both either neither one two three first
+second last next new old such other another same own very too quite already always never often sometimes
+slowly quickly estimates""".split())
+_DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "that", "these",
+                "those"}
+_PLACE_PREP = {"in", "at", "from", "to", "into", "across", "near", "throughout", "within", "outside", "inside",
+               "toward", "towards", "via", "leave", "leaving", "left", "visit", "visited", "visiting",
+               "around", "enter", "entered", "over"}
+_AGENT_PREP = {"by", "between", "against", "with", "versus", "vs"}
+_AUX = set("""has have had is are was were will would may might could can must should shall did does do
+said says say warned warns threatened threatens vowed vows announced announces declared declares signed
+wants wanted seeks sought hinted insists insisted refused refuses agreed agrees denied denies claimed claims
+launched struck attacked killed fired accused blamed responded retaliated rejected demanded demands chose
+went remains remained appears appeared seems seemed continues continued""".split())
+_SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|researcher|scholar|"
+                           r"correspondent|journalist|editor|reporter|author|historian|commentator|columnist)\b")
+_PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
+_INSTITUTION_NOUNS = r"army|military|junta|regime|parliament|navy|air force|government|cabinet|legislature|" \
+                     r"opposition|security services|intelligence services|generals"
+_INSTITUTION_HEADS = re.compile(r"\b(?:Parliament|Congress|Senate|Assembly|Council|Ministry|Department|Army|Navy|"
+                                r"Air Force|Guards?|Corps|Command|Committee|Agency|Bank|Court|Party|Commission|"
+                                r"Office|Cabinet|Government|Union|Organi[sz]ation|Alliance|Forces|Police|Service)\b")
+_ARMED_CONTEXT = re.compile(r"\b(?:militant|militia|militias|armed|rebel|rebels|fighters|insurgent|insurgents|"
+                            r"guerrilla|paramilitary|terrorist|jihadist|proxies|proxy)\b", re.I)
+_LEADER_CONTEXT = re.compile(r"\b(?:leader|head|commander|general|chief|president|minister|king|emir|ruler|"
+                             r"chancellor|premier)\b", re.I)
+_CALENDAR = {*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr} - {""}
+
+
+@dataclass
+class _Entity:
+    kind: str  # country | person | group | title | public
+    name: str
+    forms: set[str] = field(default_factory=set)
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    source_only: bool = False
+    titled: bool = False
+    head_title: bool = False
+
+
+def mention_spans(text: str, aliases: list[str]) -> list[tuple[int, int, str]]:
+    """Every whole-word occurrence of each alias: ``(start, end, alias)``, case-sensitive."""
+    out = []
+    for alias in aliases:
+        for m in re.finditer(r"(?<![\w-])" + re.escape(alias) + r"(?![\w-])", text):
+            out.append((m.start(), m.end(), alias))
+    return out
+
+
+def _prev_word(text: str, start: int) -> str:
+    m = re.search(r"([\w’']+)[\s(“\"]*$", text[max(0, start - 40):start])
+    return m.group(1) if m else ""
+
+
+def _next_words(text: str, end: int, n: int = 2) -> list[str]:
+    return re.findall(r"[\w’']+|[(,]", text[end:end + 60])[:n]
+
+
+def _not_modifier(text: str, end: int) -> bool:
+    """The name is not used as a modifier of a following common noun ("the Pulwama bombing")."""
+    nxt = _next_words(text, end, 1)
+    return not nxt or not re.fullmatch(r"[a-z][\w’']*", nxt[0]) or nxt[0] in _AUX or nxt[0] in ("and", "or", "who")
+
+
+def _capitalised_elsewhere(text: str, token: str, starts: set[int]) -> bool:
+    """``token`` appears capitalised at least once where capitals are not forced (mid-sentence)."""
+    for m in re.finditer(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", text):
+        if m.start() not in starts:
+            return True
+    return False
+
+
+def _sentence_starts(text: str, segs: list[Segment]) -> set[int]:
+    starts = set()
+    for s in segs:
+        starts.add(s.start)
+        m = re.match(r"[“\"‘'(\[]+", s.text)
+        if m:
+            starts.add(s.start + m.end())
+        if s.heading:
+            # Every word of a heading line may be capitalised for style.
+            for w in re.finditer(r"\S+", s.text):
+                starts.add(s.start + w.start())
+    for m in re.finditer(r"[“\"]", text):
+        starts.add(m.end())
+    return starts
+
+
+def _common_word(token: str, lower_words: set[str]) -> bool:
+    """Whether a capitalised sentence-initial word is likely an ordinary word, not a name: it is a
+    function word, occurs in lower case elsewhere, or has a common English suffix."""
+    low = token.lower()
+    return (low in _FUNCTION or low in lower_words
+            or bool(re.search(r"(?:ing|ly|ed|tion|tions|ment|ments|ness|ity|ies|es|ers|ive|ous|al)$", low)))
+
+
+def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, bool]]:
+    """Name runs ``(start, end, form, titled)``: titles cut off, sentence-initial common words dropped."""
+    starts = _sentence_starts(text, segs)
+    lower_words = set(re.findall(r"(?<![\w-])[a-z][\w’']*", text))
+    countries = country_index()
+    out = []
+    for seg in segs:
+        for m in _RUN.finditer(text, seg.start, seg.end):
+            s, e = m.start(), m.end()
+            form = text[s:e]
+            if form in countries:
+                out.append((s, e, form, False))
+                continue
+            titled = False
+            t = _TITLE_RE.match(form + " ")
+            if t and t.end() <= len(form) + 1:
+                if t.end() >= len(form):
+                    # A title alone: keep it whole (it may stand for one person).
+                    out.append((s, e, form, False))
+                    continue
+                titled = True
+                s += t.end()
+                form = text[s:e]
+            # Drop leading sentence-initial common words ("As", "Yet", "Estimates") one by one.
+            while form:
+                first = re.match(r"\S+", form).group()
+                if s in starts and (first.lower() in _FUNCTION or first.lower() in lower_words) \
+                        and first not in countries and not _capitalised_elsewhere(text, first, starts):
+                    rest = re.match(r"\S+\s+(?:(?:of|in|for)\s+)?", form)
+                    if rest is None or rest.end() >= len(form):
+                        form = ""
+                        break
+                    s += rest.end()
+                    form = text[s:e]
+                    continue
+                break
+            if not form:
+                continue
+            # Split at connectors unless the whole is a known name or a title.
+            parts = [(s, e)]
+            if re.search(r"\s(?:of|in|for)\s", form) and form not in countries and not _TITLE_RE.fullmatch(form + " "):
+                parts, pos = [], 0
+                # "in"/"for" always separate two names; "of" only before a country or a name also used
+                # alone ("Line of Control" stays whole, "Anna Kessel of Valdoria" does not).
+                own = _country_forms_in(form, countries, text)
+                of_rx = r"|\sof\s(?=(?:" + "|".join(re.escape(n) for n in own) + r")\b)" if own else ""
+                for sep in re.finditer(r"\s(?:in|for)\s" + of_rx, form):
+                    parts.append((s + pos, s + sep.start()))
+                    pos = sep.end()
+                parts.append((s + pos, e))
+            parts = [q for a, b in parts for q in _split_countries(text, a, b, countries)]
+            for a, b in parts:
+                piece = text[a:b]
+                if a in starts and " " not in piece and piece not in countries \
+                        and not _capitalised_elsewhere(text, piece, starts) and _common_word(piece, lower_words):
+                    continue
+                if piece in _CALENDAR or piece.lower() in _FUNCTION:
+                    continue
+                out.append((a, b, piece, titled and (a, b) == parts[0]))
+    return out
+
+
+def _country_forms_in(form: str, countries: dict, text: str = "") -> list[str]:
+    """Parts after a connector that are names of their own: a country, or a name the text also uses alone."""
+    out = []
+    for w in re.split(r"\s(?:of|in|for)\s", form)[1:]:
+        alone = len(re.findall(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)) > text.count(form)
+        if w in countries or (text and alone):
+            out.append(w)
+    return out
+
+
+def _split_countries(text: str, a: int, b: int, countries: dict) -> list[tuple[int, int]]:
+    """Cut a country name off either end of a run ("Lebanon CNN" is "Lebanon" and "CNN")."""
+    form = text[a:b]
+    if form in countries or " " not in form:
+        return [(a, b)]
+    tokens = [(m.start(), m.end()) for m in re.finditer(r"\S+", form)]
+    for k in range(len(tokens) - 1, 0, -1):
+        head, tail = form[:tokens[k - 1][1]], form[tokens[k][0]:]
+        if head in countries:
+            return [(a, a + len(head))] + _split_countries(text, a + tokens[k][0], b, countries)
+        if tail in countries:
+            return _split_countries(text, a, a + tokens[k - 1][1], countries) + [(a + tokens[k][0], b)]
+    return [(a, b)]
+
+
+def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor]:
+    """The actors of an article, each with aliases and every mention (see the module docstring)."""
+    segs = sentences(text) if segs is None else segs
+    heading_spans = [(s.start, s.end) for s in segs if s.heading]
+    countries = country_index()
+    demonyms = demonym_index()
+    all_demonyms = {d for c in countries.values() for d in c.demonyms}
+    entities: dict[str, _Entity] = {}
+    by_form: dict[str, _Entity] = {}
+
+    def in_heading(pos: int) -> bool:
+        return any(a <= pos < b for a, b in heading_spans)
+
+    cands = _candidates(text, segs)
+    # Persons first (multi-word names not after a determiner), so lone surnames can join them.
+    for s, e, form, titled in cands:
+        if form in countries or form in demonyms or form in all_demonyms:
+            continue
+        words_ = form.split()
+        prev = _prev_word(text, s).lower()
+        if len(words_) >= 2 and prev not in _DETERMINERS and not prev.endswith(("’s", "'s")) \
+                and not _TITLE_RE.fullmatch(form + " ") and not _INSTITUTION_HEADS.search(form):
+            ent = by_form.get(form) or entities.setdefault(form, _Entity("person", form))
+            ent.forms.add(form)
+            ent.titled |= titled
+            by_form[form] = ent
+    for s, e, form, titled in cands:
+        if form in by_form:
+            by_form[form].titled |= titled
+            if titled:
+                head = text[max(0, s - 40):s]
+                by_form[form].head_title |= any(head.rstrip().endswith(t) for t in _HEAD_TITLES)
+            continue
+        if form in countries:
+            c = countries[form]
+            ent = entities.setdefault("country:" + c.name, _Entity("country", c.name))
+            ent.forms.add(form)
+            by_form.setdefault(form, ent)
+            continue
+        if form in demonyms or form in all_demonyms:
+            continue
+        persons = [p for p in entities.values() if p.kind == "person"
+                   and " " not in form and form in re.sub(r"[\[\]]", "", p.name).split()[-1:]]
+        if len(persons) == 1:
+            persons[0].forms.add(form)
+            by_form[form] = persons[0]
+            persons[0].titled |= titled
+            continue
+        if _TITLE_RE.fullmatch(form + " "):
+            ent = entities.setdefault("title:" + form, _Entity("title", form))
+            ent.forms.add(form)
+            by_form[form] = ent
+            continue
+        ent = entities.setdefault("group:" + form, _Entity("group", form))
+        ent.forms.add(form)
+        by_form[form] = ent
+
+    # Publics: "the US electorate", "the Iranian public".
+    country_forms = sorted((f for f, ent in by_form.items() if ent.kind == "country"), key=len, reverse=True)
+    lead = "|".join(re.escape(f) for f in country_forms + sorted(all_demonyms, key=len, reverse=True))
+    if lead:
+        for m in re.finditer(rf"(?<![\w-])(?:the\s+)?(?:{lead})\s+{_PUBLIC_NOUNS}(?![\w-])", text):
+            form = m.group()
+            name = form[4:] if form.startswith("the ") else form
+            ent = entities.setdefault("public:" + name, _Entity("public", name))
+            ent.forms.add(form)
+            ent.evidence.append("public")
+            by_form[form] = ent
+
+    # A stand-in description for an institution that acts ("The army, which ..., wants to"): an actor.
+    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:{_INSTITUTION_NOUNS})(?![\w-])", text):
+        rest = text[m.end():m.end() + 160]
+        rest = re.sub(r"^,\s+(?:which|who|that)\b[^,]{1,120},", "", rest)
+        nxt = re.findall(r"[\w’']+", rest)[:1]
+        if nxt and (nxt[0] in _AUX or re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0])):
+            form = m.group()
+            ent = entities.setdefault("institution:" + form, _Entity("institution", form))
+            ent.forms.add(form)
+            ent.evidence.append(f"acts@{m.start()}")
+            by_form[form] = ent
+
+    # Office titles used alone stand for the one person introduced with a head-of-state title.
+    heads = [p for p in entities.values() if p.kind == "person" and p.head_title]
+    for key, ent in list(entities.items()):
+        if ent.kind == "title":
+            if len(heads) == 1 and any(ent.name == t or ent.name.startswith(t) for t in _HEAD_TITLES):
+                heads[0].forms |= ent.forms
+                for f in ent.forms:
+                    by_form[f] = heads[0]
+            del entities[key]
+
+    # Evidence of agency, mention by mention.
+    all_forms = sorted(by_form, key=len, reverse=True)
+    spans = resolve_overlaps(mention_spans(text, all_forms))
+    for s, e, form in spans:
+        by_form[form].spans.append((s, e, form))
+    for ent in entities.values():
+        for s, e, form in ent.spans:
+            if in_heading(s):
+                continue
+            prev = _prev_word(text, s)
+            nxt = _next_words(text, e, 3)
+            after = text[e:e + 2]
+            if after in ("’s", "'s") and len(text) > e + 2 and not text[e + 2].isalnum():
+                if prev.lower() not in _PLACE_PREP:
+                    ent.evidence.append(f"owns@{s}")
+                continue
+            if prev.lower() in _PLACE_PREP:
+                continue
+            if prev.lower() in ("his", "her", "their", "its", "our", "my", "your") or prev.endswith(("’s", "'s")):
+                # Someone's thing ("his Twitter feed"): not an actor of its own.
+                continue
+            if prev.lower() in _AGENT_PREP:
+                ent.evidence.append(f"{prev.lower()}@{s}")
+                continue
+            if nxt and (nxt[0] in _AUX or (nxt[0] in ("(", ",") and len(nxt) > 1 and nxt[1] == "who") or nxt[0] == "who"):
+                ent.evidence.append(f"acts@{s}")
+                continue
+            if nxt and re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0]) and not re.fullmatch(r"[a-z]+(?:ies|ses)", nxt[0]):
+                ent.evidence.append(f"acts@{s}")
+                continue
+            if re.match(r"\s+(?:troops|forces|military|army|navy|government|officials|leaders|strikes|"
+                        r"sanctions|airstrikes|attacks|missiles|drones)\b", text[e:e + 30]):
+                ent.evidence.append(f"force@{s}")
+        if ent.kind == "person":
+            for s, e, form in ent.spans:
+                before = text[max(0, s - 20):s].lower()
+                if "according to" not in before and not _SOURCE_NOUNS.match(text[e:e + 60]):
+                    break
+            else:
+                ent.source_only = bool(ent.spans)
+        if ent.kind == "group" and " " not in ent.name:
+            # "the Houthis", "the Taliban": a named collective after "the" acts as a group.
+            if any(_prev_word(text, s).lower() == "the" and not in_heading(s) and _not_modifier(text, e)
+                   for s, e, _ in ent.spans) \
+                    and not any(_prev_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
+                ent.evidence.append("the-group")
+
+    def accepted(ent: _Entity) -> bool:
+        if not ent.spans:
+            return False
+        if ent.kind == "person":
+            return not ent.source_only
+        return bool(ent.evidence)
+
+    # Coordination with an accepted actor ("Hezbollah and Israel") is evidence too; repeat to a fixpoint.
+    for _ in range(4):
+        changed = False
+        for ent in entities.values():
+            if accepted(ent):
+                continue
+            for s, e, form in ent.spans:
+                if in_heading(s):
+                    continue
+                left = re.search(r"([\w’'\]]+)\s+(?:and|or|nor)\s+(?:the\s+)?$", text[max(0, s - 60):s])
+                right = re.match(r"\s+(?:and|or|nor)\s+(?:the\s+)?", text[e:e + 12])
+                neighbours = []
+                if left:
+                    neighbours.append(left.group(1))
+                if right:
+                    nm = _RUN.match(text, e + right.end())
+                    if nm:
+                        neighbours.append(nm.group())
+                if any(n in by_form and by_form[n] is not ent and accepted(by_form[n]) for n in neighbours):
+                    ent.evidence.append(f"coordinated@{s}")
+                    changed = True
+                    break
+        if not changed:
+            break
+
+    actors: list[DraftActor] = []
+    taken: set[str] = set()
+    for ent in entities.values():
+        if not accepted(ent):
+            continue
+        aliases = sorted({f for _, _, f in ent.spans}, key=lambda f: min(s for s, _, g in ent.spans if g == f))
+        mentions = sorted((s, e) for s, e, _ in ent.spans)
+        kind = _kind(text, ent)
+        name = ent.name
+        actors.append(DraftActor(id=slug(name, taken), name=name, kind=kind, aliases=aliases, mentions=mentions,
+                                 evidence=ent.evidence[:6]))
+    actors.sort(key=lambda a: a.mentions[0][0])
+    return actors
+
+
+def _kind(text: str, ent: _Entity) -> str:
+    if ent.kind == "country":
+        return "state"
+    if ent.kind == "institution":
+        return "institution"
+    if ent.kind == "public":
+        return "public"
+    window = " ".join(text[max(0, s - 80):e + 80] for s, e, _ in ent.spans)
+    if ent.kind == "person":
+        return "leader" if ent.titled or _LEADER_CONTEXT.search(window) else "other"
+    if _INSTITUTION_HEADS.search(ent.name):
+        return "institution"
+    if _ARMED_CONTEXT.search(window) or "the-group" in ent.evidence:
+        return "armed_group"
+    return "institution"
+
+
+def resolve_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Mentions never overlap: the longer span wins, then the earlier."""
+    chosen: list[tuple[int, int, str]] = []
+    for s, e, f in sorted(spans, key=lambda x: (-(x[1] - x[0]), x[0])):
+        if all(e <= a or s >= b for a, b, _ in chosen):
+            chosen.append((s, e, f))
+    return sorted(chosen)

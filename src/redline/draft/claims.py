@@ -1,0 +1,225 @@
+"""Finding claims — assertions a modeller would turn into scenario elements — and typing them.
+
+Model-free rules over clauses (:func:`redline.draft.text.clauses`). The type follows the gold
+annotation guide's tie-breaks (``shared/seed/ANNOTATION.md``): red lines, threats, explicit
+if-clauses, aims and dated events first; then, of hedges, "would"/causal links and options, the
+one that comes first in the clause (the main assertion usually leads an English clause); then
+quantities are estimates, past-tense reports are events, the rest estimates. Asides between
+dashes or brackets and trailing comparisons ("as with...", "according to...") are left out
+of the cue search, so a cue in an aside does not type the clause.
+
+A clause becomes a claim when it carries a cue or names an actor; headings, datelines and short
+discourse sentences without either are skipped. A short declaration of aim ("Our aim is clear.")
+passes its type to the next sentence that states the aim's content.
+
+Every cue list here is general English (modal verbs, verbs of threatening, causal verbs, nouns
+of military and coercive action), not words of any one article.
+"""
+from __future__ import annotations
+
+import re
+
+from redline.draft.gazetteer import countries
+from redline.draft.model import DraftActor, DraftClaim, slug
+from redline.draft.text import Segment, clauses, sentences, words
+from redline.draft.wep import find_hedges, probability_range
+
+__all__ = ["find_claims", "classify"]
+
+_RED_LINE = re.compile(
+    r"\bred[- ]lines?\b|\bcannot be (?:touched|tolerated|accepted|allowed|crossed)\b|\boff[- ]limits\b|"
+    r"\b(?:will|would|shall) (?:not|never) (?:tolerate|accept|allow|permit|stand for)\b|\bunacceptable\b|"
+    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|"
+    r"\bany (?:harm|attack|strike|move|incursion|aggression|violation|crossing)\s+(?:to|on|against|of|by)\b[^.;]{0,80}?"
+    r"\b(?:will|would|shall)\b", re.I)
+_THREAT = re.compile(
+    r"\bthreat(?:en|ens|ened|ening)\b|\bhint(?:s|ed|ing)? at\b|\bvow(?:s|ed|ing)? (?:to|revenge|retaliation)\b|"
+    r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
+    r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
+    r"\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    re.I)
+_AIM = re.compile(
+    r"\b(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|intention|priority|purpose|"
+    r"ambition)s?\s+(?:is|was|are|were|remains?)\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
+    r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|tried|trying|strives?|determined|resolved|vowed)\s+to\b|"
+    r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no)\b|"
+    r"\btime to\b|\bis bent on\b|\binsists? on\b", re.I)
+_STRONG_EVENT = re.compile(
+    r"\b\d{1,2} (?:January|February|March|April|May|June|July|August|September|October|November|December)\b|"
+    r"\b(?:January|February|March|April|June|July|August|September|October|November|December) \d{1,2}\b|"
+    r"\bthe (?:[A-Z][\w-]+ )?(?:killing|assassination|death|murder|attack|strike|invasion|bombing|seizure|downing|shooting|capture|"
+    r"arrest|execution|annexation|occupation|launch|test) of\b|"
+    r"\b(?:has|have|had) (?:\w+ )?(?:said|announced|declared|stated|voted|signed|launched|killed|struck|attacked|"
+    r"seized|kicked off|begun|started|ordered|approved|passed|rejected|suspended|withdrawn|expelled|imposed|"
+    r"recalled|closed)\b|"
+    r"\b(?:on|last|this|late|early) (?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|"
+    r"\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:yesterday|last week|last month|"
+    r"last year)\b|\bvoted\b|\bannounced\b", re.I)
+_IF_CLAUSE = re.compile(r"^(?:and |but |so |yet )?(?:if|unless|should|in case|provided that|as long as|once)\b|"
+                        r"^(?:and |but )?(?:when|whenever)\b(?![^,]*\b\w+ed\b)", re.I)
+_CONDITIONAL = re.compile(
+    r"\bwould\b|\bwouldn’t\b|\bwouldn't\b|\bby (?!the\b|a\b|an\b)\w+ing\b|\b(?:leads?|led|leading) to\b|"
+    r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
+    r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
+    r"invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
+    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|\bwithout\b|"
+    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b", re.I)
+_OPTION = re.compile(
+    r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
+    r"seize|mine|cut|impose|expel|withdraw|escalate|retaliate|respond|send|deploy|invade|fire|sabotage|disrupt|"
+    r"sponsor|arm|enrich|build|test|walk away|pull out|shut|halt|resume|turn to|resort to|choose|opt)\b|"
+    r"\b(?:options?|last card|trump card|cards? to play|levers?|a plan (?:for|to)|course of action|"
+    r"could choose|is feasible|it is (?:also )?feasible|in reserve|fallback)\b", re.I)
+_ACTION_SUBJECT = re.compile(
+    r"^(?:and |but |yet )?(?:an?|another|any|further)\s+(?:\w+\s+){0,2}?(?:attacks?|cyberattacks?|cyber-attacks?|"
+    r"strikes?|airstrikes?|blockades?|invasions?|incursions?|raids?|flare-ups?|escalations?|retaliation|"
+    r"offensives?|assaults?|sanctions|embargo|boycott|walkout|withdrawal|campaign|bombing|mining|"
+    r"closure|ceasefire|truce|deal|negotiations?|talks)\b", re.I)
+_QUANTITY = re.compile(
+    r"\b(?:about|around|roughly|some|nearly|almost|at least|at most|up to|more than|less than|fewer than|over|"
+    r"under|only)\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens?|hundreds?|"
+    r"thousands?|\d[\d,.]*)\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?|hours?|percent|per cent|%|troops|soldiers|"
+    r"fighters|people|kilograms?|kg|tons?|tonnes|missiles|rockets|drones|dollars|billion|million|centrifuges|"
+    r"warheads|ships|aircraft|jets|bases|sites)\b|\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|"
+    r"fighters|missiles|rockets|billion|million|centrifuges|warheads)\b|"
+    r"\b(?:lack|shortage|surplus|superiority|inferiority|capacity|capability|stockpile|arsenal|strength)s? of\b|"
+    r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
+_BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
+                     r"is convinced|are convinced)\b", re.I)
+_ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
+                        r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
+# Past tense: regular "-ed" forms and the common irregular past forms of English.
+_PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|\b\w+ed\b|\b(?:struck|shot|fought|"
+                   r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
+                   r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
+                   r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
+                   r"stole|strove|swept|swung|took|tore|understood|withdrew|overran|overthrew)\b", re.I)
+_ASIDE = re.compile(r"\s*\([^)]*\)|\s+[–—][^–—]{1,80}(?:[–—]|$)|\s+(?:claiming|saying|arguing|insisting|asserting)\b[^,;]*|,\s+(?:as with|as in|like|according to|in (?:very )?much "
+                    r"the same way|in the same way|just as)\b[^,;]*(?=[,;.]|$)", re.I)
+_LEAD_CONJ = re.compile(r"^(?:(?:and|but|yet|so|or),?\s+|(?:still|meanwhile|however),\s+)", re.I)
+_AIM_DECLARATION = re.compile(r"^[“\"‘']?(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|"
+                              r"purpose)s?\s+(?:is|are|was)\s+(?:clear|simple|this|plain)\W*$", re.I)
+_CAUSAL_AFTER_HEDGE = re.compile(r"^\s+(?:\w+ly\s+)?(?:force|drive|lead to|trigger|provoke|push|prompt|"
+                                 r"compel|endanger|undermine|invite)\b", re.I)
+
+_PRONOUN_SUBJECT = re.compile(r"^(?:it|its|they|their|he|his|she|her)\s+(?!is\b|are\b|means\b)\w+", re.I)
+
+_TYPE_LABEL = {"aim": "Aim", "threat": "Threat", "option": "Option", "conditional": "Conditional",
+               "estimate": "Estimate", "modal_assessment": "Assessment", "event": "Event", "red_line": "Red line"}
+
+
+def _core(text: str) -> str:
+    """The clause without asides; same length, asides blanked, so positions still line up."""
+    out = text
+    for m in _ASIDE.finditer(text):
+        out = out[:m.start()] + " " * (m.end() - m.start()) + out[m.end():]
+    return out
+
+
+def classify(text: str) -> tuple[str, str | None, list[str]]:
+    """Type a clause: ``(type, modality or None, cues)`` (see the module docstring for the order)."""
+    core = _core(text)
+    lead = core.strip()
+    for name, rx in (("red_line", _RED_LINE), ("threat", _THREAT)):
+        m = rx.search(core)
+        if m:
+            return name, None, [m.group()]
+    if _IF_CLAUSE.search(_LEAD_CONJ.sub("", lead)):
+        return "conditional", None, ["if-clause"]
+    m = _AIM.search(core)
+    if m and not re.search(r"\bwhat\b[^,.;]{0,40}$", core[:m.start()]) \
+            and not re.search(r"\b(?:if|unless)\b", core[:m.start()], re.I):
+        return "aim", None, [m.group()]
+    m = _STRONG_EVENT.search(core)
+    if m:
+        return "event", None, [m.group()]
+    m = _QUANTITY.search(core)
+    if m:
+        return "estimate", None, [m.group()]
+    m = _ACTOR_CAN.match(_LEAD_CONJ.sub("", lead))
+    if m:
+        return "option", None, [m.group()]
+    m = _BELIEF.search(core)
+    if m and not find_hedges(core[:m.start()]):
+        return "estimate", None, [m.group()]
+    found: list[tuple[int, str, str | None, str]] = []
+    hedges = [h for h in find_hedges(core)
+              if not re.search(r"\b(?:who|whom|which|what|where)\s+(?:\w+\s+)?$", core[:h[0]], re.I)]
+    if hedges:
+        s, e, _h = hedges[0]
+        written = core[s:e]
+        if _CAUSAL_AFTER_HEDGE.match(core[e:]):
+            found.append((s, "conditional", None, written + " + causal verb"))
+        else:
+            found.append((s, "modal_assessment", written, written))
+    m = _CONDITIONAL.search(core)
+    if m:
+        found.append((m.start(), "conditional", None, m.group()))
+    m = _OPTION.search(core)
+    if m:
+        found.append((m.start(), "option", None, m.group()))
+    if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) and not any(t == "conditional" for _, t, _, _ in found):
+        found.append((-1, "option", None, "action as subject"))
+    if found:
+        found.sort(key=lambda f: f[0])
+        _, kind, modality, cue = found[0]
+        return kind, modality, [cue]
+    if _PAST.search(core):
+        return "event", None, ["past tense"]
+    return "estimate", None, ["present tense"]
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop a leading conjunction and trailing end punctuation from a span."""
+    piece = text[start:end]
+    m = _LEAD_CONJ.match(piece)
+    if m and len(piece) - m.end() > 10:
+        start += m.end()
+    while end > start and text[end - 1] in ".!?,;:":
+        end -= 1
+    return start, end
+
+
+def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None = None) -> list[DraftClaim]:
+    """Claims of an article, typed, each with offsets, the actors it names and its cue."""
+    segs = sentences(text) if segs is None else segs
+    mentions = sorted((s, e, a.id) for a in actors for s, e in a.mentions)
+    claims: list[DraftClaim] = []
+    taken: set[str] = set()
+    inherit: str | None = None
+    demonyms = {d for c in countries() for d in c.demonyms}
+    for sent in segs:
+        if sent.heading:
+            continue
+        if _AIM_DECLARATION.match(sent.text):
+            inherit = "aim"
+            continue
+        for clause in clauses(sent):
+            if len(words(clause.text)) < 4:
+                continue
+            kind, modality, cues = classify(clause.text)
+            if inherit and kind in ("event", "estimate", "conditional"):
+                kind, modality, cues = inherit, None, ["aim declared before"]
+            named = sorted({aid for s, e, aid in mentions if clause.start <= s and e <= clause.end})
+            weak = cues and cues[0] in ("past tense", "present tense")
+            if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
+                    and not any(d in demonyms for d in words(clause.text)):
+                continue
+            start, end = _trim(text, clause.start, clause.end)
+            anchor = text[start:end]
+            prob = None
+            if modality is not None:
+                hedge = next(h for s, e, h in find_hedges(anchor) if anchor[s:e] == modality)
+                prob = probability_range(hedge, modality)
+            summary = " ".join(anchor.split())
+            if len(summary) > 160:
+                summary = summary[:157].rsplit(" ", 1)[0] + "..."
+            who = ", ".join(a.name for a in actors if a.id in named)
+            claims.append(DraftClaim(
+                id=slug(f"{kind} {' '.join(words(anchor)[:5])}", taken),
+                start=start, end=end, anchor_text=anchor, type=kind,
+                claim=f"{_TYPE_LABEL[kind]}{f' ({who})' if who else ''}: {summary}",
+                modality=modality, probability=prob, actors=named, cues=cues,
+                sentence=(sent.start, sent.end)))
+        inherit = None
+    return claims

@@ -1,0 +1,184 @@
+"""Reading an article and cutting it into sentences and clauses, with character offsets.
+
+Offsets are positions in the article decoded from UTF-8 as a Python ``str`` (Unicode code
+points), never bytes, and nothing is normalised: ``text[start:end]`` gives back the span exactly.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from redline.errors import Location, ParameterError
+
+__all__ = ["MAX_ARTICLE_BYTES", "Segment", "read_article", "check_article", "sentences", "clauses", "words"]
+
+MAX_ARTICLE_BYTES = 1_000_000
+"""Largest article ``redline draft`` reads (1 MB): analyses are a few thousand words."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A span of the article: a sentence, a clause or a heading line."""
+
+    start: int
+    end: int
+    text: str
+    heading: bool = False
+    paragraph: int = 0
+
+
+def _location(path: str, data: bytes | str, offset: int) -> Location:
+    before = data[:offset]
+    newline = b"\n" if isinstance(before, bytes) else "\n"
+    line = before.count(newline) + 1
+    column = offset - (before.rfind(newline) + 1) + 1
+    return Location(path, line, column)
+
+
+def check_article(data: bytes, path: str = "<article>") -> str:
+    """Decode an article, refusing what cannot be one (empty, binary, not UTF-8, too large, no sentences).
+
+    Raises :class:`~redline.errors.ParameterError` located at ``file:line:col``.
+    """
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise ParameterError(f"the article is {len(data):,} bytes; the limit is {MAX_ARTICLE_BYTES:,} (1 MB)",
+                             Location(path, 1, 1))
+    if not data.strip():
+        raise ParameterError("the article is empty; give a UTF-8 text file with the analysis", Location(path, 1, 1))
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ParameterError("the article looks binary (NUL byte); give a UTF-8 text file", _location(path, data, nul))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ParameterError(f"the article is not UTF-8 (byte 0x{data[err.start]:02x}); re-save it as UTF-8",
+                             _location(path, data, err.start)) from None
+    if text.startswith("\ufeff"):
+        # A byte-order mark is one code point at offset 0; keep it (offsets count it), but it is no text.
+        pass
+    control = re.search(r"[\x01-\x08\x0e-\x1f\x7f]", text)
+    if control and len(re.findall(r"[\x01-\x08\x0e-\x1f\x7f]", text)) > max(3, len(text) // 1000):
+        raise ParameterError("the article looks binary (control characters); give a UTF-8 text file",
+                             _location(path, text, control.start()))
+    if not any(not s.heading and len(words(s.text)) >= 3 for s in sentences(text)):
+        raise ParameterError("the article has no sentences (no line with three or more words ending in . ! or ?)",
+                             Location(path, 1, 1))
+    return text
+
+
+def read_article(path: str | Path) -> str:
+    """Read and check an article file (see :func:`check_article`)."""
+    p = Path(path)
+    if not p.exists():
+        raise ParameterError(f"no such article file: {p}", Location(str(p)))
+    if p.is_dir():
+        raise ParameterError(f"{p} is a directory; give an article text file", Location(str(p)))
+    with p.open("rb") as fh:
+        data = fh.read(MAX_ARTICLE_BYTES + 1)
+    if len(data) > MAX_ARTICLE_BYTES:
+        size = p.stat().st_size
+        raise ParameterError(f"the article is {size:,} bytes; the limit is {MAX_ARTICLE_BYTES:,} (1 MB)",
+                             Location(str(p), 1, 1))
+    return check_article(data, str(p))
+
+
+_WORD = re.compile(r"[^\W_](?:[\w’'.-]*[^\W_])?", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The words of a piece of text (letters/digits, inner apostrophes, hyphens and dots kept)."""
+    return _WORD.findall(text)
+
+
+# Abbreviations after which a full stop does not end a sentence (English honorifics, initials,
+# month and military-rank abbreviations, "U.S.").
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "lt", "col", "maj", "capt", "sgt", "adm", "gov", "sen", "rep",
+    "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp", "no", "jan", "feb", "mar", "apr", "jun", "jul",
+    "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.g", "i.e", "approx", "est",
+}
+_CLOSERS = "\"'”’)]»"
+_END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
+
+
+def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment]:
+    line = text[start:end]
+    out: list[Segment] = []
+    pos = 0
+    for m in _END.finditer(line):
+        stop = m.end()
+        # Do not end a sentence at an abbreviation or a single initial ("Abu M. al-X").
+        before = re.search(r"([\w.]+)\.$", line[pos:m.start() + 1])
+        if m.group().startswith(".") and before is not None:
+            token = before.group(1).lower()
+            if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
+                continue
+        nxt = line[stop:].lstrip()
+        if nxt and nxt[0].islower():
+            continue
+        seg = line[pos:stop]
+        if seg.strip():
+            lead = len(seg) - len(seg.lstrip())
+            out.append(Segment(start + pos + lead, start + stop, seg.strip(), False, paragraph))
+        pos = stop
+    rest = line[pos:]
+    if rest.strip():
+        lead = len(rest) - len(rest.lstrip())
+        tail = rest.strip()
+        heading = not out and not re.search(r"[.!?…][" + re.escape(_CLOSERS) + r"]*$", tail)
+        out.append(Segment(start + pos + lead, start + pos + lead + len(tail), tail, heading, paragraph))
+    return out
+
+
+def sentences(text: str) -> list[Segment]:
+    """Sentences of the article with offsets; a line without end punctuation (a headline, a
+    dateline, a section heading) is one segment marked ``heading``."""
+    out: list[Segment] = []
+    paragraph = 0
+    for m in re.finditer(r"[^\n]+", text):
+        if not m.group().strip():
+            continue
+        paragraph += 1
+        out.extend(_split_line(text, m.start(), m.end(), paragraph))
+    return out
+
+
+# Clause boundaries inside a sentence: a semicolon, a colon before a clause, a dash used as a
+# clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", and ", and"
+# before a long second clause.
+_CLAUSE_BREAK = re.compile(r"\s*;\s+|,\s+(?=(?:but|yet|while|whereas|although|though)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
+                           r",\s+(?=and\s+(?:\S+\s+){4,})")
+
+
+def clauses(sentence: Segment) -> list[Segment]:
+    """Split a sentence into clauses at strong boundaries (see ``_CLAUSE_BREAK``).
+
+    Pieces under four words stay attached to their neighbour, so an aside never becomes a claim; a
+    split at ", and" needs five words or more on each side (a list is no clause break).
+    """
+    text = sentence.text
+    cuts = [0]
+    for m in _CLAUSE_BREAK.finditer(text):
+        if re.search(r"[–—]", m.group()) and re.search(r"\s[–—]\s", text[:m.start()]):
+            continue  # the closing dash of a pair round an aside
+        cuts.append(m.start())
+        cuts.append(m.end())
+    cuts.append(len(text))
+    pieces = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2)]
+    merged: list[list[int]] = []
+    for a, b in pieces:
+        short = 5 if text[a:b].startswith("and ") else 4
+        if merged and (len(words(text[a:b])) < short or len(words(text[merged[-1][0]:merged[-1][1]])) < short):
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        chunk = text[a:b]
+        lead = len(chunk) - len(chunk.lstrip())
+        chunk = chunk.strip()
+        if chunk:
+            s = sentence.start + a + lead
+            out.append(Segment(s, s + len(chunk), chunk, sentence.heading, sentence.paragraph))
+    return out
