@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench chromium clean
+.PHONY: setup demo test test-fast docs bench chromium clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: $(STAMP) chromium
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Regenerate generated docs: the format reference (from the schema) and every quoted figure.
+docs: $(STAMP)
+	$(BIN)/python -m redline.scenario.format_reference > docs/format.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py

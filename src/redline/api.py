@@ -8,7 +8,7 @@ from typing import Any
 import xarray as xr
 
 from redline import escalation
-from redline.analysis.summary import outcome_summary, paired_difference
+from redline.analysis.summary import action_summary, outcome_summary, paired_difference, red_line_summary
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.scenario import LoadedScenario, load_scenario
@@ -67,7 +67,9 @@ def compare(
     -------
     dict
         ``strategies`` (name -> outcome block), ``differences`` (list of ``{a, b, outcome,
-        difference, ci95}``), and ``datasets`` (name -> Dataset).
+        difference, ci95}``), ``red_lines`` and ``actions`` (name -> the mechanism counts of
+        :func:`~redline.analysis.summary.red_line_summary` and ``action_summary``), and
+        ``datasets`` (name -> Dataset).
     """
     loaded = _loaded(scenario)
     if len(strategies) < 2:
@@ -107,6 +109,8 @@ def compare(
         **({"posterior": posterior.describe()} if posterior is not None else {}),
         "strategies": {name: outcome_summary(ds) for name, ds in datasets.items()},
         "differences": differences,
+        "red_lines": {name: red_line_summary(ds) for name, ds in datasets.items()},
+        "actions": {name: action_summary(ds) for name, ds in datasets.items()},
         "elapsed_s": sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),
         "datasets": datasets,
     }

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import emit_json, handle_errors, out_console, parse_assignments, parse_numbers
+from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
 from redline.errors import ParameterError
 
 __all__ = ["sweep", "sensitivity", "discover"]
@@ -121,7 +121,9 @@ def sensitivity(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for figures (default: next to the store)."),
     json_out: bool = JSON,
 ) -> None:
-    """Sensitivity indices of an outcome's probability: Sobol S1/ST, Morris mu*/sigma, or delta (LHS)."""
+    """Sensitivity indices of an outcome's probability, by the method the sweep's design allows:
+    Sobol S1/ST (--design sobol), Morris mu*/sigma (morris), RBD-FAST first-order S1 (lhs, factorial).
+    Warns when the sample is too small for the method."""
     from redline.analysis.sensitivity import analyse_store, plot_sensitivity
 
     result = analyse_store(store, outcome)
@@ -141,6 +143,8 @@ def sensitivity(
         out_console.print(table)
         if group.get("note"):
             out_console.print(group["note"])
+        if group.get("warning"):
+            console.print(f"warning: {group['warning']}", markup=False, highlight=False)
     out_console.print(f"figure: {result['figure']}")
 
 

@@ -275,6 +275,7 @@ def perform_experiments(
             from redline.store import ResultsStore
 
             st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+            st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
         done = st.finished() if st is not None else set()
         pending = [i for i in range(d.n_experiments) if i not in done]
         workers_eff = 1 if executor == "serial" else workers

@@ -169,6 +169,7 @@ def _load_store(path: Path) -> ReportInput:
         raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store ({err})") from None
     with store as st:
         identity = dict(st.identity)
+        scenario_path, scenario_text = st.scenario_source()
         outcomes = st.table("outcomes")
         design = st.table("design")
         names = st.outcome_names()
@@ -232,6 +233,20 @@ def _load_store(path: Path) -> ReportInput:
             if limits:
                 boxes.append({"limits": limits, "coverage": box["coverage"], "density": box["density"],
                               "label": f"P({outcome}) ≥ {found['threshold']:.2f}, box {k}"})
-    loaded = _scenario_for(summary, notes)
+    loaded = None
+    if scenario_text is not None:  # the scenario as the sweep ran it, kept in the store
+        from redline.scenario import scenario_from_text
+
+        try:
+            loaded = scenario_from_text(scenario_text, name=scenario_path or f"{path} (scenario)")
+        except RedlineError as err:
+            notes.append(f"the scenario kept in the store no longer loads ({err})")
+    if loaded is None:
+        summary["scenario_path"] = scenario_path
+        loaded = _scenario_for(summary, notes)
+    elif summary.get("scenario_sha256") and loaded.sha256 != summary["scenario_sha256"]:
+        notes.append("the scenario kept in the store differs from the one the sweep's identity names (hash differs)")
+    if scenario_path:
+        summary["scenario_path"] = scenario_path
     return ReportInput(kind="sweep", summary=summary, loaded=loaded, notes=notes, source=str(path),
                        sensitivity=sensitivity or None, prim_boxes=boxes[:4] or None, input_ranges=ranges or None)
