@@ -158,7 +158,10 @@ def test_skeleton_validates_and_every_source_is_in_the_article():
     sk = build_skeleton(ex, scenario_id="kashmir-draft")
     body = to_yaml(sk, header="test")
     loaded = scenario_from_text(body, name="kashmir-draft.yaml")
-    assert loaded.warnings == []
+    # Every element is sourced; what the scenario linter (issue 21) still flags is the analyst's to-do
+    # list of a skeleton: quantities nothing reads yet, and options of one track that can sum past 1.
+    todo = ("is read by no expression", "is neither read nor changed", "can sum to")
+    assert [w for w in loaded.warnings if not any(t in w for t in todo)] == []
     doc = yaml.safe_load(body)
     assert doc["meta"]["as_of"] == "2019-02-26"  # the first date written in the article
     spans = [el["source"] for sec in ("actors", "state", "actions", "red_lines", "outcomes", "uncertainties")
