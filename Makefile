@@ -33,6 +33,7 @@ test-fast: $(STAMP)
 # Regenerate generated docs: the format reference (from the schema) and every quoted figure.
 docs: $(STAMP)
 	$(BIN)/python -m redline.scenario.format_reference > docs/format.md
+	$(BIN)/python docs/quoted_figures.py --write
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
