@@ -195,7 +195,9 @@ def test_cli_writes_scenario_claims_and_review(tmp_path):
     res = runner.invoke(app, ["draft", str(DATA / "kashmir.txt"), "--out", str(out), "--id", "kashmir", "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert payload["validation"] == {"errors": 0, "warnings": 0}
+    # no errors; its warnings are the scenario linter's to-do list for a skeleton (issue 21), as
+    # test_skeleton_validates_and_every_source_is_in_the_article checks
+    assert payload["validation"]["errors"] == 0
     for key in ("scenario", "claims", "review_md", "review_html"):
         assert Path(payload["files"][key]).is_file()
     assert yaml.safe_load(out.read_text())["meta"]["id"] == "kashmir"
