@@ -8,7 +8,8 @@ from typing import Any
 import xarray as xr
 
 from redline import escalation
-from redline.analysis.summary import action_summary, outcome_summary, paired_difference, red_line_summary
+from redline.analysis.summary import (action_summary, clipped_probabilities, outcome_summary, paired_difference,
+                                     red_line_summary)
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.scenario import LoadedScenario, load_scenario
@@ -111,6 +112,7 @@ def compare(
         "differences": differences,
         "red_lines": {name: red_line_summary(ds) for name, ds in datasets.items()},
         "actions": {name: action_summary(ds) for name, ds in datasets.items()},
+        "clipped_probabilities": {name: clipped_probabilities(ds) for name, ds in datasets.items()},
         "elapsed_s": sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),
         "datasets": datasets,
     }

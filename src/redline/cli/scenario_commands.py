@@ -178,11 +178,11 @@ def _print_mechanisms(blocks: dict[str, tuple[dict, dict]]) -> None:
         out_console.print(table)
 
 
-def _warn_clipped(loaded, clipped: dict[str, int], runs: int) -> None:
+def _warn_clipped(loaded, clipped: dict[str, int], runs: int, label: str = "") -> None:
     """One warning per probability expression that left [0, 1] during the runs, at its place."""
     for site, count in clipped.items():
         console.print(f"warning: {_site_location(loaded, site)}: probability {site} was outside [0, 1] in "
-                      f"{count:,} run-week(s) of {runs:,} runs and was clipped; see `redline validate`",
+                      f"{count:,} run-week(s) of {runs:,} runs{label} and was clipped; see `redline validate`",
                       markup=False, highlight=False)
 
 
@@ -267,6 +267,8 @@ def compare(
                       f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     out_console.print(table)
     _print_mechanisms({name: (result["red_lines"][name], result["actions"][name]) for name in result["strategies"]})
+    for name, clipped in result["clipped_probabilities"].items():
+        _warn_clipped(loaded, clipped, runs, f" under {name}")
 
 
 @app.command()
