@@ -109,6 +109,7 @@ def run(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    _mention_warnings(loaded)
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
     post = choose_posterior(loaded, posterior, prior)
@@ -178,6 +179,13 @@ def _print_mechanisms(blocks: dict[str, tuple[dict, dict]]) -> None:
         out_console.print(table)
 
 
+def _mention_warnings(loaded) -> None:
+    """The scenario's validate warnings, on stderr, before a run uses it (the first in full)."""
+    if loaded.warnings:
+        more = f" (and {len(loaded.warnings) - 1} more: redline validate)" if len(loaded.warnings) > 1 else ""
+        console.print(f"warning: {loaded.warnings[0]}{more}", markup=False, highlight=False)
+
+
 def _warn_clipped(loaded, clipped: dict[str, int], runs: int, label: str = "") -> None:
     """One warning per probability expression that left [0, 1] during the runs, at its place."""
     for site, count in clipped.items():
@@ -235,6 +243,7 @@ def compare(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    _mention_warnings(loaded)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
