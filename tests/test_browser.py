@@ -191,3 +191,27 @@ def test_report_renders_offline(browser, tmp_path):
     page.screenshot(path=str(SHOTS / "report.png"), full_page=False)
     page.screenshot(path=str(SHOTS / "report-full.png"), full_page=True)
     context.close()
+
+
+def test_play_an_actor_in_the_browser(server, page):
+    page.goto(f"{server}/play?scenario=proxy-deterrence&actor=challenger")
+    page.wait_for_function("() => document.getElementById('play-actor').options.length > 0")
+    page.fill("#play-horizon", "5")
+    page.fill("#play-seed", "2")
+    page.click("#play-start")
+    page.wait_for_function("() => document.body.dataset.status === 'waiting' && document.body.dataset.week === '1'")
+    assert "Week 1" in page.inner_text("#play-week")
+    assert "may trip: two_attributed_attacks" in page.inner_text("#play-tracks")
+    page.screenshot(path=str(SHOTS / "play-turn.png"), full_page=True)
+    for week in range(1, 6):
+        page.wait_for_function(f"() => document.body.dataset.week === '{week}' && !document.getElementById('play-turn').hidden"
+                               " || document.body.dataset.status === 'done'")
+        if page.evaluate("() => document.body.dataset.status") == "done":
+            break
+        page.check("#opt-military-proxy_attack")
+        page.click("#play-choose")
+    page.wait_for_function("() => document.body.dataset.status === 'done'")
+    headers = page.locator("#play-outcomes thead th").all_inner_texts()
+    assert headers[:2] == ["outcome", "you"] and {"deniable", "loud", "chooser"} <= set(headers)
+    assert page.locator('#play-outcomes td[data-arm="you"]').count() == 4
+    page.screenshot(path=str(SHOTS / "play-result.png"), full_page=True)

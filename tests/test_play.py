@@ -25,7 +25,8 @@ from redline.play import (
     visible_names,
 )
 from redline.play.prompt import system_prompt
-from redline.play.terminal import TerminalSeat, red_lines_at_risk
+from redline.play.briefing import red_lines_at_risk
+from redline.play.terminal import TerminalSeat
 from redline.scenario import load_scenario
 from tests.conftest import EXAMPLE, redline_cli, write_yaml
 from tests.fake_openai import canned_hawk, serve

@@ -114,16 +114,12 @@ def play(
 
 def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, params) -> None:
     """The outcome, and the same world (same seed) under each of the seated actor's strategies."""
-    from redline.analysis.summary import outcome_summary
-    from redline.api import simulate
+    from redline.play.briefing import strategy_comparison
 
     arms = {"seat": summary["outcomes"]}
     if len(seats) == 1:
-        actor = next(iter(seats))
-        for name in loaded.program.strategies.get(actor, {}):
-            other = simulate(loaded, runs=runs, horizon=horizon, seed=seed, strategies={**strategies, actor: name},
-                             params=params)
-            arms[name] = outcome_summary(other)
+        arms.update(strategy_comparison(loaded, next(iter(seats)), runs=runs, seed=seed, horizon=horizon,
+                                        strategies=strategies, params=params or None))
     who = ", ".join(f"{a} = {s.label}" for a, s in seats.items())
     title = f"{loaded.id}: {who}; {runs:,} run(s) × {summary['horizon']} weeks, seed {seed}"
     table = Table(title=title)

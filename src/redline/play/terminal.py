@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from redline.play.briefing import briefing
 from redline.play.protocol import BadAnswer
 from redline.play.seats import Seat
 
-__all__ = ["TerminalSeat", "red_lines_at_risk"]
-
-
-def red_lines_at_risk(loaded, aid: str) -> list[str]:
-    """Red lines whose condition reads the action itself or a variable its effects change (directly
-    or through attribution): a static reading of the scenario, not a forecast."""
-    program = loaded.program
-    action = program.actions[aid]
-    touched = {aid} | {e.var for e in action.effects} | {e.attributed for e in action.effects if e.attributed}
-    return [rl.id for rl in program.red_lines if rl.owner != action.actor and touched & set(rl.condition.names)]
+__all__ = ["TerminalSeat"]
 
 
 class TerminalSeat(Seat):
@@ -40,51 +31,43 @@ class TerminalSeat(Seat):
     def prepare(self, request, loaded) -> None:
         self._request, self._loaded = request, loaded
 
-    def _show(self, observe: dict) -> None:
-        spec, program = self._loaded.spec, self._loaded.program
-        run = observe["runs"][0]
-        me = spec.actors[self.actor]
+    def _show(self, brief: dict) -> None:
         c = self.console
-        c.rule(f"[bold]Week {observe['week']}[/bold] · {observe['date']} · you are {me.name}")
+        c.rule(f"[bold]Week {brief['week']}[/bold] · {brief['date']} · you are {brief['name']}")
         state = Table(title="What you can know (flows: last week)", show_header=False, box=None, pad_edge=False)
         state.add_column("", style="cyan")
         state.add_column("value", justify="right")
         state.add_column("", style="dim")
-        for name, value in run["visible"].items():
-            if name in spec.state:
-                shown = "-" if value is None else f"{value:,.4g}"
-                state.add_row(name, shown, spec.state[name].unit or "")
-        happened = [n for n, v in run["visible"].items() if v and (n in program.actions or n in spec.red_lines)
-                    and n not in spec.state]
+        for row in brief["state"]:
+            state.add_row(row["name"], "-" if row["value"] is None else f"{row['value']:,.4g}", row["unit"])
         c.print(state)
-        if happened:
-            c.print("Last week: " + ", ".join(happened))
+        if brief["last_week"]:
+            c.print("Last week: " + ", ".join(brief["last_week"]))
 
-    def _options(self, track: str, ids: list[str]) -> Table:
+    @staticmethod
+    def _options(track: str, rows: list[dict]) -> Table:
         table = Table(title=f"Track {track}", box=None, pad_edge=False)
         for col in ("#", "action", "expected effect this week", "may trip"):
             table.add_column(col)
         table.add_row("0", "(no action)", "", "")
-        for k, aid in enumerate(ids, start=1):
-            changes = self._request.expected(aid)
-            effect = ", ".join(f"{var} {float(np.asarray(v).ravel()[0]):+.3g}" for var, v in changes.items()
-                               if np.isfinite(np.asarray(v, dtype=float)).all())
-            desc = self._loaded.spec.actions[aid].description
-            table.add_row(str(k), f"{aid}\n[dim]{_cut(desc, 48)}[/dim]" if desc else aid, effect,
-                          ", ".join(red_lines_at_risk(self._loaded, aid)))
+        for k, row in enumerate(rows, start=1):
+            effect = ", ".join(f"{var} {v:+.3g}" for var, v in row["expected"].items())
+            desc = row["description"]
+            table.add_row(str(k), f"{row['id']}\n[dim]{_cut(desc, 48)}[/dim]" if desc else row["id"], effect,
+                          ", ".join(row["may_trip"]))
         return table
 
     def ask(self, observe: dict) -> dict:
-        self._show(observe)
-        run = observe["runs"][0]
+        brief = briefing(self._loaded, self._request, observe)
+        self._show(brief)
         choose = {}
-        for track, ids in run["options"].items():
-            if not ids:
+        for track, rows in brief["tracks"].items():
+            if not rows:
                 choose[track] = None
                 continue
-            self.console.print(self._options(track, ids))
-            choose[track] = self._read_choice(track, ids)
-        return {"type": "act", "actions": [{"run": run["run"], "choose": choose}]}
+            self.console.print(self._options(track, rows))
+            choose[track] = self._read_choice(track, [r["id"] for r in rows])
+        return {"type": "act", "actions": [{"run": brief["run"], "choose": choose}]}
 
     def _read_choice(self, track: str, ids: list[str]) -> str | None:
         while True:

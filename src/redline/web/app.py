@@ -9,6 +9,7 @@ Routes
 ``POST /api/jobs``                start a run or a comparison in the background; ``GET /api/jobs/{id}`` polls it.
 ``GET /api/jobs/{id}/results.csv|results.parquet|report.html``  downloads.
 ``GET /api/store``                the sweep store given with ``--store`` (when redline.store can read it).
+``GET /play``, ``/api/play...``   the web seat: play an actor in the browser (:mod:`redline.web.play`).
 
 Errors are JSON ``{"error": message, "line": n, "column": n}`` with a 4xx status; the server keeps
 serving whatever a request contains.
@@ -299,6 +300,13 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
     @app.get("/", response_class=HTMLResponse)
     async def index():
         return Response(static["index.html"], media_type=_STATIC_TYPES[".html"])
+
+    from redline.web.play import create_play_router
+
+    app.include_router(create_play_router(
+        lambda request, ref: _loaded(request, ref)[0],
+        lambda: Response(static["play.html"], media_type=_STATIC_TYPES[".html"]), HTTPProblem,
+        lambda: new_id("game")))
 
     @app.get("/static/{name}")
     async def static_file(name: str):

@@ -1,0 +1,63 @@
+"""What a person in a seat is shown each week, the same in the terminal and the browser: what the
+actor can know, and for each available action its expected one-step effect and the red lines it
+may trip; at the end, the same world under each of the actor's scenario strategies."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from redline.analysis.summary import outcome_summary
+
+__all__ = ["briefing", "red_lines_at_risk", "strategy_comparison"]
+
+
+def red_lines_at_risk(loaded, aid: str) -> list[str]:
+    """Red lines of other actors whose condition reads the action itself or a variable its effects
+    change (directly or through attribution): a static reading of the scenario, not a forecast."""
+    program = loaded.program
+    action = program.actions[aid]
+    touched = {aid} | {e.var for e in action.effects} | {e.attributed for e in action.effects if e.attributed}
+    return [rl.id for rl in program.red_lines if rl.owner != action.actor and touched & set(rl.condition.names)]
+
+
+def briefing(loaded, request, observe: dict) -> dict:
+    """The week's briefing for the first run of ``observe`` (a person plays one run).
+
+    ``expected`` holds each action's expected one-step change per variable: every random draw
+    replaced by its mean, as the logit policy sees it (``ExternalChoice.expected``).
+    """
+    spec = loaded.spec
+    run = observe["runs"][0]
+    state = [{"name": n, "value": v, "unit": spec.state[n].unit or "", "description": spec.state[n].description}
+             for n, v in run["visible"].items() if n in spec.state]
+    last_week = [n for n, v in run["visible"].items()
+                 if v and n not in spec.state and (n in loaded.program.actions or n in spec.red_lines)]
+    tracks = {}
+    for track, ids in run["options"].items():
+        rows = []
+        for aid in ids:
+            expected = {}
+            for var, delta in request.expected(aid).items():
+                value = float(np.asarray(delta, dtype=float).ravel()[0])
+                if math.isfinite(value):
+                    expected[var] = value
+            rows.append({"id": aid, "description": spec.actions[aid].description, "expected": expected,
+                         "may_trip": red_lines_at_risk(loaded, aid)})
+        tracks[track] = rows
+    return {"actor": observe["actor"], "name": spec.actors[observe["actor"]].name, "week": observe["week"],
+            "date": observe["date"], "run": run["run"], "state": state, "last_week": last_week, "tracks": tracks}
+
+
+def strategy_comparison(loaded, actor: str, *, runs: int, seed, horizon, strategies: dict | None,
+                        params: dict | None) -> dict[str, dict]:
+    """Outcome summaries of the same runs (same seed, same random numbers) with ``actor`` on each of
+    its scenario strategies, other actors as in the game."""
+    from redline import escalation
+
+    arms = {}
+    for name in loaded.program.strategies.get(actor, {}):
+        ds = escalation.run(loaded, runs=runs, horizon=horizon, rng=seed,
+                            strategies={**(strategies or {}), actor: name}, params=params)
+        arms[name] = outcome_summary(ds)
+    return arms

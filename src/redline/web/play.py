@@ -1,0 +1,210 @@
+"""The web seat: a person plays an actor in the browser while the rest of the world runs on the model.
+
+Routes
+------
+``GET /play``                        the page (``static/play.html`` and ``play.js``).
+``POST /api/play``                   ``{scenario, actor, seed?, horizon?}``: start a game (one run); 201 ``{game}``.
+``GET /api/play/{id}?wait=S``        the game: ``status`` (``waiting`` for a choice, ``running``, ``done``,
+                                     ``failed``), the week's ``briefing`` while waiting, the ``result`` when done.
+``POST /api/play/{id}/act``          ``{choose: {track: action id or null}}``: the week's choice; an action
+                                     that is not offered is refused (400) and the seat is asked again.
+
+A game runs in its own thread; its seat waits for the browser's answer up to
+:data:`ANSWER_TIMEOUT_S` and then ends the game (``failed``), so an abandoned tab holds nothing.
+Games belong to the browser session that started them.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from redline.analysis.summary import outcome_summary
+from redline.errors import ParameterError, RedlineError, did_you_mean
+from redline.play.briefing import briefing, strategy_comparison
+from redline.play.protocol import BadAnswer
+from redline.play.seats import Seat
+
+__all__ = ["WebSeat", "create_play_router", "ANSWER_TIMEOUT_S", "MAX_GAMES_PER_SESSION"]
+
+ANSWER_TIMEOUT_S = 1800.0
+"""A browser seat that gives no answer for this long ends its game."""
+MAX_GAMES_PER_SESSION = 4
+
+
+class WebSeat(Seat):
+    """A seat answered from the browser: ``ask`` publishes the week's briefing and waits for ``answer``."""
+
+    batched = False
+
+    def __init__(self, actor: str, *, timeout: float = ANSWER_TIMEOUT_S):
+        self.actor = actor
+        self.label = f"human in the browser ({actor})"
+        self.timeout = timeout
+        self.turn: dict | None = None
+        self.changed = threading.Condition()
+        self._answers: queue.Queue = queue.Queue(maxsize=1)
+        self._request = self._loaded = None
+
+    def prepare(self, request, loaded) -> None:
+        self._request, self._loaded = request, loaded
+
+    def ask(self, observe: dict) -> dict:
+        with self.changed:
+            self.turn = briefing(self._loaded, self._request, observe)
+            self.changed.notify_all()
+        try:
+            choose = self._answers.get(timeout=self.timeout)
+        except queue.Empty:
+            raise BadAnswer(f"{self.label} gave no answer to week {observe['week']} within "
+                            f"{self.timeout:g} s") from None
+        with self.changed:
+            self.turn = None
+            self.changed.notify_all()
+        return {"type": "act", "actions": [{"run": observe["runs"][0]["run"], "choose": choose}]}
+
+    def answer(self, choose: Any) -> None:
+        """Check a choice against the week's options; raise ``ParameterError`` if it is not one."""
+        turn = self.turn
+        if turn is None:
+            raise ParameterError("it is not your turn (the week is being simulated or the game is over)")
+        if not isinstance(choose, dict):
+            raise ParameterError("expected {\"choose\": {track: action id or null}}")
+        checked = {}
+        for track, rows in turn["tracks"].items():
+            aid = choose.get(track)
+            offered = [r["id"] for r in rows]
+            if aid is not None and aid not in offered:
+                raise ParameterError(f"action {str(aid)[:60]!r} is not available on track '{track}' this week "
+                                     f"(available: {', '.join(offered) or 'nothing'}){did_you_mean(str(aid), offered)}")
+            checked[track] = aid
+        unknown = [t for t in choose if t not in turn["tracks"]]
+        if unknown:
+            raise ParameterError(f"unknown track '{str(unknown[0])[:40]}'{did_you_mean(str(unknown[0]), turn['tracks'])}")
+        try:
+            self._answers.put_nowait(checked)
+        except queue.Full:
+            raise ParameterError("this week's choice has already been made") from None
+
+
+class _Game:
+    def __init__(self, gid: str, loaded, actor: str, seed: int, horizon: int | None):
+        self.id, self.loaded, self.actor, self.seed, self.horizon = gid, loaded, actor, seed, horizon
+        self.seat = WebSeat(actor)
+        self.status = "running"
+        self.result: dict | None = None
+        self.error: str | None = None
+        self.started = time.time()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"redline-play-{gid}")
+
+    def _run(self) -> None:
+        from redline.play.game import play
+
+        try:
+            ds = play(self.loaded, {self.actor: self.seat}, runs=1, seed=self.seed, horizon=self.horizon)
+            arms = {"you": outcome_summary(ds)}
+            arms.update(strategy_comparison(self.loaded, self.actor, runs=1, seed=self.seed, horizon=self.horizon,
+                                            strategies=None, params=None))
+            self.result = {"horizon": int(ds.attrs["horizon"]),
+                           "outcomes": {arm: {o: s["median_week"] for o, s in block.items()} for arm, block in arms.items()},
+                           "descriptions": {o: v.description for o, v in self.loaded.spec.outcomes.items()}}
+            self.status = "done"
+        except RedlineError as err:
+            self.error, self.status = str(err), "failed"
+        except Exception as err:  # noqa: BLE001 (a failed game is reported, never silently dropped)
+            self.error, self.status = f"{type(err).__name__}: {err}", "failed"
+        with self.seat.changed:
+            self.seat.changed.notify_all()
+
+    def snapshot(self) -> dict:
+        turn = self.seat.turn
+        status = self.status if self.status != "running" or turn is None else "waiting"
+        out: dict[str, Any] = {"game": self.id, "status": status, "actor": self.actor, "seed": self.seed,
+                               "scenario": self.loaded.id}
+        if status == "waiting":
+            out["briefing"] = turn
+        if self.result is not None:
+            out["result"] = self.result
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def create_play_router(resolve: Callable[[Request, str], Any], page: Callable[[], Response], problem: type,
+                       new_id: Callable[[], str]) -> APIRouter:
+    """The web seat's routes; ``resolve(request, ref)`` loads a scenario the session may use,
+    ``page()`` serves play.html, ``problem(status, message)`` is the app's HTTP error."""
+    router = APIRouter()
+    games: dict[str, dict[str, _Game]] = {}  # session id -> game id -> game
+    lock = threading.Lock()
+
+    def session_games(request: Request) -> dict[str, _Game]:
+        with lock:
+            return games.setdefault(request.state.session.id, {})
+
+    def game_for(request: Request, gid: str) -> _Game:
+        game = session_games(request).get(gid)
+        if game is None:
+            raise problem(404, f"unknown game '{gid[:40]}'")
+        return game
+
+    @router.get("/play")
+    async def play_page():
+        return page()
+
+    @router.post("/api/play", status_code=201)
+    async def start(request: Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            raise problem(400, "expected a JSON body {scenario, actor, seed?, horizon?}") from None
+        if not isinstance(body, dict):
+            raise problem(400, "expected a JSON object {scenario, actor, seed?, horizon?}")
+        loaded = resolve(request, str(body.get("scenario", "")))
+        actor = str(body.get("actor", ""))
+        tracks = loaded.program.tracks
+        if actor not in tracks or not tracks[actor]:
+            playable = [a for a, t in tracks.items() if t]
+            raise problem(400, f"unknown or action-less actor '{actor[:40]}'{did_you_mean(actor, playable)} "
+                               f"(playable: {', '.join(playable)})")
+        try:
+            seed = int(body.get("seed", 0))
+            horizon = None if body.get("horizon") in (None, "") else int(body["horizon"])
+        except (TypeError, ValueError):
+            raise problem(400, "seed and horizon must be whole numbers") from None
+        if seed < 0 or (horizon is not None and not 1 <= horizon <= 1040):
+            raise problem(400, "seed must be >= 0 and horizon within 1..1040 weeks")
+        mine = session_games(request)
+        live = [g for g in mine.values() if g.status == "running"]
+        if len(live) >= MAX_GAMES_PER_SESSION:
+            raise problem(429, f"at most {MAX_GAMES_PER_SESSION} games at once; finish one first")
+        game = _Game(new_id(), loaded, actor, seed, horizon)
+        mine[game.id] = game
+        game.thread.start()
+        return {"game": game.id}
+
+    @router.get("/api/play/{gid}")
+    def status(request: Request, gid: str, wait: float = 0.0):  # sync: waiting happens in a worker thread
+        game = game_for(request, gid)
+        deadline = time.monotonic() + min(max(wait, 0.0), 20.0)
+        with game.seat.changed:
+            while game.status == "running" and game.seat.turn is None and time.monotonic() < deadline:
+                game.seat.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+        return game.snapshot()
+
+    @router.post("/api/play/{gid}/act", status_code=202)
+    async def act(request: Request, gid: str):
+        game = game_for(request, gid)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise problem(400, "expected a JSON body {choose: {track: action id or null}}") from None
+        game.seat.answer(body.get("choose") if isinstance(body, dict) else None)
+        return {"accepted": True}
+
+    return router
