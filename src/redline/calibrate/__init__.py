@@ -14,10 +14,11 @@ from redline.calibrate.posterior import (
     load_posterior,
     posterior_beside,
     posterior_params,
+    prior_draws,
     read_posterior,
     write_posterior,
 )
-from redline.calibrate.record import Observation, Record, RecordSpec, load_record
+from redline.calibrate.record import Observation, Record, RecordSpec, load_record, record_likelihood
 from redline.calibrate.smc import CalibrationError, UniformPrior, abc_smc, effective_sample_size, weighted_quantile
 
 __all__ = [
@@ -37,7 +38,9 @@ __all__ = [
     "load_record",
     "posterior_beside",
     "posterior_params",
+    "prior_draws",
     "read_posterior",
+    "record_likelihood",
     "scenario_with_record",
     "weighted_quantile",
     "write_posterior",

@@ -43,7 +43,7 @@ __all__ = ["CalibrationResult", "calibrate", "EXECUTORS", "DEFAULT_PARTICLES", "
 
 EXECUTORS = ("serial", "processes", "dask")
 DEFAULT_PARTICLES = 4000
-CHUNK_RUNS = 4096
+CHUNK_RUNS = 16384
 """Runs per engine call in a batch; the chunking is fixed, so any executor gives the same numbers."""
 PREDICTIVE_RUNS = 4000
 
@@ -330,7 +330,7 @@ def calibrate(
     workers: int | None = None,
     alpha: float = 0.5,
     max_generations: int = 40,
-    min_acceptance: float = 0.01,
+    min_acceptance: float = 0.002,
     resume: bool = True,
     approximate: bool = False,
     on_generation: Callable[[GenerationStats], None] | None = None,
@@ -432,8 +432,11 @@ def calibrate(
                             max_generations=max_generations, min_acceptance=min_acceptance, state=state,
                             on_generation=after_generation)
         except CalibrationError as err:
-            raise CalibrationError(f"{err.message}: {_advice(rec, last[0], observed, sd)}",
-                                   Location(str(rec.path or "<record>"))) from None
+            if not (approximate and last[0] is not None and last[0].generation > 0):
+                raise CalibrationError(f"{err.message}: {_advice(rec, last[0], observed, sd)}",
+                                       Location(str(rec.path or "<record>"))) from None
+            state = last[0]
+            state.finished, state.stop_reason = True, err.message
         if not (state.epsilon == 0.0 and state.beta == 1.0) and not approximate:
             if out_path is not None:
                 _checkpoint_path(out_path).unlink(missing_ok=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from redline.errors import Location, ParameterError, ScenarioError
 
-__all__ = ["POSTERIOR_KEY", "Posterior", "posterior_params", "write_posterior", "read_posterior", "load_posterior", "posterior_beside",
+__all__ = ["POSTERIOR_KEY", "Posterior", "posterior_params", "prior_draws", "write_posterior", "read_posterior", "load_posterior", "posterior_beside",
            "atomic_write"]
 
 POSTERIOR_KEY = b"redline.posterior"
@@ -170,3 +170,15 @@ def posterior_params(posterior: Posterior | None, params: dict[str, Any] | None,
     """Per-run parameters drawn from ``posterior``, with ``params`` (pinned values) taking precedence."""
     drawn = posterior.draw(runs, seed) if posterior is not None else {}
     return {**drawn, **(params or {})}
+
+
+def prior_draws(loaded, runs: int, seed: Any) -> dict[str, np.ndarray]:
+    """One value per run of every uncertainty, uniform on its declared range (its prior), from a
+    stream of their own (the engine's random numbers are unchanged)."""
+    from redline.escalation.common import as_seed_sequence
+
+    ss = as_seed_sequence(seed)
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        ss.entropy, spawn_key=tuple(ss.spawn_key) + (zlib.crc32(b"prior draws"),))))
+    ranges = loaded.program.parameter_ranges
+    return {name: rng.uniform(*ranges[name], size=runs) for name in loaded.spec.uncertainties}

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from redline.errors import Location, ScenarioError, did_you_mean
@@ -36,7 +37,7 @@ from redline.scenario.load import located_error
 from redline.scenario.schema import IDENTIFIER, Expr, Provenance, Source, Strict
 from redline.scenario.yaml_safe import Document, parse_yaml, read_yaml
 
-__all__ = ["Observation", "RecordSpec", "Record", "load_record"]
+__all__ = ["Observation", "RecordSpec", "Record", "load_record", "record_likelihood"]
 
 
 class Observation(Provenance):
@@ -207,3 +208,24 @@ def load_record(ref: str | Path, loaded: LoadedScenario, *, text: str | bytes | 
     return Record(spec=spec, path=path, sha256=hashlib.sha256(raw).hexdigest(), origin=origin,
                   origin_week=origin_week, weeks=weeks, statistics=statistics, locations=locations, events=events,
                   document=doc)
+
+
+def record_likelihood(record: Record, stats: np.ndarray) -> np.ndarray:
+    """The record's likelihood given each run's statistics, up to a constant factor (max 1).
+
+    ``stats`` is (runs, observations) in the record's order. An observation without ``sd`` must
+    be matched exactly (indicator); one with ``sd`` weighs by its Gaussian density. A run whose
+    statistics are not finite (e.g. a failed run) gets 0.
+    """
+    stats = np.asarray(stats, dtype=float)
+    log_w = np.zeros(stats.shape[0])
+    for j, o in enumerate(record.observations):
+        s = stats[:, j]
+        if o.sd is None:
+            log_w = np.where(s == o.value, log_w, -np.inf)
+        else:
+            log_w = log_w - 0.5 * np.square((s - o.value) / o.sd)
+    log_w = np.where(np.isfinite(log_w), log_w, -np.inf)
+    if not np.isfinite(log_w).any():
+        return np.zeros(stats.shape[0])
+    return np.exp(log_w - log_w.max())

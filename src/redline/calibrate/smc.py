@@ -1,25 +1,31 @@
 """Vectorised ABC-SMC: a population of particles moved towards the record in generations.
 
 Approximate Bayesian computation by sequential Monte Carlo (Toni, Welch, Strelkowa, Ipsen &
-Stumpf 2009, J. R. Soc. Interface 6:187, doi:10.1098/rsif.2008.0172), with the population Monte
-Carlo weights and perturbation kernel of Beaumont, Cornuet, Marin & Robert (2009, Biometrika
-96:983, doi:10.1093/biomet/asp052) and tolerances chosen adaptively so that each generation keeps
-a fixed share ``alpha`` of the previous one's effective sample size (Del Moral, Doucet & Jasra 2012,
-Stat. Comput. 22:1009, doi:10.1007/s11222-011-9271-y).
+Stumpf 2009, J. R. Soc. Interface 6:187, doi:10.1098/rsif.2008.0172) in the form of Del Moral,
+Doucet & Jasra (2012, Stat. Comput. 22:1009, doi:10.1007/s11222-011-9271-y): each generation
+lowers the tolerance adaptively so that the particles' effective sample size falls by a fixed
+share ``alpha``, reweights and resamples them, then moves every particle with Metropolis-Hastings
+steps that keep the new tolerance's ABC posterior invariant (Marjoram, Molitor, Plagnol & Tavaré
+2003, PNAS 100:15324, doi:10.1073/pnas.0306899100). The number of steps adapts to the acceptance
+rate so that each particle moves with probability about ``1 - c`` (Drovandi & Pettitt 2011,
+Biometrics 67:225, doi:10.1111/j.1541-0420.2010.01410.x). The random walk uses the population's
+covariance scaled by 2.38^2/d (Roberts & Rosenthal 2001, Stat. Sci. 16:351). Unlike importance
+weights against a perturbation kernel (Beaumont et al. 2009), these moves do not degenerate when a
+scenario has dozens of uncertainties, and every generation costs a known number of simulations.
 
 What is matched. Observations without an ``sd`` must be matched exactly (counts): their part of
 the distance is ``D = sum_j |s_j - y_j| / scale_j`` and the tolerance ``epsilon`` on it falls to 0.
-Observations with an ``sd`` are measured with Gaussian noise: a simulated history is accepted with
+Observations with an ``sd`` are measured with Gaussian noise: a history is accepted with
 probability ``exp(-beta/2 * sum_j ((s_j - y_j) / sd_j)^2)``, and the inverse temperature ``beta``
-rises to 1. At ``epsilon = 0, beta = 1`` the accepted parameters are draws from the exact posterior
-under that observation model (Wilkinson 2013, Stat. Appl. Genet. Mol. Biol. 12:129,
+rises to 1. At ``epsilon = 0, beta = 1`` the particles are draws from the exact posterior under
+that observation model (Wilkinson 2013, Stat. Appl. Genet. Mol. Biol. 12:129,
 doi:10.1515/sagmb-2013-0010). The tolerance is lowered first, then the temperature.
 
-Vectorised. Each particle is one run of a block: a generation proposes a batch of candidate
-parameter vectors and ``simulate`` runs them all in one engine call (one value per run). The
-randomness of generation ``g``, batch ``b`` comes from ``SeedSequence(seed, spawn_key=(g, b, k))``
+Vectorised. Each particle is one run of a block: every Metropolis-Hastings step proposes a move
+for all particles and ``simulate`` runs them in one engine call (one parameter value per run). The
+randomness of generation ``g``, step ``r`` comes from ``SeedSequence(seed, spawn_key=(g, r, k))``
 only, so a calibration resumed from a finished generation gives the same numbers as one that was
-never interrupted, and spreading a batch over workers changes nothing.
+never interrupted, and spreading a step over workers changes nothing.
 
 The module is pure: no files, no printing (the workflow in :mod:`redline.calibrate` does those).
 """
@@ -150,46 +156,6 @@ def _next_beta(pop: Population, beta: float, alpha: float) -> float:
     return max(lo, beta + 1e-12)
 
 
-class _Kernel:
-    """Component-wise Gaussian perturbation truncated to the prior's box (Beaumont et al. 2009:
-    variance twice the population's weighted variance)."""
-
-    def __init__(self, pop: Population, prior: UniformPrior):
-        w = pop.weights
-        mean = w @ pop.theta
-        var = w @ np.square(pop.theta - mean)
-        floor = 1e-6 * (prior.high - prior.low)
-        self.sigma = np.maximum(np.sqrt(2.0 * var), floor)
-        self.prior = prior
-        self.ancestors = pop.theta
-        self.weights = w
-        a = (prior.low - pop.theta) / self.sigma
-        b = (prior.high - pop.theta) / self.sigma
-        self.cdf_a, self.cdf_b = ndtr(a), ndtr(b)
-        self.log_mass = np.log(np.maximum(self.cdf_b - self.cdf_a, 1e-300)).sum(axis=1)  # (n,)
-
-    def propose(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        pick = rng.choice(self.weights.size, size=n, p=self.weights)
-        u = rng.random((n, self.sigma.size))
-        p = self.cdf_a[pick] + u * (self.cdf_b[pick] - self.cdf_a[pick])
-        theta = self.ancestors[pick] + self.sigma * ndtri(np.clip(p, 1e-300, 1 - 1e-16))
-        return np.clip(theta, self.prior.low, self.prior.high)
-
-    def log_density(self, theta: np.ndarray, chunk: int = 512) -> np.ndarray:
-        """log sum_j w_j K(theta | theta_j), the proposal density of each row of ``theta``."""
-        a = self.ancestors / self.sigma
-        a_sq = np.square(a).sum(axis=1)
-        log_w = np.log(np.maximum(self.weights, 1e-300)) - self.log_mass - 0.5 * a_sq
-        const = -np.log(self.sigma).sum() - 0.5 * self.sigma.size * math.log(2 * math.pi)
-        out = np.empty(theta.shape[0])
-        for start in range(0, theta.shape[0], chunk):
-            x = theta[start:start + chunk] / self.sigma
-            # -1/2 |x - a|^2 = -1/2 |x|^2 + x.a - 1/2 |a|^2, the cross term by one matrix product.
-            logits = x @ a.T + log_w
-            out[start:start + chunk] = logsumexp(logits, axis=1) - 0.5 * np.square(x).sum(axis=1) + const
-        return out
-
-
 def _seed(seed: int, *key: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key))
 
@@ -204,8 +170,9 @@ def abc_smc(
     seed: int,
     alpha: float = 0.5,
     max_generations: int = 40,
-    min_acceptance: float = 0.01,
-    max_batch: int = 65536,
+    min_acceptance: float = 0.002,
+    move_miss: float = 0.05,
+    max_steps: int = 20,
     state: SMCState | None = None,
     on_generation: Callable[[SMCState], None] | None = None,
 ) -> SMCState:
@@ -217,22 +184,31 @@ def abc_smc(
         uniform priors of the calibrated parameters.
     simulate:
         ``(theta (n, d), SeedSequence) -> statistics (n, m)``: one simulated history per row, the
-        same numbers for the same seed; non-finite statistics are refused by the caller.
+        same numbers for the same seed; NaN rows for failed runs (never accepted).
     observed, sd:
         the record's values (m,) and noise sd (m,; NaN where the observation must match exactly).
     particles:
-        accepted particles per generation.
+        number of particles (each is one run of every engine call).
     seed:
-        the calibration's seed; generation ``g``'s batch ``b`` uses ``SeedSequence(seed, (g, b, k))``.
+        the calibration's seed; generation ``g``'s step ``r`` uses ``SeedSequence(seed, (g, r, k))``.
     alpha:
         share of the effective sample size each new tolerance keeps (Del Moral et al. 2012).
     min_acceptance:
-        a generation stops proposing after ``particles / min_acceptance`` simulations; if it
-        accepted nothing, :class:`CalibrationError` is raised.
+        a generation whose moves are accepted less often than this ends the calibration (the
+        particles then stay at the last tolerance reached: not the exact target).
+    move_miss, max_steps:
+        steps per generation: enough for each particle to move with probability
+        ``1 - move_miss`` at the observed acceptance rate (Drovandi & Pettitt 2011), at most
+        ``max_steps``.
     state:
         a finished generation to continue from (resuming an interrupted calibration).
     on_generation:
         called with the state after every finished generation (to checkpoint it).
+
+    Raises
+    ------
+    CalibrationError
+        no particle consistent with the record at the first tolerance below the prior's.
     """
     observed = np.asarray(observed, dtype=float)
     sd = np.asarray(sd, dtype=float)
@@ -241,15 +217,16 @@ def abc_smc(
         started = time.perf_counter()
         theta = prior.sample(np.random.Generator(np.random.PCG64(_seed(seed, 0, 0, 0))), particles)
         stats = simulate(theta, _seed(seed, 0, 0, 1))
-        spread = stats[:, exact].std(axis=0) if exact.any() else np.zeros(0)
+        finite = np.all(np.isfinite(stats), axis=1)
+        spread = stats[finite][:, exact].std(axis=0) if exact.any() and finite.any() else np.zeros(int(exact.sum()))
         scale = np.ones(observed.size)
         scale[exact] = np.maximum(spread, 1.0)
         distance, sq = _misfits(stats, observed, sd, exact, scale)
-        weights = np.full(particles, 1.0 / particles)
-        pop = Population(theta, weights, distance, sq, stats)
-        state = SMCState(0, math.inf, 0.0, scale, pop)
-        state.history.append(GenerationStats(0, math.inf, math.inf, 1.0, float(particles), particles, particles,
-                                             time.perf_counter() - started))
+        weights = np.where(finite, 1.0, 0.0)
+        weights /= max(weights.sum(), 1.0)
+        state = SMCState(0, math.inf, 0.0, scale, Population(theta, weights, distance, sq, stats))
+        state.history.append(GenerationStats(0, math.inf, math.inf, 1.0, effective_sample_size(weights), particles,
+                                             particles, time.perf_counter() - started))
         if not exact.any():
             state.epsilon = 0.0
         if exact.all():
@@ -258,68 +235,83 @@ def abc_smc(
             on_generation(state)
     while not state.finished:
         if state.epsilon == 0.0 and state.beta == 1.0 and state.generation > 0:
-            state.finished, state.stop_reason = True, "reached the exact target (epsilon 0, temperature 1)"
+            state.finished, state.stop_reason = True, "reached the exact target (tolerance 0, temperature 1)"
             break
         if state.generation + 1 >= max_generations:
             state.finished, state.stop_reason = True, f"stopped after {max_generations} generations"
             break
-        state = _generation(state, prior, simulate, observed, sd, exact, particles=particles, seed=seed, alpha=alpha,
-                            min_acceptance=min_acceptance, max_batch=max_batch)
+        state = _generation(state, prior, simulate, observed, sd, exact, seed=seed, alpha=alpha,
+                            min_acceptance=min_acceptance, move_miss=move_miss, max_steps=max_steps)
         if on_generation is not None:
             on_generation(state)
     return state
 
 
-def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, exact, *, particles: int, seed: int,
-                alpha: float, min_acceptance: float, max_batch: int) -> SMCState:
+def _resample(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarray:
+    """Systematic resampling (Kitagawa 1996): indices of ``n`` equally weighted particles."""
+    cdf = np.cumsum(weights)
+    cdf /= cdf[-1]
+    return np.minimum(np.searchsorted(cdf, (rng.random() + np.arange(n)) / n, side="left"), weights.size - 1)
+
+
+def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, exact, *, seed: int, alpha: float,
+                min_acceptance: float, move_miss: float, max_steps: int) -> SMCState:
     started = time.perf_counter()
     pop = state.population
+    n = pop.weights.size
     g = state.generation + 1
     epsilon, beta = state.epsilon, state.beta
     if epsilon > 0.0:
         epsilon = _next_epsilon(pop, epsilon, alpha)
     else:
         beta = _next_beta(pop, beta, alpha)
-    kernel = _Kernel(pop, prior)
-    survival = float(pop.weights[pop.distance <= epsilon].sum()) if epsilon > 0 or exact.any() else 1.0
-    if beta > state.beta:
-        survival *= float(np.sum(pop.weights * np.exp(-0.5 * (beta - state.beta) * pop.sq_noise)))
-    rate = max(min(survival, 1.0) * 0.5, 1e-3)  # perturbed particles fit less well than their ancestors
-    budget = int(math.ceil(particles / min_acceptance))
-    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-    n_accepted = simulations = batch = 0
-    while n_accepted < particles and simulations < budget:
-        need = particles - n_accepted
-        size = int(min(max(math.ceil(need / rate * 1.1), 256), max_batch, budget - simulations))
-        rng = np.random.Generator(np.random.PCG64(_seed(seed, g, batch, 0)))
-        theta = kernel.propose(rng, size)
-        stats = simulate(theta, _seed(seed, g, batch, 1))
-        distance, sq = _misfits(stats, observed, sd, exact, state.scale)
-        u = rng.random(size)
-        accept = (distance <= epsilon) & (u < np.exp(-0.5 * beta * sq))
-        simulations += size
-        batch += 1
-        idx = np.nonzero(accept)[0][:need]  # the first accepted, in proposal order: i.i.d. draws
-        kept.append((theta[idx], distance[idx], sq[idx], stats[idx]))
-        n_accepted += idx.size
-        rate = max(n_accepted / simulations, 1e-4)
-    if n_accepted == 0:
-        raise CalibrationError(
-            f"no particle accepted in generation {g} (tolerance {epsilon:.3g}, temperature "
-            f"{(1 / beta) if beta > 0 else math.inf:.3g}) after {simulations:,} simulations")
-    theta = np.concatenate([k[0] for k in kept])
-    log_w = -kernel.log_density(theta)  # uniform prior: the prior density is a constant inside the box
-    weights = np.exp(log_w - log_w.max())
+    # Reweight by the new target's acceptance relative to the old one, then resample.
+    log_u = np.where(pop.distance <= epsilon, 0.0, -np.inf) - 0.5 * (beta - state.beta) * pop.sq_noise
+    log_u = np.where(pop.weights > 0, log_u, -np.inf)
+    if not np.isfinite(log_u).any():
+        raise CalibrationError(f"no particle consistent with the record at tolerance {epsilon:.3g} (generation {g})")
+    weights = pop.weights * np.exp(log_u - log_u[np.isfinite(log_u)].max())
     weights /= weights.sum()
-    new = Population(theta, weights, np.concatenate([k[1] for k in kept]), np.concatenate([k[2] for k in kept]),
-                     np.concatenate([k[3] for k in kept]))
+    ess = effective_sample_size(weights)
+    rng = np.random.Generator(np.random.PCG64(_seed(seed, g, 0, 0)))
+    pick = _resample(rng, weights, n)
+    theta, distance, sq, stats = pop.theta[pick], pop.distance[pick], pop.sq_noise[pick], pop.stats[pick]
+    # Metropolis-Hastings moves, all particles at once: a Gaussian random walk with the population's
+    # covariance (scaled by 2.38^2/d), rejected outside the prior's box.
+    d = theta.shape[1]
+    cov = np.atleast_2d(np.cov(theta, rowvar=False)) * (2.38 ** 2 / d)
+    cov += np.diag(np.square(1e-6 * (prior.high - prior.low)))
+    chol = np.linalg.cholesky(cov)
+    accepted = proposed = steps = 0
+    planned = 1
+    while steps < planned:
+        steps += 1
+        step_rng = np.random.Generator(np.random.PCG64(_seed(seed, g, steps, 0)))
+        proposal = theta + step_rng.standard_normal((n, d)) @ chol.T
+        inside = np.all((proposal >= prior.low) & (proposal <= prior.high), axis=1)
+        proposal = np.where(inside[:, None], proposal, theta)  # outside: rejected, simulated at the old point
+        new_stats = simulate(proposal, _seed(seed, g, steps, 1))
+        new_distance, new_sq = _misfits(new_stats, observed, sd, exact, state.scale)
+        u = step_rng.random(n)
+        ok = inside & (new_distance <= epsilon) & (np.log(np.maximum(u, 1e-300)) < -0.5 * beta * (new_sq - sq))
+        ok &= np.all(np.isfinite(new_stats), axis=1)
+        theta[ok], distance[ok], sq[ok], stats[ok] = proposal[ok], new_distance[ok], new_sq[ok], new_stats[ok]
+        accepted += int(ok.sum())
+        proposed += n
+        if steps == 1:
+            rate = max(accepted / proposed, 1e-12)
+            planned = 1 if rate >= 1.0 else int(min(max_steps, max(1, math.ceil(
+                math.log(move_miss) / math.log1p(-min(rate, 1 - 1e-12))))))
+            if rate < min_acceptance:
+                planned = 1
+    rate = accepted / proposed
+    new = Population(theta, np.full(n, 1.0 / n), distance, sq, stats)
     history = list(state.history)
-    history.append(GenerationStats(g, epsilon, (1.0 / beta) if beta > 0 else math.inf, n_accepted / simulations,
-                                   effective_sample_size(weights), n_accepted, simulations,
+    history.append(GenerationStats(g, epsilon, (1.0 / beta) if beta > 0 else math.inf, rate, ess, n, proposed,
                                    time.perf_counter() - started))
     result = SMCState(g, epsilon, beta, state.scale, new, history)
-    if n_accepted < particles:
+    if rate < min_acceptance:
         result.finished = True
-        result.stop_reason = (f"generation {g} accepted {n_accepted} of {particles} particles within its budget of "
-                              f"{budget:,} simulations (acceptance below {min_acceptance:g})")
+        result.stop_reason = (f"generation {g}'s moves were accepted at rate {rate:.2g}, below {min_acceptance:g}: "
+                              "the particles barely move at this tolerance")
     return result

@@ -9,7 +9,16 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments
+from redline.cli.common import (
+    POSTERIOR,
+    PRIOR,
+    choose_posterior,
+    console,
+    emit_json,
+    handle_errors,
+    out_console,
+    parse_assignments,
+)
 
 __all__ = ["forecast", "backtest"]
 
@@ -17,6 +26,7 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence (and of the bootstrap).")
 RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
+RECORD = typer.Option(None, "--record", help="Forecast from this record's origin with only the runs consistent with it.")
 
 
 def _status(message: str, quiet: bool):
@@ -27,7 +37,8 @@ def _status(message: str, quiet: bool):
     return console.status(message)
 
 
-def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool):
+def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool,
+         posterior: Optional[Path] = None, prior: bool = False, record: Optional[Path] = None):
     from redline.errors import ScenarioError
     from redline.forecast import forecast as run_forecast
     from redline.forecast import load_questions, questions_from_scenario
@@ -41,8 +52,15 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
         if not questions:
             raise ScenarioError(f"scenario '{loaded.id}' has no questions: section; pass --questions FILE")
     strategies = parse_assignments(strategy, "--strategy")
+    # A record conditions parameters and state itself: the posterior beside the scenario is not used then.
+    post = None if (posterior is None and record is not None) else choose_posterior(loaded, posterior, prior, quiet=quiet)
+    rec = None
+    if record is not None:
+        from redline.calibrate import load_record
+
+        rec = load_record(record, loaded)
     with _status(f"simulating {runs:,} runs of {loaded.id} for {len(questions)} question(s)", quiet):
-        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies)
+        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, posterior=post, record=rec)
 
 
 def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
@@ -79,10 +97,13 @@ def forecast(
     strategy: Optional[list[str]] = STRATEGY,
     runs: int = RUNS,
     seed: int = SEED,
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
+    record: Optional[Path] = RECORD,
     json_out: bool = JSON,
 ) -> None:
     """Probability of each dated question, with a 95% Wilson interval, from simulated futures."""
-    result = _run(scenario, questions, strategy, runs, seed, json_out)
+    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -113,13 +134,16 @@ def backtest(
     runs: int = RUNS,
     seed: int = SEED,
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the calibration diagram to this file (.png/.svg/.pdf)."),
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
+    record: Optional[Path] = RECORD,
     json_out: bool = JSON,
 ) -> None:
     """Brier and log scores of the forecasts on resolved questions, beside baselines."""
     from redline.forecast import backtest as run_backtest
     from redline.forecast import plot_calibration
 
-    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out)
+    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record)
     result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
         result["plot"] = str(plot_calibration(result, plot))

@@ -147,6 +147,7 @@ def backtest(result: ForecastResult, *, seed: int | None = None,
     overall = {"brier": boot.summary(model_brier), "log_score": boot.summary(model_log)}
     forecast = result.to_dict()
     return {
+        **{k: forecast[k] for k in ("posterior", "record") if k in forecast},
         "scenario": result.scenario,
         "scenario_sha256": result.scenario_sha256,
         "as_of": forecast["as_of"],

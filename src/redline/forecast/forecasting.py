@@ -80,9 +80,13 @@ class ForecastResult:
     policies: dict[str, dict[str, Any]]
     notes: list[str]
     questions: list[QuestionForecast]
+    posterior: dict[str, Any] | None = None
+    record: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {k: v for k, v in (("posterior", self.posterior), ("record", self.record)) if v is not None}
         return {
+            **extra,
             "scenario": self.scenario,
             "scenario_sha256": self.scenario_sha256,
             "as_of": self.as_of.isoformat(),
@@ -126,6 +130,8 @@ def forecast(
     seed: int = 0,
     strategies: dict[str, str] | None = None,
     params: dict[str, float] | None = None,
+    posterior=None,
+    record=None,
 ) -> ForecastResult:
     """Probability of every question from ``runs`` simulated futures of ``loaded``.
 
@@ -143,7 +149,20 @@ def forecast(
     strategies:
         actor -> strategy name (``--strategy``), overriding the actor's default policy.
     params:
-        uncertainty or lever -> value.
+        uncertainty or lever -> value (pinned: wins over ``posterior``).
+    posterior:
+        a :class:`~redline.calibrate.Posterior`: each run's calibrated parameters are drawn from it.
+    record:
+        a :class:`~redline.calibrate.Record`: forecast from its origin with only the runs
+        consistent with it. Each run draws its uncertainties from their priors (uniform on their
+        ranges; ``params`` still pin) and is weighted by the record's likelihood given its simulated
+        history up to the origin (exact observations must match; noisy ones weigh by their
+        Gaussian density): one update of a bootstrap particle filter (Gordon, Salmond & Smith 1993,
+        IEE Proc. F 140:107, doi:10.1049/ip-f-2.1993.0015). The record's events are forced in every
+        run. A question that opens before the origin is refused; intervals use the weights'
+        effective sample size. Parameters and state are then conditioned on the record together;
+        a ``posterior`` fitted to an earlier record may supply the parameters instead, but not one
+        fitted to this record (that would count it twice).
 
     Raises
     ------
@@ -156,6 +175,15 @@ def forecast(
     strategies = dict(strategies or {})
     check_predicates(loaded, questions)
     as_of = loaded.spec.meta.as_of
+    simulated = loaded
+    if record is not None:
+        from redline.calibrate import scenario_with_record
+
+        for q in questions:
+            if q.spec.open_date < record.origin:
+                raise ScenarioError(f"question '{q.id}' opens {q.spec.open_date}, before the record's origin "
+                                    f"{record.origin}: forecasts from a record start at its origin", q.location)
+        simulated = scenario_with_record(loaded, record)
     probes: dict[str, tuple[Any, int]] = {}
     weeks: dict[str, int] = {}
     for q in questions:
@@ -168,8 +196,40 @@ def forecast(
                 f"the engine simulates at most {MAX_WEEK} weeks", q.location)
         probes[q.id] = (q.spec.predicate, week)
         weeks[q.id] = week
-    ds = escalation.run(loaded, runs=runs, rng=seed, strategies=strategies, params=params, probes=probes or None)
+    record_probes = {}
+    if record is not None:
+        record_probes = {f"record:{k}": v for k, v in record.probes().items()}
+    if posterior is not None:
+        from redline.calibrate import posterior_params
+
+        if record is not None and posterior.metadata.get("record_sha256") == record.sha256:
+            raise ScenarioError("this posterior was fitted to the same record: filtering on the record again "
+                                "would count it twice; use --posterior alone (parameters) or --record alone "
+                                "(parameters and state)", record.document.locate(()))
+        params = posterior_params(posterior, params, runs, seed)
+    elif record is not None:
+        from redline.calibrate import prior_draws
+
+        params = {**prior_draws(loaded, runs, seed), **(params or {})}
+    ds = escalation.run(simulated, runs=runs, rng=seed, strategies=strategies, params=params,
+                        probes={**probes, **record_probes} or None)
     ok = ~ds["failed"].values
+    weights = np.ones(ok.size)
+    record_info = None
+    if record is not None:
+        from redline.calibrate import record_likelihood
+
+        stats = ds["probe_value"].sel(probe=list(record_probes)).values.T
+        weights = record_likelihood(record, stats)
+        weights[~ok] = 0.0
+        ess = float(weights.sum() ** 2 / np.square(weights).sum()) if weights.sum() > 0 else 0.0
+        if ess == 0.0:
+            raise ScenarioError(f"none of the {runs:,} runs is consistent with the record: give its exact "
+                                "observations an sd, forecast from a calibrated --posterior, or raise --runs",
+                                record.document.locate(("observations",)))
+        record_info = {"path": str(record.path or "<record>"), "sha256": record.sha256,
+                       "origin": record.origin.isoformat(), "consistent_runs": int((weights > 0).sum()),
+                       "effective_runs": ess}
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
     results = []
@@ -193,11 +253,23 @@ def forecast(
         defined = ~np.isnan(values)
         n = int(defined.sum())
         hits = int((values[defined] != 0).sum())
-        lo, hi = wilson_interval(hits, n)
+        if record is None:
+            probability = hits / n if n else None
+            lo, hi = wilson_interval(hits, n)
+        else:  # weighted by the record's likelihood; the interval on the effective sample size
+            w = weights[ok][defined]
+            n = int((w > 0).sum())
+            hits = int(((values[defined] != 0) & (w > 0)).sum())
+            total = w.sum()
+            probability = float(w @ (values[defined] != 0)) / total if total > 0 else None
+            n_eff = total ** 2 / np.square(w).sum() if total > 0 else 0.0
+            lo, hi = wilson_interval(int(round((probability or 0.0) * n_eff)), int(round(n_eff)))
+            n = n if total > 0 else 0
         results.append(QuestionForecast(
-            **base, close_week=weeks[q.id], status="forecast", probability=hits / n if n else None,
+            **base, close_week=weeks[q.id], status="forecast", probability=probability,
             ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes))
     return ForecastResult(
         scenario=loaded.id, scenario_sha256=loaded.sha256, as_of=as_of, runs=runs,
         failed_runs=int((~ok).sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
-        notes=notes, questions=results)
+        notes=notes, questions=results, posterior=posterior.describe() if posterior is not None else None,
+        record=record_info)
