@@ -50,7 +50,7 @@ def _without_decisions():
 def mesa_vs_redline(mesa_runs: int, redline_runs: int) -> None:
     import mesa_baseline
 
-    from redline.analysis import outcome_summary
+    from redline.results import outcome_summary
     from redline.escalation import run
     from redline.scenario import load_scenario
 

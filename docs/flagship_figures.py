@@ -14,9 +14,9 @@ import json
 import time
 from pathlib import Path
 
-from redline.analysis.robustness import robustness_check
-from redline.api import simulate
-from redline.demo import STRATEGIES, run_demo
+from redline.experiments.robustness import robustness_check
+from redline.experiments.compare import simulate
+from redline.cli.demo import STRATEGIES, THESIS_COMPONENTS, run_demo
 from redline.results import atomic_write_text
 from redline.scenario import load_scenario
 
@@ -34,7 +34,8 @@ def main() -> None:
     data = json.loads((DOCS / "flagship" / "results.json").read_text())
     loaded = load_scenario("iran-us-2020", strict=True)
     rob = robustness_check(loaded, actor="iran", strategies=["slow_drip", "rapid_overt"], points=points,
-                           runs=rob_runs, horizon=None, seed=args.seed, progress=True)
+                           runs=rob_runs, horizon=None, seed=args.seed,
+                           components=THESIS_COMPONENTS["iran-us-2020"], progress=True)
     atomic_write_text(DOCS / "flagship" / "robustness.json", json.dumps(rob, indent=2))
     iraq = iraqi_bargaining(loaded, runs=min(runs, 5000), seed=args.seed)
     atomic_write_text(DOCS / "flagship" / "iraqi_bargaining.json", json.dumps(iraq, indent=2))

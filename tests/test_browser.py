@@ -96,8 +96,8 @@ def _wait_for_new_result(page, previous: str | None) -> str:
 
 
 def test_run_change_strategy_and_match_the_api(server, page):
-    from redline.analysis import outcome_summary
-    from redline.api import simulate
+    from redline.results import outcome_summary
+    from redline.experiments.compare import simulate
 
     scenario, actor, default, other = _case()
     page.goto(f"{server}/?scenario={scenario}")
@@ -165,14 +165,13 @@ def test_broken_upload_shows_the_line_inline(server, page):
 
 
 def test_report_renders_offline(browser, tmp_path):
-    from redline.api import compare
+    from redline.experiments.compare import compare
     from redline.report import write_report
     from redline.results import save_result
 
     scenario, actor, default, other = _case()
     result = compare(scenario, actor=actor, strategies=[default, other], runs=1000, seed=0, trajectories=True)
-    datasets = result.pop("datasets")
-    save_result(tmp_path / "res", datasets, {"kind": "compare", **result})
+    save_result(tmp_path / "res", result.datasets, {"kind": "compare", **result.summary()})
     report = write_report(tmp_path / "res", tmp_path / "report.html")[0]
 
     context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})

@@ -1,14 +1,15 @@
 """The escalation engines: reproducibility, semantics, agreement of vectorised and reference."""
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
 import pytest
 
 from redline import escalation
-from redline.analysis import outcome_summary, paired_difference
-from redline.api import compare
+from redline.results import outcome_summary, paired_difference
+from redline.experiments.compare import compare
 from redline.errors import ParameterError
 from redline.scenario import load_scenario, scenario_from_dict
 
@@ -33,6 +34,47 @@ def test_engine_contract(example, engine):
     again = escalation.run(example, runs=50, horizon=20, rng=1, engine=engine)
     assert ds.equals(again)
 
+
+
+def _edge_strategy(doc: dict, policy: dict):
+    doc["strategies"]["edge"] = {"actor": "challenger", "description": "edge case", "policy": policy,
+                                 "assumption": "test"}
+    return scenario_from_dict(doc)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engine_contract_non_finite_week_rules(example_doc, engine):
+    """Both interpreters apply escalation.rules: a NaN scripted probability counts as 0 (the other
+    options keep theirs); an infinite utility is bounded, not zeroed, so the action stays the most
+    attractive (before, the reference interpreter chose nothing after a NaN and treated +inf as 0)."""
+    nan_p = _edge_strategy(copy.deepcopy(example_doc), {
+        "kind": "scripted", "probabilities": {"proxy_attack": "exp(1000) - exp(1000)", "overt_strike": 0.5}})
+    ds = escalation.run(nan_p, runs=400, horizon=4, rng=1, engine=engine, strategies={"challenger": "edge"})
+    counts = ds["action_count"]
+    assert float(counts.sel(action="proxy_attack").max()) == 0
+    assert 1.7 < float(counts.sel(action="overt_strike").mean()) < 2.3  # 0.5 a week for 4 weeks
+    inf_u = _edge_strategy(copy.deepcopy(example_doc), {
+        "kind": "logit", "rationality": 3.0, "utilities": {"overt_strike": "exp(1000)"}})
+    ds = escalation.run(inf_u, runs=400, horizon=4, rng=1, engine=engine, strategies={"challenger": "edge"})
+    counts = ds["action_count"]
+    assert float(counts.sel(action="proxy_attack").max()) == 0
+    assert float(counts.sel(action="overt_strike").mean()) > 3.0  # chosen every week while the run lasts
+    assert not ds["failed"].any()
+
+
+def test_week_rules_edge_values():
+    from redline.escalation import rules
+
+    w = rules.scripted_weights([np.nan, 0.5, np.inf, -np.inf, 0.0], [True] * 5)
+    assert [float(x) for x in w] == [0.0, 0.5 / 1.5, 1.0 / 1.5, 0.0, 0.0]  # over-full track renormalised
+    assert [float(x) for x in rules.scripted_weights([0.4, 0.9], [False, True])] == [0.0, 0.9]
+    assert list(rules.sanitise_utility(np.array([np.nan, np.inf, -np.inf, 2.0]))) == [0.0, 1e6, -1e6, 2.0]
+    # quantal response against 'do nothing' at 0: equal utilities 0 -> a third each
+    assert np.allclose(rules.logit_weights(1.0, [0.0, 0.0], [True, True]), [1 / 3, 1 / 3])
+    # huge scores neither overflow nor saturate: the better of two large options still wins clearly
+    w = rules.logit_weights(1.0, [800.0, 801.0], [True, True])
+    assert np.isclose(w[1] / w[0], np.e) and np.isclose(sum(w), 1.0)
+    assert np.allclose(rules.logit_weights(np.nan, [5.0], [True]), [0.5])  # NaN rationality: indifference
 
 def test_same_seed_identical_different_seed_different(example):
     a = escalation.run(example, runs=3000, horizon=52, rng=7)
@@ -128,9 +170,9 @@ def test_bad_options_are_parameter_errors(example):
 
 def test_compare_uses_common_random_numbers(example):
     same = compare(example, actor="challenger", strategies=["deniable", "deniable"], runs=2000, horizon=52, seed=3)
-    assert all(d["difference"] == 0 and d["ci95"] == [0, 0] for d in same["differences"])
+    assert all(d["difference"] == 0 and d["ci95"] == [0, 0] for d in same.differences)
     res = compare(example, actor="challenger", strategies=["deniable", "loud"], runs=4000, seed=3)
-    d = {x["outcome"]: x for x in res["differences"]}
+    d = {x["outcome"]: x for x in res.differences}
     assert d["defender_leaves"]["ci95"][0] > 0 and d["open_war"]["ci95"][1] < 0
 
 
@@ -264,3 +306,11 @@ def test_per_run_parameters_are_checked():
         escalation.run(loaded, runs=5, rng=1, params={"event_rate": [0.1, 0.2, 0.3, 1.5, 0.2]})
     with pytest.raises(ParameterError, match="outside its range"):
         escalation.run(loaded, runs=2, rng=1, params={"event_rate": [np.nan, 0.2]})
+
+
+def test_graded_responses_are_renormalised_with_equal_shares_when_all_zero():
+    from redline.escalation import rules
+
+    assert np.allclose(rules.scripted_weights([0.2, 0.6], renormalise=True), [0.25, 0.75])
+    assert [float(x) for x in rules.scripted_weights([0.0, np.nan], renormalise=True)] == [0.5, 0.5]
+    assert np.isclose(sum(rules.logit_weights(2.0, [1.0, -1.0], nothing=False)), 1.0)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from redline import escalation
-from redline.analysis.summary import frozen_runs, regime_summary, summarize
+from redline.results.summary import frozen_runs, regime_summary, summarize
 from redline.errors import RedlineError
 from redline.scenario import load_scenario, scenario_from_dict
 from tests.conftest import write_yaml

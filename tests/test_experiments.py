@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 duckdb = pytest.importorskip("duckdb")
 pytest.importorskip("SALib")
 
-from redline.analysis.discovery import cart, prim  # noqa: E402
 from redline.cli import app  # noqa: E402
 from redline.errors import ParameterError  # noqa: E402
 from redline.experiments import experiment_seed, make_design, perform_experiments  # noqa: E402
@@ -102,7 +101,7 @@ def test_dataset_shape_and_attrs(serial_store, scenario):
     assert ds.attrs["design"] == "lhs" and ds.attrs["seed"] == 11
     assert (ds["status"].values == "ok").all()
     # experiment 5 is an ordinary engine run with its spawned seed and its parameters
-    from redline.analysis import outcome_summary
+    from redline.results import outcome_summary
     from redline.escalation import run
 
     params = {x[0]: float(ds[x[0]].values[5]) for x in json.loads(ds.attrs["factors"])}
@@ -165,16 +164,16 @@ def test_store_of_another_sweep_is_refused_untouched(tmp_path, scenario):
 
 
 def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monkeypatch):
-    import redline.escalation as esc
+    import redline.experiments.execute as execute
 
-    real = esc.run
+    real = execute.run
 
     def flaky(*args, params=None, **kwargs):
         if params["withdrawal_inclination"] > 0.75:
             raise FloatingPointError("synthetic failure")
         return real(*args, params=params, **kwargs)
 
-    monkeypatch.setattr(esc, "run", flaky)
+    monkeypatch.setattr(execute, "run", flaky)
     path = tmp_path / "f.duckdb"
     ds = perform_experiments(scenario, design="lhs", samples=4, runs=16, seed=1, store=path,
                              strategies={"challenger": ["loud"]})
@@ -187,35 +186,13 @@ def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monk
 
 
 def test_parquet_export_round_trips(tmp_path, serial_store):
-    from redline.store import ResultsStore
+    from redline.results.store import ResultsStore
 
     path, _ = serial_store
     with ResultsStore.open(path) as st:
         files = {p.stem: p for p in st.export_parquet(tmp_path / "pq")}
         n = st.con.execute("select count(*) from outcomes").fetchone()[0]
     assert duckdb.connect().execute(f"select count(*) from '{files['outcomes']}'").fetchone()[0] == n
-
-
-# -- scenario discovery
-def test_prim_finds_a_known_box():
-    rng = np.random.default_rng(0)
-    X = rng.random((2000, 4))
-    y = (X[:, 0] > 0.6) & (X[:, 2] < 0.3)
-    box = prim(X, y)["boxes"][0]
-    assert box.coverage > 0.9 and box.density > 0.9
-    assert abs(box.limits[0][0] - 0.6) < 0.03 and abs(box.limits[2][1] - 0.3) < 0.03
-    assert box.limits[1][0] < 0.02 and box.limits[1][1] > 0.98  # untouched factors stay unrestricted
-    assert box.limits[3][0] < 0.02 and box.limits[3][1] > 0.98
-
-
-def test_prim_peels_categories_and_cart_agrees():
-    rng = np.random.default_rng(1)
-    X = np.column_stack([rng.random(900), rng.integers(0, 3, 900)])
-    y = (X[:, 0] < 0.4) & (X[:, 1] == 2)
-    box = prim(X, y, categorical={1})["boxes"][0]
-    assert box.categories[1] == frozenset({2.0}) and abs(box.limits[0][1] - 0.4) < 0.05
-    leaves = [leaf for leaf in cart(X, y, categorical={1}) if leaf["cases"] / leaf["points"] > 0.5]
-    assert len(leaves) == 1 and leaves[0]["cases"] == y.sum()
 
 
 # -- CLI
@@ -268,3 +245,18 @@ def test_unreachable_dask_address_fails_fast(tmp_path):
     assert r.exit_code == 2 and "cannot reach a Dask scheduler" in r.output
     assert time.perf_counter() - t < 15
     assert not (tmp_path / "a.duckdb").exists()  # nothing created when the cluster is unreachable
+
+
+def test_executors_share_one_protocol():
+    from redline.experiments.executors import EXECUTORS, SerialExecutor, make_executor
+
+    assert EXECUTORS == ("serial", "processes", "dask")
+    runner = make_executor("serial", workers=4)
+    assert isinstance(runner, SerialExecutor) and runner.workers == 1
+    with runner:
+        assert list(runner.map(lambda payload, chunk: [payload["k"] * x for x in chunk], {"k": 3}, [[1, 2], [3]])) \
+            == [[3, 6], [9]]
+    with pytest.raises(ParameterError, match="unknown executor 'procs'.*processes"):
+        make_executor("procs", workers=1)
+    with pytest.raises(ParameterError, match="--address needs --executor dask"):
+        make_executor("processes", workers=2, address="127.0.0.1:8786")

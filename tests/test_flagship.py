@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redline.api import compare, simulate
+from redline.experiments.compare import compare, simulate
 from redline.provenance import trace_scenario
 from redline.scenario import load_scenario
 
@@ -83,14 +83,14 @@ def test_breakout_days_starts_within_the_nov_2019_estimate_and_falls(loaded):
 
 def test_comparing_a_strategy_with_itself_is_exactly_zero(loaded):
     res = compare(loaded, actor="iran", strategies=["slow_drip", "slow_drip"], runs=1000, horizon=52, seed=3)
-    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res["differences"])
+    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res.differences)
 
 
 def _exit_diff(loaded, **params):
     res = compare(loaded, actor="iran", strategies=["slow_drip", "rapid_overt"], runs=RUNS, seed=11,
                   params=params or None)
-    d = next(x for x in res["differences"] if x["outcome"] == "us_exits_iraq")
-    probs = {s: res["strategies"][s]["us_exits_iraq"]["probability"] for s in ("slow_drip", "rapid_overt")}
+    d = next(x for x in res.differences if x["outcome"] == "us_exits_iraq")
+    probs = {s: res.strategies[s]["us_exits_iraq"]["probability"] for s in ("slow_drip", "rapid_overt")}
     return d["difference"], probs
 
 
@@ -108,9 +108,11 @@ def test_higher_casualty_tolerance_lowers_exit_under_both_strategies(loaded):
 
 
 def test_robustness_is_reproducible_and_reports_shares(loaded):
-    from redline.analysis.robustness import robustness_check
+    from redline.cli.demo import THESIS_COMPONENTS
+    from redline.experiments.robustness import robustness_check
 
-    kwargs = dict(actor="iran", strategies=["slow_drip", "rapid_overt"], points=4, runs=300, horizon=52, seed=7)
+    kwargs = dict(actor="iran", strategies=["slow_drip", "rapid_overt"], points=4, runs=300, horizon=52, seed=7,
+                  components=THESIS_COMPONENTS["iran-us-2020"])
     r1 = robustness_check(loaded, **kwargs)
     r2 = robustness_check(loaded, **kwargs)
     assert r1 == r2
@@ -125,7 +127,7 @@ def test_robustness_is_reproducible_and_reports_shares(loaded):
 
 
 def test_demo_writes_report_figures_and_json(tmp_path):
-    from redline.demo import run_demo
+    from redline.cli.demo import run_demo
 
     result = run_demo(out=tmp_path / "out", runs=500, seed=2, progress=False)
     files = [Path(f) for f in result["files"]]

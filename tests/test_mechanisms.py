@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from redline import escalation
-from redline.analysis.summary import action_summary, clipped_probabilities, red_line_summary, summarize
+from redline.results.summary import action_summary, clipped_probabilities, red_line_summary, summarize
 from redline.scenario import load_scenario, scenario_from_dict
 from tests.conftest import redline_cli, write_yaml
 

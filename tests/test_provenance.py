@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from redline.analysis import outcome_summary
-from redline.api import simulate
+from redline.results import outcome_summary
+from redline.experiments.compare import simulate
 from redline.provenance import trace_scenario
 from redline.scenario import load_scenario
 from tests.conftest import SHARED

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import redline_cli, write_yaml
-from redline.analysis import outcome_summary
-from redline.api import compare, simulate
+from redline.results import outcome_summary
+from redline.experiments.compare import compare, simulate
 from redline.provenance import element_table
 from redline.report import ReportInput, build_html, from_datasets, load_input, scenario_svg, write_report
 from redline.report.figures import week_dates
@@ -106,7 +106,7 @@ def test_compare_report_shows_each_strategy_and_the_differences(compare_dir):
     html = build_html(compare_dir)
     result = compare("proxy-deterrence", actor="challenger", strategies=["deniable", "loud"], runs=RUNS)
     for strategy in ("deniable", "loud"):
-        for outcome, s in result["strategies"][strategy].items():
+        for outcome, s in result.strategies[strategy].items():
             cell = re.search(rf'data-outcome="{outcome}" data-strategy="{strategy}"><b>([0-9.]+)%', html)
             assert cell and float(cell.group(1)) == pytest.approx(100 * s["probability"], abs=0.051)
     assert "Differences between strategies" in html
@@ -206,6 +206,14 @@ def test_report_from_a_sweep_store(tmp_path):
     html = (tmp_path / "sweep.html").read_text()
     assert "challenger=deniable" in html and "challenger=loud" in html
     assert 'id="sensitivity"' in html and _external_refs(html) == []
+    # the loader reads the store; the analyses are computed apart and handed to the report
+    from redline.analysis import sweep_analyses
+    from redline.report import with_analyses
+
+    data = load_input(store)
+    assert data.kind == "sweep" and data.sensitivity is None and data.prim_boxes is None
+    analysed = with_analyses(data, sweep_analyses(store))
+    assert analysed.sensitivity and set(analysed.summary["strategies"]) == set(data.summary["strategies"])
 
 
 def test_report_from_a_backtest_json(tmp_path):

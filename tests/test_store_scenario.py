@@ -8,7 +8,7 @@ pytest.importorskip("duckdb")
 
 from redline.experiments import perform_experiments  # noqa: E402
 from redline.report.inputs import load_input  # noqa: E402
-from redline.store import ResultsStore  # noqa: E402
+from redline.results.store import ResultsStore  # noqa: E402
 from tests.conftest import write_yaml  # noqa: E402
 
 

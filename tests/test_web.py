@@ -11,8 +11,8 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from tests.conftest import EXAMPLE  # noqa: E402
-from redline.analysis import outcome_summary  # noqa: E402
-from redline.api import compare, simulate  # noqa: E402
+from redline.results import outcome_summary  # noqa: E402
+from redline.experiments.compare import compare, simulate  # noqa: E402
 from redline.web import create_app  # noqa: E402
 from redline.web.app import MAX_RUNS, MAX_UPLOAD_BYTES  # noqa: E402
 
@@ -112,9 +112,9 @@ def test_compare_job_matches_the_python_api(client):
     assert job["status"] == "done", job["error"]
     expected = compare("proxy-deterrence", actor="challenger", strategies=["deniable", "loud"], runs=300, seed=2)
     for name in ("deniable", "loud"):
-        for outcome, s in expected["strategies"][name].items():
+        for outcome, s in expected.strategies[name].items():
             assert job["result"]["outcomes"][name][outcome]["probability"] == s["probability"]
-    assert len(job["result"]["differences"]) == len(expected["differences"])
+    assert len(job["result"]["differences"]) == len(expected.differences)
 
 
 @pytest.mark.parametrize("body, status, message", [

@@ -9,7 +9,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from redline import escalation  # noqa: E402
-from redline.analysis import outcome_summary  # noqa: E402
+from redline.results import outcome_summary  # noqa: E402
 from redline.web import create_app  # noqa: E402
 
 

@@ -44,6 +44,8 @@ __all__ = [
     "MAX_WINDOW",
     "parse",
     "register_function",
+    "extension_names",
+    "RingBuffer",
 ]
 
 MAX_LENGTH = 4000
@@ -87,6 +89,11 @@ def register_function(name: str, vectorised: Callable, scalar: Callable, *, narg
     The functions must be pure: no I/O, no randomness, no global state.
     """
     _EXTENSIONS[name] = _Extension(name, nargs, vectorised, scalar, doc)
+
+
+def extension_names() -> set[str]:
+    """Names of the functions registered with :func:`register_function` (not built in)."""
+    return set(_EXTENSIONS)
 
 
 def _function_names() -> set[str]:
@@ -694,7 +701,7 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
         x = np.broadcast_to(x, (ctx.runs,))
         state = ctx.windows.get(key)
         if state is None:
-            state = ctx.windows[key] = _RingBuffer(n, ctx.runs)
+            state = ctx.windows[key] = RingBuffer(n, ctx.runs)
         total, filled = state.peek(x)
         if ctx.commit:
             state.push(x)
@@ -718,7 +725,7 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
     return vec, sca
 
 
-class _RingBuffer:
+class RingBuffer:
     """The last ``n`` weekly values of a window argument, for every run, with a running sum.
 
     The running sum is recomputed from the buffer every ``n`` pushes so that floating-point

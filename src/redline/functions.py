@@ -20,6 +20,7 @@ import numpy as np
 
 from redline.errors import ExpressionError
 from redline.expr import register_function
+from redline.nuclear import breakout_days, feed_per_product, swu_per_product
 
 __all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 
@@ -38,8 +39,6 @@ def _stocks(args) -> dict[float, np.ndarray]:
 
 def breakout_days_expr(swu_per_year, *stock_args):
     """Vectorised ``breakout_days`` for expressions (see module docstring)."""
-    from redline.nuclear import breakout_days
-
     if len(stock_args) % 2:
         raise ExpressionError("breakout_days takes swu_per_year then (kg, assay_percent) pairs")
     return breakout_days(_stocks(stock_args), np.maximum(np.asarray(swu_per_year, dtype=float), 0.0))
@@ -64,16 +63,12 @@ def _fractions(product_percent, feed_percent, tails_percent):
 
 def swu_per_kg_expr(product_percent, feed_percent, tails_percent):
     """Vectorised kg-SWU per kg of product (see module docstring)."""
-    from redline.nuclear import swu_per_product
-
     ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
     return np.where(ok, swu_per_product(xp, xf, xt), np.nan)
 
 
 def feed_per_kg_expr(product_percent, feed_percent, tails_percent):
     """Vectorised kg of feed per kg of product (see module docstring)."""
-    from redline.nuclear import feed_per_product
-
     ok, (xp, xf, xt) = _fractions(product_percent, feed_percent, tails_percent)
     return np.where(ok, feed_per_product(xp, xf, xt), np.nan)
 

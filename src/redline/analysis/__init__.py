@@ -1,20 +1,13 @@
-"""Analysis of simulation results: summaries, comparisons, cumulative probabilities."""
+"""Analysis of a sweep's results: global sensitivity indices and scenario discovery (PRIM, CART).
+
+Summaries of single simulations (outcome probabilities, intervals, paired differences) live in
+:mod:`redline.results.summary`.
+"""
 from __future__ import annotations
 
-from redline.analysis.summary import (
-    cumulative_incidence,
-    outcome_summary,
-    paired_difference,
-    state_summary,
-    summarize,
-    wilson_interval,
-)
+from redline.analysis.discovery import Box, cart, discover_store, plot_discovery, prim
+from redline.analysis.sensitivity import METHODS, analyse, analyse_store, plot_sensitivity
+from redline.analysis.sweep import sweep_analyses
 
-__all__ = [
-    "cumulative_incidence",
-    "outcome_summary",
-    "paired_difference",
-    "state_summary",
-    "summarize",
-    "wilson_interval",
-]
+__all__ = ["Box", "METHODS", "analyse", "analyse_store", "cart", "discover_store", "plot_discovery",
+           "plot_sensitivity", "prim", "sweep_analyses"]

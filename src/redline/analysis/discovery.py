@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from redline.errors import ParameterError
+from redline.results.store import ResultsStore
 
 __all__ = ["Box", "prim", "cart", "discover_store", "plot_discovery"]
 
@@ -268,8 +269,6 @@ def cart(X: np.ndarray, y: np.ndarray, *, categorical: set[int] | None = None, m
 def discover_store(store: str | Path, outcome: str, *, threshold: float | None = None, below: bool = False,
                    min_coverage: float = 0.5, max_boxes: int = 3, alpha: float = 0.05) -> dict:
     """PRIM and CART over the sweep in ``store``: cases of interest are P(outcome) >= threshold."""
-    from redline.store import ResultsStore
-
     if not 0 < min_coverage <= 1:
         raise ParameterError(f"--min-coverage must be in (0, 1], got {min_coverage}")
     if max_boxes < 1:

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from redline.errors import ParameterError
+from redline.experiments.design import MORRIS_LEVELS
+from redline.results.store import ResultsStore
 
 __all__ = ["analyse_store", "analyse", "plot_sensitivity", "sample_warning", "METHODS"]
 
@@ -53,8 +55,6 @@ def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: i
             res = sobol.analyze(problem, Y, calc_second_order=False, num_resamples=NUM_RESAMPLES, seed=seed)
         elif method == "morris":
             from SALib.analyze import morris
-
-            from redline.experiments.design import MORRIS_LEVELS
 
             res = morris.analyze(problem, X, Y, num_levels=MORRIS_LEVELS, num_resamples=NUM_RESAMPLES, seed=seed)
         else:
@@ -108,8 +108,6 @@ def sample_warning(method: str, experiments: int, factors: int, values: dict) ->
 
 def analyse_store(store: str | Path, outcome: str) -> dict:
     """Sensitivity indices of P(``outcome``) for the sweep in ``store``, per strategy combination."""
-    from redline.store import ResultsStore
-
     with ResultsStore.open(store) as st:
         identity = st.identity
         design, probs = st.outcome_probabilities(outcome)

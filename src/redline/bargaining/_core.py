@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from redline.errors import ParameterError
+from redline.errors import ParameterError, did_you_mean
 
 __all__ = [
     "Actors",
@@ -206,8 +206,6 @@ def weighted_median(positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def check_model_name(name: str, known: dict[str, Any]) -> None:
     """Raise a :class:`BargainingError` suggesting the nearest model name."""
-    from redline.errors import did_you_mean
-
     if name not in known:
         raise BargainingError(f"unknown bargaining model '{name}'{did_you_mean(name, known)}; "
                               f"known: {', '.join(sorted(known))}")

@@ -31,6 +31,9 @@ from redline.bargaining._core import Actors, BargainingError, BargainingResult, 
 
 __all__ = ["predict", "expected_utilities", "risk_exponents"]
 
+_CHUNK_ELEMENTS = 2 * 10**6
+"""Pairwise (n x n) array elements per batch chunk: about 16 MB of float64 per array."""
+
 _PROBABILITY = ("all_pairs", "pair")
 _COMPROMISE = ("strongest", "least_move")
 
@@ -271,7 +274,7 @@ def predict(
     hi = np.where(present, x0, -np.inf).max(axis=1)
     delta = np.where(hi > lo, hi - lo, 1.0)  # a degenerate issue never moves (all gaps are 0)
     if chunk_size is None:
-        chunk_size = max(1, int(2_000_000 // max(n * n, 1)))
+        chunk_size = max(1, _CHUNK_ELEMENTS // max(n * n, 1))
     history = np.full((rounds + 1, batch, n), np.nan)
     history[0] = np.where(present, x0, np.nan)
     last_r = np.ones((batch, n))

@@ -170,9 +170,9 @@ class _Simulator:
 
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
         elif self.executor == "dask":
-            from redline.experiments.execute import _dask_client
+            from redline.experiments.executors import dask_client
 
-            self.client, self.cluster = _dask_client(self.workers, None)
+            self.client, self.cluster = dask_client(self.workers, None)
             self.shared = self.client.scatter(self.payload, broadcast=True)
         return self
 

@@ -32,6 +32,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from redline.errors import Location, ScenarioError, did_you_mean
 from redline.expr import Expression, parse
+from redline.limits import MAX_HORIZON
 from redline.scenario import LoadedScenario, week_of
 from redline.scenario.load import located_error
 from redline.scenario.schema import IDENTIFIER, Expr, Provenance, Source, Strict
@@ -157,9 +158,9 @@ def load_record(ref: str | Path, loaded: LoadedScenario, *, text: str | bytes | 
     if origin < meta.as_of:
         raise ScenarioError(f"origin {origin} is before the scenario's as_of {meta.as_of}", doc.locate(("origin",)))
     origin_week = week_of(meta.as_of, origin)
-    if origin_week > 1040:
+    if origin_week > MAX_HORIZON:
         raise ScenarioError(f"origin {origin} is {origin_week} weeks after as_of {meta.as_of}; the engine simulates "
-                            "at most 1040", doc.locate(("origin",)))
+                            f"at most {MAX_HORIZON}", doc.locate(("origin",)))
     sources = set(spec.sources) | set(loaded.spec.sources)
 
     def check_source(element: Any, path: tuple) -> None:

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import typer
 from rich.console import Console
 
 from redline.errors import ParameterError, RedlineError
+from redline.jsonable import to_jsonable
 
 console = Console(stderr=True)
 out_console = Console()
@@ -26,24 +25,6 @@ _JSON_FLAGS = ("json_out", "as_json")
 
 POSTERIOR = typer.Option(None, "--posterior", help="Draw each run's parameters from this posterior (redline calibrate).")
 PRIOR = typer.Option(False, "--prior", help="Ignore the posterior shipped beside the scenario; run from the priors.")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays and non-finite floats into JSON-safe values."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        f = float(obj)
-        return f if math.isfinite(f) else None
-    return obj
 
 
 def emit_json(payload: Any) -> None:

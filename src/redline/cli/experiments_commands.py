@@ -76,7 +76,7 @@ def sweep(
     elapsed = time.perf_counter() - started
     exported = []
     if parquet is not None:
-        from redline.store import ResultsStore
+        from redline.results.store import ResultsStore
 
         with ResultsStore.open(store) as st:
             exported = [str(p) for p in st.export_parquet(parquet)]

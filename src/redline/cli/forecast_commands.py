@@ -19,12 +19,13 @@ from redline.cli.common import (
     out_console,
     parse_assignments,
 )
+from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["forecast", "backtest"]
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence (and of the bootstrap).")
-RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
+RUNS = typer.Option(10_000, "--runs", min=1, max=MAX_RUNS, help="Number of stochastic futures.")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
 RECORD = typer.Option(None, "--record", help="Forecast from this record's origin with only the runs consistent with it.")
 

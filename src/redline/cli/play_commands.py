@@ -10,6 +10,7 @@ from rich.table import Table
 
 from redline.cli.app import app
 from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
+from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["play", "replay"]
 
@@ -53,9 +54,9 @@ def play(
     seat: Optional[list[str]] = typer.Option(
         None, "--seat", help="ACTOR=human | ACTOR=agent:cmd:COMMAND | ACTOR=agent:http://HOST:PORT/PATH | "
                              "ACTOR=llm:http://HOST:PORT/PATH:MODEL (repeatable)."),
-    runs: Optional[int] = typer.Option(None, "--runs", min=1, max=2_000_000,
+    runs: Optional[int] = typer.Option(None, "--runs", min=1, max=MAX_RUNS,
                                        help="Runs played at once (default: 1 with a human seat, else 1000)."),
-    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks (default: the scenario's)."),
+    horizon: Optional[int] = typer.Option(None, "--horizon", min=1, max=MAX_HORIZON, help="Weeks (default: the scenario's)."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence."),
     strategy: Optional[list[str]] = typer.Option(None, "--strategy", help="Give another actor a strategy: ACTOR=NAME."),
     param: Optional[list[str]] = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE."),
@@ -71,7 +72,7 @@ def play(
     The rest of the world runs on the scenario's policies. Same seed, same random numbers: a seat
     that copies a strategy gets exactly the strategy's results.
     """
-    from redline.analysis import summarize
+    from redline.results import summarize
     from redline.play import GameLog
     from redline.play import play as play_game
     from redline.scenario import load_scenario
@@ -153,7 +154,7 @@ def replay(
     json_out: bool = typer.Option(False, "--json", help="Print the same JSON as `run --json` on stdout."),
 ) -> None:
     """Play a recorded game again from its log and check it reproduces exactly."""
-    from redline.analysis import summarize
+    from redline.results import summarize
     from redline.play import replay as replay_game
 
     ds = replay_game(game, scenario)

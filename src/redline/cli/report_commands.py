@@ -23,11 +23,16 @@ def report(
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
 ) -> None:
     """Write a self-contained HTML report (no network needed to open it), or PDF/PNG charts for slides."""
-    from redline.report import write_report
+    from redline.report import load_input, with_analyses, write_report
 
     if not result.exists():
         raise ParameterError(f"{result}: no such result directory or file")
-    written = write_report(result, output, format=format)
+    data = load_input(result)
+    if data.kind == "sweep":  # sensitivity indices and PRIM boxes, computed here and drawn by the report
+        from redline.analysis import sweep_analyses
+
+        data = with_analyses(data, sweep_analyses(result))
+    written = write_report(data, output, format=format)
     if json_out:
         emit_json({"files": [str(p) for p in written]})
         return

@@ -21,13 +21,14 @@ from redline.cli.common import (
     parse_assignments,
     parse_numbers,
 )
+from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSequence.")
-RUNS = typer.Option(10_000, "--runs", min=1, max=2_000_000, help="Number of stochastic futures.")
-HORIZON = typer.Option(None, "--horizon", min=1, max=1040, help="Weeks to simulate (default: the scenario's).")
+RUNS = typer.Option(10_000, "--runs", min=1, max=MAX_RUNS, help="Number of stochastic futures.")
+HORIZON = typer.Option(None, "--horizon", min=1, max=MAX_HORIZON, help="Weeks to simulate (default: the scenario's).")
 PARAM = typer.Option(None, "--param", help="Override an uncertainty or lever: NAME=VALUE (repeatable).")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
 
@@ -104,8 +105,8 @@ def run(
     json_out: bool = JSON,
 ) -> None:
     """Run a scenario as many stochastic futures; print outcome probabilities with 95% CIs."""
-    from redline.analysis import summarize
-    from redline.api import simulate
+    from redline.results import summarize
+    from redline.experiments.compare import simulate
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
@@ -239,7 +240,7 @@ def compare(
     json_out: bool = JSON,
 ) -> None:
     """Compare an actor's strategies with common random numbers: outcome differences with 95% CIs."""
-    from redline.api import compare as compare_api
+    from redline.experiments.compare import compare as compare_api
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
@@ -250,20 +251,22 @@ def compare(
     post = choose_posterior(loaded, posterior, prior)
     started = time.perf_counter()
     with _status(f"comparing {', '.join(names)} over {runs:,} runs", json_out):
-        result = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
-                             params=params, fixed=fixed, trajectories=out is not None, posterior=post)
-    datasets = result.pop("datasets")
+        comparison = compare_api(loaded, actor=actor, strategies=names, runs=runs, horizon=horizon, seed=seed,
+                                 params=params, fixed=fixed, trajectories=out is not None, posterior=post)
+    result = comparison.summary()
     if robustness:
-        from redline.analysis.robustness import robustness_check
+        from redline.cli.demo import THESIS_COMPONENTS
+        from redline.experiments.robustness import robustness_check
 
         result["robustness"] = robustness_check(loaded, actor=actor, strategies=names, points=robustness,
                                                 runs=min(runs, 4000), horizon=horizon, seed=seed, fixed=fixed,
+                                                components=THESIS_COMPONENTS.get(loaded.id, ()),
                                                 progress=not json_out)
     result["wall_s"] = time.perf_counter() - started
     if out is not None:
         from redline.results import save_result
 
-        save_result(out, datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
+        save_result(out, comparison.datasets, {"kind": "compare", **result, "scenario_path": str(loaded.path)})
     if json_out:
         emit_json(result)
         return
@@ -320,12 +323,12 @@ def trace(
 @handle_errors
 def demo(
     out: Path = typer.Option(Path("out"), "--out", help="Directory for the report and figures."),
-    runs: int = typer.Option(20_000, "--runs", min=100, max=2_000_000, help="Runs per strategy."),
+    runs: int = typer.Option(20_000, "--runs", min=100, max=MAX_RUNS, help="Runs per strategy."),
     seed: int = SEED,
     json_out: bool = JSON,
 ) -> None:
     """The main job: run the flagship analysis end to end and write a report to out/."""
-    from redline.demo import run_demo
+    from redline.cli.demo import run_demo
 
     result = run_demo(out=out, runs=runs, seed=seed, progress=not json_out)
     if json_out:

@@ -39,7 +39,8 @@ ENV_MODEL = "REDLINE_LLM_MODEL"
 ENV_KEY = "REDLINE_LLM_API_KEY"
 CHUNK_CHARS = 12_000
 """Article text sent per request (paragraph-aligned chunks), well inside small models' context."""
-MAX_RESPONSE_BYTES = 2_000_000
+MAX_RESPONSE_BYTES = 2 * 1000 * 1000
+"""Largest response body read from the model server (2 MB)."""
 
 _PROMPT = """You annotate an analysis article about a geopolitical crisis for a modeller.
 Return ONLY a JSON object: {"actors": [...], "claims": [...]}.

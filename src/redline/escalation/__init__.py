@@ -16,14 +16,13 @@ import numpy as np
 import xarray as xr
 
 from redline.errors import ParameterError
-from redline.escalation.common import BLOCK_RUNS, ExternalChoice, assemble, compile_probes, make_setup
+from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
+from redline.limits import MAX_RUNS, check_runs
 from redline.scenario import LoadedScenario, load_scenario
 
-__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS", "ExternalChoice"]
-
-MAX_RUNS = 2_000_000
+__all__ = ["run", "BLOCK_RUNS", "MAX_RUNS", "ExternalChoice", "SeedLike"]
 
 
 def run(
@@ -31,7 +30,7 @@ def run(
     *,
     runs: int,
     horizon: int | None = None,
-    rng: Any,
+    rng: SeedLike,
     strategies: dict[str, str] | None = None,
     params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,
@@ -77,8 +76,7 @@ def run(
         and wall time.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
-        raise ParameterError(f"runs must be a whole number in 1..{MAX_RUNS:,}, got {runs!r}")
+    runs = check_runs(runs)
     program = loaded.program
     compiled_probes = compile_probes(program, probes)
     if compiled_probes:

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from redline import __version__
+from redline import __version__, bargaining
 from redline.errors import ParameterError, did_you_mean
-from redline.expr import site_seed_key
+from redline.expr import parse, site_seed_key
+from redline.limits import MAX_HORIZON, check_horizon
 from redline.scenario.compile import CompiledPolicy, Program
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "block_parameters",
     "run_parameters",
     "as_seed_sequence",
+    "SeedLike",
     "assemble",
 ]
 
@@ -137,8 +139,6 @@ class _SiteStream:
 
 def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
     """The bargaining model's predicted position per run, from (parties, runs) arrays."""
-    from redline import bargaining
-
     pos = np.stack([np.broadcast_to(p, positions[0].shape) for p in positions], axis=1)
     sal = np.clip(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in saliences], axis=1), 0.0, 1.0)
     cap = np.maximum(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in capabilities], axis=1), 0.0)
@@ -147,14 +147,12 @@ def collective_positions(decision, positions, saliences, capabilities) -> np.nda
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
-    """Compile probe expressions against the program's names; weeks must be 1..1040."""
-    from redline.expr import parse
-
+    """Compile probe expressions against the program's names; weeks must be 1..MAX_HORIZON."""
     compiled = []
     for name, (text, week) in (probes or {}).items():
         week = int(week)
-        if not 1 <= week <= 1040:
-            raise ParameterError(f"probe '{name}': week {week} is outside 1..1040")
+        if not 1 <= week <= MAX_HORIZON:
+            raise ParameterError(f"probe '{name}': week {week} is outside 1..{MAX_HORIZON}")
         compiled.append((name, parse(text, names=program.names, site=f"probes.{name}"), week))
     return compiled
 
@@ -177,7 +175,11 @@ def _owned(values) -> bool:
     return isinstance(values, np.ndarray) and values.flags.writeable and values.dtype == np.float64 and values.ndim == 1
 
 
-def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
+SeedLike = int | np.random.SeedSequence | np.random.Generator
+"""What every ``seed`` (and the engine's ``rng``) accepts: an int, a ``SeedSequence`` or a ``Generator``."""
+
+
+def as_seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
     """Accept an int seed, a ``SeedSequence`` or a ``Generator`` (whose next draw seeds a sequence)."""
     if isinstance(rng, np.random.SeedSequence):
         return rng
@@ -190,7 +192,7 @@ def as_seed_sequence(rng: Any) -> np.random.SeedSequence:
     raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
 
 
-def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: dict[str, str] | None,
+def make_setup(program: Program, *, rng: SeedLike, horizon: int | None, strategies: dict[str, str] | None,
                params: dict[str, Any] | None, runs: int | None = None,
                choosers: dict[str, Callable] | None = None) -> RunSetup:
     """Check strategies and parameters against the program and freeze a run set-up.
@@ -200,9 +202,7 @@ def make_setup(program: Program, *, rng: Any, horizon: int | None, strategies: d
     ``choosers`` (actor -> function of an :class:`ExternalChoice`) gives actors an ``external``
     policy: their choices come from outside the engine (a person, an agent, a model).
     """
-    horizon = program.horizon if horizon is None else int(horizon)
-    if not 1 <= horizon <= 1040:
-        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    horizon = check_horizon(program.horizon if horizon is None else horizon)
     parameters: dict[str, float | np.ndarray] = dict(program.parameters)
     for name, value in (params or {}).items():
         if name not in parameters:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
@@ -265,23 +266,15 @@ class _Block:
         """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
         ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal).
         ``count``: record the run-weeks in which a probability left [0, 1] (see :meth:`note_clipped`)."""
-        weights = []
+        probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            if e is None:
-                w = np.zeros(self.n)
-            else:
-                raw = e.evaluate(self.ctx)
-                if count:
-                    self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
-                w = np.fmin(np.fmax(raw, 0.0), 1.0)  # NaN -> 0
-            weights.append(np.where(avail[aid], w, 0.0) if avail is not None else w)
-        total = np.sum(weights, axis=0) if weights else np.zeros(self.n)
-        if renormalise:
-            empty = total <= 0
-            return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
-        scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)  # over-full tracks are normalised
-        return [w * scale for w in weights]
+            raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
+            if count and e is not None:
+                self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
+            probabilities.append(raw)
+        return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                      renormalise=renormalise)
 
     def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
         """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
@@ -306,14 +299,8 @@ class _Block:
                 utilities.append(u)
         finally:
             ctx.expected, ctx.commit = False, True
-        scores = [np.where(avail[aid], lam * u, -np.inf) if avail is not None else lam * u
-                  for (aid, _), u in zip(options, utilities)]
-        top = np.max(scores, axis=0)
-        if nothing:
-            top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
-        exps = [np.exp(s - top) for s in scores]
-        denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
-        return [e / denom for e in exps]
+        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                   nothing=nothing)
 
     def set_level(self, action: CompiledAction, level) -> None:
         """Make the level's values readable by the action's own expressions (a scalar or per run)."""
@@ -359,7 +346,7 @@ class _Block:
                     total = total + extra.evaluate(self.ctx)
         finally:
             self.clear_level(action)
-        return np.nan_to_num(total, nan=0.0, posinf=1e6, neginf=-1e6)
+        return rules.sanitise_utility(total)
 
     # -- anticipation (see redline.escalation.anticipation)
     def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
@@ -678,7 +665,7 @@ class _Block:
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
-            if isinstance(state, ex._RingBuffer):
+            if isinstance(state, ex.RingBuffer):
                 state.values = state.values[:, keep]
                 state.total = state.total[keep]
             else:

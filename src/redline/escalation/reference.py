@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from redline import expr as ex
+from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, block_parameters, collective_positions
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
@@ -205,11 +206,8 @@ class _Run:
                 raw = 0.0 if e is None else e.evaluate_scalar(self.ctx)
                 if nothing and e is not None:
                     self.note_clipped(e, raw)
-                probs.append(min(max(raw, 0.0), 1.0))
-            total = sum(probs)
-            if not nothing:
-                return [p / total for p in probs] if total > 0 else [1.0 / len(probs)] * len(probs)
-            return [p / total for p in probs] if total > 1 else probs
+                probs.append(raw)
+            return [float(w) for w in rules.scripted_weights(probs, renormalise=not nothing)]
         self.ctx.expected, self.ctx.commit = True, False
         lam = policy.rationality.evaluate_scalar(self.ctx)
         utilities = []
@@ -219,11 +217,7 @@ class _Run:
                 u += self.anticipated(aid, level, policy)
             utilities.append(u)
         self.ctx.expected, self.ctx.commit = False, True
-        scores = [lam * u for u in utilities]
-        top = max(scores + [0.0]) if nothing else max(scores)
-        exps = [math.exp(s - top) for s in scores]
-        denom = (math.exp(-top) if nothing else 0.0) + sum(exps)  # exp(0 - top): the 'do nothing' option
-        return [e / denom for e in exps]
+        return [float(w) for w in rules.logit_weights(lam, utilities, nothing=nothing)]
 
     def with_level(self, action: CompiledAction, level: int) -> None:
         for key, value in zip(action.level_keys, action.level_values[level] if action.levels else ()):
@@ -254,7 +248,7 @@ class _Run:
             if action.id in policy.utilities:
                 total += policy.utilities[action.id].evaluate_scalar(self.ctx)
         self.without_level(action)
-        return total if math.isfinite(total) else 0.0
+        return float(rules.sanitise_utility(total))
 
     def anticipated(self, aid: str, level: int, policy: CompiledPolicy) -> float:
         """Expected goal change from the red-line responses this option trips this week (depth one;

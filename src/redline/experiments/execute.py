@@ -18,16 +18,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
+import yaml
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 from redline import __version__
 from redline.errors import ParameterError, RedlineError
+from redline.escalation import run
 from redline.experiments.design import Design, experiment_seed, make_design
+from redline.experiments.executors import EXECUTORS, make_executor
+from redline.limits import check_horizon, check_runs
+from redline.results.store import ResultsStore, summarise_runs
 from redline.scenario import LoadedScenario, load_scenario
+from redline.scenario.load import scenario_from_text
 
 __all__ = ["EXECUTORS", "perform_experiments", "run_experiment", "design_frame"]
 
-EXECUTORS = ("serial", "processes", "dask")
-CONNECT_TIMEOUT_S = 5
+_STDERR = Console(stderr=True)  # progress goes to stderr: stdout stays clean for --json
+
 
 _SCENARIOS: dict[str, LoadedScenario] = {}
 
@@ -35,8 +44,6 @@ _SCENARIOS: dict[str, LoadedScenario] = {}
 def _scenario(payload: dict) -> LoadedScenario:
     loaded = _SCENARIOS.get(payload["sha256"])
     if loaded is None:
-        from redline.scenario.load import scenario_from_text
-
         loaded = scenario_from_text(payload["text"], name=payload["name"])
         if loaded.sha256 != payload["sha256"]:  # pragma: no cover - a worker with another redline
             raise RedlineError(f"worker compiled {payload['name']} to a different scenario hash")
@@ -46,9 +53,6 @@ def _scenario(payload: dict) -> LoadedScenario:
 
 def run_experiment(payload: dict, experiment: int, params: dict, strategies: dict) -> dict:
     """Run one experiment and summarise it; an error is recorded, not raised."""
-    from redline.escalation import run
-    from redline.store import summarise_runs
-
     started = time.perf_counter()
     record = {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
@@ -103,10 +107,6 @@ def _chunk_size(n_pending: int, workers: int, runs: int, horizon: int) -> int:
 
 
 def _progress(total: int, done: int, enabled: bool):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
-
-    from redline.cli.common import console
 
     class _Rate(TextColumn):
         def render(self, task):
@@ -115,72 +115,9 @@ def _progress(total: int, done: int, enabled: bool):
                 f"{speed:,.1f} exp/s" if speed else "- exp/s")
 
     progress = Progress(TextColumn("[bold]sweep"), BarColumn(), MofNCompleteColumn(), _Rate(""),
-                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=_STDERR,
                         disable=not enabled, transient=False)
     return progress
-
-
-def _executor_results(executor: str, payload: dict, chunks: list[list[tuple]], workers: int,
-                      client=None) -> Iterator[list[dict]]:
-    if executor == "serial":
-        _SCENARIOS.setdefault(payload["sha256"], payload.pop("_loaded", None) or _scenario(payload))
-        for chunk in chunks:
-            yield _run_chunk(payload, chunk)
-        return
-    payload.pop("_loaded", None)
-    if executor == "processes":
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding DuckDB threads
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_chunk, payload, chunk) for chunk in chunks]
-            try:
-                for fut in as_completed(futures):
-                    yield fut.result()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-        return
-    yield from _dask_results(payload, chunks, client)
-
-
-def _dask_client(workers: int, address: str | None):
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:  # pragma: no cover
-        raise ParameterError("the dask executor needs dask.distributed: pip install 'redline[experiments]'") from None
-    import logging
-
-    if address:
-        if "://" not in address:
-            address = f"tcp://{address}"
-        try:
-            client = Client(address, timeout=f"{CONNECT_TIMEOUT_S}s")
-        except (OSError, TimeoutError) as err:
-            raise ParameterError(f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
-                                 f"({type(err).__name__}); start one with `dask scheduler` or drop --address "
-                                 "to use a local cluster") from None
-        except ValueError as err:
-            raise ParameterError(f"--address {address}: {err}") from None
-        return client, None
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
-    return Client(cluster), cluster
-
-
-def _dask_results(payload: dict, chunks: list[list[tuple]], client) -> Iterator[list[dict]]:
-    from dask.distributed import as_completed
-
-    shared = client.scatter(payload, broadcast=True)
-    futures = [client.submit(_run_chunk, shared, chunk, pure=False) for chunk in chunks]
-    try:
-        for fut in as_completed(futures):
-            yield fut.result()
-    except BaseException:
-        client.cancel(futures)
-        raise
 
 
 def perform_experiments(
@@ -220,7 +157,7 @@ def perform_experiments(
     workers:
         processes for ``processes`` / local Dask (default: CPU count).
     store:
-        DuckDB file to write to and resume from (see :mod:`redline.store`).
+        DuckDB file to write to and resume from (see :mod:`redline.results.store`).
     per_run:
         also store the week of every outcome of every run.
     progress:
@@ -240,20 +177,16 @@ def perform_experiments(
     interruption: experiment ``i`` is always seeded by ``SeedSequence(seed).spawn(n)[i]``.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
-    if executor not in EXECUTORS:
-        from redline.errors import did_you_mean
-
-        raise ParameterError(f"unknown executor '{executor}'{did_you_mean(executor, EXECUTORS)} (executors: {', '.join(EXECUTORS)})")
-    if isinstance(runs, bool) or not isinstance(runs, (int, np.integer)) or not 1 <= runs <= 2_000_000:
-        raise ParameterError(f"--runs must be a whole number in 1..2,000,000, got {runs!r}")
-    horizon = loaded.program.horizon if horizon is None else int(horizon)
-    if not 1 <= horizon <= 1040:
-        raise ParameterError(f"horizon {horizon} is outside 1..1040 weeks")
+    if executor not in EXECUTORS:  # before anything else is checked, as before
+        make_executor(executor, workers=1)
+    runs = check_runs(runs)
+    horizon = check_horizon(loaded.program.horizon if horizon is None else horizon)
     if address and executor != "dask":
         raise ParameterError("--address needs --executor dask")
     workers = int(workers) if workers else (os.cpu_count() or 1)
     if workers < 1:
         raise ParameterError(f"--workers must be at least 1, got {workers}")
+    runner = make_executor(executor, workers=workers, address=address)
     d = design if isinstance(design, Design) else make_design(
         loaded, design, samples, seed=seed, uncertainties=uncertainties, constants=constants, strategies=strategies)
     outcomes = [o.id for o in loaded.program.outcomes]
@@ -263,51 +196,44 @@ def perform_experiments(
     frame = design_frame(d, loaded.program.parameters)
     text = _scenario_text(loaded)
     payload = {"text": text, "name": str(loaded.path or loaded.id), "sha256": loaded.sha256, "runs": int(runs),
-               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run), "_loaded": loaded}
+               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run)}
+    _SCENARIOS.setdefault(loaded.sha256, loaded)  # the serial executor runs here: no recompilation
 
     records: dict[int, dict] = {}
-    st = client = cluster = None
-    if executor == "dask":  # before the store: an unreachable scheduler must leave nothing behind
-        client, cluster = _dask_client(workers, address)
-    started = time.perf_counter()
-    try:
-        if store is not None:
-            from redline.store import ResultsStore
-
-            st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
-            st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
-        done = st.finished() if st is not None else set()
-        pending = [i for i in range(d.n_experiments) if i not in done]
-        workers_eff = 1 if executor == "serial" else workers
-        size = _chunk_size(len(pending), workers_eff if executor != "serial" else 16, runs, horizon)
-        chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
-        bar = _progress(d.n_experiments, len(done), progress)
-        with bar:
-            task = bar.add_task("", total=d.n_experiments, completed=len(done))
-            finished = len(done)
-            if pending:
-                for chunk_records in _executor_results(executor, payload, chunks, workers, client):
-                    chunk_records.sort(key=lambda r: r["experiment"])
-                    if st is not None:
-                        st.write(chunk_records, executor)
-                    else:
-                        records.update((r["experiment"], r) for r in chunk_records)
-                    finished += len(chunk_records)
-                    bar.update(task, completed=finished)
-                    if on_chunk is not None:
-                        on_chunk(finished, d.n_experiments)
-        if st is not None:
-            st.finalise()
-            result = _dataset_from_store(st, d, outcomes, variables)
-        else:
-            result = _dataset_from_records(d, [records[i] for i in sorted(records)], frame, outcomes, variables)
-    finally:
-        if st is not None:
-            st.close()
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    st = None
+    with runner:  # a Dask client connects here, before the store: an unreachable scheduler leaves nothing behind
+        started = time.perf_counter()
+        try:
+            if store is not None:
+                st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+                st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
+            done = st.finished() if st is not None else set()
+            pending = [i for i in range(d.n_experiments) if i not in done]
+            size = _chunk_size(len(pending), 16 if runner.name == "serial" else runner.workers, runs, horizon)
+            chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
+            bar = _progress(d.n_experiments, len(done), progress)
+            with bar:
+                task = bar.add_task("", total=d.n_experiments, completed=len(done))
+                finished = len(done)
+                if pending:
+                    for chunk_records in runner.map(_run_chunk, payload, chunks):
+                        chunk_records.sort(key=lambda r: r["experiment"])
+                        if st is not None:
+                            st.write(chunk_records, executor)
+                        else:
+                            records.update((r["experiment"], r) for r in chunk_records)
+                        finished += len(chunk_records)
+                        bar.update(task, completed=finished)
+                        if on_chunk is not None:
+                            on_chunk(finished, d.n_experiments)
+            if st is not None:
+                st.finalise()
+                result = _dataset_from_store(st, d, outcomes, variables)
+            else:
+                result = _dataset_from_records(d, [records[i] for i in sorted(records)], frame, outcomes, variables)
+        finally:
+            if st is not None:
+                st.close()
     result.attrs.update({
         "scenario": loaded.id, "scenario_sha256": loaded.sha256, "version": __version__, "design": d.design,
         "samples": d.samples, "seed": d.seed, "runs": int(runs), "horizon": horizon,
@@ -324,8 +250,6 @@ def perform_experiments(
 def _scenario_text(loaded: LoadedScenario) -> str:
     if loaded.path is not None:
         return Path(loaded.path).read_text(encoding="utf-8")
-    import yaml
-
     return yaml.safe_dump(loaded.spec.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 

@@ -19,15 +19,16 @@ from typing import Any
 import numpy as np
 
 from redline import escalation
-from redline.analysis import wilson_interval
+from redline.results import wilson_interval
 from redline.errors import ScenarioError
+from redline.limits import MAX_HORIZON
 from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
 from redline.scenario import LoadedScenario
 
 __all__ = ["QuestionForecast", "ForecastResult", "forecast", "MAX_WEEK", "DEFAULT_RUNS"]
 
-MAX_WEEK = 1040
-"""The engine simulates at most 1040 weeks (20 years) from ``as_of``."""
+MAX_WEEK = MAX_HORIZON
+"""The engine simulates at most :data:`redline.limits.MAX_HORIZON` weeks (20 years) from ``as_of``."""
 
 DEFAULT_RUNS = 10_000
 

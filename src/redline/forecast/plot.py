@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from redline.errors import ParameterError
+
 __all__ = ["plot_calibration"]
 
 
@@ -15,8 +17,6 @@ def plot_calibration(result: dict[str, Any], path: str | Path) -> Path:
     calibration. Right: each scored question's forecast, model against baselines.
     The file type follows the suffix (``.png``, ``.svg``, ``.pdf``).
     """
-    from redline.errors import ParameterError
-
     try:
         import matplotlib
     except ImportError:

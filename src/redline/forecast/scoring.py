@@ -23,6 +23,8 @@ import math
 
 import numpy as np
 
+from redline.results.summary import wilson_interval
+
 __all__ = [
     "LOG_FLOOR",
     "CALIBRATION_BINS",
@@ -116,8 +118,6 @@ def _bin_index(p: np.ndarray, bins: int) -> np.ndarray:
 def calibration_table(p, o, bins: int = CALIBRATION_BINS) -> list[dict]:
     """Reliability-diagram data: per equal-width forecast bin, the number of questions, their mean
     forecast and the share that resolved true (None for empty bins), with a Wilson 95% interval."""
-    from redline.analysis import wilson_interval
-
     p, o = _arrays(p, o)
     idx = _bin_index(p, bins)
     table = []

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from redline.analysis.summary import outcome_summary
+from redline.results.summary import outcome_summary
 
 __all__ = ["briefing", "red_lines_at_risk", "strategy_comparison"]
 

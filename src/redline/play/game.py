@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from redline import escalation
-from redline.analysis.summary import summarize
+from redline.results.summary import summarize
 from redline.errors import ParameterError, did_you_mean
 from redline.play.protocol import BadAnswer, end_message, observe_message, parse_answer
 from redline.play.seats import Seat

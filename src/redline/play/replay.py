@@ -9,7 +9,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from redline.analysis.summary import outcome_summary
+from redline.results.summary import outcome_summary
 from redline.errors import ParameterError
 from redline.play.game import play, read_log
 from redline.play.seats import ReplaySeat

@@ -12,10 +12,14 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from redline import __version__ as version
 from redline.errors import ParameterError
+from redline.provenance import element_table
 from redline.report import figures as F
 from redline.report.graph import scenario_svg
 from redline.report.inputs import ReportInput, load_input
+from redline.results import atomic_write_bytes, atomic_write_text
+from redline.results.summary import action_summary, red_line_summary, state_summary
 
 __all__ = ["build_html", "build_figures", "write_report", "FORMATS"]
 
@@ -204,7 +208,7 @@ def _labelled(data: ReportInput) -> dict:
     return data.datasets
 
 
-def _fan_variables(data: ReportInput) -> list[str]:
+def fan_variables(data: ReportInput) -> list[str]:
     first = next(iter(data.datasets.values()))
     skip, order = [], None
     if data.loaded is not None:
@@ -218,7 +222,7 @@ def _fan_variables(data: ReportInput) -> list[str]:
 def _fan_section(data: ReportInput) -> str:
     if not data.datasets or "trajectory" not in next(iter(data.datasets.values())):
         return ""
-    variables = _fan_variables(data)
+    variables = fan_variables(data)
     if not variables:
         return ""
     units = {k: v.unit for k, v in data.loaded.spec.state.items() if v.unit} if data.loaded is not None else {}
@@ -229,8 +233,6 @@ def _fan_section(data: ReportInput) -> str:
 
 
 def _final_state_section(data: ReportInput) -> str:
-    from redline.analysis.summary import state_summary
-
     if not data.datasets:
         return ""
     head = "".join(f"<th colspan=3>{escape(n or 'run')}</th>" for n in _labelled(data))
@@ -306,7 +308,6 @@ def _quote_html(text: str, start: int, end: int) -> str:
 def _provenance_section(data: ReportInput) -> str:
     if data.loaded is None:
         return ""
-    from redline.provenance import element_table
 
     table = element_table(data.loaded)
     rows = []
@@ -348,8 +349,6 @@ def _red_line_cell(r: dict) -> str:
 
 def _mechanisms_section(data: ReportInput) -> str:
     """Per red line: share of runs fired / carried out and mean firings; per action: mean count."""
-    from redline.analysis.summary import action_summary, red_line_summary
-
     if not data.datasets:
         return ""
     labelled = _labelled(data)
@@ -402,7 +401,6 @@ def build_html(data: ReportInput | str | Path) -> str:
     body = "".join(sections)
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in nav_items if f'id="{i}"' in body)
     title = escape(data.loaded.spec.meta.title if data.loaded is not None else data.summary.get("scenario", "report"))
-    from redline import __version__ as version
 
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -424,7 +422,7 @@ def build_figures(data: ReportInput) -> list[tuple[str, Any]]:
     if data.datasets:
         figs.append(("timing", F.cumulative_chart(_labelled(data), as_of=_as_of(data))))
         if "trajectory" in next(iter(data.datasets.values())):
-            variables = _fan_variables(data)
+            variables = fan_variables(data)
             if variables:
                 figs.append(("state", F.fan_charts(_labelled(data), variables, as_of=_as_of(data))))
     if data.sensitivity:
@@ -442,8 +440,6 @@ def write_report(result: str | Path | ReportInput, out: str | Path, *, format: s
     ``html`` (default, or from the ``.html`` suffix): one self-contained file. ``pdf``: one page
     per figure (matplotlib). ``png``: one PNG per figure, ``<stem>-<figure>.png`` beside ``out``.
     """
-    from redline.results import atomic_write_bytes, atomic_write_text
-
     out = Path(out)
     fmt = (format or out.suffix.lstrip(".") or "html").lower()
     if fmt not in FORMATS:

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from redline.analysis.summary import cumulative_incidence, outcome_summary  # noqa: E402
+from redline.results.summary import cumulative_incidence, outcome_summary  # noqa: E402
 
 __all__ = [
     "PALETTE",

@@ -3,15 +3,19 @@ read into one :class:`ReportInput` whose optional parts become optional report s
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from redline.errors import RedlineError
+from redline.results import load_result
+from redline.results.store import ResultsStore
+from redline.scenario import load_scenario, scenario_from_text
 
-__all__ = ["ReportInput", "load_input", "from_datasets"]
+__all__ = ["ReportInput", "load_input", "from_datasets", "with_analyses"]
 
 
 @dataclass
@@ -45,8 +49,6 @@ class ReportInput:
 
 def _scenario_for(summary: dict[str, Any], notes: list[str], base: Path | None = None):
     """Find the scenario a result came from: its recorded path, else its bundled id."""
-    from redline.scenario import load_scenario
-
     candidates = []
     if summary.get("scenario_path"):
         candidates.append(Path(summary["scenario_path"]))
@@ -124,8 +126,6 @@ def load_input(path: str | Path) -> ReportInput:
     """
     path = Path(path)
     if path.is_dir():
-        from redline.results import load_result
-
         summary, datasets = load_result(path)
         order = summary.get("strategies")
         if isinstance(order, dict) and set(order) == set(datasets):  # the order the user asked for, not A-Z
@@ -152,15 +152,9 @@ def load_input(path: str | Path) -> ReportInput:
 
 
 def _load_store(path: Path) -> ReportInput:
-    """A sweep store written by ``redline sweep`` (:mod:`redline.store`): outcome probabilities
-    across the design per strategy combination, sensitivity indices and PRIM boxes per outcome."""
-    import numpy as np
-
-    try:
-        from redline.store import ResultsStore
-    except ImportError:
-        raise RedlineError(f"'{path}' looks like a sweep store, but redline.store is not available "
-                           "(install the experiments extra)") from None
+    """A sweep store written by ``redline sweep`` (:mod:`redline.results.store`): outcome probabilities
+    across the design per strategy combination (attach sensitivity indices and PRIM boxes with
+    :func:`with_analyses`)."""
     try:
         store = ResultsStore.open(path)
     except RedlineError:
@@ -202,41 +196,8 @@ def _load_store(path: Path) -> ReportInput:
                                "experiments": int(len(design))}
     factors = (d or {}).get("factors") or []
     ranges = {f[0]: (float(f[2]), float(f[3])) for f in factors if len(f) >= 4}
-    sensitivity: dict[str, dict[str, float]] = {}
-    boxes: list[dict] = []
-    try:
-        from redline.analysis.discovery import discover_store
-        from redline.analysis.sensitivity import analyse_store
-    except ImportError:
-        analyse_store = discover_store = None
-    for outcome in names if analyse_store else []:
-        try:
-            result = analyse_store(path, outcome)
-        except RedlineError as err:
-            notes.append(f"sensitivity of {outcome}: {err}")
-            continue
-        column = "ST" if "ST" in result["columns"] else result["columns"][0]
-        for group in result["groups"]:
-            values = {r["factor"]: r[column] for r in group["indices"]
-                      if r.get(column) is not None and np.isfinite(r[column])}
-            if values and any(abs(v) > 1e-9 for v in values.values()):
-                key = outcome if len(result["groups"]) == 1 else f"{outcome} ({group['label']})"
-                sensitivity[key + f" [{column}]"] = values
-        try:
-            found = discover_store(path, outcome)
-        except RedlineError as err:
-            notes.append(f"scenario discovery for {outcome}: {err}")
-            continue
-        for k, box in enumerate(found.get("prim", {}).get("boxes", [])[:1], 1):  # the densest box per outcome
-            limits = {n: [lim["low"], lim["high"]] for n, lim in box["limits"].items()
-                      if lim.get("low") is not None and lim.get("high") is not None}
-            if limits:
-                boxes.append({"limits": limits, "coverage": box["coverage"], "density": box["density"],
-                              "label": f"P({outcome}) ≥ {found['threshold']:.2f}, box {k}"})
     loaded = None
     if scenario_text is not None:  # the scenario as the sweep ran it, kept in the store
-        from redline.scenario import scenario_from_text
-
         try:
             loaded = scenario_from_text(scenario_text, name=scenario_path or f"{path} (scenario)")
         except RedlineError as err:
@@ -249,4 +210,12 @@ def _load_store(path: Path) -> ReportInput:
     if scenario_path:
         summary["scenario_path"] = scenario_path
     return ReportInput(kind="sweep", summary=summary, loaded=loaded, notes=notes, source=str(path),
-                       sensitivity=sensitivity or None, prim_boxes=boxes[:4] or None, input_ranges=ranges or None)
+                       input_ranges=ranges or None)
+
+
+def with_analyses(data: ReportInput, analyses: dict[str, Any]) -> ReportInput:
+    """``data`` with computed analyses attached: ``sensitivity``, ``prim_boxes`` and ``notes`` as
+    returned by :func:`redline.analysis.sweep_analyses` (the report draws them, it does not run them)."""
+    return replace(data, sensitivity=analyses.get("sensitivity") or data.sensitivity,
+                   prim_boxes=analyses.get("prim_boxes") or data.prim_boxes,
+                   notes=[*data.notes, *analyses.get("notes", [])])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redline import expr as ex
-from redline.errors import ScenarioError, did_you_mean
+from redline.errors import Location, ScenarioError, did_you_mean
 from redline.scenario.schema import Policy, Scenario
 from redline.scenario.yaml_safe import Document
 
@@ -176,8 +176,6 @@ class _Context:
 
     def where(self, path: tuple, *, key: bool = False):
         if self.doc is None:
-            from redline.errors import Location
-
             return Location(self.file)
         return self.doc.locate(path, key=key)
 
@@ -198,8 +196,6 @@ class _Context:
     def compile(self, value: Any, names: frozenset[str], path: tuple) -> ex.Expression:
         loc = self.where(path)
         if self.doc is not None and self.doc.quoted.get(path) and loc.column is not None:
-            from redline.errors import Location
-
             loc = Location(loc.file, loc.line, loc.column + 1)
         site = ".".join(str(p) for p in path)
         return ex.parse(value, names=names, site=site, location=loc)
@@ -220,7 +216,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     def claim(name: str, path: tuple) -> None:
         # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
         # state variable may share their name; built-in functions stay reserved.
-        if name == "week" or name in set(ex.FUNCTIONS()) - set(ex._EXTENSIONS):
+        if name == "week" or name in set(ex.FUNCTIONS()) - ex.extension_names():
             raise c.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
         if name in owners:
             other = ".".join(str(p) for p in owners[name])

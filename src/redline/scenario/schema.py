@@ -8,6 +8,7 @@ the source's text) or ``assumption: "why this number"``.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import math
 import re
 from typing import Annotated, Any, Literal
@@ -15,7 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from redline.bargaining import model_function
 from redline.errors import did_you_mean
+from redline.limits import MAX_HORIZON
 
 __all__ = [
     "ACTION_TAGS",
@@ -129,7 +132,7 @@ class Meta(Strict):
     title: str
     as_of: dt.date
     step: Literal["week"] = "week"
-    horizon: int = Field(default=104, ge=1, le=1040)
+    horizon: int = Field(default=104, ge=1, le=MAX_HORIZON)
     description: str = ""
     version: str | None = None
 
@@ -356,7 +359,7 @@ class RedLine(Provenance):
     credibility: Expr = 1.0
     response: str | list[str]
     once: bool = True
-    cooldown_weeks: int = Field(default=0, ge=0, le=1040)
+    cooldown_weeks: int = Field(default=0, ge=0, le=MAX_HORIZON)
     description: str = ""
 
     @field_validator("response")
@@ -437,10 +440,6 @@ class Decision(Provenance):
 
     @model_validator(mode="after")
     def _known_options(self) -> Decision:
-        import inspect
-
-        from redline.bargaining import model_function
-
         accepted = {name for name, p in inspect.signature(model_function(self.model)).parameters.items()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
         for key in self.options:

@@ -8,7 +8,7 @@ Routes
 ``GET /api/scenarios/{ref}``      controls (strategies, parameters), the picture and the provenance.
 ``POST /api/jobs``                start a run or a comparison in the background; ``GET /api/jobs/{id}`` polls it.
 ``GET /api/jobs/{id}/results.csv|results.parquet|report.html``  downloads.
-``GET /api/store``                the sweep store given with ``--store`` (when redline.store can read it).
+``GET /api/store``                the sweep store given with ``--store`` (when redline.results.store can read it).
 ``GET /play``, ``/api/play...``   the web seat: play an actor in the browser (:mod:`redline.web.play`).
 
 Errors are JSON ``{"error": message, "line": n, "column": n}`` with a 4xx status; the server keeps
@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from redline.errors import Location, ParameterError, RedlineError, ScenarioError
+from redline.limits import MAX_HORIZON
 from redline.web.jobs import Job, JobRunner, SessionStore, new_id
 
 __all__ = ["create_app", "MAX_UPLOAD_BYTES", "MAX_BODY_BYTES", "MAX_RUNS", "TRAJECTORY_BUDGET"]
@@ -138,10 +139,10 @@ def _number(value: Any, what: str, *, integer: bool = False, low: float | None =
 
 def _run_job(job: Job) -> None:
     """The work of one job: simulate (or compare), then summarise and draw the charts."""
-    from redline.analysis.summary import action_summary, outcome_summary, red_line_summary, state_summary, summarize
-    from redline.api import compare, simulate
+    from redline.results.summary import action_summary, outcome_summary, red_line_summary, state_summary, summarize
+    from redline.experiments.compare import compare, simulate
     from redline.report import figures as F
-    from redline.report.build import _fan_variables
+    from redline.report.build import fan_variables
     from redline.report.inputs import ReportInput
 
     req, loaded = job.request, job.loaded
@@ -156,8 +157,8 @@ def _run_job(job: Job) -> None:
                          horizon=req["horizon"], seed=req["seed"], params=req["params"],
                          fixed={a: s for a, s in req["strategies"].items() if a != cmp["actor"]},
                          trajectories=keep)
-        datasets = result.pop("datasets")
-        summary = {"kind": "compare", **result}
+        datasets = result.datasets
+        summary = {"kind": "compare", **result.summary()}
         blocks = summary["strategies"]
     else:
         ds = simulate(loaded, runs=req["runs"], horizon=req["horizon"], seed=req["seed"],
@@ -171,7 +172,7 @@ def _run_job(job: Job) -> None:
     charts = {"outcomes": F.to_svg(F.outcome_bars(blocks)),
               "timing": F.to_svg(F.cumulative_chart(datasets, as_of=as_of))}
     if keep:
-        variables = _fan_variables(data)
+        variables = fan_variables(data)
         if variables:
             units = {k: v.unit for k, v in loaded.spec.state.items() if v.unit}
             charts["state"] = F.to_svg(F.fan_charts(datasets, variables, as_of=as_of, units=units))
@@ -208,6 +209,14 @@ def _tables(job: Job):
             frame[f"count_{a}"] = ds["action_count"].sel(action=a).values.astype(np.int64)
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
+
+
+def _store_input(store: Path):
+    """The sweep store as a report input, with its sensitivity indices and PRIM boxes computed."""
+    from redline.analysis import sweep_analyses
+    from redline.report.inputs import load_input, with_analyses
+
+    return with_analyses(load_input(store), sweep_analyses(store))
 
 
 def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Path] = (), workers: int = 2) -> FastAPI:
@@ -411,7 +420,7 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         seed = _number(body.get("seed", 0), "seed", integer=True, low=0, high=2**63 - 1)
         horizon = body.get("horizon")
         if horizon is not None:
-            horizon = _number(horizon, "horizon", integer=True, low=1, high=1040)
+            horizon = _number(horizon, "horizon", integer=True, low=1, high=MAX_HORIZON)
         strategies = body.get("strategies") or {}
         params = body.get("params") or {}
         if not isinstance(strategies, dict) or not all(isinstance(k, str) and isinstance(v, str)
@@ -449,7 +458,7 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         changes or it finishes (long polling: fewer requests, and prompt updates)."""
         import asyncio
 
-        from redline.cli.common import to_jsonable
+        from redline.jsonable import to_jsonable
 
         job = _job(request, jid)
         deadline = time.monotonic() + min(max(wait, 0.0), 5.0)
@@ -500,10 +509,8 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
     def store_info():
         if store is None:
             raise HTTPProblem(404, "no store: start the app with --store FILE")
-        from redline.report.inputs import load_input
-
         if "data" not in store_html:
-            store_html["data"] = load_input(store)  # sensitivity and PRIM take seconds: once per server
+            store_html["data"] = _store_input(store)  # sensitivity and PRIM take seconds: once per server
         data = store_html["data"]
         return {"kind": data.kind, "summary": {k: v for k, v in data.summary.items() if k != "datasets"},
                 "has_sensitivity": bool(data.sensitivity), "has_prim": bool(data.prim_boxes)}
@@ -515,9 +522,7 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         from redline.report import build_html
 
         if "html" not in store_html:
-            from redline.report.inputs import load_input
-
-            store_html.setdefault("data", load_input(store))
+            store_html.setdefault("data", _store_input(store))
             store_html["html"] = build_html(store_html["data"])
         return Response(store_html["html"], media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})

@@ -24,8 +24,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from redline.analysis.summary import outcome_summary
+from redline.results.summary import outcome_summary
 from redline.errors import ParameterError, RedlineError, did_you_mean
+from redline.limits import MAX_HORIZON
 from redline.play.briefing import briefing, strategy_comparison
 from redline.play.protocol import BadAnswer
 from redline.play.seats import Seat
@@ -177,8 +178,8 @@ def create_play_router(resolve: Callable[[Request, str], Any], page: Callable[[]
             horizon = None if body.get("horizon") in (None, "") else int(body["horizon"])
         except (TypeError, ValueError):
             raise problem(400, "seed and horizon must be whole numbers") from None
-        if seed < 0 or (horizon is not None and not 1 <= horizon <= 1040):
-            raise problem(400, "seed must be >= 0 and horizon within 1..1040 weeks")
+        if seed < 0 or (horizon is not None and not 1 <= horizon <= MAX_HORIZON):
+            raise problem(400, f"seed must be >= 0 and horizon within 1..{MAX_HORIZON} weeks")
         mine = session_games(request)
         live = [g for g in mine.values() if g.status == "running"]
         if len(live) >= MAX_GAMES_PER_SESSION:

@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from redline.errors import ParameterError, did_you_mean
+from redline.results.summary import outcome_summary, state_summary
 
-__all__ = ["ResultsStore", "RESULT_TABLES"]
+__all__ = ["ResultsStore", "RESULT_TABLES", "summarise_runs"]
 
 RESULT_TABLES = ("design", "experiments", "outcomes", "final_state", "runs")
 _SORT = {
@@ -299,8 +300,6 @@ def _differences(a: dict, b: dict) -> str:
 
 def summarise_runs(ds, per_run: bool) -> tuple[list, list, Any]:
     """Per-outcome and per-variable summary rows of one experiment's Dataset (computed in workers)."""
-    from redline.analysis.summary import outcome_summary, state_summary
-
     ok = ~ds["failed"].values
     n = int(ok.sum())
     outs = []

@@ -1,49 +1,38 @@
 """Robustness of a strategy comparison across the scenario's uncertainty space.
 
 A *thesis component* is a signed claim about a paired difference between two strategies, e.g.
-"``slow_drip`` − ``rapid_overt`` > 0 on ``us_exits_iraq``". :func:`robustness_check` draws a
+"``a`` − ``b`` > 0 on ``some_outcome``" (``{id, a, b, outcome, sign, claim}``). :func:`robustness_check` draws a
 Latin hypercube (McKay, Beckman & Conover 1979, Technometrics 21(2), doi:10.2307/1268522) over the
 scenario's ``uncertainties``, runs the comparison with common random numbers at every point, and
 reports for each component the share of points where it holds and the parts of each
 uncertainty's range where it fails most often — a simple, one-dimension-at-a-time form of
 scenario discovery (Bryant & Lempert 2010, doi:10.1016/j.techfore.2009.08.002).
 
-Components are data (:data:`THESIS_COMPONENTS`, keyed by scenario id). For a scenario without
-listed components, every outcome's difference between the first two strategies becomes a
-component whose sign is the one observed at the default parameters.
+Components are data given by the caller (the flagship's are in :mod:`redline.cli.demo`). Without
+components, every outcome's difference between the first two strategies becomes a component
+whose sign is the one observed at the default parameters.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from scipy.stats import qmc
 
 from redline.errors import ParameterError
+from redline.experiments.compare import compare
 
-__all__ = ["THESIS_COMPONENTS", "robustness_check"]
-
-THESIS_COMPONENTS: dict[str, tuple[dict[str, Any], ...]] = {
-    # The CNN analysis's thesis (claims.yaml `slow_more_concerning`, `iraq_exit_big_win`,
-    # `syria_resupply`, `broadcast_invites_strikes`): the slow, deniable response is more likely
-    # to end the US presence and less likely to bring war or strikes on nuclear sites.
-    "iran-us-2020": (
-        {"id": "exit_iraq", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_iraq", "sign": 1,
-         "claim": "slow_drip makes a US exit from Iraq more likely than rapid_overt"},
-        {"id": "exit_syria", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_syria", "sign": 1,
-         "claim": "slow_drip makes a US exit from Syria more likely than rapid_overt"},
-        {"id": "less_war", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_iran_war", "sign": -1,
-         "claim": "slow_drip makes a US-Iran war less likely than rapid_overt"},
-        {"id": "fewer_nuclear_strikes", "a": "slow_drip", "b": "rapid_overt", "outcome": "strike_on_nuclear_sites",
-         "sign": -1, "claim": "slow_drip makes strikes on nuclear sites less likely than rapid_overt"},
-    ),
-}
+__all__ = ["robustness_check"]
 
 _BINS = 4
 
 
-def _components(loaded, strategies: list[str], default_diffs: dict[tuple[str, str, str], float]) -> list[dict]:
-    listed = [c for c in THESIS_COMPONENTS.get(loaded.id, ())
-              if c["a"] in strategies and c["b"] in strategies]
+def _components(given: Sequence[dict[str, Any]], strategies: list[str],
+                default_diffs: dict[tuple[str, str, str], float]) -> list[dict]:
+    listed = [c for c in given if c["a"] in strategies and c["b"] in strategies]
     if listed:
         return [dict(c) for c in listed]
     a, b = strategies[0], strategies[1]
@@ -59,8 +48,6 @@ def _components(loaded, strategies: list[str], default_diffs: dict[tuple[str, st
 
 def _lhs(names: list[str], ranges: dict[str, tuple[float, float]], points: int,
          seed_sequence: np.random.SeedSequence) -> np.ndarray:
-    from scipy.stats import qmc
-
     sampler = qmc.LatinHypercube(d=len(names), seed=np.random.default_rng(seed_sequence))
     unit = sampler.random(points)
     lows = np.array([ranges[n][0] for n in names])
@@ -70,7 +57,7 @@ def _lhs(names: list[str], ranges: dict[str, tuple[float, float]], points: int,
 
 def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, runs: int,
                      horizon: int | None, seed: int, fixed: dict[str, str] | None = None,
-                     progress: bool = False) -> dict:
+                     components: Sequence[dict[str, Any]] = (), progress: bool = False) -> dict:
     """Share of the uncertainty space where each thesis component holds.
 
     Parameters
@@ -88,6 +75,10 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         the result depends only on ``seed`` and ``points``.
     fixed : dict, optional
         strategies of other actors.
+    components : sequence of dict
+        thesis components ``{id, a, b, outcome, sign, claim}`` (``sign`` +1: ``a`` − ``b`` > 0);
+        those naming strategies outside ``strategies`` are ignored. Empty: one component per
+        outcome of the first two strategies, signed as observed at the default parameters.
     progress : bool
         show a rich progress bar on stderr.
 
@@ -99,8 +90,6 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         mean_difference, fails_where}``), and ``design`` (the sampled points with every
         component's difference).
     """
-    from redline.api import compare
-
     if points < 1:
         raise ParameterError("robustness needs at least one point")
     if len(strategies) < 2:
@@ -114,16 +103,13 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
     children = root.spawn(points + 1)
     design = _lhs(names, ranges, points, children[0])
 
-    pairs = sorted({(c["a"], c["b"]) for c in THESIS_COMPONENTS.get(loaded.id, ())
+    pairs = sorted({(c["a"], c["b"]) for c in components
                     if c["a"] in strategies and c["b"] in strategies}) or [(strategies[0], strategies[1])]
     arms = list(dict.fromkeys(s for p in pairs for s in p))
 
     rows: list[dict[tuple[str, str, str], tuple[float, float, float]]] = []
     bar = None
     if progress:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
         bar = Progress(TextColumn("robustness"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=Console(stderr=True), transient=True)
         bar.start()
@@ -133,15 +119,14 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
             params = {n: float(v) for n, v in zip(names, design[i])}
             res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon,
                           seed=children[i + 1], params=params, fixed=fixed)
-            res.pop("datasets", None)
-            rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res["differences"]})
+            rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res.differences})
             if bar is not None:
                 bar.advance(task)
     finally:
         if bar is not None:
             bar.stop()
 
-    components = _components(loaded, arms, {k: v[0] for k, v in rows[0].items()})
+    components = _components(components, arms, {k: v[0] for k, v in rows[0].items()})
     result_components = []
     for comp in components:
         key = (comp["a"], comp["b"], comp["outcome"])

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from redline.cli.common import to_jsonable
 from redline.errors import RedlineError
+from redline.jsonable import to_jsonable
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "save_result", "load_result"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "save_result", "load_result", "to_jsonable"]
 
 
 def _current_umask() -> int:

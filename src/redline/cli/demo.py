@@ -2,7 +2,7 @@
 and a self-contained HTML report (``report.html``).
 
 Runs the bundled ``iran-us-2020`` scenario, compares Iran's strategies with common random numbers
-(:func:`redline.api.compare`), and writes
+(:func:`redline.experiments.compare.compare`), and writes
 
 * ``report.md`` — outcome probabilities with 95% intervals per strategy, paired differences,
   figures, and a plain-language account of the mechanisms behind the differences, computed from
@@ -22,15 +22,37 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.console import Console
 
-from redline.results import atomic_write_bytes, atomic_write_text
+from redline.experiments.compare import compare
+from redline.report import from_datasets, write_report
+from redline.results import atomic_write_bytes, atomic_write_text, cumulative_incidence
+from redline.scenario import load_scenario
 
-__all__ = ["run_demo", "mechanism_summary", "SCENARIO", "STRATEGIES"]
+__all__ = ["run_demo", "mechanism_summary", "SCENARIO", "STRATEGIES", "THESIS_COMPONENTS"]
 
 SCENARIO = "iran-us-2020"
 ACTOR = "iran"
 STRATEGIES = ["slow_drip", "rapid_overt", "restraint", "logit"]
 THESIS_OUTCOMES = ["us_exits_iraq", "us_exits_syria", "us_iran_war", "strike_on_nuclear_sites"]
+
+THESIS_COMPONENTS: dict[str, tuple[dict[str, Any], ...]] = {
+    # Scenario id -> the thesis components `compare --robustness` checks (see
+    # redline.experiments.robustness).
+    # The CNN analysis's thesis (claims.yaml `slow_more_concerning`, `iraq_exit_big_win`,
+    # `syria_resupply`, `broadcast_invites_strikes`): the slow, deniable response is more likely
+    # to end the US presence and less likely to bring war or strikes on nuclear sites.
+    "iran-us-2020": (
+        {"id": "exit_iraq", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_iraq", "sign": 1,
+         "claim": "slow_drip makes a US exit from Iraq more likely than rapid_overt"},
+        {"id": "exit_syria", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_syria", "sign": 1,
+         "claim": "slow_drip makes a US exit from Syria more likely than rapid_overt"},
+        {"id": "less_war", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_iran_war", "sign": -1,
+         "claim": "slow_drip makes a US-Iran war less likely than rapid_overt"},
+        {"id": "fewer_nuclear_strikes", "a": "slow_drip", "b": "rapid_overt", "outcome": "strike_on_nuclear_sites",
+         "sign": -1, "claim": "slow_drip makes strikes on nuclear sites less likely than rapid_overt"},
+    ),
+}
 
 
 def _mean_final(ds, name: str) -> float:
@@ -167,10 +189,6 @@ def _figure_png(curves: dict[str, np.ndarray], weeks: np.ndarray, title: str) ->
 def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = False,
              strategies: list[str] | None = None, horizon: int | None = None) -> dict:
     """Run the flagship comparison and write the report; returns ``report``, ``files``, ``elapsed_s``."""
-    from redline.analysis import cumulative_incidence
-    from redline.api import compare
-    from redline.scenario import load_scenario
-
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -178,8 +196,6 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     loaded = load_scenario(SCENARIO)
     status = None
     if progress:
-        from rich.console import Console
-
         status = Console(stderr=True).status(f"running {SCENARIO}: {', '.join(strategies)} x {runs:,} runs")
         status.start()
     try:
@@ -187,7 +203,7 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     finally:
         if status is not None:
             status.stop()
-    datasets = res.pop("datasets")
+    datasets = res.datasets
     a, b = "slow_drip", "rapid_overt"
     mech = mechanism_summary(datasets)
     files: list[Path] = []
@@ -205,9 +221,9 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
                                              weeks, f"{outcome} by strategy"))
         files.append(path)
 
-    summary = {k: v for k, v in res.items()}
+    summary = res.summary()
     summary["mechanisms"] = mech
-    summary["explanation"] = _plain_language(mech, res["strategies"], res["differences"], a, b) \
+    summary["explanation"] = _plain_language(mech, res.strategies, res.differences, a, b) \
         if a in strategies and b in strategies else []
     json_path = out / "results.json"
     atomic_write_text(json_path, json.dumps(summary, indent=2, default=str))
@@ -217,9 +233,7 @@ def run_demo(*, out: Path, runs: int = 20_000, seed: int = 11, progress: bool = 
     atomic_write_text(report, _markdown(summary, strategies, files, runs, seed))
     files.append(report)
     # The same comparison as one self-contained HTML page (charts inline, provenance table).
-    from redline.report import from_datasets, write_report
-
-    html_input = from_datasets(datasets, {"kind": "compare", **res, "scenario_path": str(loaded.path)}, loaded=loaded)
+    html_input = from_datasets(datasets, {"kind": "compare", **res.summary(), "scenario_path": str(loaded.path)}, loaded=loaded)
     files.extend(write_report(html_input, out / "report.html"))
     elapsed = time.perf_counter() - started
     return {"report": str(report), "files": [str(f) for f in files], "elapsed_s": elapsed,

@@ -1,0 +1,69 @@
+"""The week's choice rules, shared by the vectorised engine and the reference interpreter.
+
+Both interpreters call these functions (the engine with one value per run, the reference with
+Python floats), so edge cases cannot drift apart:
+
+* a scripted probability is clipped to ``[0, 1]``; NaN counts as 0 (the action is not taken);
+  when a track's probabilities sum past 1 they are renormalised (a red line's graded responses
+  are always renormalised, with equal shares when all are 0);
+* an expected utility that is NaN counts as 0; ±inf is bounded to ±:data:`UTILITY_BOUND`, so an
+  infinitely attractive action stays the most attractive one instead of becoming neutral;
+* the logit rationality λ is sanitised the same way (NaN -> 0: a uniform choice);
+* logit weights are the quantal response P(a) ∝ exp(λ U(a)) over the available options and a
+  'do nothing' option at U = 0 (McKelvey & Palfrey 1995, Games Econ. Behav. 10(1),
+  doi:10.1006/game.1995.1023), computed with the maximum subtracted so large λU neither
+  overflows nor saturates.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["UTILITY_BOUND", "scripted_weights", "sanitise_utility", "logit_weights"]
+
+UTILITY_BOUND = 1e6
+"""Largest magnitude an expected utility (or a rationality) may take after sanitising."""
+
+
+def sanitise_utility(value):
+    """NaN -> 0, ±inf -> ±UTILITY_BOUND; finite values pass unchanged (arrays or floats)."""
+    return np.nan_to_num(value, nan=0.0, posinf=UTILITY_BOUND, neginf=-UTILITY_BOUND)
+
+
+def scripted_weights(probabilities: Sequence, available: Sequence | None = None, *, renormalise: bool = False):
+    """Choice weights of one track of a scripted policy.
+
+    ``probabilities[i]`` is option *i*'s probability, ``available[i]`` whether it may be taken
+    (None: all may). Each probability is clipped to [0, 1] with NaN as 0; unavailable options
+    weigh 0; a track whose weights sum past 1 is scaled to sum to 1. ``renormalise``: always scale
+    to a total of 1, with equal shares when every weight is 0 (a red line's graded responses).
+    """
+    weights = [np.fmin(np.fmax(p, 0.0), 1.0) for p in probabilities]  # fmax/fmin: NaN -> 0
+    if available is not None:
+        weights = [np.where(ok, w, 0.0) for w, ok in zip(weights, available)]
+    if not weights:
+        return []
+    total = np.sum(weights, axis=0)
+    if renormalise:
+        empty = total <= 0
+        return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
+    scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
+    return [w * scale for w in weights]
+
+
+def logit_weights(rationality, utilities: Sequence, available: Sequence | None = None, *, nothing: bool = True):
+    """Quantal-response weights of one track; with ``nothing`` the remainder to 1 is 'do nothing'
+    (utility 0), without it one option is always chosen (a red line's graded responses)."""
+    lam = sanitise_utility(rationality)
+    scores = [lam * sanitise_utility(u) for u in utilities]
+    if available is not None:
+        scores = [np.where(ok, s, -np.inf) for s, ok in zip(scores, available)]
+    if not scores:
+        return []
+    top = np.max(scores, axis=0)
+    if nothing:
+        top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
+    exps = [np.exp(s - top) for s in scores]
+    denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
+    return [e / denom for e in exps]
