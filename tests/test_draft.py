@@ -87,7 +87,7 @@ def test_invented_names_are_found_from_rules_not_lists():
 
 def test_places_and_possessions_are_not_actors():
     ex = extract("Iran attacked a tanker near Oman. The talks in Geneva failed. His Twitter feed said so. "
-                 "Iran warned that it would respond.")
+                 "Iran warned that it would respond. British Royal Marines boarded the tanker Grace Star in the Gulf.")
     assert [a.name for a in ex.actors] == ["Iran"]
 
 
@@ -109,11 +109,13 @@ def test_seed_quality_goals():
     assert result["types"]["accuracy"] >= 0.6
 
 
-def test_second_article_quality():
-    """A different crisis (India-Pakistan 2019) with its own gold, to check the rules generalise."""
-    text = _text(DATA / "kashmir.txt")
-    result = score(extract(text), load_gold(DATA / "kashmir.gold.yaml", text))
-    assert result["actors"]["f1"] >= 0.8
+@pytest.mark.parametrize("name", ["kashmir", "hormuz", "karabakh"])
+def test_other_articles_quality(name):
+    """Other crises with their own gold (India-Pakistan 2019; Gulf tankers 2019; Karabakh 2020, held out from
+    the rules' development), to check the rules generalise: the issue's goals, with actors a little lower."""
+    text = _text(DATA / f"{name}.txt")
+    result = score(extract(text), load_gold(DATA / f"{name}.gold.yaml", text))
+    assert result["actors"]["f1"] >= 0.85
     assert result["claims"]["f1"] >= 0.6
     assert result["types"]["accuracy"] >= 0.6
 

@@ -1,6 +1,7 @@
 """``redline draft``: a sourced scenario skeleton, claims and a review page from an article."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -56,14 +57,25 @@ def draft(
 ) -> None:
     """Draft a sourced scenario from an analysis article: actors, typed claims with offsets, a skeleton
     that validates, a review page, and what the analyst must still decide."""
-    from redline.draft import build_skeleton, extract, extract_with_llm, load_gold, read_article, score, to_yaml
-    from redline.draft.review import review_html, review_markdown
+    from redline.draft import read_article
 
     t0 = time.perf_counter()
     text = read_article(article)
     sid = _scenario_id(scenario_id, article)
     date = _as_of(as_of)
     url = llm or os.environ.get("REDLINE_LLM_URL")
+    status = console.status(f"drafting {article.name}...") if not json_out else contextlib.nullcontext()
+    with status:
+        ex, skeleton, scores, files, validation = _run(article, text, out, sid, date, url, model, llm_timeout,
+                                                       offline_fallback, evaluate)
+    seconds = round(time.perf_counter() - t0, 3)
+    _report(article, ex, skeleton, scores, files, validation, seconds, evaluate, json_out)
+
+
+def _run(article, text, out, sid, date, url, model, llm_timeout, offline_fallback, evaluate):
+    from redline.draft import build_skeleton, extract, extract_with_llm, load_gold, score, to_yaml
+    from redline.draft.review import review_html, review_markdown
+
     if url:
         from redline.draft.llm import LLMError
 
@@ -73,8 +85,10 @@ def draft(
             raise ParameterError(err.message, Location(url)) from None
     else:
         ex = extract(text)
+    from rich.markup import escape
+
     for w in ex.warnings:
-        console.print(f"[yellow]warning:[/yellow] {w}")
+        console.print(f"[yellow]warning:[/yellow] {escape(w)}")
     source_text = None
     if out is not None:
         source_text = os.path.relpath(article.resolve(), out.resolve().parent)
@@ -88,7 +102,6 @@ def draft(
     validation = None
     if out is not None:
         from redline.scenario.load import scenario_from_text
-        from redline.scenario.yaml_safe import parse_yaml  # noqa: F401  (same parser as `redline validate`)
 
         import yaml
 
@@ -115,8 +128,10 @@ def draft(
         html_path.write_text(review_html(ex, skeleton, title=title, scores=scores), encoding="utf-8")
         files = {"scenario": str(out), "claims": str(claims_path), "review_md": str(md_path),
                  "review_html": str(html_path)}
-    seconds = round(time.perf_counter() - t0, 3)
+    return ex, skeleton, scores, files, validation
 
+
+def _report(article, ex, skeleton, scores, files, validation, seconds, evaluate, json_out) -> None:
     if json_out:
         if scores is not None:
             payload = dict(scores)

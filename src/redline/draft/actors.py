@@ -23,7 +23,9 @@ for any article:
 """
 from __future__ import annotations
 
+import bisect
 import calendar
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -72,7 +74,18 @@ _AUX = set("""has have had is are was were will would may might could can must s
 said says say warned warns threatened threatens vowed vows announced announces declared declares signed
 wants wanted seeks sought hinted insists insisted refused refuses agreed agrees denied denies claimed claims
 launched struck attacked killed fired accused blamed responded retaliated rejected demanded demands chose
-went remains remained appears appeared seems seemed continues continued""".split())
+went remains remained appears appeared seems seemed continues continued cannot can't won't wouldn't isn't aren't
+hasn't haven't doesn't didn't""".split())
+# Generic nouns that name things, not people: a name right after one is a thing's name ("the tanker Stena Impero").
+_THING_NOUNS = set("""tanker supertanker ship vessel boat carrier destroyer frigate submarine aircraft jet drone drones
+missile missiles rocket system operation exercise plan treaty deal accord agreement pact resolution doctrine
+programme program project pipeline company firm airline newspaper channel agency brand base camp city town village
+province region district port airport strait river sea ocean mountain mount island bridge dam field facility site
+plant reactor mosque church hotel square street prison""".split())
+_MILITARY_UNITS = {"Marines", "Navy", "Army", "Forces", "Force", "Troops", "Guards", "Corps", "Brigade", "Division",
+                   "Regiment", "Battalion", "Commandos", "Special Forces", "Coast Guard"}
+_REGIONS = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Caucasus", "Balkans",
+            "Levant", "Maghreb", "Sahel", "Gulf", "Middle East", "Far East", "Near East", "Arctic", "Antarctic"}
 _SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|researcher|scholar|"
                            r"correspondent|journalist|editor|reporter|author|historian|commentator|columnist)\b")
 _PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
@@ -114,6 +127,12 @@ def _prev_word(text: str, start: int) -> str:
     return m.group(1) if m else ""
 
 
+def _prev_content_word(text: str, start: int) -> str:
+    """The word before ``start``, skipping a determiner ("in the Gulf" gives "in")."""
+    m = re.search(r"([\w’']+)\s+(?:the|a|an)\s+$", text[max(0, start - 40):start], re.I)
+    return m.group(1) if m else _prev_word(text, start)
+
+
 def _next_words(text: str, end: int, n: int = 2) -> list[str]:
     return re.findall(r"[\w’']+|[(,]", text[end:end + 60])[:n]
 
@@ -124,12 +143,29 @@ def _not_modifier(text: str, end: int) -> bool:
     return not nxt or not re.fullmatch(r"[a-z][\w’']*", nxt[0]) or nxt[0] in _AUX or nxt[0] in ("and", "or", "who")
 
 
+_MEMO: dict[tuple[int, int], dict[str, list[int]]] = {}
+
+
 def _capitalised_elsewhere(text: str, token: str, starts: set[int]) -> bool:
     """``token`` appears capitalised at least once where capitals are not forced (mid-sentence)."""
-    for m in re.finditer(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", text):
-        if m.start() not in starts:
-            return True
-    return False
+    key = (id(text), len(text))
+    positions = _MEMO.get(key)
+    if positions is None:
+        # One pass over the text: every whole word with its positions (a per-token search is quadratic).
+        positions = {}
+        for m in re.finditer(r"(?<![\w-])[^\W\d_][\w’'.-]*?(?![\w-])", text):
+            positions.setdefault(m.group(), []).append(m.start())
+        _MEMO.clear()
+        _MEMO[key] = positions
+    answer_key = "\x00" + token
+    if answer_key not in positions:
+        if not token.isalnum():
+            found = any(m.start() not in starts
+                        for m in re.finditer(r"(?<![\w-])" + re.escape(token) + r"(?![\w-])", text))
+        else:
+            found = any(p not in starts for p in positions.get(token, ()))
+        positions[answer_key] = [int(found)]
+    return bool(positions[answer_key][0])
 
 
 def _sentence_starts(text: str, segs: list[Segment]) -> set[int]:
@@ -161,6 +197,7 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
     starts = _sentence_starts(text, segs)
     lower_words = set(re.findall(r"(?<![\w-])[a-z][\w’']*", text))
     countries = country_index()
+    demonym_words = {d for c in countries.values() for d in c.demonyms}
     out = []
     for seg in segs:
         for m in _RUN.finditer(text, seg.start, seg.end):
@@ -209,6 +246,15 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
             parts = [q for a, b in parts for q in _split_countries(text, a, b, countries)]
             for a, b in parts:
                 piece = text[a:b]
+                first = piece.split()[0]
+                if " " in piece and first in demonym_words and piece not in countries:
+                    # "British Royal Marines": the state's own forces; "Turkish Bayraktar": a product.
+                    rest = piece[len(first):].lstrip()
+                    if rest.split()[-1] in _MILITARY_UNITS or rest in _MILITARY_UNITS:
+                        continue
+                    a, piece = b - len(rest), rest
+                if piece in _REGIONS:
+                    continue
                 if a in starts and " " not in piece and piece not in countries \
                         and not _capitalised_elsewhere(text, piece, starts) and _common_word(piece, lower_words):
                     continue
@@ -218,11 +264,16 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _count_whole(text: str, form: str) -> int:
+    return len(re.findall(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text))
+
+
 def _country_forms_in(form: str, countries: dict, text: str = "") -> list[str]:
     """Parts after a connector that are names of their own: a country, or a name the text also uses alone."""
     out = []
     for w in re.split(r"\s(?:of|in|for)\s", form)[1:]:
-        alone = len(re.findall(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)) > text.count(form)
+        alone = bool(text) and _count_whole(text, w) > _count_whole(text, form)
         if w in countries or (text and alone):
             out.append(w)
     return out
@@ -253,8 +304,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
     entities: dict[str, _Entity] = {}
     by_form: dict[str, _Entity] = {}
 
+    heading_starts = [a for a, _ in heading_spans]
+
     def in_heading(pos: int) -> bool:
-        return any(a <= pos < b for a, b in heading_spans)
+        i = bisect.bisect_right(heading_starts, pos) - 1
+        return i >= 0 and pos < heading_spans[i][1]
 
     cands = _candidates(text, segs)
     # Persons first (multi-word names not after a determiner), so lone surnames can join them.
@@ -263,7 +317,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             continue
         words_ = form.split()
         prev = _prev_word(text, s).lower()
-        if len(words_) >= 2 and prev not in _DETERMINERS and not prev.endswith(("’s", "'s")) \
+        if len(words_) >= 2 and prev not in _DETERMINERS and not prev.endswith(("’s", "'s")) and prev not in _THING_NOUNS \
                 and not _TITLE_RE.fullmatch(form + " ") and not _INSTITUTION_HEADS.search(form):
             ent = by_form.get(form) or entities.setdefault(form, _Entity("person", form))
             ent.forms.add(form)
@@ -286,6 +340,13 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             continue
         persons = [p for p in entities.values() if p.kind == "person"
                    and " " not in form and form in re.sub(r"[\[\]]", "", p.name).split()[-1:]]
+        heads = [g for g in entities.values() if g.kind == "group" and " " in g.name and " " not in form
+                 and (form in g.name.split()[1:] or form.rstrip("s") in g.name.split()[1:])]
+        if not persons and len(heads) == 1:
+            # "the Guards" after "the Islamic Revolutionary Guard Corps": a short form of the same group.
+            heads[0].forms.add(form)
+            by_form[form] = heads[0]
+            continue
         if len(persons) == 1:
             persons[0].forms.add(form)
             by_form[form] = persons[0]
@@ -350,7 +411,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
                 continue
-            if prev.lower() in _PLACE_PREP:
+            if prev.lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP:
                 continue
             if prev.lower() in ("his", "her", "their", "its", "our", "my", "your") or prev.endswith(("’s", "'s")):
                 # Someone's thing ("his Twitter feed"): not an actor of its own.
@@ -358,14 +419,20 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             if prev.lower() in _AGENT_PREP:
                 ent.evidence.append(f"{prev.lower()}@{s}")
                 continue
+            rel = re.match(r",\s+(?:which|who|that)\b[^,;.]{1,120},\s+([\w’']+)", text[e:e + 200])
+            if rel and (rel.group(1) in _AUX or re.fullmatch(r"[a-z]+ed", rel.group(1))):
+                # "The Islamic Revolutionary Guard Corps, which answers to ..., carried out"
+                ent.evidence.append(f"acts@{s}")
+                continue
             if nxt and (nxt[0] in _AUX or (nxt[0] in ("(", ",") and len(nxt) > 1 and nxt[1] == "who") or nxt[0] == "who"):
                 ent.evidence.append(f"acts@{s}")
                 continue
             if nxt and re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0]) and not re.fullmatch(r"[a-z]+(?:ies|ses)", nxt[0]):
                 ent.evidence.append(f"acts@{s}")
                 continue
-            if re.match(r"\s+(?:troops|forces|military|army|navy|government|officials|leaders|strikes|"
-                        r"sanctions|airstrikes|attacks|missiles|drones)\b", text[e:e + 30]):
+            if ent.kind == "country" and re.match(r"\s+(?:troops|forces|military|army|navy|government|officials|"
+                                                  r"leaders|strikes|sanctions|airstrikes|attacks|missiles|drones)\b",
+                                                  text[e:e + 30]):
                 ent.evidence.append(f"force@{s}")
         if ent.kind == "person":
             for s, e, form in ent.spans:
@@ -378,7 +445,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             # "the Houthis", "the Taliban": a named collective after "the" acts as a group.
             if any(_prev_word(text, s).lower() == "the" and not in_heading(s) and _not_modifier(text, e)
                    for s, e, _ in ent.spans) \
-                    and not any(_prev_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
+                    and not any(_prev_content_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
                 ent.evidence.append("the-group")
 
     def accepted(ent: _Entity) -> bool:
@@ -425,6 +492,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         actors.append(DraftActor(id=slug(name, taken), name=name, kind=kind, aliases=aliases, mentions=mentions,
                                  evidence=ent.evidence[:6]))
     actors.sort(key=lambda a: a.mentions[0][0])
+    _count_whole.cache_clear()
+    _MEMO.clear()
     return actors
 
 
@@ -447,8 +516,14 @@ def _kind(text: str, ent: _Entity) -> str:
 
 def resolve_overlaps(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     """Mentions never overlap: the longer span wins, then the earlier."""
+    starts: list[int] = []   # chosen spans, kept sorted by start (they never overlap)
+    ends: list[int] = []
     chosen: list[tuple[int, int, str]] = []
     for s, e, f in sorted(spans, key=lambda x: (-(x[1] - x[0]), x[0])):
-        if all(e <= a or s >= b for a, b, _ in chosen):
-            chosen.append((s, e, f))
+        i = bisect.bisect_right(starts, s)
+        if (i > 0 and ends[i - 1] > s) or (i < len(starts) and starts[i] < e):
+            continue
+        starts.insert(i, s)
+        ends.insert(i, e)
+        chosen.append((s, e, f))
     return sorted(chosen)

@@ -17,6 +17,7 @@ of military and coercive action), not words of any one article.
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 from redline.draft.gazetteer import countries
@@ -36,7 +37,7 @@ _THREAT = re.compile(
     r"\bthreat(?:en|ens|ened|ening)\b|\bhint(?:s|ed|ing)? at\b|\bvow(?:s|ed|ing)? (?:to|revenge|retaliation)\b|"
     r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
     r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
-    r"\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"\b(?:not|never) go unanswered\b|\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
     r"\b(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|intention|priority|purpose|"
@@ -63,7 +64,8 @@ _CONDITIONAL = re.compile(
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
     r"invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
     r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|\bwithout\b|"
-    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b", re.I)
+    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows?|narrowing|widens?|widening|raises|"
+    r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
 _OPTION = re.compile(
     r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
     r"seize|mine|cut|impose|expel|withdraw|escalate|retaliate|respond|send|deploy|invade|fire|sabotage|disrupt|"
@@ -82,14 +84,22 @@ _QUANTITY = re.compile(
     r"fighters|people|kilograms?|kg|tons?|tonnes|missiles|rockets|drones|dollars|billion|million|centrifuges|"
     r"warheads|ships|aircraft|jets|bases|sites)\b|\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|"
     r"fighters|missiles|rockets|billion|million|centrifuges|warheads)\b|"
-    r"\b(?:lack|shortage|surplus|superiority|inferiority|capacity|capability|stockpile|arsenal|strength)s? of\b|"
+    r"\b(?:about|around|roughly|nearly|almost|over|under|only|some)?\s*(?:a|one|two|three) (?:half|third|quarter|"
+    r"fifth|tenth)s? of\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
-                     r"is convinced|are convinced)\b", re.I)
+                     r"is convinced|are convinced|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
+                     re.I)
+# An offer or proposal puts a course of action on the table: an option, even in the past tense.
+_PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled)\b", re.I)
 _ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
                         r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
-_PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|\b\w+ed\b|\b(?:struck|shot|fought|"
+# A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
+# "tactics and affiliated groups"), else a past-tense verb ("Iraq pressed", "It revoked").
+_PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|"
+                   r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -142,6 +152,9 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     m = _BELIEF.search(core)
     if m and not find_hedges(core[:m.start()]):
         return "estimate", None, [m.group()]
+    m = _PROPOSAL.search(core)
+    if m:
+        return "option", None, [m.group().strip()]
     found: list[tuple[int, str, str | None, str]] = []
     hedges = [h for h in find_hedges(core)
               if not re.search(r"\b(?:who|whom|which|what|where)\s+(?:\w+\s+)?$", core[:h[0]], re.I)]
@@ -184,6 +197,7 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
     """Claims of an article, typed, each with offsets, the actors it names and its cue."""
     segs = sentences(text) if segs is None else segs
     mentions = sorted((s, e, a.id) for a in actors for s, e in a.mentions)
+    mention_starts = [m[0] for m in mentions]
     claims: list[DraftClaim] = []
     taken: set[str] = set()
     inherit: str | None = None
@@ -200,7 +214,9 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             kind, modality, cues = classify(clause.text)
             if inherit and kind in ("event", "estimate", "conditional"):
                 kind, modality, cues = inherit, None, ["aim declared before"]
-            named = sorted({aid for s, e, aid in mentions if clause.start <= s and e <= clause.end})
+            lo = bisect.bisect_left(mention_starts, clause.start)
+            hi = bisect.bisect_left(mention_starts, clause.end)
+            named = sorted({aid for s, e, aid in mentions[lo:hi] if e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
             if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
                     and not any(d in demonyms for d in words(clause.text)):

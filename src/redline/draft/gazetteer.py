@@ -59,6 +59,8 @@ def countries() -> tuple[Country, ...]:
                 continue
             if alt[0].isupper():
                 c.names.add(alt)
+                if alt.startswith("Great ") and " " not in alt[6:]:
+                    c.names.add(alt[6:])  # "Great Britain" is also "Britain"
         capitals = info.get("capital") or []
         for capital in [capitals] if isinstance(capitals, str) else capitals:
             capital = str(capital).strip()
@@ -89,31 +91,26 @@ def countries() -> tuple[Country, ...]:
     return tuple(found)
 
 
-@functools.lru_cache(maxsize=1)
-def country_index() -> dict[str, Country]:
-    """Surface form (name, short form, code or capital) to country; ambiguous forms are dropped."""
+def _unique(pairs) -> dict[str, Country]:
+    """Form to country, dropping a form that two countries share (it would be a guess)."""
     index: dict[str, Country] = {}
     clash: set[str] = set()
-    for c in countries():
-        for form in c.names | c.capitals:
-            if form in index and index[form] is not c:
-                clash.add(form)
-            index[form] = c
+    for form, c in pairs:
+        if form in index and index[form] is not c:
+            clash.add(form)
+        index[form] = c
     for form in clash:
         index.pop(form, None)
     return index
 
 
 @functools.lru_cache(maxsize=1)
+def country_index() -> dict[str, Country]:
+    """Surface form (name, short form, code or capital) to country; ambiguous forms are dropped."""
+    return _unique((form, c) for c in countries() for form in c.names | c.capitals)
+
+
+@functools.lru_cache(maxsize=1)
 def demonym_index() -> dict[str, Country]:
     """Demonym or adjective ("Iranian", "Saudi Arabian") to country; shared demonyms are dropped."""
-    index: dict[str, Country] = {}
-    clash: set[str] = set()
-    for c in countries():
-        for d in c.demonyms:
-            if d in index and index[d] is not c:
-                clash.add(d)
-            index[d] = c
-    for d in clash:
-        index.pop(d, None)
-    return index
+    return _unique((d, c) for c in countries() for d in c.demonyms)

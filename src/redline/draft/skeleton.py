@@ -26,6 +26,7 @@ From claims to elements:
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -179,6 +180,9 @@ def build_skeleton(ex: Extraction, *, scenario_id: str, article_id: str = "artic
                        "assumption": "The drafter found no named actor; name the actors by hand."}
         decide.append({"element": f"actors.{aid}", "decide": "Name the actors: none was found in the article."})
 
+    all_mentions = sorted((s, a.id, a.kind) for a in ex.actors for s, _ in a.mentions)
+    all_starts = [m[0] for m in all_mentions]
+
     def speaker(c: DraftClaim) -> str | None:
         """The speaker of a quoted claim: the actor named after the closing quote ("...,” X said), or
         for "he/she said" the last person named before the sentence."""
@@ -190,14 +194,17 @@ def build_skeleton(ex: Extraction, *, scenario_id: str, article_id: str = "artic
                       r"insisted)\b", sent)
         if not m or lo + m.start() < c.start:
             return None
-        after = [(s, a.id) for a in ex.actors for s, _ in a.mentions if lo + m.start() <= s < hi]
+        after = _within(lo + m.start(), hi)
         if after:
-            return actor_ids[min(after)[1]]
+            return actor_ids[after[0][1]]
         if re.match(r"\s*(?:he|she)\b", m.group(1)):
-            before = [(s, a.id) for a in ex.actors if a.kind in ("leader", "other") for s, _ in a.mentions if s < lo]
+            before = [x for x in all_mentions[:bisect.bisect_left(all_starts, lo)] if x[2] in ("leader", "other")]
             if before:
-                return actor_ids[max(before)[1]]
+                return actor_ids[before[-1][1]]
         return None
+
+    def _within(lo: int, hi: int) -> list[tuple[int, str, str]]:
+        return all_mentions[bisect.bisect_left(all_starts, lo):bisect.bisect_left(all_starts, hi)]
 
     def owner(c: DraftClaim) -> str:
         who = speaker(c)
@@ -205,9 +212,9 @@ def build_skeleton(ex: Extraction, *, scenario_id: str, article_id: str = "artic
             return who
         # The actor named first in the clause is taken as the one who acts; else first in the sentence.
         for lo, hi in ((c.start, c.end), c.sentence or (c.start, c.end)):
-            inside = [(s, a.id) for a in ex.actors for s, _ in a.mentions if lo <= s < hi]
+            inside = _within(lo, hi)
             if inside:
-                return actor_ids[min(inside)[1]]
+                return actor_ids[inside[0][1]]
         most = max(ex.actors, key=lambda a: len(a.mentions), default=None)
         return actor_ids[most.id] if most else next(iter(actors))
 
