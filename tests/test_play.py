@@ -81,6 +81,49 @@ def test_external_seat_copying_a_strategy_is_identical_under_the_same_seed(loud_
     assert json.loads(got.attrs["policies"])["challenger"] == "external"
 
 
+def test_a_seat_chooses_levels_like_a_scripted_strategy(tmp_path, example_doc):
+    example_doc["actions"]["overt_strike"]["levels"] = {"warning_shot": {"lethality": 0.1},
+                                                        "lethal": {"lethality": 2.0}}
+    example_doc["actions"]["overt_strike"]["effects"][0]["add"] = "poisson(lethality)"
+    example_doc["strategies"]["always_lethal"] = {
+        "actor": "challenger", "description": "The lethal level every week.",
+        "policy": {"kind": "scripted", "probabilities": {"overt_strike.lethal": 1.0}}, "assumption": "test"}
+    loaded = load_scenario(write_yaml(tmp_path / "levels.yaml", example_doc))
+    seen = []
+
+    def lethal(request):
+        if not seen:  # expected() reads the engine's state: valid only during the call
+            seen.append((list(request.options["military"]), request.expected("overt_strike.lethal"),
+                         request.expected("overt_strike.warning_shot")))
+        return {t: np.where(o["overt_strike.lethal"], list(o).index("overt_strike.lethal"), -1)
+                for t, o in request.options.items()}
+
+    ref = escalation.run(loaded, runs=300, horizon=40, rng=4, strategies={"challenger": "always_lethal"})
+    got = escalation.run(loaded, runs=300, horizon=40, rng=4, choosers={"challenger": lethal})
+    for var in ("outcome_week", "final_state", "option_count"):
+        np.testing.assert_array_equal(ref[var].values, got[var].values, err_msg=var)
+    options, lethal_effect, warning_effect = seen[0]
+    assert options == ["proxy_attack", "overt_strike.warning_shot", "overt_strike.lethal"]
+    assert float(lethal_effect["casualties_week"][0]) == 2.0
+    assert float(warning_effect["casualties_week"][0]) == pytest.approx(0.1)
+    prompt = system_prompt(loaded, "challenger", visible_names(loaded, "challenger"))
+    assert "overt_strike.warning_shot, overt_strike.lethal" in prompt
+
+
+def test_a_scheduled_event_takes_the_track_and_the_seat_is_offered_nothing(tmp_path, example_doc):
+    example_doc["events"] = [{"date": "2020-01-13", "action": "overt_strike", "assumption": "test"}]
+    loaded = load_scenario(write_yaml(tmp_path / "events.yaml", example_doc))
+    offered = {}
+
+    def idle(request):
+        offered[request.week] = {t: list(o) for t, o in request.options.items()}
+        return {t: np.full(request.runs.size, -1) for t in request.options}
+
+    ds = escalation.run(loaded, runs=20, horizon=3, rng=1, choosers={"challenger": idle})
+    assert offered[2] == {"military": []} and offered[1]["military"] == ["proxy_attack", "overt_strike"]
+    assert ds["action_count"].sel(action="overt_strike").values.tolist() == [1] * 20
+
+
 def test_a_seat_cannot_take_an_unavailable_action(loud_scenario):
     # The defender's 'retaliate' is never available (a red-line response only): a chooser that
     # insists on it plays exactly as one that never acts on that track.

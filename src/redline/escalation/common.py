@@ -69,10 +69,13 @@ class ExternalChoice:
         red lines, outcomes) -> array of shape (n,), at the start of the week; ``flow``
         variables hold last week's amounts (what happened), not the value they are reset to.
     options:
-        track -> action id -> bool array (n,): whether the action is available in that run.
+        track -> option id -> bool array (n,): whether the option is available in that run. An
+        option is an action id, or ``action.level`` for each level of an action with levels (as
+        in scripted probabilities); a track whose action is scheduled this week offers none.
     expected:
-        ``expected(action_id)`` -> variable -> expected one-step change (n,), from the action's
+        ``expected(option_id)`` -> variable -> expected one-step change (n,), from the option's
         effects with every random draw replaced by its mean (as the logit policy sees them).
+        It reads the engine's state: call it only while the chooser runs.
     """
 
     actor: str

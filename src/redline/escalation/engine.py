@@ -187,7 +187,7 @@ class _Block:
             policy = self.setup.policies[actor]
             avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, {t: list(a.values()) for t, a in avails.items()})
+                external = self.external_weights(actor, tracks, avails, forced)
             for track, action_ids in tracks.items():
                 options = self.p.options(action_ids)
                 # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
@@ -203,9 +203,7 @@ class _Block:
                 if policy.kind == "scripted":
                     weights = self.scripted_weights(policy, options, avail, count=True)
                 elif policy.kind == "external":
-                    # a seat picks actions; an action with levels is taken at its first level
-                    by_action = dict(zip(action_ids, external[track]))
-                    weights = [by_action[aid] if level == 0 else np.zeros(self.n) for aid, level in options]
+                    weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
                     weights = self.logit_weights(policy, options, avail)
                 cumulative = np.zeros(self.n)
@@ -220,39 +218,53 @@ class _Block:
                         taken[aid] = pick
         return taken, levels
 
-    def external_weights(self, actor: str, tracks, avails) -> dict[str, list[np.ndarray]]:
+    def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
-        probability of 1 would), so the same random draw selects it."""
+        probability of 1 would), so the same random draw selects it. Options are named as in
+        scripted probabilities (``action`` or ``action.level``); a track whose action is scheduled
+        this week (an event) offers nothing."""
         live = np.nonzero(self.alive)[0]
-        weights = {track: [np.zeros(self.n) for _ in ids] for track, ids in tracks.items()}
+        options = {track: self.p.options(ids) for track, ids in tracks.items()}
+        weights = {track: [np.zeros(self.n) for _ in opts] for track, opts in options.items()}
         if live.size == 0:
             return weights
+        named = {track: {option_id(self.p.actions[aid], level): (aid, level) for aid, level in opts}
+                 for track, opts in options.items()}
+        by_name = {name: option for opts in named.values() for name, option in opts.items()}
 
-        def expected(aid: str) -> dict[str, np.ndarray]:
+        def expected(name: str) -> dict[str, np.ndarray]:
+            aid, level = by_name[name]
+            action = self.p.actions[aid]
             ctx = self.ctx
             ctx.expected, ctx.commit = True, False
+            self.set_level(action, level)
             try:
                 changes: dict[str, np.ndarray] = {}
-                for eff in self.p.actions[aid].effects:
+                for eff in action.effects:
                     mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
                     delta = mean if eff.op == "add" else mean - self.values[eff.var]
                     changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
                 return changes
             finally:
+                self.clear_level(action)
                 ctx.expected, ctx.commit = False, True
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
             values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
-            options={track: {aid: ok[live] for aid, ok in zip(ids, avails[track])} for track, ids in tracks.items()},
+            options={track: {} if (actor, track) in forced else
+                     {name: avails[track][aid][live] for name, (aid, _) in named[track].items()}
+                     for track in tracks},
             expected=expected)
         picks = self.setup.choosers[actor](request)
-        for track, ids in tracks.items():
+        for track, opts in options.items():
+            if (actor, track) in forced:
+                continue
             pick = np.asarray(picks.get(track, np.full(live.size, -1)))
-            for i, ok in enumerate(avails[track]):
+            for i, (aid, _) in enumerate(opts):
                 w = np.zeros(self.n)
                 w[live] = pick == i
-                weights[track][i] = np.where(ok, w, 0.0)
+                weights[track][i] = np.where(avails[track][aid], w, 0.0)
         return weights
 
     def available(self, aid: str) -> np.ndarray:

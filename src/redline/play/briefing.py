@@ -9,13 +9,19 @@ import numpy as np
 
 from redline.results.summary import outcome_summary
 
-__all__ = ["briefing", "red_lines_at_risk", "strategy_comparison"]
+__all__ = ["action_of", "briefing", "red_lines_at_risk", "strategy_comparison"]
 
 
-def red_lines_at_risk(loaded, aid: str) -> list[str]:
+def action_of(option: str) -> str:
+    """The action id of an option id (``action`` or ``action.level``)."""
+    return option.split(".", 1)[0]
+
+
+def red_lines_at_risk(loaded, option: str) -> list[str]:
     """Red lines of other actors whose condition reads the action itself or a variable its effects
     change (directly or through attribution): a static reading of the scenario, not a forecast."""
     program = loaded.program
+    aid = action_of(option)
     action = program.actions[aid]
     touched = {aid} | {e.var for e in action.effects} | {e.attributed for e in action.effects if e.attributed}
     return [rl.id for rl in program.red_lines if rl.owner != action.actor and touched & set(rl.condition.names)]
@@ -31,7 +37,7 @@ def briefing(loaded, request, observe: dict) -> dict:
     run = observe["runs"][0]
     state = [{"name": n, "value": v, "unit": spec.state[n].unit or "", "description": spec.state[n].description}
              for n, v in run["visible"].items() if n in spec.state]
-    last_week = [n for n, v in run["visible"].items()
+    last_week = [n for n, v in run["visible"].items()  # actions taken, red lines fired
                  if v and n not in spec.state and (n in loaded.program.actions or n in spec.red_lines)]
     tracks = {}
     for track, ids in run["options"].items():
@@ -42,7 +48,9 @@ def briefing(loaded, request, observe: dict) -> dict:
                 value = float(np.asarray(delta, dtype=float).ravel()[0])
                 if math.isfinite(value):
                     expected[var] = value
-            rows.append({"id": aid, "description": spec.actions[aid].description, "expected": expected,
+            action = spec.actions[action_of(aid)]
+            level = f" (level {aid.split('.', 1)[1]})" if "." in aid else ""
+            rows.append({"id": aid, "description": action.description + level, "expected": expected,
                          "may_trip": red_lines_at_risk(loaded, aid)})
         tracks[track] = rows
     return {"actor": observe["actor"], "name": spec.actors[observe["actor"]].name, "week": observe["week"],

@@ -41,7 +41,9 @@ def system_prompt(loaded: LoadedScenario, actor: str, visible: list[str]) -> str
         if action.actor != actor:
             continue
         tags = ", ".join(action.tags)
-        lines.append(f"- {aid} (track {action.track}; {tags}): {' '.join((action.description or '').split())}"
+        levels = getattr(action, "levels", None) or {}
+        shown = ", ".join(f"{aid}.{name}" for name in levels) if levels else aid
+        lines.append(f"- {shown} (track {action.track}; {tags}): {' '.join((action.description or '').split())}"
                      f"{_cite(action, spec)}")
     faced = [(rid, rl) for rid, rl in spec.red_lines.items() if rl.owner != actor]
     if faced:
