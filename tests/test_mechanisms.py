@@ -70,8 +70,8 @@ def test_run_json_and_table_report_mechanisms_and_clipping(tmp_path, example_doc
     assert out["clipped_probabilities"]["actions.proxy_attack.attribution.probability"] > 0
     human = redline_cli("run", str(path), "--runs", "300", "--horizon", "30")
     assert "Red lines" in human.stdout and "Actions" in human.stdout
-    warning = " ".join(human.stderr.split())
-    assert f"{path}:" in warning and "actions.proxy_attack.attribution.probability was outside [0, 1]" in warning
+    [warning] = [line for line in human.stderr.splitlines() if "was outside [0, 1]" in line]  # one line each
+    assert warning.startswith(f"warning: {path}:") and "actions.proxy_attack.attribution.probability" in warning
 
 
 def test_compare_json_has_mechanisms_per_strategy():

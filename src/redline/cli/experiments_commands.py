@@ -144,7 +144,7 @@ def sensitivity(
         if group.get("note"):
             out_console.print(group["note"])
         if group.get("warning"):
-            console.print(f"warning: {group['warning']}", markup=False, highlight=False)
+            console.print(f"warning: {group['warning']}", markup=False, highlight=False, soft_wrap=True)
     out_console.print(f"figure: {result['figure']}")
 
 

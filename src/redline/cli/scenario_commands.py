@@ -84,7 +84,7 @@ def validate(
                    "warnings": loaded.warnings})
         return
     for w in loaded.warnings:
-        console.print(f"warning: {w}", markup=False, highlight=False)
+        console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)  # one line per warning
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v)
     out_console.print(f"[green]ok[/green] {loaded.id}: {summary}; {len(loaded.warnings)} warning(s)")
 
@@ -184,7 +184,7 @@ def _mention_warnings(loaded) -> None:
     """The scenario's validate warnings, on stderr, before a run uses it (the first in full)."""
     if loaded.warnings:
         more = f" (and {len(loaded.warnings) - 1} more: redline validate)" if len(loaded.warnings) > 1 else ""
-        console.print(f"warning: {loaded.warnings[0]}{more}", markup=False, highlight=False)
+        console.print(f"warning: {loaded.warnings[0]}{more}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _warn_clipped(loaded, clipped: dict[str, int], runs: int, label: str = "") -> None:
@@ -192,7 +192,7 @@ def _warn_clipped(loaded, clipped: dict[str, int], runs: int, label: str = "") -
     for site, count in clipped.items():
         console.print(f"warning: {_site_location(loaded, site)}: probability {site} was outside [0, 1] in "
                       f"{count:,} run-week(s) of {runs:,} runs{label} and was clipped; see `redline validate`",
-                      markup=False, highlight=False)
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _site_location(loaded, site: str) -> str:
