@@ -209,6 +209,11 @@ def test_cli_calibrate_then_run_from_the_posterior(coin, tmp_path):
     assert set(out["checks"]["events_by_week_30"]) >= {"observed", "predictive_mean", "ci90", "within"}
     posterior = read_posterior(post)
     assert posterior.metadata["scenario_sha256"] == load_scenario(coin).sha256
+    # The report of a posterior shows prior vs posterior and the posterior predictive checks.
+    report = redline_cli("report", str(post), "-o", str(tmp_path / "fit.html"))
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "fit.html").read_text()
+    assert 'id="posterior"' in html and "Posterior predictive check" in html and "event_rate" in html
     # Beside the scenario, it is used by default and said so; --prior runs from the priors.
     run = redline_cli("run", str(coin), "--runs", "3000", "--seed", "1", "--json")
     assert run.returncode == 0, run.stderr
@@ -293,3 +298,16 @@ def test_record_events_are_forced_in_every_run(coin, tmp_path):
     bad.write_text(path.read_text().replace("action: event,", "action: evnt,"))
     with pytest.raises(ScenarioError, match="unknown action 'evnt'; did you mean 'event'"):
         load_record(bad, loaded)
+
+
+def test_sweep_draws_the_parameters_it_does_not_vary_from_the_posterior(coin, tmp_path):
+    from redline.experiments import perform_experiments
+
+    result = calibrate(coin, _record(tmp_path, value=24), particles=300, seed=2, out=tmp_path / "p.parquet")
+    post = load_posterior(tmp_path / "p.parquet", load_scenario(coin))
+    swept = perform_experiments(coin, "lhs", 3, runs=2000, uncertainties=["idle_knob"], posterior=post)
+    plain = perform_experiments(coin, "lhs", 3, runs=2000, uncertainties=["idle_knob"])
+    expected = WEEKS * result.parameters["event_rate"]["mean"]
+    assert np.allclose(swept["state_mean"].sel(variable="events").values, expected, atol=0.8)
+    assert np.allclose(plain["state_mean"].sel(variable="events").values, WEEKS * 0.5, atol=0.8)
+    assert json.loads(swept.attrs["posterior"])["sha256"] == post.sha256

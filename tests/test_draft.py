@@ -235,3 +235,12 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, content, option):
 def test_cli_missing_article_exits_2(tmp_path):
     res = redline_cli("draft", str(tmp_path / "nope.txt"))
     assert res.returncode == 2 and "no such article file" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_public_api_drafts_an_article():
+    import redline
+
+    ex, sk = redline.draft_article(_text(DATA / "hormuz.txt"), scenario_id="hormuz-draft")
+    assert "draft_article" in redline.__all__
+    assert sk.scenario["meta"]["id"] == "hormuz-draft" and ex.backend == "rules"
+    assert scenario_from_text(to_yaml(sk), name="hormuz-draft.yaml").warnings == []

@@ -202,6 +202,14 @@ def test_hanging_crashing_and_silent_agents_fail_fast_with_one_line(loud_scenari
         play(loud_scenario, {"challenger": crash}, runs=3, horizon=3, seed=1)
 
 
+def test_an_agent_that_answers_twice_is_refused_not_misread(loud_scenario):
+    twice = AGENT.replace('print(json.dumps({"type": "act", "actions": acts}), flush=True)',
+                          'print(json.dumps({"type": "act", "actions": acts}), flush=True); print("debug", flush=True)')
+    with pytest.raises(BadAnswer, match="more than one line for week 1|not JSON"):
+        play(loud_scenario, {"challenger": CommandAgent(f"{sys.executable} -c '{twice}' overt_strike")},
+             runs=3, horizon=3, seed=1)
+
+
 def test_on_bad_answer_default_plays_no_action_and_logs_a_warning(tmp_path, loud_scenario):
     junk = CommandAgent(f"{sys.executable} -c 'import sys\nfor l in sys.stdin: print(\"nope\", flush=True)'")
     warnings = []

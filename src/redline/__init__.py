@@ -31,24 +31,34 @@ _PUBLIC = {
     "forecast": "redline.forecast",
     "backtest": "redline.forecast",
     "write_report": "redline.report",
+    "load_record": "redline.calibrate",
+    "load_posterior": "redline.calibrate",
+    "draft_article": "redline.draft",
     "RedlineError": "redline.errors",
     "ScenarioError": "redline.errors",
     "ExpressionError": "redline.errors",
     "ParameterError": "redline.errors",
 }
 
-__all__ = ["__version__", *_PUBLIC]
+_SUBPACKAGES = ("calibrate",)  # public workflow packages: ``redline.calibrate.calibrate(scenario, record, ...)``
+
+__all__ = ["__version__", *_PUBLIC, *_SUBPACKAGES]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
     from redline.errors import ExpressionError, ParameterError, RedlineError, ScenarioError
     from redline.experiments import perform_experiments
     from redline.experiments.compare import compare, simulate
+    from redline import calibrate
+    from redline.calibrate import load_posterior, load_record
     from redline.forecast import backtest, forecast
+    from redline.draft import draft_article
     from redline.report import write_report
     from redline.scenario import load_scenario
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
     module = _PUBLIC.get(name)
     if module is None:
         raise AttributeError(f"module 'redline' has no attribute '{name}'")
@@ -58,4 +68,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_PUBLIC))
+    return sorted(set(globals()) | set(_PUBLIC) | set(_SUBPACKAGES))

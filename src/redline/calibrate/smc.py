@@ -173,6 +173,8 @@ def abc_smc(
     min_acceptance: float = 0.002,
     move_miss: float = 0.05,
     max_steps: int = 20,
+    passing_miss: float = 0.5,
+    passing_steps: int = 4,
     state: SMCState | None = None,
     on_generation: Callable[[SMCState], None] | None = None,
 ) -> SMCState:
@@ -197,9 +199,11 @@ def abc_smc(
         a generation whose moves are accepted less often than this ends the calibration (the
         particles then stay at the last tolerance reached: not the exact target).
     move_miss, max_steps:
-        steps per generation: enough for each particle to move with probability
-        ``1 - move_miss`` at the observed acceptance rate (Drovandi & Pettitt 2011), at most
-        ``max_steps``.
+        steps in the final generation (the exact target): enough for each particle to move with
+        probability ``1 - move_miss`` at the observed acceptance rate (Drovandi & Pettitt 2011),
+        at most ``max_steps``.
+    passing_miss, passing_steps:
+        the same for the generations on the way, which only need to keep the particles diverse.
     state:
         a finished generation to continue from (resuming an interrupted calibration).
     on_generation:
@@ -241,7 +245,7 @@ def abc_smc(
             state.finished, state.stop_reason = True, f"stopped after {max_generations} generations"
             break
         state = _generation(state, prior, simulate, observed, sd, exact, seed=seed, alpha=alpha,
-                            min_acceptance=min_acceptance, move_miss=move_miss, max_steps=max_steps)
+                            min_acceptance=min_acceptance, moves=((move_miss, max_steps), (passing_miss, passing_steps)))
         if on_generation is not None:
             on_generation(state)
     return state
@@ -255,7 +259,7 @@ def _resample(rng: np.random.Generator, weights: np.ndarray, n: int) -> np.ndarr
 
 
 def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, exact, *, seed: int, alpha: float,
-                min_acceptance: float, move_miss: float, max_steps: int) -> SMCState:
+                min_acceptance: float, moves: tuple[tuple[float, int], tuple[float, int]]) -> SMCState:
     started = time.perf_counter()
     pop = state.population
     n = pop.weights.size
@@ -265,6 +269,7 @@ def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, ex
         epsilon = _next_epsilon(pop, epsilon, alpha)
     else:
         beta = _next_beta(pop, beta, alpha)
+    move_miss, max_steps = moves[0] if epsilon == 0.0 and beta == 1.0 else moves[1]
     # Reweight by the new target's acceptance relative to the old one, then resample.
     log_u = np.where(pop.distance <= epsilon, 0.0, -np.inf) - 0.5 * (beta - state.beta) * pop.sq_noise
     log_u = np.where(pop.weights > 0, log_u, -np.inf)

@@ -10,7 +10,17 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
+from redline.cli.common import (
+    POSTERIOR,
+    PRIOR,
+    choose_posterior,
+    console,
+    emit_json,
+    handle_errors,
+    out_console,
+    parse_assignments,
+    parse_numbers,
+)
 from redline.errors import ParameterError
 
 __all__ = ["sweep", "sensitivity", "discover"]
@@ -61,6 +71,8 @@ def sweep(
     strategy: Optional[list[str]] = typer.Option(None, "--strategy", help="ACTOR=s1,s2: strategies to cross (default: all)."),
     per_run: bool = typer.Option(False, "--per-run", help="Also store the week of every outcome of every run."),
     parquet: Optional[Path] = typer.Option(None, "--parquet", help="Also export every table to DIR/<table>.parquet."),
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
     json_out: bool = JSON,
 ) -> None:
     """Run a design of experiments over a scenario's uncertainties, levers and strategies."""
@@ -68,11 +80,12 @@ def sweep(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    post = choose_posterior(loaded, posterior, prior, quiet=json_out)
     started = time.perf_counter()
     ds = perform_experiments(
         loaded, design, samples, runs=runs, seed=seed, horizon=horizon, uncertainties=_vary(vary),
         constants=parse_numbers(constant, "--constant"), strategies=_strategies(strategy), executor=executor, workers=workers,
-        address=address, store=store, per_run=per_run, progress=sys.stderr.isatty())
+        address=address, store=store, per_run=per_run, progress=sys.stderr.isatty(), posterior=post)
     elapsed = time.perf_counter() - started
     exported = []
     if parquet is not None:
@@ -86,6 +99,7 @@ def sweep(
         "scenario": ds.attrs["scenario"], "scenario_sha256": ds.attrs["scenario_sha256"], "design": ds.attrs["design"],
         "samples": ds.attrs["samples"], "seed": ds.attrs["seed"], "runs": ds.attrs["runs"],
         "horizon": ds.attrs["horizon"], "experiments": int(ds.sizes["experiment"]),
+        **({"posterior": post.describe()} if post is not None else {}),
         "resumed": int(ds.attrs["resumed_experiments"]), "failed_experiments": failed,
         "factors": [f[0] for f in __import__("json").loads(ds.attrs["factors"])],
         "strategy_actors": __import__("json").loads(ds.attrs["strategy_actors"]),

@@ -114,33 +114,41 @@ def play(
 
 
 def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, params) -> None:
-    """The outcome, and the same world (same seed) under each of the seated actor's strategies."""
-    from redline.play.briefing import strategy_comparison
+    """The outcome, and the same world (same seed) under each of the seated actor's strategies;
+    with several runs, the paired difference seat − strategy with its 95% interval."""
+    from redline.results.summary import outcome_summary
+    from redline.play.briefing import paired_differences, strategy_comparison
 
-    arms = {"seat": summary["outcomes"]}
+    others = {}
     if len(seats) == 1:
-        arms.update(strategy_comparison(loaded, next(iter(seats)), runs=runs, seed=seed, horizon=horizon,
-                                        strategies=strategies, params=params or None))
+        others = strategy_comparison(loaded, next(iter(seats)), runs=runs, seed=seed, horizon=horizon,
+                                     strategies=strategies, params=params or None)
+    arms = {"seat": summary["outcomes"], **{name: outcome_summary(o) for name, o in others.items()}}
     who = ", ".join(f"{a} = {s.label}" for a, s in seats.items())
     title = f"{loaded.id}: {who}; {runs:,} run(s) × {summary['horizon']} weeks, seed {seed}"
     table = Table(title=title)
     table.add_column("outcome")
     for arm in arms:
         table.add_column("you" if arm == "seat" and runs == 1 else arm, justify="right")
+    diffs = paired_differences(ds, others) if runs > 1 else {}
     for outcome in summary["outcomes"]:
         cells = []
-        for block in arms.values():
+        for arm, block in arms.items():
             o = block[outcome]
             if runs == 1:
                 cells.append(f"week {o['median_week']:.0f}" if o["count"] else "-")
-            else:
+            elif arm == "seat":
                 cells.append(f"{o['probability']:.3f}")
+            else:
+                d = diffs[arm][outcome]
+                cells.append(f"{o['probability']:.3f} ({d['difference']:+.3f} ± {(d['ci95'][1] - d['ci95'][0]) / 2:.3f})")
         table.add_row(outcome, *cells)
     out_console.print(table)
-    if len(arms) > 1:
-        out_console.print("Columns after the first: the same world (same seed, same random numbers) with the "
-                          "actor on each of its scenario strategies." + (" Cells: the week the outcome first held."
-                                                                        if runs == 1 else " Cells: probability."))
+    if others:
+        out_console.print("Columns after the first: the same world (same seed, same random numbers) with the actor on "
+                          "each of its scenario strategies. " + (
+                              "Cells: the week the outcome first held." if runs == 1 else
+                              "Cells: probability (seat − strategy, paired over the same runs, ± 95% interval)."))
     warnings = int(ds.attrs.get("seat_warnings", 0))
     if warnings:
         out_console.print(f"{warnings} bad answer(s) replaced by the default (no action); see the warnings above")

@@ -20,9 +20,13 @@ def report(
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="File to write."),
     format: Optional[str] = typer.Option(None, "--format",
                                          help="html (default), pdf (one page per chart) or png (one file per chart)."),
+    posterior: Optional[Path] = typer.Option(None, "--posterior",
+                                             help="Add a calibration's fit: prior vs posterior, predictive checks."),
     json_out: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
 ) -> None:
-    """Write a self-contained HTML report (no network needed to open it), or PDF/PNG charts for slides."""
+    """Write a self-contained HTML report (no network needed to open it), or PDF/PNG charts for slides.
+
+    RESULT may also be a posterior file (``redline calibrate --out``): the report then shows the fit."""
     from redline.report import load_input, with_analyses, write_report
 
     if not result.exists():
@@ -32,6 +36,10 @@ def report(
         from redline.analysis import sweep_analyses
 
         data = with_analyses(data, sweep_analyses(result))
+    if posterior is not None:
+        from redline.calibrate import read_posterior
+
+        data.posterior = read_posterior(posterior)
     written = write_report(data, output, format=format)
     if json_out:
         emit_json({"files": [str(p) for p in written]})

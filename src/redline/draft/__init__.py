@@ -19,7 +19,8 @@ from redline.draft.model import CLAIM_TYPES, DraftActor, DraftClaim, Extraction
 from redline.draft.skeleton import Skeleton, build_skeleton
 from redline.draft.text import check_article, read_article, sentences
 
-__all__ = ["CLAIM_TYPES", "DraftActor", "DraftClaim", "Extraction", "Skeleton", "extract", "extract_with_llm",
+__all__ = ["CLAIM_TYPES", "DraftActor", "DraftClaim", "Extraction", "Skeleton", "draft_article", "extract",
+           "extract_with_llm",
            "build_skeleton", "load_gold", "score", "read_article", "check_article", "to_yaml"]
 
 
@@ -68,3 +69,16 @@ def to_yaml(skeleton: Skeleton, *, header: str = "") -> str:
         lines += [f"#   - {d['element']}: {d['decide']}" for d in skeleton.decide]
     body = yaml.safe_dump(skeleton.scenario, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
     return ("\n".join(lines) + "\n" if lines else "") + body
+
+
+def draft_article(text: str, *, scenario_id: str = "draft", as_of=None, llm: str | None = None,
+                  model: str | None = None, timeout: float = 60.0) -> tuple[Extraction, Skeleton]:
+    """Draft an article end to end: actors and claims (offline rules, or ``llm`` proposals anchored by
+    redline, falling back to the rules with a warning), and the scenario skeleton drafted from them.
+
+    >>> ex, sk = draft_article("Valdoria warned it would cut gas supplies to Ostria.", scenario_id="gas")
+    >>> sorted(sk.scenario["actions"])
+    ['valdoria_valdoria_warned_cut']
+    """
+    ex = extract_with_llm(text, llm, model, timeout=timeout) if llm else extract(text)
+    return ex, build_skeleton(ex, scenario_id=scenario_id, as_of=as_of)

@@ -56,8 +56,11 @@ def run_experiment(payload: dict, experiment: int, params: dict, strategies: dic
     started = time.perf_counter()
     record = {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"],
-                 rng=experiment_seed(payload["seed"], experiment), strategies=strategies, params=params)
+        seed = experiment_seed(payload["seed"], experiment)
+        if payload.get("posterior") is not None:  # the factors and constants win over the posterior's draws
+            params = {**_posterior(payload["posterior"]).draw(payload["runs"], seed), **params}
+        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"], rng=seed,
+                 strategies=strategies, params=params)
         outs, states, runs_table = summarise_runs(ds, payload["per_run"])
         if runs_table is not None:
             runs_table["experiment"] = np.int64(experiment)
@@ -68,6 +71,13 @@ def run_experiment(payload: dict, experiment: int, params: dict, strategies: dic
                       outcomes=[], states=[], runs_table=None)
     record["elapsed_s"] = time.perf_counter() - started
     return record
+
+
+def _posterior(block: dict):
+    from redline.calibrate import Posterior
+
+    return Posterior(Path(block["path"]), block["sha256"], list(block["names"]), np.asarray(block["theta"]),
+                     np.asarray(block["weights"]), {})
 
 
 def _run_chunk(payload: dict, tasks: list[tuple[int, dict, dict]]) -> list[dict]:
@@ -138,6 +148,7 @@ def perform_experiments(
     per_run: bool = False,
     progress: bool = False,
     on_chunk: Callable[[int, int], None] | None = None,
+    posterior: Any = None,
 ) -> xr.Dataset:
     """Run every experiment of a design and return their outcome summaries.
 
@@ -162,6 +173,9 @@ def perform_experiments(
         also store the week of every outcome of every run.
     progress:
         show a rich progress bar (experiments done, rate, ETA) on stderr.
+    posterior:
+        a :class:`redline.calibrate.Posterior`: each run draws the parameters the design does not
+        set (neither factor nor constant) from it.
 
     Returns
     -------
@@ -193,10 +207,15 @@ def perform_experiments(
     variables = list(loaded.program.variables)
     identity = {"scenario": loaded.id, "scenario_sha256": loaded.sha256, "runs": int(runs), "horizon": horizon,
                 "per_run": bool(per_run), "design": d.identity()}
+    if posterior is not None:
+        identity["posterior_sha256"] = posterior.sha256
     frame = design_frame(d, loaded.program.parameters)
     text = _scenario_text(loaded)
     payload = {"text": text, "name": str(loaded.path or loaded.id), "sha256": loaded.sha256, "runs": int(runs),
-               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run)}
+               "horizon": horizon, "seed": d.seed, "per_run": bool(per_run),
+               "posterior": None if posterior is None else {
+                   "path": str(posterior.path), "sha256": posterior.sha256, "names": list(posterior.names),
+                   "theta": posterior.theta, "weights": posterior.weights}}
     _SCENARIOS.setdefault(loaded.sha256, loaded)  # the serial executor runs here: no recompilation
 
     records: dict[int, dict] = {}
@@ -242,6 +261,7 @@ def perform_experiments(
         "constants": json.dumps(d.constants, sort_keys=True),
         "strategy_actors": json.dumps(d.strategy_actors),
         "executor": executor, "resumed_experiments": len(done), "store": str(store) if store else "",
+        "posterior": json.dumps(posterior.describe()) if posterior is not None else "",
         "wall_time_s": time.perf_counter() - started,
     })
     return result

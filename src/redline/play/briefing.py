@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from redline.results.summary import outcome_summary
+from redline.results.summary import paired_difference
 
-__all__ = ["action_of", "briefing", "red_lines_at_risk", "strategy_comparison"]
+__all__ = ["action_of", "briefing", "paired_differences", "red_lines_at_risk", "strategy_comparison"]
 
 
 def action_of(option: str) -> str:
@@ -58,14 +58,26 @@ def briefing(loaded, request, observe: dict) -> dict:
 
 
 def strategy_comparison(loaded, actor: str, *, runs: int, seed, horizon, strategies: dict | None,
-                        params: dict | None) -> dict[str, dict]:
-    """Outcome summaries of the same runs (same seed, same random numbers) with ``actor`` on each of
-    its scenario strategies, other actors as in the game."""
+                        params: dict | None) -> dict:
+    """The same runs (same seed, same random numbers) with ``actor`` on each of its scenario
+    strategies, other actors as in the game: strategy name -> result Dataset."""
     from redline import escalation
 
-    arms = {}
-    for name in loaded.program.strategies.get(actor, {}):
-        ds = escalation.run(loaded, runs=runs, horizon=horizon, rng=seed,
-                            strategies={**(strategies or {}), actor: name}, params=params)
-        arms[name] = outcome_summary(ds)
-    return arms
+    return {name: escalation.run(loaded, runs=runs, horizon=horizon, rng=seed,
+                                 strategies={**(strategies or {}), actor: name}, params=params)
+            for name in loaded.program.strategies.get(actor, {})}
+
+
+def paired_differences(seat, arms: dict) -> dict[str, dict[str, dict]]:
+    """Per strategy and outcome: P(seat) − P(strategy) over the same runs, with a paired 95%
+    interval (common random numbers; Law & Kelton, ch. 11). Runs failed in either arm are left out."""
+    out = {}
+    for name, ds in arms.items():
+        ok = ~(seat["failed"].values | ds["failed"].values)
+        out[name] = {}
+        for outcome in seat["outcome"].values.tolist():
+            a = seat["outcome_occurred"].sel(outcome=outcome).values[ok]
+            b = ds["outcome_occurred"].sel(outcome=outcome).values[ok]
+            diff, ci = paired_difference(a, b)
+            out[name][outcome] = {"difference": diff, "ci95": list(ci)}
+    return out

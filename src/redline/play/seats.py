@@ -116,6 +116,15 @@ class CommandAgent(Seat):
         return BadAnswer(f"{self.label} {how}{self._last_stderr()}")
 
     def ask(self, observe: dict) -> str:
+        try:
+            extra = self._lines.get_nowait()
+        except queue.Empty:
+            extra = False
+        if extra is None:
+            raise self._exited()
+        if extra:  # an answer nobody asked for would be taken for the next week's
+            raise BadAnswer(f"{self.label} wrote more than one line for week {observe['week'] - 1} "
+                            f"(stdout is for protocol messages only; log to stderr): {extra[:60]!r}")
         deadline = time.monotonic() + self.timeout
         self._send(observe, deadline)
         try:

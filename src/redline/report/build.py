@@ -128,8 +128,9 @@ def _header(data: ReportInput) -> str:
                                            for a, p in policies.items())))
     params = s.get("params") or {}
     if params:
-        rows.append(("parameters", ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}"
-                                              for k, v in params.items())))
+        rows.append(("parameters", ", ".join(_parameter_text(k, v) for k, v in params.items())))
+    if isinstance(s.get("posterior"), dict):
+        rows.append(("posterior", f"{s['posterior'].get('path')} ({s['posterior'].get('particles', '?')} particles)"))
     meta = "".join(f"<div><b>{escape(k)}</b><br>{escape(str(v))}</div>" for k, v in rows)
     notes = "".join(f'<div class="note">{escape(n)}</div>' for n in data.notes)
     desc = f'<p class="muted">{escape(spec.meta.description)}</p>' if spec is not None and spec.meta.description else ""
@@ -282,6 +283,63 @@ def _calibration_section(data: ReportInput) -> str:
             f"<tbody>{qrows}</tbody></table>")
 
 
+def _parameter_text(name: str, value: Any) -> str:
+    if isinstance(value, (int, float)):
+        return f"{name}={value:g}"
+    if isinstance(value, dict) and value.get("per_run"):
+        return f"{name} per run (mean {value['mean']:.3g}, {value['min']:.3g}–{value['max']:.3g})"
+    return f"{name}={value}"
+
+
+def _posterior_figures(post) -> list[tuple[str, Any]]:
+    meta = post.metadata
+    priors = {k: v["prior"] for k, v in (meta.get("parameters") or {}).items()}
+    figs = [("posterior", F.posterior_panels(post.names, post.theta, post.weights, priors))]
+    if meta.get("predictive"):
+        figs.append(("predictive", F.predictive_panels(meta.get("checks") or {}, meta["predictive"])))
+    return figs
+
+
+def _posterior_section(data: ReportInput) -> str:
+    post = data.posterior
+    if post is None:
+        return ""
+    meta = post.metadata
+    figs = _posterior_figures(post)
+    rows = "".join(
+        f"<tr><td>{escape(n)}</td><td class=\"num\">[{p['prior'][0]:.4g}, {p['prior'][1]:.4g}]</td>"
+        f"<td class=\"num\">{p['mean']:.4g}</td><td class=\"num\">[{p['ci90'][0]:.4g}, {p['ci90'][1]:.4g}]</td></tr>"
+        for n, p in (meta.get("parameters") or {}).items())
+    gens = "".join(
+        f"<tr><td class=\"num\">{g['generation']}</td><td class=\"num\">{_num(g.get('epsilon'))}</td>"
+        f"<td class=\"num\">{_num(g.get('temperature'))}</td><td class=\"num\">{g['acceptance_rate']:.3f}</td>"
+        f"<td class=\"num\">{g['ess']:,.0f}</td><td class=\"num\">{g['simulations']:,}</td></tr>"
+        for g in meta.get("generations") or [])
+    checks = meta.get("checks") or {}
+    missed = [k for k, c in checks.items() if not c.get("within")]
+    verdict = (f"{len(checks) - len(missed)} of {len(checks)} observations lie inside the 90% interval of fresh runs "
+               "drawn from the posterior" + (f"; outside: {', '.join(missed)}" if missed else "") + ".")
+    return (f'<h2 id="posterior">Fit to the record</h2><p class="muted">ABC-SMC posterior of '
+            f"{escape(meta.get('scenario', ''))} on {escape(str(meta.get('record', '')))} "
+            f"({post.particles:,} particles, seed {meta.get('seed')}; {escape(post.path.name)}, sha256 "
+            f"{post.sha256[:12]}…).</p>"
+            f"<figure>{F.to_svg(figs[0][1])}<figcaption>Prior (dashed) and posterior of each calibrated parameter, "
+            "most narrowed first.</figcaption></figure>"
+            f"<table><thead><tr><th>parameter</th><th>prior</th><th>posterior mean</th><th>90% interval</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+            + (f"<figure>{F.to_svg(figs[1][1])}<figcaption>Posterior predictive check: each observation's statistic "
+               f"in fresh runs from the posterior, its 90% interval, and the observed value. {escape(verdict)}"
+               "</figcaption></figure>" if len(figs) > 1 else "")
+            + f"<h3>Generations</h3><table><thead><tr><th>generation</th><th>tolerance</th><th>temperature</th>"
+              f"<th>acceptance</th><th>ESS</th><th>simulations</th></tr></thead><tbody>{gens}</tbody></table>")
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "∞"
+    return "∞" if isinstance(value, float) and value == float("inf") else f"{float(value):.3g}"
+
+
 def _structure_section(data: ReportInput) -> str:
     if data.loaded is None:
         return ""
@@ -393,11 +451,12 @@ def build_html(data: ReportInput | str | Path) -> str:
         _fan_section(data) + _final_state_section(data),
         _sensitivity_section(data),
         _calibration_section(data),
+        _posterior_section(data),
         _structure_section(data),
         _provenance_section(data),
     ]
     nav_items = [("outcomes", "Outcomes"), ("mechanisms", "Mechanisms"), ("timing", "Timing"), ("state", "State"), ("sensitivity", "Sensitivity"),
-                 ("calibration", "Calibration"), ("structure", "Scenario"), ("provenance-h", "Provenance")]
+                 ("calibration", "Calibration"), ("posterior", "Fit to the record"), ("structure", "Scenario"), ("provenance-h", "Provenance")]
     body = "".join(sections)
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in nav_items if f'id="{i}"' in body)
     title = escape(data.loaded.spec.meta.title if data.loaded is not None else data.summary.get("scenario", "report"))
@@ -431,6 +490,8 @@ def build_figures(data: ReportInput) -> list[tuple[str, Any]]:
         figs.append(("prim", F.prim_boxes(data.prim_boxes, data.input_ranges)))
     if data.calibration:
         figs.append(("calibration", F.calibration_plot(data.calibration["forecasts"], data.calibration["outcomes"])))
+    if data.posterior is not None:
+        figs.extend(_posterior_figures(data.posterior))
     return figs
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "sensitivity_bars",
     "prim_boxes",
     "calibration_plot",
+    "posterior_panels",
+    "predictive_panels",
     "week_dates",
     "key_variables",
     "to_svg",
@@ -320,3 +322,64 @@ def to_data_uri(fig: Figure, dpi: int = 150) -> str:
 def summaries(datasets: Mapping[str, xr.Dataset]) -> dict[str, dict]:
     """Strategy -> :func:`outcome_summary`, for :func:`outcome_bars`."""
     return {name: outcome_summary(ds) for name, ds in datasets.items()}
+
+
+def _grid(n: int, cols: int = 3, width: float = 9.0, height: float = 2.3):
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    fig = _figure(width, height * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, axes, rows, cols
+
+
+def posterior_panels(names: Sequence[str], theta: np.ndarray, weights: np.ndarray,
+                     priors: Mapping[str, Sequence[float]], *, limit: int = 12,
+                     title: str = "Prior and posterior of each calibrated parameter") -> Figure:
+    """Per parameter: the posterior (weighted histogram of the particles) over its uniform prior.
+
+    Parameters are ordered by how much the record narrowed them (posterior sd over prior sd), so
+    with many parameters the ``limit`` most informed are shown.
+    """
+    with _LOCK, matplotlib.rc_context(_RC):
+        w = np.asarray(weights, dtype=float) / np.sum(weights)
+        ratios = []
+        for k, name in enumerate(names):
+            lo, hi = priors[name]
+            sd = np.sqrt(w @ np.square(theta[:, k] - w @ theta[:, k]))
+            ratios.append(sd / ((hi - lo) / np.sqrt(12)))
+        order = np.argsort(ratios)[:limit]
+        fig, axes, rows, cols = _grid(len(order))
+        for i, k in enumerate(order):
+            ax = axes[i // cols][i % cols]
+            name = names[k]
+            lo, hi = priors[name]
+            edges = np.linspace(lo, hi, 31)
+            dens, _ = np.histogram(theta[:, k], bins=edges, weights=w, density=True)
+            ax.stairs(dens, edges, fill=True, color=PALETTE[0], alpha=0.6, label="posterior")
+            ax.hlines(1 / (hi - lo), lo, hi, color=PALETTE[1], lw=1.5, ls="--", label="prior (uniform)")
+            ax.set_title(f"{name} (sd ×{ratios[k]:.2f})", loc="left", fontsize=8)
+            ax.set_yticks([])
+        return _finish_grid(fig, axes, len(order), rows, cols, legend=True, title=title)
+
+
+def predictive_panels(checks: Mapping[str, Mapping], samples: Mapping[str, Sequence[float]], *,
+                      title: str = "Posterior predictive check of each observation") -> Figure:
+    """Per observation: the distribution of its statistic in fresh runs drawn from the posterior,
+    its 90% interval, and the value the record observed (Gelman, Meng & Stern 1996)."""
+    with _LOCK, matplotlib.rc_context(_RC):
+        ids = [i for i in checks if samples.get(i)]
+        fig, axes, rows, cols = _grid(max(len(ids), 1), cols=4, width=10.0, height=2.0)
+        for i, oid in enumerate(ids):
+            ax = axes[i // cols][i % cols]
+            c = checks[oid]
+            values = np.asarray(samples[oid], dtype=float)
+            lo, hi = min(values.min(), c["observed"]), max(values.max(), c["observed"])
+            whole = np.all(values == np.round(values)) and hi - lo <= 60
+            edges = np.arange(lo - 0.5, hi + 1.5) if whole else np.linspace(lo, hi if hi > lo else lo + 1, 26)
+            ax.hist(values, bins=edges, color=PALETTE[0], alpha=0.6, density=True, label="posterior predictive")
+            if c.get("ci90"):
+                ax.axvspan(c["ci90"][0], c["ci90"][1], color="0.85", zorder=0, label="90% interval")
+            ax.axvline(c["observed"], color=PALETTE[1] if c.get("within") else "#B00020", lw=2, label="observed")
+            ax.set_title(oid, loc="left", fontsize=8)
+            ax.set_yticks([])
+        return _finish_grid(fig, axes, len(ids), rows, cols, legend=bool(ids), title=title)

@@ -32,6 +32,8 @@ class ReportInput:
     prim_boxes: list of ``{"limits": {input: [lo, hi]}, "coverage", "density", "label"}``.
     input_ranges: input -> (low, high), the full ranges PRIM boxes sit in.
     calibration: ``{"forecasts": [...], "outcomes": [...], "labels": [...], "scores": {...}}``.
+    posterior: a :class:`redline.calibrate.Posterior` (a calibration's weighted particles, with its
+        generations and posterior predictive checks in its metadata).
     notes: warnings to print at the top of the report (e.g. scenario changed since the run).
     """
 
@@ -43,6 +45,7 @@ class ReportInput:
     prim_boxes: list[dict[str, Any]] | None = None
     input_ranges: dict[str, tuple[float, float]] | None = None
     calibration: dict[str, Any] | None = None
+    posterior: Any = None
     notes: list[str] = field(default_factory=list)
     source: str = ""
 
@@ -125,6 +128,8 @@ def load_input(path: str | Path) -> ReportInput:
         when the path is neither.
     """
     path = Path(path)
+    if path.is_file() and _is_posterior(path):
+        return _load_posterior(path)
     if path.is_dir():
         summary, datasets = load_result(path)
         order = summary.get("strategies")
@@ -134,7 +139,7 @@ def load_input(path: str | Path) -> ReportInput:
         loaded = _scenario_for(summary, notes)
         kind = summary.get("kind") or ("compare" if len(datasets) > 1 else "run")
         return ReportInput(kind=kind, summary=summary, datasets=datasets, loaded=loaded, notes=notes,
-                           source=str(path), **_optional_parts(summary))
+                           source=str(path), posterior=_posterior_used(summary, notes), **_optional_parts(summary))
     if path.is_file() and path.suffix == ".json":
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
@@ -145,7 +150,7 @@ def load_input(path: str | Path) -> ReportInput:
         notes = []
         loaded = _scenario_for(summary, notes)
         return ReportInput(kind=summary.get("kind", "backtest"), summary=summary, loaded=loaded, notes=notes,
-                           source=str(path), **_optional_parts(summary))
+                           source=str(path), posterior=_posterior_used(summary, notes), **_optional_parts(summary))
     if path.is_file():
         return _load_store(path)
     raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store")
@@ -219,3 +224,44 @@ def with_analyses(data: ReportInput, analyses: dict[str, Any]) -> ReportInput:
     return replace(data, sensitivity=analyses.get("sensitivity") or data.sensitivity,
                    prim_boxes=analyses.get("prim_boxes") or data.prim_boxes,
                    notes=[*data.notes, *analyses.get("notes", [])])
+
+
+
+def _is_posterior(path: Path) -> bool:
+    """Whether a file is a Parquet posterior (its first bytes are Parquet's magic number)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _load_posterior(path: Path) -> ReportInput:
+    """A posterior written by ``redline calibrate``: priors and posteriors, generations, checks."""
+    from redline.calibrate import read_posterior
+
+    post = read_posterior(path)
+    meta = post.metadata
+    summary = {k: meta.get(k) for k in ("scenario", "scenario_sha256", "seed", "particles", "record", "version")}
+    notes: list[str] = []
+    loaded = _scenario_for(summary, notes)
+    if not meta.get("final", True):
+        notes.append(f"this posterior stopped short of matching the record exactly: {meta.get('stop_reason')}")
+    return ReportInput(kind="posterior", summary=summary, loaded=loaded, notes=notes, source=str(path), posterior=post)
+
+
+def _posterior_used(summary: dict[str, Any], notes: list[str]):
+    """The posterior a result's runs drew their parameters from, when its file is still there."""
+    used = summary.get("posterior")
+    if not isinstance(used, dict) or not used.get("path"):
+        return None
+    from redline.calibrate import read_posterior
+
+    try:
+        post = read_posterior(used["path"])
+    except RedlineError:
+        notes.append(f"the posterior these runs used ({used['path']}) cannot be read; its figures are left out")
+        return None
+    if used.get("sha256") and post.sha256 != used["sha256"]:
+        notes.append(f"the posterior file {used['path']} has changed since these runs; its figures show the current file")
+    return post

@@ -109,8 +109,9 @@ class _Game:
         try:
             ds = play(self.loaded, {self.actor: self.seat}, runs=1, seed=self.seed, horizon=self.horizon)
             arms = {"you": outcome_summary(ds)}
-            arms.update(strategy_comparison(self.loaded, self.actor, runs=1, seed=self.seed, horizon=self.horizon,
-                                            strategies=None, params=None))
+            arms.update({name: outcome_summary(other) for name, other in strategy_comparison(
+                self.loaded, self.actor, runs=1, seed=self.seed, horizon=self.horizon, strategies=None,
+                params=None).items()})
             self.result = {"horizon": int(ds.attrs["horizon"]),
                            "outcomes": {arm: {o: s["median_week"] for o, s in block.items()} for arm, block in arms.items()},
                            "descriptions": {o: v.description for o, v in self.loaded.spec.outcomes.items()}}
