@@ -28,14 +28,17 @@ def app():
     return create_app()
 
 
+LOCAL = "http://127.0.0.1:8000"  # the app answers only to local names (Host check, issue 20)
+
+
 @pytest.fixture
 def client(app):
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         yield c
 
 
 def _other(app) -> TestClient:
-    return TestClient(app)
+    return TestClient(app, base_url=LOCAL)
 
 
 def wait(client: TestClient, jid: str, timeout: float = 120) -> dict:
@@ -141,9 +144,10 @@ def test_bad_job_requests_are_4xx_json(client, body, status, message):
 
 def test_malformed_and_oversized_job_bodies(client):
     assert client.post("/api/jobs", content=b"{not json", headers={"content-type": "application/json"}).status_code == 400
-    assert client.post("/api/jobs", content=b"[1, 2]").status_code == 400
+    assert client.post("/api/jobs", content=b"[1, 2]", headers={"content-type": "application/json"}).status_code == 400
+    assert client.post("/api/jobs", content=b"[1, 2]").status_code == 415  # a body must say it is JSON
     big = b'{"scenario": "' + b"x" * 2_000_000 + b'"}'
-    assert client.post("/api/jobs", content=big).status_code == 413
+    assert client.post("/api/jobs", content=big, headers={"content-type": "application/json"}).status_code == 413
 
 
 def test_upload_valid_scenario_and_run_it(client):
@@ -211,7 +215,7 @@ def test_upload_size_limit(client):
 
 
 def test_sessions_do_not_see_each_others_uploads_or_jobs(app):
-    with TestClient(app) as alice, TestClient(app) as bob:
+    with TestClient(app, base_url=LOCAL) as alice, TestClient(app, base_url=LOCAL) as bob:
         ref = alice.post("/api/uploads", content=EXAMPLE_TEXT.encode()).json()["ref"]
         jid = alice.post("/api/jobs", json={"scenario": ref, "runs": 100}).json()["id"]
         assert ref not in [s["ref"] for s in bob.get("/api/scenarios").json()["scenarios"]]

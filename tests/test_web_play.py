@@ -15,7 +15,7 @@ from redline.web import create_app  # noqa: E402
 
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -61,7 +61,7 @@ def test_bad_game_requests_are_refused(client):
     assert client.post("/api/play", json={"scenario": "nope", "actor": "x"}).status_code == 404
     assert client.get("/api/play/game-0000").status_code == 404
     gid = client.post("/api/play", json={"scenario": "proxy-deterrence", "actor": "challenger", "horizon": 2}).json()["game"]
-    other = TestClient(client.app)  # another browser session cannot see or play this game
+    other = TestClient(client.app, base_url="http://127.0.0.1:8000")  # another browser session cannot see or play this game
     assert other.get(f"/api/play/{gid}").status_code == 404
     _wait(client, gid)
     assert client.post(f"/api/play/{gid}/act", json={"choose": {"militar": None}}).status_code == 400

@@ -13,6 +13,8 @@ __all__ = [
     "ScenarioError",
     "ExpressionError",
     "ParameterError",
+    "SimulationError",
+    "ResourceError",
     "Location",
     "did_you_mean",
 ]
@@ -64,6 +66,14 @@ class ExpressionError(RedlineError):
 
 class ParameterError(RedlineError):
     """A command-line or API option out of range or unknown (strategy, parameter, outcome...)."""
+
+
+class SimulationError(RedlineError):
+    """A simulation that produced no usable result (e.g. every run's state went non-finite)."""
+
+
+class ResourceError(RedlineError):
+    """A request that would need more memory (or other resources) than its budget allows."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -208,6 +208,7 @@ class Expression:
     names: the variable names it reads.
     random: whether it draws random numbers.
     windows: whether it keeps window state.
+    window_weeks: the weeks of history its ``last=N`` windows keep, per run.
     """
 
     text: str
@@ -218,6 +219,7 @@ class Expression:
     _vector: Callable[[EvalContext], Any] = field(repr=False)
     _scalar: Callable[[ScalarContext], float] = field(repr=False)
     constant: float | None = None
+    window_weeks: int = 0  # weeks of history its last=N windows keep per run (memory budgeting)
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
@@ -288,7 +290,7 @@ def parse(
     vector, scalar = compiler.compile(tree.body, depth=0)
     return Expression(
         text=text, site=site, names=frozenset(compiler.used), random=compiler.random, windows=compiler.windows,
-        _vector=vector, _scalar=scalar,
+        _vector=vector, _scalar=scalar, window_weeks=compiler.window_weeks,
     )
 
 
@@ -320,6 +322,7 @@ class _Compiler:
         self.used: set[str] = set()
         self.random = False
         self.windows = False
+        self.window_weeks = 0
         self.nodes = 0
         self.calls = 0
 
@@ -550,6 +553,7 @@ class _Compiler:
         if not 1 <= n <= MAX_WINDOW:
             raise self.error(f"window last={n} is outside 1..{MAX_WINDOW} weeks", node)
         arg_v, arg_s = self.compile(node.args[0], depth)
+        self.window_weeks += n
         return _rolling(name, key, n, arg_v, arg_s)
 
     # -- everything else is refused with a name for what it is
@@ -633,13 +637,32 @@ def _draw_vector(name: str, rng: np.random.Generator, params, runs: int) -> np.n
     if name == "bernoulli":
         return (rng.random(runs) < params[0]).astype(float)
     if name == "poisson":
-        return _poisson_inverse(rng, np.fmin(np.fmax(params[0], 0.0), 1e6), runs)
+        return _poisson_vector(rng, params[0], runs)
     if name == "normal":
         return params[0] + np.abs(params[1]) * rng.standard_normal(runs)
     return params[0] + (params[1] - params[0]) * rng.random(runs)
 
 
 _POISSON_INVERSE_MAX = 30.0
+POISSON_NORMAL_ABOVE = 1e6
+"""Rates above this are drawn from the normal approximation N(lam, lam), rounded (relative error
+of the Poisson's quantiles below 1e-3 there; numpy's own sampler refuses rates near 1e19)."""
+
+
+def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
+    """Poisson draws for every run: a negative rate counts as 0; a NaN or infinite rate gives a
+    NaN or infinite draw (the run then fails and is counted, never silently capped)."""
+    lam = np.maximum(np.asarray(lam, dtype=float), 0.0)  # np.maximum keeps NaN
+    odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
+    if not odd.any():
+        return _poisson_inverse(rng, lam, runs)
+    lam_b = np.broadcast_to(lam, (runs,))
+    odd_b = np.broadcast_to(odd, (runs,))
+    draws = _poisson_inverse(rng, np.where(odd_b, 0.0, lam_b), runs)
+    z = rng.standard_normal(runs)
+    with np.errstate(invalid="ignore"):
+        big = np.maximum(np.rint(lam_b + np.sqrt(lam_b) * z), 0.0)
+    return np.where(odd_b, np.where(np.isfinite(lam_b), big, lam_b), draws)
 
 
 def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
@@ -680,7 +703,12 @@ def _draw_scalar(name: str, rng: np.random.Generator, params) -> float:
     if name == "bernoulli":
         return float(rng.random() < params[0])
     if name == "poisson":
-        lam = min(max(params[0], 0.0), 1e6) if not math.isnan(params[0]) else 0.0
+        lam = params[0]
+        if math.isnan(lam) or math.isinf(lam):
+            return lam if lam > 0 or math.isnan(lam) else 0.0
+        lam = max(lam, 0.0)
+        if lam > POISSON_NORMAL_ABOVE:
+            return max(float(round(lam + math.sqrt(lam) * float(rng.standard_normal()))), 0.0)
         return float(rng.poisson(lam))
     if name == "normal":
         return params[0] + abs(params[1]) * float(rng.standard_normal())

@@ -3,7 +3,7 @@
 * ``breakout_days(swu_per_year, kg_1, assay_1_percent, ..., kg_4, assay_4_percent)`` — days to
   the first significant quantity (IAEA: 25 kg U-235 in HEU) from stocks at up to four assays
   and a fleet's separative capacity, computed with :func:`redline.nuclear.breakout_days`
-  (separative-work physics, natural-uranium feed unlimited). Assays must not vary across runs.
+  (separative-work physics, natural-uranium feed unlimited). Assays may vary across runs.
 * ``swu_per_kg(product_percent, feed_percent, tails_percent)`` — separative work (kg-SWU) per kg
   of product, ``V(xp) + (F/P - 1) V(xt) - (F/P) V(xf)`` (Benedict, Pigford & Levi 1981, eq. 12.61),
   e.g. 4.5% from natural (0.711%) at 0.3% tails is about 6.23 SWU/kg.
@@ -25,23 +25,41 @@ from redline.nuclear import breakout_days, feed_per_product, swu_per_product
 __all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 
 
-def _stocks(args) -> dict[float, np.ndarray]:
-    stocks: dict[float, np.ndarray] = {}
-    for kg, assay in zip(args[0::2], args[1::2]):
-        percent = float(np.asarray(assay, dtype=float).flat[0])
-        if not 0.0 < percent < 100.0:
-            raise ExpressionError(f"breakout_days: assay {percent:g}% is outside (0, 100)")
-        fraction = percent / 100.0
-        mass = np.maximum(np.asarray(kg, dtype=float), 0.0)
-        stocks[fraction] = stocks.get(fraction, 0.0) + mass
-    return stocks
+def _check_assays(percent: np.ndarray) -> None:
+    bad = ~((0.0 < percent) & (percent < 100.0))
+    if bad.any():
+        raise ExpressionError(f"breakout_days: assay {float(percent[bad][0]):g}% is outside (0, 100)")
 
 
 def breakout_days_expr(swu_per_year, *stock_args):
-    """Vectorised ``breakout_days`` for expressions (see module docstring)."""
+    """Vectorised ``breakout_days`` for expressions (see module docstring).
+
+    Assays may differ between runs: the runs are grouped by their distinct assay sets and each
+    group is computed with its own assays (the separative-work routes depend on them).
+    """
     if len(stock_args) % 2:
         raise ExpressionError("breakout_days takes swu_per_year then (kg, assay_percent) pairs")
-    return breakout_days(_stocks(stock_args), np.maximum(np.asarray(swu_per_year, dtype=float), 0.0))
+    rate = np.maximum(np.asarray(swu_per_year, dtype=float), 0.0)
+    kgs = [np.maximum(np.asarray(kg, dtype=float), 0.0) for kg in stock_args[0::2]]
+    assays = [np.asarray(a, dtype=float) for a in stock_args[1::2]]
+    shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
+    if not kgs:
+        return breakout_days({}, rate)
+    table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
+    _check_assays(table)
+    distinct, group = np.unique(table, axis=0, return_inverse=True)
+    group = group.ravel()
+    rate_b = np.broadcast_to(rate, shape).ravel()
+    kg_b = [np.broadcast_to(k, shape).ravel() for k in kgs]
+    days = np.empty(table.shape[0])
+    for g, row in enumerate(distinct):
+        members = group == g if len(distinct) > 1 else slice(None)
+        stocks: dict[float, np.ndarray] = {}
+        for kg, percent in zip(kg_b, row):
+            fraction = float(percent) / 100.0
+            stocks[fraction] = stocks.get(fraction, 0.0) + kg[members]
+        days[members] = breakout_days(stocks, rate_b[members])
+    return days.reshape(shape)
 
 
 def _breakout_days_scalar(swu_per_year, *stock_args) -> float:

@@ -32,14 +32,25 @@ METHODS = {"sobol": "sobol", "morris": "morris", "lhs": "rbd_fast", "factorial":
 COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"], "morris": ["mu_star", "mu_star_conf", "sigma", "mu"],
            "rbd_fast": ["S1", "S1_conf"]}
 NUM_RESAMPLES = 200
+MAX_FAILED_SHARE = 0.05
+"""Largest share of failed experiments RBD-FAST indices are computed without (an assumption:
+beyond it, the indices describe mainly where runs succeed)."""
 
 
 def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: int = 0) -> tuple[dict, str | None]:
     """Indices of ``Y`` (one value per row of ``X``) by ``method``; returns (name -> column -> values, note)."""
     names = problem["names"]
+    dropped = None
     if np.isnan(Y).any():
+        n_failed = int(np.isnan(Y).sum())
         if method in ("sobol", "morris"):
-            return {}, f"{int(np.isnan(Y).sum())} experiment(s) failed; {method} indices need every experiment of the sample"
+            return {}, f"{n_failed} experiment(s) failed; {method} indices need every experiment of the sample"
+        if n_failed > MAX_FAILED_SHARE * Y.size:
+            # Failures that cluster in one corner of the space would bias the indices: refuse.
+            return {}, (f"{n_failed} of {Y.size} experiment(s) failed (more than {MAX_FAILED_SHARE:.0%}); "
+                        f"{method} indices over the rest would be biased toward where runs succeed")
+        dropped = (f"{n_failed} of {Y.size} experiment(s) failed and are left out of the {method} indices "
+                   "(they may be biased if failures depend on the factors)")
         keep = ~np.isnan(Y)
         X, Y = X[keep], Y[keep]
     if Y.size < 4:
@@ -62,7 +73,7 @@ def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: i
 
             harmonics = _harmonics(Y.size)
             res = rbd_fast.analyze(problem, X, Y, M=harmonics, num_resamples=NUM_RESAMPLES, seed=seed)
-    return {c: [float(v) for v in np.asarray(res[c], dtype=float)] for c in COLUMNS[method]}, None
+    return {c: [float(v) for v in np.asarray(res[c], dtype=float)] for c in COLUMNS[method]}, dropped
 
 
 def _harmonics(n: int) -> int:

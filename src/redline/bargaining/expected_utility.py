@@ -35,7 +35,7 @@ _CHUNK_ELEMENTS = 2 * 10**6
 """Pairwise (n x n) array elements per batch chunk: about 16 MB of float64 per array."""
 
 _PROBABILITY = ("all_pairs", "pair")
-_COMPROMISE = ("strongest", "least_move")
+_COMPROMISE = ("scholz", "strongest", "least_move")
 
 
 def _utility(gap: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -189,6 +189,16 @@ def _one_round(x, s, w, delta, present, *, q, t, probability, voter_risk, risk, 
     c_pos, has_c = nearest(confront, move_to_j)
     if compromise == "least_move":
         m_pos, has_m = nearest(comp, comp_pos)
+    elif compromise == "scholz":
+        # The rule of Scholz's code as re-implemented by the reference (jmckib/bdm-scholz-
+        # expected-utility-model, ``compromise_best_offer_key``): the offer whose EU-weighted mean
+        # of the two positions, (|EU_i(ij)| x_i + |EU_j(ji)| x_j) / (|EU_i(ij)| + |EU_j(ji)|),
+        # is smallest. It equals "strongest" on the worked example but not in general.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            weighted = (np.abs(eu_ij) * xi + np.abs(eu_ji) * xj) / (np.abs(eu_ij) + np.abs(eu_ji))
+        key = np.where(comp, weighted, np.inf)
+        m_pos = np.take_along_axis(comp_pos, np.argmin(key, axis=2)[..., None], axis=2)[..., 0]
+        has_m = comp.any(axis=2)
     else:
         # Accept the compromise demanded by the most eager challenger (largest EU_j(ji)): this
         # reproduces every round of the reference reconstruction of Scholz's code, where the
@@ -212,7 +222,7 @@ def predict(
     probability: Literal["all_pairs", "pair"] = "all_pairs",
     voter_risk: bool = True,
     risk: bool = True,
-    compromise: Literal["strongest", "least_move"] = "strongest",
+    compromise: Literal["scholz", "strongest", "least_move"] = "scholz",
     capitulation: bool = False,
     forecast: Literal["median", "mean"] = "median",
     chunk_size: int | None = None,
@@ -236,10 +246,13 @@ def predict(
         Voters discount distance with their own risk exponent (Scholz's code) or linearly.
     risk : bool
         Compute risk exponents (Bueno de Mesquita 1994) or fix every ``r = 1``.
-    compromise : {"strongest", "least_move"}
-        How an actor with several compromise offers picks one: the offer of the challenger with
-        the largest expected utility of challenging it (reproduces Scholz's code on the worked
-        example) or the offer that moves it least (the paper's text).
+    compromise : {"scholz", "strongest", "least_move"}
+        How an actor with several compromise offers picks one: ``"scholz"`` as Scholz's code does
+        (the offer with the smallest EU-weighted mean of the two positions; the reference
+        re-implementation, on the worked example and on DEU III), ``"strongest"`` the offer of the
+        challenger with the largest expected utility of challenging it (agrees with Scholz's code
+        on the worked example only), or ``"least_move"`` the offer that moves it least (the
+        paper's text).
     capitulation : bool
         Allow the capitulation offer (never fires in Scholz's code).
     forecast : {"median", "mean"}
@@ -275,6 +288,16 @@ def predict(
     delta = np.where(hi > lo, hi - lo, 1.0)  # a degenerate issue never moves (all gaps are 0)
     if chunk_size is None:
         chunk_size = max(1, _CHUNK_ELEMENTS // max(n * n, 1))
+    if isinstance(chunk_size, bool) or int(chunk_size) != chunk_size or chunk_size < 1:
+        raise BargainingError(f"chunk_size must be a positive integer, got {chunk_size}")
+    chunk_size = int(chunk_size)
+    from redline.budget import check_memory
+
+    # the round history and the (chunk, actors, actors) pair arrays of one round, before allocating
+    check_memory({"round history": 8.0 * 3 * (rounds + 1) * batch * n,
+                  "pair arrays": 8.0 * 12 * min(chunk_size, batch) * n * n},
+                 f"the expected-utility model ({rounds} rounds, {batch:,} issues × {n} actors)",
+                 "lower rounds or chunk_size")
     history = np.full((rounds + 1, batch, n), np.nan)
     history[0] = np.where(present, x0, np.nan)
     last_r = np.ones((batch, n))

@@ -24,6 +24,11 @@ from redline.errors import Location, did_you_mean
 __all__ = ["read_actors", "ActorsTableError", "REQUIRED_COLUMNS"]
 
 REQUIRED_COLUMNS = ("actor", "position", "salience", "capability")
+MAX_MAGNITUDE = 1e12
+"""Largest absolute value of a position, salience, capability or status quo: beyond it the
+models' squared distances and weighted sums overflow float64."""
+MAX_TABLE_BYTES = 50 * 1024 * 1024
+"""Largest actors table read (bytes)."""
 _OPTIONAL = ("status_quo",)
 
 
@@ -48,17 +53,45 @@ def _number(path, line, col, name, raw) -> float:
         _fail(path, line, col, f"{name} is NaN", name)
     if math.isinf(value):
         _fail(path, line, col, f"{name} is infinite", name)
+    if abs(value) > MAX_MAGNITUDE:
+        _fail(path, line, col, f"{name} {value:g} is larger in size than {MAX_MAGNITUDE:g}; rescale the column", name)
     return value
 
 
+def _read_text(path: Path, encoding: str) -> str:
+    """The file's text, or a located one-line error: a folder, too big, or not UTF-8."""
+    if path.is_dir():
+        raise ActorsTableError(f"{path} is a folder, not an actors table (CSV, TSV or YAML)", Location(str(path)))
+    try:
+        size = path.stat().st_size
+        if size > MAX_TABLE_BYTES:
+            raise ActorsTableError(f"actors table is {size:,} bytes, more than {MAX_TABLE_BYTES:,}", Location(str(path)))
+        data = path.read_bytes()
+    except OSError as err:
+        raise ActorsTableError(f"cannot read the actors table: {err.strerror or err}", Location(str(path))) from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        before = data[: err.start]
+        line = before.count(b"\n") + 1
+        col = err.start - (before.rfind(b"\n") + 1) + 1
+        raise ActorsTableError(f"not UTF-8 text (byte 0x{data[err.start]:02x}); save the table as UTF-8 "
+                               "(e.g. iconv -f latin1 -t utf-8)", Location(str(path), line, col)) from None
+
+
 def _rows_from_csv(path: Path):
-    text = path.read_text(encoding="utf-8-sig")
+    text = _read_text(path, "utf-8-sig")
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         _fail(path, 1, 1, f"empty actors table; expected columns {', '.join(REQUIRED_COLUMNS)}")
     dialect = csv.excel_tab if ("\t" in lines[0] and "," not in lines[0]) else csv.excel
     reader = csv.reader(lines, dialect)
     header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header):
+        if name in seen and name:
+            _fail(path, 1, k + 1, f"duplicate column '{name}' (also column {seen[name] + 1})")
+        seen[name] = k
     rows = []
     for line_no, cells in enumerate(reader, start=2):
         if not any(c.strip() for c in cells):
@@ -74,7 +107,9 @@ def _rows_from_csv(path: Path):
 
 def _rows_from_yaml(path: Path):
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(_read_text(path, "utf-8"), Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ActorsTableError("YAML nested too deeply for an actors table", Location(str(path))) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -103,7 +138,14 @@ def _rows_from_yaml(path: Path):
             _fail(path, line, item.start_mark.column + 1, "each actor must be a mapping")
         record = {}
         for key, value in item.value:
+            if not isinstance(key, yaml.ScalarNode):
+                _fail(path, key.start_mark.line + 1, key.start_mark.column + 1, "a column name must be plain text")
             name = str(key.value).strip().lower().replace(" ", "_")
+            if name in record:
+                _fail(path, key.start_mark.line + 1, key.start_mark.column + 1, f"duplicate column '{name}'")
+            if not isinstance(value, yaml.ScalarNode):
+                _fail(path, value.start_mark.line + 1, value.start_mark.column + 1,
+                      f"'{name}' must be a single value, not a list or mapping", name)
             raw = value.value if isinstance(value, yaml.ScalarNode) else repr(value.value)
             record[name] = (raw, value.start_mark.line + 1, value.start_mark.column + 1)
             if name not in header:

@@ -68,6 +68,18 @@ def handle_errors(func: Callable) -> Callable:
         except KeyboardInterrupt:
             console.print("interrupted")
             raise typer.Exit(code=130) from None
+        except OSError as err:
+            # a read-only folder, a full disk, a file where a folder was expected: one line, exit 2
+            where = err.filename if err.filename is not None else "redline"
+            sys.stderr.write(f"{where}: {err.strerror or err}\n")
+            raise typer.Exit(code=2) from None
+        except MemoryError:
+            sys.stderr.write("redline: out of memory; lower --runs, --samples or the scenario's windows "
+                             "(and see $REDLINE_MEMORY_BUDGET)\n")
+            raise typer.Exit(code=2) from None
+        except RecursionError:
+            sys.stderr.write("redline: input nested too deeply\n")
+            raise typer.Exit(code=2) from None
 
     return wrapper
 

@@ -37,6 +37,24 @@ def _as_of(value: str | None) -> dt.date | None:
         raise ParameterError(f"--as-of needs a date YYYY-MM-DD, got '{value}'") from None
 
 
+def _source_beside(article: Path, text: str, out: Path) -> str:
+    """The article's path relative to the draft, copying it beside the draft when it lies elsewhere.
+
+    A scenario may only read source texts below its own folder (or $REDLINE_SOURCES), so a draft
+    written away from its article gets a copy, and its quotes keep working.
+    """
+    folder = out.resolve().parent
+    where = article.resolve()
+    if where.is_relative_to(folder):
+        return where.relative_to(folder).as_posix()
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / article.name
+    if copy.exists() and copy.read_text(encoding="utf-8", errors="replace") != text:
+        copy = folder / f"{out.stem}.article.txt"
+    copy.write_text(text, encoding="utf-8")
+    return copy.name
+
+
 @app.command()
 @handle_errors
 def draft(
@@ -91,7 +109,7 @@ def _run(article, text, out, sid, date, url, model, llm_timeout, offline_fallbac
         console.print(f"[yellow]warning:[/yellow] {escape(w)}")
     source_text = None
     if out is not None:
-        source_text = os.path.relpath(article.resolve(), out.resolve().parent)
+        source_text = _source_beside(article, text, out)
     skeleton = build_skeleton(ex, scenario_id=sid, article_id="article", as_of=date, source_text=source_text)
     title = skeleton.scenario["meta"]["title"]
     scores = None

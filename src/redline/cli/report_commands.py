@@ -69,8 +69,9 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"warning: serving on {host}, reachable from other machines; the app has no authentication",
                       markup=False)
-    app = create_app(store=store, scenarios=scenarios or ())  # a bad file fails here, located, before serving
+    app = create_app(store=store, scenarios=scenarios or (), hosts=(host,))  # a bad file fails here, located
     console.print(f"redline app on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C to stop)"
                   + (f" with {len(scenarios)} scenario file(s) of yours" if scenarios else ""),
                   markup=False, highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning",
+                timeout_keep_alive=5)

@@ -111,6 +111,10 @@ def run(
 
     loaded = load_scenario(scenario)
     _mention_warnings(loaded)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)  # before minutes of simulation, not after
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
     post = choose_posterior(loaded, posterior, prior)
@@ -150,6 +154,8 @@ def run(
                       + (f"; {summary['failed_runs']} failed run(s)" if summary["failed_runs"] else "")
                       + (f"; {summary['frozen_runs']:,} run(s) frozen early by an absorbing outcome"
                          if summary["frozen_runs"] else ""))
+    if summary["failure"]:
+        console.print(f"warning: {summary['failure']}", markup=False, highlight=False)
 
 
 def _print_mechanisms(blocks: dict[str, tuple[dict, dict]]) -> None:
@@ -204,12 +210,13 @@ def _site_location(loaded, site: str) -> str:
 
 
 def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
+    outcomes = list(next(iter(blocks.values())))
+    failed = {name: next(iter(block.values()), {}).get("failed_runs", 0) for name, block in blocks.items()}
     table = Table(title=title)
     table.add_column("outcome")
     for name in blocks:
         table.add_column(f"{name} P (95% CI)" if name else "P (95% CI)", justify="right")
         table.add_column("median week", justify="right")
-    outcomes = list(next(iter(blocks.values())))
     for o in outcomes:
         cells = []
         for block in blocks.values():
@@ -217,6 +224,11 @@ def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
             cells.append(f"{s['probability']:.3f} ({s['ci95'][0]:.3f}–{s['ci95'][1]:.3f})")
             cells.append("-" if s["median_week"] is None else f"{s['median_week']:.0f}")
         table.add_row(o, *cells)
+    if any(failed.values()):
+        # Probabilities are over the runs that finished: say how many did not, beside the numbers.
+        table.caption = "; ".join(
+            f"{name + ': ' if name else ''}{n} failed run(s), probabilities over the other "
+            f"{next(iter(blocks[name].values()))['runs']}" for name, n in failed.items() if n)
     out_console.print(table)
 
 
@@ -245,6 +257,10 @@ def compare(
 
     loaded = load_scenario(scenario)
     _mention_warnings(loaded)
+    if out is not None:
+        from redline.results import check_out_dir
+
+        check_out_dir(out)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     fixed = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")

@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from redline.errors import ParameterError
-from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup
+from redline.budget import check_memory
+from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup, memory_parts
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
 from redline.limits import MAX_RUNS, check_runs
@@ -87,6 +88,9 @@ def run(
     setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs,
                        choosers=choosers)
     setup.probes = compiled_probes
+    check_memory(memory_parts(program, setup, runs, trajectories), f"simulating {runs:,} runs of '{loaded.id}'",
+                 "lower the runs" + (", drop trajectories" if trajectories else "")
+                 + " or the windows' last=N, or raise the budget")
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)
     chosen = range(n_blocks) if blocks is None else blocks

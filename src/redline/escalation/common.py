@@ -11,6 +11,7 @@ import numpy as np
 import xarray as xr
 
 from redline import __version__, bargaining
+from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import parse, site_seed_key
 from redline.limits import MAX_HORIZON, check_horizon
@@ -18,6 +19,9 @@ from redline.scenario.compile import CompiledPolicy, Program
 
 __all__ = [
     "BLOCK_RUNS",
+    "memory_parts",
+    "describe_failure",
+    "writers",
     "MAX_DELAY",
     "ExternalChoice",
     "RunSetup",
@@ -191,7 +195,7 @@ def as_seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
     if rng is None:
         raise ParameterError("a seed is required for reproducible runs (rng=int, SeedSequence or Generator)")
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(int(rng))
+        return np.random.SeedSequence(check_seed(rng))
     raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
 
 
@@ -345,10 +349,96 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
             clipped[site] = clipped.get(site, 0) + int(k)
     # run-weeks in which a probability expression left [0, 1] and was clipped, by its site
     attrs["clipped_probabilities"] = json.dumps(dict(sorted(clipped.items())))
+    failed = data["failed"][1]
+    if failed.any():
+        attrs["failure"] = describe_failure(program, data["final_state"][1], failed, data["stopped_week"][1])
     dated = {o.id: o.week for o in program.outcomes if o.week is not None}
     if dated:
         attrs["outcome_on_weeks"] = json.dumps(dated)
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _expressions(node, seen=None):
+    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples)."""
+    from dataclasses import fields, is_dataclass
+
+    from redline.expr import Expression
+
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions(value, seen)
+    elif is_dataclass(node) and not isinstance(node, type):
+        for f in fields(node):
+            yield from _expressions(getattr(node, f.name), seen)
+
+
+def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
+    """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
+
+    Windows (``last=N``) keep N weeks per run in every block; attribution keeps a ring buffer of
+    ``MAX_DELAY`` weeks per attributed effect; trajectories keep every week of every variable of
+    every run (twice while the blocks are joined).
+    """
+    block = min(runs, BLOCK_RUNS)
+    window_weeks = sum(e.window_weeks for e in _expressions(program))
+    window_weeks += sum(e.window_weeks for _, e, _ in setup.probes or ())
+    attributed = sum(e.attributed is not None for a in program.actions.values() for e in a.effects)
+    n_vars, n_out, n_red, n_act = (len(program.variables), len(program.outcomes), len(program.red_lines),
+                                   len(program.actions))
+    return {
+        "windows": 8.0 * window_weeks * block,
+        "attribution": 8.0 * MAX_DELAY * attributed * block,
+        "working state": 8.0 * 6 * (n_vars + n_out + n_red + n_act + len(program.attributes)) * block,
+        "results": 8.0 * (n_vars + 2 * n_out + 2 * n_red + n_act + 4 + len(setup.probes or ())) * runs * 2,
+        "trajectories": 8.0 * 2 * setup.horizon * n_vars * runs if trajectories else 0.0,
+    }
+
+
+def writers(program: Program, var: str) -> list[str]:
+    """Where ``var`` is written: ``'place: expression'`` for each effect, process update and decision."""
+    found = []
+    for aid, action in program.actions.items():
+        for k, eff in enumerate(action.effects):
+            if eff.var == var or eff.attributed == var:
+                found.append(f"actions.{aid}.effects[{k}]: '{eff.value.text}'")
+    for proc in program.processes:
+        for pvar, _, e in proc.updates:
+            if pvar == var:
+                found.append(f"processes.{proc.id}: '{e.text}'")
+    for d in program.decisions:
+        if d.target == var:
+            found.append(f"decisions.{d.id} (model {d.model})")
+    if var in program.initial and not found:
+        found.append(f"state.{var}.initial: '{program.initial[var].text}'")
+    return found
+
+
+def describe_failure(program: Program, final_state: np.ndarray, failed: np.ndarray, stopped: np.ndarray) -> str:
+    """One line saying how many runs went non-finite, from which week, in which variable and
+    which expressions write it (the engines stop a run whose state is no longer finite)."""
+    n_failed = int(failed.sum())
+    bad = ~np.isfinite(final_state[:, failed])  # (variable, failed run)
+    per_var = bad.sum(axis=1)
+    order = np.argsort(-per_var, kind="stable")
+    var = program.variables[int(order[0])] if per_var.size and per_var[order[0]] else None
+    weeks = stopped[failed]
+    week = int(np.nanmin(weeks)) if np.isfinite(weeks).any() else 0
+    head = f"{n_failed} of {failed.size} run(s) failed (a state value became non-finite, first in week {week}"
+    if var is None:
+        return head + ")"
+    written = writers(program, var)
+    return (head + f"; '{var}' in {int(per_var[order[0]])} of them; written by "
+            + ("; ".join(written[:4]) + (f"; and {len(written) - 4} more" if len(written) > 4 else "")
+               if written else "no expression") + ")")
 
 
 def _describe_parameter(value: float | np.ndarray) -> float | dict:

@@ -98,6 +98,7 @@ class _Block:
         self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
+        self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.baseline_trips: dict = {}
         self.plain_policies: dict[str, CompiledPolicy] = {}
@@ -499,22 +500,45 @@ class _Block:
         hit = self.streams.get(f"attribution:{action.id}").random(self.n) < prob
         if not attributed:
             return
-        delay = np.fmin(np.fmax(np.rint(action.attribution_delay.evaluate(self.ctx)), 0), MAX_DELAY - 1).astype(int)
+        delay = np.fmax(np.rint(np.broadcast_to(action.attribution_delay.evaluate(self.ctx), (self.n,))), 0)
         landing = mask & hit
         now = landing & (delay == 0)
-        later = landing & (delay > 0)
+        later = landing & (delay > 0) & (delay < MAX_DELAY)
+        # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
+        # ones landing after the horizon are never delivered. No delay is capped.
+        far = landing & (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
         for eff, amt in attributed:
             changes.append((eff.attributed, "add", amt, now))
         if later.any():
             buf = self.pending[action.id]
-            slots = (week + delay) % MAX_DELAY
+            slots = (week + delay[later].astype(int)) % MAX_DELAY
             runs = np.nonzero(later)[0]
             for k, (_, amt) in enumerate(attributed):
                 full = np.broadcast_to(amt, (self.n,))
-                buf[slots[runs], k, runs] += full[runs]  # one slot per run: no repeated indices
+                buf[slots, k, runs] += full[runs]  # one slot per run: no repeated indices
+        if far.any():
+            runs = np.nonzero(far)[0]
+            due = (week + delay[runs]).astype(int)
+            for eff, amt in attributed:
+                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
+                                         np.broadcast_to(amt, (self.n,))[runs].copy()))
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
+        if self.far_pending:
+            waiting = []
+            for due, ids, var, amount in self.far_pending:
+                ready = due == week
+                if ready.any():
+                    pos = np.searchsorted(self.idx, ids[ready])
+                    inside = pos < self.n
+                    inside[inside] &= self.idx[pos[inside]] == ids[ready][inside]
+                    add = np.zeros(self.n)
+                    np.add.at(add, pos[inside], amount[ready][inside])
+                    self.values[var] = clip_to_bounds(self.p, var, self.values[var] + np.where(self.alive, add, 0.0))
+                if (~ready).any():
+                    waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
+            self.far_pending = waiting
         for aid, buf in self.pending.items():
             action = self.p.actions[aid]
             k = 0

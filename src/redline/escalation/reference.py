@@ -14,7 +14,7 @@ import numpy as np
 from redline import expr as ex
 from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
-from redline.escalation.common import BLOCK_RUNS, MAX_DELAY, RunSetup, block_parameters, collective_positions
+from redline.escalation.common import BLOCK_RUNS, RunSetup, block_parameters, collective_positions
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_reference"]
@@ -32,13 +32,19 @@ def _clip(program: Program, name: str, value: float) -> float:
 
 
 class _Run:
-    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator, parameters: dict[str, float]):
+    def __init__(self, program: Program, setup: RunSetup, rng: np.random.Generator, parameters: dict[str, float],
+                 seed_sequence: np.random.SeedSequence | None = None):
         self.p = program
         self.setup = setup
         self.parameters = parameters
         self.rng = rng
         self.values: dict[str, float] = {}
-        self.ctx = ex.ScalarContext(self.values, lambda site: rng)
+        # Every random call site of an expression draws from its own stream (as in the
+        # vectorised engine), so adding an expression -- a forecast question's predicate, say --
+        # cannot shift the numbers any other site draws.
+        self.seed_sequence = seed_sequence
+        self.site_rngs: dict[str, np.random.Generator] = {}
+        self.ctx = ex.ScalarContext(self.values, self.site_rng if seed_sequence is not None else (lambda site: rng))
         self.alive = True
         self.failed = False
         self.stopped_week = math.nan
@@ -56,6 +62,14 @@ class _Run:
         self.relevant = relevant_red_lines(program)
         self.pending: list[tuple[int, str, float]] = []  # (week due, variable, amount)
         self.probe = {name: math.nan for name, _, _ in setup.probes or ()}
+
+    def site_rng(self, site: str) -> np.random.Generator:
+        rng = self.site_rngs.get(site)
+        if rng is None:
+            ss = self.seed_sequence
+            rng = self.site_rngs[site] = np.random.Generator(np.random.PCG64(
+                np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (ex.site_seed_key(site),))))
+        return rng
 
     def initialise(self) -> None:
         self.ctx.week = 0
@@ -324,7 +338,8 @@ class _Run:
                 self.note_clipped(action.attribution_probability, raw)
                 p = min(max(raw, 0.0), 1.0)
                 attributed_now = self.rng.random() < p
-                delay = int(min(max(round(action.attribution_delay.evaluate_scalar(self.ctx)), 0), MAX_DELAY - 1))
+                delay_value = action.attribution_delay.evaluate_scalar(self.ctx)
+                delay = int(max(round(delay_value), 0)) if math.isfinite(delay_value) else (0 if delay_value != delay_value else 10**9)
             for eff in action.effects:
                 amount = eff.value.evaluate_scalar(self.ctx)
                 changes.append((eff.var, eff.op, amount))
@@ -353,7 +368,7 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
         own = {name: float(v[i]) if isinstance(v, np.ndarray) else v for name, v in parameters.items()}
-        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)), own)
+        r = _Run(program, setup, np.random.Generator(np.random.PCG64(run_ss)), own, run_ss)
         r.initialise()
         weeks = []
         for week in range(1, setup.horizon + 1):

@@ -12,8 +12,8 @@ from redline import escalation
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.escalation.common import SeedLike
-from redline.results.summary import (action_summary, clipped_probabilities, outcome_summary, paired_difference,
-                                     red_line_summary)
+from redline.results.summary import (action_summary, check_failures, clipped_probabilities, outcome_summary,
+                                     paired_difference, red_line_summary)
 from redline.scenario import LoadedScenario, load_scenario
 
 __all__ = ["Comparison", "simulate", "compare"]
@@ -43,6 +43,10 @@ class Comparison:
     """strategy -> the Dataset of its runs (run *i* of every strategy shares its random numbers)."""
     posterior: dict[str, Any] | None = None
     """The posterior the calibrated parameters were drawn from (its description), if any."""
+    failed_runs: dict[str, int] = field(default_factory=dict)
+    """strategy -> runs whose state went non-finite (left out of its probabilities)."""
+    failures: dict[str, str] = field(default_factory=dict)
+    """strategy -> the failure line (variable, week, expressions) when some runs failed."""
     red_lines: dict[str, dict] = field(default_factory=dict)
     """strategy -> red line -> ``{fired, enforced, mean_firings, ...}`` (:func:`red_line_summary`)."""
     actions: dict[str, dict] = field(default_factory=dict)
@@ -55,8 +59,8 @@ class Comparison:
         return {"scenario": self.scenario, "scenario_sha256": self.scenario_sha256,
                 "actor": self.actor, "runs": self.runs, "horizon": self.horizon, "seed": self.seed,
                 "params": self.params, **({"posterior": self.posterior} if self.posterior is not None else {}),
-                "strategies": self.strategies, "differences": self.differences,
-                "red_lines": self.red_lines, "actions": self.actions,
+                "strategies": self.strategies, "failed_runs": self.failed_runs, "failures": self.failures,
+                "differences": self.differences, "red_lines": self.red_lines, "actions": self.actions,
                 "clipped_probabilities": self.clipped_probabilities, "elapsed_s": self.elapsed_s}
 
 
@@ -152,6 +156,8 @@ def compare(
         params=params or {},
         posterior=posterior.describe() if posterior is not None else None,
         strategies={name: outcome_summary(ds) for name, ds in datasets.items()},
+        failed_runs={name: int(ds["failed"].values.sum()) for name, ds in datasets.items()},
+        failures={name: f for name, ds in datasets.items() if (f := check_failures(ds))},
         differences=differences,
         red_lines={name: red_line_summary(ds) for name, ds in datasets.items()},
         actions={name: action_summary(ds) for name, ds in datasets.items()},

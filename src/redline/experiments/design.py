@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.scenario import LoadedScenario
 
@@ -177,8 +178,7 @@ def make_design(
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
         raise ParameterError(f"--samples must be a positive whole number, got {samples!r}")
     samples = int(samples)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"--seed must be a non-negative whole number, got {seed!r}")
+    seed = check_seed(seed, "--seed")
     program = scenario.program
     spec = scenario.spec
     ranges = program.parameter_ranges
@@ -236,6 +236,11 @@ def make_design(
                                  "(declare some in the scenario, or drop --constant)")
         points = np.zeros((1, 0))
     else:
+        # Count before sampling: a sampler asked for 100 million points fails with MemoryError.
+        planned = _point_count(design, factors, samples) * len(combos)
+        if planned > MAX_EXPERIMENTS:
+            raise ParameterError(f"the design would have {planned:,} experiments, more than {MAX_EXPERIMENTS:,}; "
+                                 "lower --samples or vary fewer factors")
         points = _sample(design, factors, samples, seed)
     d = Design(design, samples, int(seed), factors, fixed, actors, combos, points,
                defaults=dict(program.parameters))
@@ -266,6 +271,19 @@ def _strategy_grid(scenario: LoadedScenario, strategies: dict[str, list[str]] | 
     actors = sorted(chosen)
     combos = list(itertools.product(*(chosen[a] for a in actors))) if actors else [()]
     return actors, combos
+
+
+def _point_count(design: str, factors: list[Factor], samples: int) -> int:
+    """How many points :func:`_sample` would draw (Saltelli without second order: N(k + 2);
+    Morris: N(k + 1) for k factors), computed without drawing them."""
+    k = len(factors)
+    if design == "sobol":
+        return samples * (k + 2)
+    if design == "morris":
+        return samples * (k + 1)
+    if design == "factorial":
+        return math.prod(len(f.values) if f.values else samples for f in factors)
+    return samples
 
 
 def _sample(design: str, factors: list[Factor], samples: int, seed: int) -> np.ndarray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
@@ -21,6 +23,36 @@ __all__ = ["EXECUTORS", "CONNECT_TIMEOUT_S", "Executor", "SerialExecutor", "Proc
 
 EXECUTORS = ("serial", "processes", "dask")
 CONNECT_TIMEOUT_S = 5
+
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Worker initializer: end this worker when the sweep's process is gone, even killed with -9.
+
+    A killed parent runs no clean-up, and its pool's workers hold both ends of their task queue,
+    so they would wait (or compute) forever. On Linux the kernel signals the worker
+    (``PR_SET_PDEATHSIG``); elsewhere, and as a fallback, a daemon thread watches the parent.
+    """
+    import threading
+
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="redline-exit-with-parent", daemon=True).start()
 
 
 class Executor(Protocol):
@@ -64,7 +96,8 @@ class ProcessExecutor:
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> ProcessExecutor:
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=exit_with_parent, initargs=(os.getpid(),))
         return self
 
     def __exit__(self, *exc: Any) -> None:

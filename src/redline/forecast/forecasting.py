@@ -20,6 +20,7 @@ import numpy as np
 
 from redline import escalation
 from redline.results import wilson_interval
+from redline.results.summary import check_failures
 from redline.errors import ScenarioError
 from redline.limits import MAX_HORIZON
 from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
@@ -233,6 +234,9 @@ def forecast(
                        "effective_runs": ess}
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
+    failure = check_failures(ds)  # every run failing is an error naming the expression
+    if failure:
+        notes.append(f"{failure}; each probability is over the runs that finished")
     results = []
     for q in questions:
         spec = q.spec

@@ -132,7 +132,9 @@ def _header(data: ReportInput) -> str:
     if isinstance(s.get("posterior"), dict):
         rows.append(("posterior", f"{s['posterior'].get('path')} ({s['posterior'].get('particles', '?')} particles)"))
     meta = "".join(f"<div><b>{escape(k)}</b><br>{escape(str(v))}</div>" for k, v in rows)
-    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in data.notes)
+    failures = [f"{name}: {ds.attrs['failure']}" if len(data.datasets) > 1 else ds.attrs["failure"]
+                for name, ds in data.datasets.items() if ds.attrs.get("failure")]
+    notes = "".join(f'<div class="note">{escape(n)}</div>' for n in [*data.notes, *failures])
     desc = f'<p class="muted">{escape(spec.meta.description)}</p>' if spec is not None and spec.meta.description else ""
     return f"<h1>{escape(title)}</h1>{desc}<div class=\"meta\">{meta}</div>{notes}"
 
@@ -167,6 +169,14 @@ def _outcomes_section(data: ReportInput, blocks: dict[str, dict]) -> str:
     else:
         intro = ("Probability that each outcome happens within the horizon, with 95% Wilson intervals; click an "
                  "outcome for its source.")
+        failed = {n: next(iter(b.values()), {}).get("failed_runs", 0) for n, b in blocks.items()}
+        if any(failed.values()):
+            # Probabilities are over the runs that finished; the failed ones are counted here.
+            intro += " " + "; ".join(
+                f"{(n + ': ') if n else ''}{k:,} run(s) failed (state went non-finite) and are left out, so the "
+                f"probabilities are over the other {next(iter(blocks[n].values())).get('runs', 0):,}"
+                for n, k in failed.items() if k) + "."
+            intro = f'<span class="note" id="failed-runs">{escape(intro)}</span>'
         fig = F.to_svg(F.outcome_bars(blocks))
     diff = ""
     if data.summary.get("differences"):

@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # never a GUI backend: reports are written on servers and in CI
+# Names and units come from scenario files: '$...$' in them is text, never mathtext (a malformed
+# formula would stop the report, and mathtext is not a language scenario authors should need).
+matplotlib.rcParams["text.parse_math"] = False
 
 import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
@@ -49,6 +52,7 @@ _RC = {
     "axes.spines.right": False,
     "axes.titlesize": 10,
     "axes.titleweight": "bold",
+    "text.parse_math": False,
     "svg.fonttype": "none",  # keep text as text: smaller files, searchable, selectable
     "svg.hashsalt": "redline",  # deterministic ids, so the same result gives the same report
 }

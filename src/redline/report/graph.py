@@ -15,7 +15,11 @@ from html import escape
 
 from redline.report.figures import PALETTE
 
-__all__ = ["scenario_svg"]
+__all__ = ["scenario_svg", "MAX_NODES", "MAX_EDGES"]
+
+MAX_NODES = 2_000
+MAX_EDGES = 20_000
+"""Largest picture drawn (elements and links); larger scenarios get a one-line notice instead."""
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _COLUMNS = ("Actors", "Actions · red lines · processes", "State variables", "Outcomes")
@@ -42,13 +46,19 @@ class _Node:
 class _Graph:
     nodes: dict[str, _Node] = field(default_factory=dict)
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # src, dst, colour, style
+    seen: set = field(default_factory=set)  # the same edges, for O(1) de-duplication
+    neighbours: dict[str, list[str]] = field(default_factory=dict)  # key -> nodes linked either way
 
     def add(self, node: _Node) -> None:
         self.nodes[node.key] = node
 
     def edge(self, src: str, dst: str, colour: str, style: str = "solid") -> None:
-        if src in self.nodes and dst in self.nodes and (src, dst, colour, style) not in self.edges:
-            self.edges.append((src, dst, colour, style))
+        item = (src, dst, colour, style)
+        if src in self.nodes and dst in self.nodes and item not in self.seen:
+            self.seen.add(item)
+            self.edges.append(item)
+            self.neighbours.setdefault(dst, []).append(src)
+            self.neighbours.setdefault(src, []).append(dst)
 
 
 def _names(expr) -> set[str]:
@@ -116,9 +126,9 @@ def _layout(g: _Graph) -> float:
             ordered = nodes
         else:
             # barycentre of the already placed nodes that point at this one (either direction)
+            # (adjacency lists: linear in the edges, where scanning every edge per node was quadratic)
             def centre(n: _Node) -> float:
-                ys = [g.nodes[s].order for s, d, *_ in g.edges if d == n.key and g.nodes[s].column < c]
-                ys += [g.nodes[d].order for s, d, *_ in g.edges if s == n.key and g.nodes[d].column < c]
+                ys = [g.nodes[k].order for k in g.neighbours.get(n.key, ()) if g.nodes[k].column < c]
                 return sum(ys) / len(ys) if ys else 1e9
 
             if c == 1:
@@ -145,6 +155,11 @@ def _short(text: str, n: int = 26) -> str:
 def scenario_svg(spec) -> str:
     """An SVG picture of a scenario spec (:class:`redline.scenario.Scenario`)."""
     g = _build(spec)
+    if len(g.nodes) > MAX_NODES or len(g.edges) > MAX_EDGES:
+        # A picture this size is unreadable and its SVG would run to megabytes: say so instead.
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" class="scenario-graph" viewBox="0 0 600 40">'
+                f'<text x="10" y="24" font-size="13">{len(g.nodes):,} elements and {len(g.edges):,} links: too '
+                f'many to draw (limits {MAX_NODES:,} and {MAX_EDGES:,})</text></svg>')
     height = _layout(g)
     width = _COL_X[-1] + _COL_W + 20
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="scenario-graph" viewBox="0 0 {width} {height:.0f}" '

@@ -9,10 +9,18 @@ This layer sits above the engine (it reads its Datasets) and below the workflows
 """
 from __future__ import annotations
 
-from redline.results.files import atomic_write_bytes, atomic_write_text, load_result, save_result, to_jsonable
+from redline.results.files import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_out_dir,
+    load_result,
+    save_result,
+    to_jsonable,
+)
 from redline.results.store import RESULT_TABLES, ResultsStore, summarise_runs
 from redline.results.summary import (
     Z95,
+    check_failures,
     cumulative_incidence,
     outcome_summary,
     paired_difference,
@@ -27,6 +35,8 @@ __all__ = [
     "Z95",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_failures",
+    "check_out_dir",
     "cumulative_incidence",
     "load_result",
     "outcome_summary",

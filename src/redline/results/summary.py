@@ -8,8 +8,11 @@ import math
 import numpy as np
 import xarray as xr
 
+from redline.errors import SimulationError
+
 __all__ = [
     "wilson_interval",
+    "check_failures",
     "paired_difference",
     "summarize",
     "outcome_summary",
@@ -54,14 +57,42 @@ def paired_difference(a: np.ndarray, b: np.ndarray, z: float = Z95) -> tuple[flo
     return mean, (mean - half, mean + half)
 
 
+def check_failures(ds: xr.Dataset) -> str | None:
+    """The result's failure line (how many runs went non-finite, where), or None if none did.
+
+    Raises
+    ------
+    SimulationError
+        when every run failed: there is no probability to report.
+    """
+    failed = ds["failed"].values
+    if not failed.any():
+        return None
+    message = ds.attrs.get("failure") or f"{int(failed.sum())} of {failed.size} run(s) failed"
+    if failed.all():
+        raise SimulationError(f"every run failed, so there is no probability to report: {message}")
+    return message
+
+
 def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
-    """Per outcome: ``probability``, ``ci95`` (Wilson), ``median_week`` (among runs where it happened)."""
+    """Per outcome: ``probability``, ``ci95`` (Wilson), ``median_week`` (among runs where it happened).
+
+    Probabilities are over the runs that finished; ``runs`` counts those and ``failed_runs`` the
+    runs whose state went non-finite (shown wherever the probability is). Every run failing is a
+    :class:`~redline.errors.SimulationError` naming the expression.
+    """
+    check_failures(ds)
     ok = ~ds["failed"].values
     n = int(ok.sum())
+    n_failed = int(ok.size - n)
     dated = json.loads(ds.attrs.get("outcome_on_weeks", "{}"))
     stopped = ds["stopped_week"].values[ok]
     result = {}
+    horizon = int(ds.attrs.get("horizon", 0)) or None
     for name in ds["outcome"].values.tolist():
+        if name in dated and horizon is not None and dated[name] > horizon:
+            # dated past this run's horizon: never checked, so no probability (not a silent 0)
+            continue
         weeks = ds["outcome_week"].sel(outcome=name).values[ok]
         happened = ~np.isnan(weeks)
         k = int(happened.sum())
@@ -71,6 +102,8 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
             "ci95": [lo, hi],
             "median_week": float(np.median(weeks[happened])) if k else None,
             "count": k,
+            "runs": n,
+            "failed_runs": n_failed,
         }
         if name in dated:
             # A dated outcome (e.g. an election) cannot happen in runs that ended before its week;
@@ -192,6 +225,7 @@ def summarize(ds: xr.Dataset) -> dict:
         "engine": attrs["engine"],
         "runs": int(attrs["runs"]),
         "failed_runs": int(ds["failed"].values.sum()),
+        "failure": check_failures(ds),
         "horizon": int(attrs["horizon"]),
         "seed": attrs["seed"],
         "spawn_key": json.loads(attrs["spawn_key"]),
@@ -200,6 +234,8 @@ def summarize(ds: xr.Dataset) -> dict:
         "params": json.loads(attrs["params"]),
         "frozen_runs": frozen_runs(ds),
         "outcomes": outcome_summary(ds),
+        "outcomes_beyond_horizon": sorted(name for name, week in json.loads(attrs.get("outcome_on_weeks", "{}")).items()
+                                          if week > int(attrs["horizon"])),
         "regimes": regime_summary(ds),
         "red_lines": red_line_summary(ds),
         "actions": action_summary(ds),

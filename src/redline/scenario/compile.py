@@ -257,6 +257,13 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             lo = 0.0
         bounds[name] = (lo, hi)
         initial[name] = c.compile(var.initial, static_names, ("state", name, "initial"))
+        start = initial[name].constant
+        if start is not None and var.type != "boolean" and (
+                (lo is not None and start < lo) or (hi is not None and start > hi)):
+            # The engines clip every value to its bounds; a starting value outside them would be
+            # changed without a word, so it is an error here.
+            raise c.fail(f"initial value {start:g} is outside the bounds [{'-inf' if lo is None else f'{lo:g}'}, "
+                         f"{'inf' if hi is None else f'{hi:g}'}] of '{name}'", ("state", name, "initial"))
     attributes = {
         f"{actor_id}_{attr}": c.compile(a.value, frozenset(params), ("actors", actor_id, "attributes", attr, "value"))
         for actor_id, actor in actors.items()
@@ -405,6 +412,9 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             week = week_of(spec.meta.as_of, out.on)
             if week < 1:
                 raise c.fail(f"date {out.on} is before the scenario's as_of {spec.meta.as_of}", base + ("on",))
+            if week > spec.meta.horizon:
+                raise c.fail(f"date {out.on} is week {week}, past the scenario's horizon of "
+                             f"{spec.meta.horizon} weeks: the outcome could never be reached", base + ("on",))
         outcomes.append(CompiledOutcome(oid, c.compile(out.condition, names, base + ("condition",)), out.absorbing, week))
 
     # Collective decisions.

@@ -146,17 +146,12 @@ def _source_texts(spec: Scenario, path: Path | None, doc: Document,
     for sid, src in spec.sources.items():
         if not src.text:
             continue
-        if Path(src.text).is_absolute():
-            candidates = [Path(src.text)]
-        else:
-            candidates = ([base / src.text] if base is not None else []) + [d / src.text for d in search]
-        for cand in candidates:
-            try:
-                if cand.is_file() and cand.stat().st_size <= 5 * 1024 * 1024:
-                    texts[sid] = cand.read_text(encoding="utf-8")
-                    break
-            except (OSError, UnicodeDecodeError):
-                continue
+        roots = ([base] if base is not None else []) + search
+        for root in roots:
+            text = _read_inside(root, src.text)
+            if text is not None:
+                texts[sid] = text
+                break
     for epath, element in iter_elements(spec):
         ref = getattr(element, "source", None)
         if ref is None or ref.end is None or ref.id not in texts:
@@ -168,6 +163,28 @@ def _source_texts(spec: Scenario, path: Path | None, doc: Document,
             )
     missing = [sid for sid, src in spec.sources.items() if src.text and sid not in texts]
     return texts, missing
+
+
+MAX_SOURCE_TEXT_BYTES = 5 * 1024 * 1024
+"""Largest source text read (bytes); a larger file is treated as missing."""
+
+
+def _read_inside(root: Path, relative: str) -> str | None:
+    """The text of ``root / relative`` if that file really lies inside ``root``, else None.
+
+    The schema already refuses absolute paths and ``..``; resolving both sides here also refuses
+    a symbolic link inside the folder that points out of it.
+    """
+    try:
+        root_real = root.resolve(strict=True)
+        cand = (root / relative).resolve(strict=True)
+        if not cand.is_relative_to(root_real) or not cand.is_file():
+            return None
+        if cand.stat().st_size > MAX_SOURCE_TEXT_BYTES:
+            return None
+        return cand.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError, RuntimeError, ValueError):
+        return None
 
 
 def located_error(err: ValidationError, doc: Document) -> ScenarioError:

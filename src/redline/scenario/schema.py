@@ -49,8 +49,10 @@ __all__ = [
     "Visibility",
 ]
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")  # \Z: "$" would accept a trailing newline
+_UNSAFE_TEXT_PATH = re.compile(r"[\x00-\x1f\x7f\\:]|^[/~]")
+QUESTION_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,128}\Z")
+SCENARIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}\Z")
 ACTOR_KINDS = ("state", "government", "armed_group", "institution", "electorate", "legislature", "organisation",
                "person", "coalition", "military", "other")
 ACTION_TAGS = ("overt", "covert", "direct", "proxy", "kinetic", "cyber", "political", "economic", "nuclear",
@@ -154,6 +156,20 @@ class Source(Strict):
     text: str | None = None
     fact: str | None = None
     licence: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _relative_text(cls, value: str | None) -> str | None:
+        # A source text is read and quoted (trace, reports, the web API): only a plain relative
+        # path below the scenario's folder or a $REDLINE_SOURCES directory may be named, so that a
+        # scenario (perhaps uploaded) cannot quote an arbitrary local file.
+        if value is None:
+            return value
+        if _UNSAFE_TEXT_PATH.search(value) or any(part.strip() in ("", ".", "..") for part in value.split("/")):
+            raise ValueError(
+                f"source text {value!r} must be a relative path below the scenario's folder or a "
+                "$REDLINE_SOURCES directory (no absolute path, '~', '..', backslash, ':' or control character)")
+        return value
 
 
 class Attribute(Provenance):
@@ -416,6 +432,33 @@ class Outcome(Provenance):
     description: str = ""
 
 
+MAX_INT_OPTION = 1000
+"""Largest whole-number model option (rounds, iterations, chunk sizes): the engine re-runs the
+model every few weeks for every run, so larger values only exhaust memory and time."""
+
+
+def _option_problem(value: Any, hint: Any) -> str | None:
+    """Why ``value`` does not fit the annotation ``hint`` of a model option (None if it fits)."""
+    import math
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) is Literal:
+        return None if value in args else f"must be one of {', '.join(repr(a) for a in args)}"
+    kinds = set(args) if args else {hint}
+    if bool in kinds:
+        return None if isinstance(value, bool) else "must be true or false"
+    if int in kinds and float not in kinds:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "must be a whole number"
+        return None if 1 <= value <= MAX_INT_OPTION else f"must be in 1..{MAX_INT_OPTION}"
+    if float in kinds:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return "must be a finite number"
+        return None if abs(value) <= 1e6 else "must be at most 1e6 in size"
+    return None
+
+
 class DecisionActor(Provenance):
     """One party to a collective decision: position on the decision's scale, salience in [0, 1],
     capability (e.g. seats). Each may be an expression, so positions can move with the state."""
@@ -440,12 +483,19 @@ class Decision(Provenance):
 
     @model_validator(mode="after")
     def _known_options(self) -> Decision:
-        accepted = {name for name, p in inspect.signature(model_function(self.model)).parameters.items()
+        import typing
+
+        function = model_function(self.model)
+        hints = typing.get_type_hints(function)
+        accepted = {name for name, p in inspect.signature(function).parameters.items()
                     if p.kind is inspect.Parameter.KEYWORD_ONLY}
-        for key in self.options:
+        for key, value in self.options.items():
             if key not in accepted:
                 raise ValueError(f"unknown option '{key}' for the {self.model} model{did_you_mean(key, accepted)} "
                                  f"(options: {', '.join(sorted(accepted))})")
+            problem = _option_problem(value, hints.get(key))
+            if problem:
+                raise ValueError(f"option '{key}' of the {self.model} model {problem}, got {value!r}")
         return self
 
     @field_validator("actors")
@@ -494,6 +544,14 @@ class Question(Strict):
     public_forecast: float | None = Field(default=None, ge=0, le=1)
     source: SourceRef | None = None
     assumption: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        # 'x' and 'x\n' would be two ids that print alike: refuse whitespace and control characters.
+        if not QUESTION_ID.match(value):
+            raise ValueError(f"question id {value!r} must be 1-128 characters without spaces or control characters")
+        return value
 
     @model_validator(mode="after")
     def _dates(self) -> Question:

@@ -30,7 +30,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from redline.errors import Location, ParameterError, RedlineError, ScenarioError
 from redline.limits import MAX_HORIZON
-from redline.web.jobs import Job, JobRunner, SessionStore, new_id
+from redline.web.guard import BodyError, RequestGuard, read_body
+from redline.web.jobs import Busy, Job, JobRunner, SessionStore, new_id
 
 __all__ = ["create_app", "MAX_UPLOAD_BYTES", "MAX_BODY_BYTES", "MAX_RUNS", "TRAJECTORY_BUDGET"]
 
@@ -40,7 +41,7 @@ MAX_JSON_BYTES = 64_000
 MAX_RUNS = 50_000
 TRAJECTORY_BUDGET = 25_000_000  # values (runs × weeks × variables) per arm kept for fan charts
 COOKIE = "redline_session"
-_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})$")
+_REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})\Z")
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
 _HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -77,13 +78,43 @@ async def _read_limited(request: Request, limit: int) -> bytes:
                 raise HTTPProblem(413, f"request is {int(declared):,} bytes; the limit is {limit:,}")
         except ValueError:
             raise HTTPProblem(400, "bad Content-Length header") from None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPProblem(413, f"request is larger than the limit of {limit:,} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:  # a size limit and deadlines: half a body held open cannot tie up the server
+        return await read_body(request.stream(), limit)
+    except BodyError as err:
+        raise HTTPProblem(err.status, err.message) from None
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_body(raw: bytes) -> Any:
+    """Parse a request's JSON: standard JSON only (no NaN/Infinity), numbers finite, bounded depth."""
+    import math
+
+    try:
+        body = json.loads(raw or b"{}", parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise HTTPProblem(400, "the request body must be JSON") from None
+    except ValueError as err:
+        raise HTTPProblem(400, f"the request body must be standard JSON: {err}") from None
+    except RecursionError:
+        raise HTTPProblem(400, "the request body nests too deeply") from None
+
+    def check(node, depth=0):
+        if depth > 16:
+            raise HTTPProblem(400, "the request body nests too deeply")
+        if isinstance(node, float) and not math.isfinite(node):
+            raise HTTPProblem(400, "numbers in the request must be finite (1e400 is infinite)")
+        if isinstance(node, dict):
+            for value in node.values():
+                check(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                check(value, depth + 1)
+
+    check(body)
+    return body
 
 
 def _scenario_info(loaded, ref: str, origin: str) -> dict[str, Any]:
@@ -128,8 +159,8 @@ def _provenance(loaded) -> list[dict[str, Any]]:
 
 def _number(value: Any, what: str, *, integer: bool = False, low: float | None = None,
             high: float | None = None) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise HTTPProblem(400, f"{what} must be a number, got {json.dumps(value)[:40]}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise HTTPProblem(400, f"{what} must be a number (and finite), got {json.dumps(value)[:40]}")
     if integer and int(value) != value:
         raise HTTPProblem(400, f"{what} must be a whole number, got {value}")
     if (low is not None and value < low) or (high is not None and value > high):
@@ -192,6 +223,19 @@ def _run_job(job: Job) -> None:
     }
 
 
+def _job_memory(loaded, runs: int, horizon, seed: int, strategies, params, cmp) -> int:
+    """Estimated peak bytes of a job (engine estimate, fan-chart trajectories, one per arm), checked
+    against the memory budget before it is queued."""
+    from redline.budget import check_memory
+    from redline.escalation.common import make_setup, memory_parts
+
+    setup = make_setup(loaded.program, rng=seed, horizon=horizon, strategies=strategies, params=params)
+    keep = runs * setup.horizon * len(loaded.spec.state) <= TRAJECTORY_BUDGET
+    arms = 2 if cmp else 1
+    parts = {k: v * arms for k, v in memory_parts(loaded.program, setup, runs, keep).items()}
+    return check_memory(parts, f"a web run of {runs:,} runs of '{loaded.id}'", "try fewer runs")
+
+
 def _tables(job: Job):
     """One row per (strategy, run): outcome weeks and final state, as a pandas DataFrame."""
     import numpy as np
@@ -219,10 +263,15 @@ def _store_input(store: Path):
     return with_analyses(load_input(store), sweep_analyses(store))
 
 
-def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Path] = (), workers: int = 2) -> FastAPI:
-    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``);
-    ``scenarios`` are the user's own scenario files (``redline serve FILE...``), loaded now (a bad
-    file is an error here, located) and offered beside the bundled ones under their ids."""
+def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Path] = (), workers: int = 2,
+               hosts: tuple[str, ...] = (), max_active_jobs: int | None = None, job_memory: int | None = None):
+    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``); ``scenarios``
+    are the user's own scenario files (``redline serve FILE...``), loaded now (a bad file is an error
+    here, located) and offered beside the bundled ones under their ids; ``hosts`` are names besides
+    127.0.0.1/localhost/[::1] that the app answers to (``--host``).
+
+    The app is wrapped in :class:`~redline.web.guard.RequestGuard` (Host/Origin allow-list,
+    declared body types)."""
     from redline.scenario import bundled_scenarios, load_scenario, scenario_from_text
 
     opened: dict[str, Any] = {}
@@ -235,9 +284,27 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
 
     from contextlib import asynccontextmanager
 
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
     static = _static_files()
     sessions = SessionStore()
-    runner = JobRunner(workers=workers)
+    runner = JobRunner(workers=workers, memory=job_memory,
+                       **({"max_active": max_active_jobs} if max_active_jobs is not None else {}))
+    # CPU work done for a request (validating an upload, drawing a scenario) runs in worker
+    # threads, at most this many at once, so the event loop keeps answering.
+    cpu_slots = asyncio.Semaphore(max(1, workers))
+
+    async def off_loop(fn, *args, **kwargs):
+        try:
+            await asyncio.wait_for(cpu_slots.acquire(), timeout=10.0)
+        except asyncio.TimeoutError:
+            raise HTTPProblem(503, "the app is busy; try again in a moment") from None
+        try:
+            return await run_in_threadpool(fn, *args, **kwargs)
+        finally:
+            cpu_slots.release()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -254,7 +321,8 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
 
     @app.exception_handler(RedlineError)
     async def _redline(request: Request, err: RedlineError):
-        return JSONResponse(_error_payload(err), status_code=400, headers=_HEADERS)
+        return JSONResponse(_error_payload(err), status_code=503 if isinstance(err, Busy) else 400,
+                            headers=_HEADERS)
 
     @app.exception_handler(404)
     async def _not_found(request: Request, err):
@@ -271,14 +339,23 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
             return JSONResponse({"error": f"request is {int(declared):,} bytes; the limit is {MAX_BODY_BYTES:,}"},
                                 status_code=413, headers=_HEADERS)
         raw = request.cookies.get(COOKIE)
-        session = sessions.get(raw)
+        session = sessions.get(raw)  # a GET never creates a session
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            # only requests that can store something (an upload, a job, a game) get a session,
+            # and a full table refuses new ones rather than evicting a live one
+            try:
+                session = sessions.keep(session)
+            except Busy as err:
+                return JSONResponse({"error": err.message}, status_code=503, headers=_HEADERS)
         request.state.session = session
         response = await call_next(request)
         for k, v in _HEADERS.items():
             response.headers.setdefault(k, v)
-        if raw != session.id:
+        session = request.state.session
+        if session.stored and raw != session.id:
             response.set_cookie(COOKIE, session.id, httponly=True, samesite="strict", path="/")
         return response
+
 
     def _loaded(request: Request, ref: str):
         if not _REF.match(ref):
@@ -350,8 +427,8 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
 
         loaded, origin = _loaded(request, ref)
         info = _scenario_info(loaded, ref, origin)
-        info["graph"] = scenario_svg(loaded.spec)
-        info["provenance"] = _provenance(loaded)
+        info["graph"] = await off_loop(scenario_svg, loaded.spec)  # layout is CPU work: off the loop
+        info["provenance"] = await off_loop(_provenance, loaded)
         return info
 
     @app.post("/api/uploads", status_code=201)
@@ -390,7 +467,7 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
             raise HTTPProblem(400, f"{name}: not UTF-8 text (byte {err.start}); is this a YAML file?",
                               file=name) from None
         try:
-            loaded = scenario_from_text(text, name=name)
+            loaded = await off_loop(scenario_from_text, text, name=name)  # validation is CPU work
         except RecursionError:
             raise HTTPProblem(400, f"{name}: the document nests too deeply", file=name) from None
         except ScenarioError as err:
@@ -403,10 +480,7 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         from redline.escalation.common import make_setup
 
         raw = await _read_limited(request, MAX_JSON_BYTES)
-        try:
-            body = json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise HTTPProblem(400, "the request body must be JSON") from None
+        body = _json_body(raw)
         if not isinstance(body, dict):
             raise HTTPProblem(400, "the request body must be a JSON object")
         unknown = set(body) - {"scenario", "runs", "seed", "horizon", "strategies", "params", "compare"}
@@ -448,7 +522,12 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         job = Job(new_id("job"), {"scenario": ref, "runs": runs, "seed": seed, "horizon": horizon,
                                   "strategies": strategies, "params": params, "compare": cmp})
         job.loaded = loaded
-        sessions.add_job(request.state.session, job)
+        runner.admit(job, _job_memory(loaded, runs, horizon, seed, strategies, params, cmp))
+        try:
+            sessions.add_job(request.state.session, job)
+        except RedlineError:
+            runner._release(job)
+            raise
         runner.submit(job, _run_job)
         return {"id": job.id, "status": job.status}
 
@@ -527,4 +606,5 @@ def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Pat
         return Response(store_html["html"], media_type="text/html; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="sweep-report.html"'})
 
-    return app
+    app.state.sessions, app.state.runner = sessions, runner
+    return RequestGuard(app, hosts=hosts)
