@@ -27,7 +27,7 @@ def test_served_file_is_listed_shown_and_run(tmp_path, example_doc):
     example_doc["meta"]["id"] = "my-crisis"
     example_doc["meta"]["title"] = "My own crisis"
     path = write_yaml(tmp_path / "mine.yaml", example_doc)
-    with TestClient(create_app(scenarios=[path])) as client:
+    with TestClient(create_app(scenarios=[path]), base_url="http://127.0.0.1:8765") as client:
         rows = client.get("/api/scenarios").json()["scenarios"]
         mine = [r for r in rows if r["ref"] == "my-crisis"]
         assert mine and mine[0]["origin"] == "file" and "mine.yaml" in mine[0]["title"]
