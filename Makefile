@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast docs bench chromium clean
+.PHONY: setup demo test test-fast docs bench chromium clean flagship-posterior flagship-docs
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,14 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out test-output .pytest_cache
+
+# The flagship's posterior, regenerated from its record (ABC-SMC; see docs/flagship.md). The
+# calibration summary (parameters, generations, predictive checks) goes to docs/flagship/.
+FLAGSHIP := src/redline/scenarios/iran-us-2020
+flagship-posterior: $(STAMP)
+	$(BIN)/redline calibrate $(FLAGSHIP).yaml --record $(FLAGSHIP).record.yaml --out $(FLAGSHIP).posterior.parquet \
+	  --particles 4000 --seed 1 --approximate --fresh --json > docs/flagship/calibration.json
+
+# docs/flagship.md and docs/flagship/*.json from the scenario, its record and its posterior.
+flagship-docs: $(STAMP)
+	$(BIN)/python docs/flagship_figures.py

@@ -133,7 +133,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "questions" /
 def test_flagship_answers_the_public_sample_and_says_when_iran_is_left_to_the_model():
     flagship = load_scenario("iran-us-2020")
     questions = load_questions(SAMPLE)
-    free = forecast(flagship, questions, runs=300, seed=0, strategies={"iran": "logit"})
+    free = forecast(flagship, questions, runs=300, seed=0)  # Iran's default policy is its own (logit) choice
     assert free.horizon >= close_week(flagship.spec.meta.as_of, dt.date(2025, 12, 31))
     assert any(n.startswith("iran's choices are left to the model (logit") for n in free.notes)
     res = backtest(free)

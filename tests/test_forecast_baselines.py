@@ -9,7 +9,8 @@ import yaml
 
 from redline.errors import ScenarioError
 from redline.forecast import backtest, forecast, load_questions
-from redline.forecast.baselines import fit_record, read_record, record_beside, record_poisson
+from redline.calibrate import load_record
+from redline.forecast.baselines import fit_record, record_beside, record_poisson
 from redline.scenario import load_scenario
 from tests.conftest import write_yaml
 
@@ -58,8 +59,8 @@ def files(tmp_path):
 
 def _fit(scenario):
     loaded = load_scenario(scenario)
-    origin, observations = read_record(record_beside(loaded))
-    return loaded, fit_record(loaded, origin, observations)
+    record = load_record(record_beside(loaded), loaded)
+    return loaded, fit_record(loaded, record.origin, record.spec.observations)
 
 
 def test_counter_rate_is_the_records_poisson_rate(files):
@@ -94,11 +95,12 @@ def test_forecasts_never_read_outcomes(files, tmp_path):
     assert record_poisson(loaded, load_questions(questions), fit) == record_poisson(loaded, load_questions(other), fit)
 
 
-def test_an_observation_after_the_origin_is_refused(tmp_path):
+def test_an_observation_after_the_origin_is_refused(files, tmp_path):
+    scenario, _ = files
     bad = dict(RECORD, observations=RECORD["observations"] + [
         {"id": "late", "date": "2020-04-01", "statistic": "hits", "value": 12, "assumption": "test"}])
-    with pytest.raises(ScenarioError, match="after the record's origin"):
-        read_record(write_yaml(tmp_path / "bad.record.yaml", bad))
+    with pytest.raises(ScenarioError, match="origin"):
+        load_record(write_yaml(tmp_path / "bad.record.yaml", bad), load_scenario(scenario))
 
 
 def test_backtest_reports_the_baseline_beside_the_others(files):
@@ -112,3 +114,29 @@ def test_backtest_reports_the_baseline_beside_the_others(files):
     row = res["questions"][0]["baselines"]["record_poisson"]
     assert row["probability"] == pytest.approx(base["record_poisson"][res["questions"][0]["id"]])
     assert dt.date.fromisoformat(res["as_of"]) == dt.date(2020, 1, 6)
+
+
+def test_forecasts_condition_on_the_records_exact_observations(tmp_path):
+    """A scenario that starts before its record's origin forecasts only from runs that reproduce
+    the record's exact facts (no sd); facts with an sd are left to calibration."""
+    doc = dict(SCENARIO, meta=dict(SCENARIO["meta"], horizon=40),
+               actors={"a": dict(SCENARIO["actors"]["a"], policy={"kind": "scripted", "probabilities": {"hit": 0.1}})})
+    scenario = write_yaml(tmp_path / "past.yaml", doc)
+    record = write_yaml(tmp_path / "past.record.yaml", {
+        "origin": "2020-03-15",
+        "observations": [{"id": "no_hit_yet", "date": "2020-03-15", "statistic": "hits", "value": 0,
+                          "assumption": "test"},
+                         {"id": "soft", "date": "2020-03-15", "statistic": "level", "value": 99, "sd": 1,
+                          "assumption": "test"}]})
+    questions = write_yaml(tmp_path / "q.yaml", [_question("first_hit", "ever(hits >= 1)", "2020-03-22")])
+    loaded = load_scenario(scenario)
+    qs = load_questions(questions)
+    free = forecast(loaded, qs, runs=4000, seed=1).questions[0]
+    kept = forecast(loaded, qs, runs=4000, seed=1, facts=load_record(record, loaded))
+    q = kept.questions[0]
+    # unconditioned, a hit in the first ten weeks already makes ever() true: P = 1 - 0.9^11
+    assert free.probability == pytest.approx(1 - 0.9 ** 11, abs=0.03)
+    # conditioned on no hit up to the origin (week 10; 0.9^10 of the runs), only week 11 counts: P = 0.1
+    assert q.runs == pytest.approx(4000 * 0.9 ** 10, rel=0.1)
+    assert q.probability == pytest.approx(0.1, abs=0.035)
+    assert any("exact observation" in n for n in kept.notes) and kept.failed_runs == 0

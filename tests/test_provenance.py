@@ -32,9 +32,22 @@ def test_missing_source_text_is_reported_not_fatal(monkeypatch):
 
 
 def test_dated_outcome_reports_runs_that_ended_before_its_week():
-    ds = simulate("iran-us-2020", runs=2000, seed=1, strategies={"iran": "rapid_overt"})
-    s = outcome_summary(ds)["president_reelected"]
-    assert s["week"] == 44 and s["runs_ended_before"] > 0
+    from redline.scenario import scenario_from_dict
+
+    doc = {
+        "meta": {"id": "ends-early", "title": "t", "as_of": "2020-01-06", "horizon": 20},
+        "actors": {"a": {"name": "A", "kind": "state", "assumption": "t",
+                         "policy": {"kind": "scripted", "probabilities": {"stop": 0.1}}}},
+        "state": {"stopped": {"type": "counter", "initial": 0, "assumption": "t"}},
+        "actions": {"stop": {"actor": "a", "effects": [{"var": "stopped", "add": 1}], "assumption": "t"}},
+        "outcomes": {
+            "world_ends": {"condition": "stopped >= 1", "absorbing": True, "assumption": "t"},
+            "vote": {"condition": "stopped == 0", "on": "2020-03-02", "assumption": "t"},
+        },
+    }
+    ds = simulate(scenario_from_dict(doc), runs=2000, seed=1)
+    s = outcome_summary(ds)["vote"]
+    assert s["week"] == 9 and s["runs_ended_before"] > 0
     reached = 2000 - s["runs_ended_before"]
     assert s["probability_if_reached"] == pytest.approx(s["count"] / reached)
 

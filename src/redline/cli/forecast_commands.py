@@ -28,6 +28,9 @@ SEED = typer.Option(0, "--seed", min=0, help="Seed of the experiment's SeedSeque
 RUNS = typer.Option(10_000, "--runs", min=1, max=MAX_RUNS, help="Number of stochastic futures.")
 STRATEGY = typer.Option(None, "--strategy", help="Give an actor a strategy: ACTOR=NAME (repeatable).")
 RECORD = typer.Option(None, "--record", help="Forecast from this record's origin with only the runs consistent with it.")
+NO_FACTS = typer.Option(False, "--no-record-facts",
+                        help="Do not count only the runs that reproduce the exact facts of the record shipped beside "
+                             "the scenario (<name>.record.yaml).")
 
 
 def _status(message: str, quiet: bool):
@@ -38,8 +41,23 @@ def _status(message: str, quiet: bool):
     return console.status(message)
 
 
+def _facts(loaded, quiet: bool):
+    """The record beside the scenario, whose exact observations filter the runs (said so on stderr)."""
+    from redline.calibrate import load_record
+    from redline.forecast.baselines import record_beside
+
+    beside = record_beside(loaded)
+    if beside is None:
+        return None
+    if not quiet:
+        console.print(f"counting only runs that reproduce the exact facts of {beside.name}; --no-record-facts to "
+                      "count every run", highlight=False)
+    return load_record(beside, loaded)
+
+
 def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, seed: int, quiet: bool,
-         posterior: Optional[Path] = None, prior: bool = False, record: Optional[Path] = None):
+         posterior: Optional[Path] = None, prior: bool = False, record: Optional[Path] = None,
+         no_facts: bool = False):
     from redline.errors import ScenarioError
     from redline.forecast import forecast as run_forecast
     from redline.forecast import load_questions, questions_from_scenario
@@ -60,23 +78,26 @@ def _run(scenario: str, questions_file: Optional[Path], strategy, runs: int, see
         from redline.calibrate import load_record
 
         rec = load_record(record, loaded)
+    facts = None if (no_facts or rec is not None) else _facts(loaded, quiet)
     with _status(f"simulating {runs:,} runs of {loaded.id} for {len(questions)} question(s)", quiet):
-        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, posterior=post, record=rec)
+        return run_forecast(loaded, questions, runs=runs, seed=seed, strategies=strategies, posterior=post, record=rec,
+                            facts=facts)
 
 
 def _record_baselines(scenario: str, questions_file: Path, seed: int) -> dict[str, dict[str, float]]:
     """The ``record_poisson`` baseline when a record sits beside the scenario file."""
+    from redline.calibrate import load_record
     from redline.forecast import load_questions
-    from redline.forecast.baselines import fit_record, read_record, record_beside, record_poisson
+    from redline.forecast.baselines import fit_record, record_beside, record_poisson
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
     path = record_beside(loaded)
     if path is None:
         return {}
-    origin, observations = read_record(path)
-    return {"record_poisson": record_poisson(loaded, load_questions(questions_file), fit_record(loaded, origin, observations),
-                                             seed=seed)}
+    record = load_record(path, loaded)
+    fit = fit_record(loaded, record.origin, record.spec.observations)
+    return {"record_poisson": record_poisson(loaded, load_questions(questions_file), fit, seed=seed)}
 
 
 def _p(value, ci) -> str:
@@ -101,10 +122,11 @@ def forecast(
     posterior: Optional[Path] = POSTERIOR,
     prior: bool = PRIOR,
     record: Optional[Path] = RECORD,
+    no_record_facts: bool = NO_FACTS,
     json_out: bool = JSON,
 ) -> None:
     """Probability of each dated question, with a 95% Wilson interval, from simulated futures."""
-    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record)
+    result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record, no_record_facts)
     if json_out:
         emit_json(result.to_dict())
         return
@@ -138,13 +160,15 @@ def backtest(
     posterior: Optional[Path] = POSTERIOR,
     prior: bool = PRIOR,
     record: Optional[Path] = RECORD,
+    no_record_facts: bool = NO_FACTS,
     json_out: bool = JSON,
 ) -> None:
     """Brier and log scores of the forecasts on resolved questions, beside baselines."""
     from redline.forecast import backtest as run_backtest
     from redline.forecast import plot_calibration
 
-    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record)
+    forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record,
+                           no_record_facts)
     result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
         result["plot"] = str(plot_calibration(result, plot))

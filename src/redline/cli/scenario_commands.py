@@ -339,11 +339,11 @@ def trace(
 @handle_errors
 def demo(
     out: Path = typer.Option(Path("out"), "--out", help="Directory for the report and figures."),
-    runs: int = typer.Option(20_000, "--runs", min=100, max=MAX_RUNS, help="Runs per strategy."),
+    runs: int = typer.Option(5000, "--runs", min=100, max=MAX_RUNS, help="Runs per strategy (and per forecast)."),
     seed: int = SEED,
     json_out: bool = JSON,
 ) -> None:
-    """The main job: run the flagship analysis end to end and write a report to out/."""
+    """The main job: the calibrated flagship analysis end to end (forecasts, strategies, the thesis split), report in out/."""
     from redline.cli.demo import run_demo
 
     result = run_demo(out=out, runs=runs, seed=seed, progress=not json_out)

@@ -37,8 +37,7 @@ import numpy as np
 from redline import expr as ex
 from redline.scenario import LoadedScenario, week_of
 
-__all__ = ["RecordFit", "fit_record", "record_poisson", "record_beside", "read_record", "JEFFREYS",
-           "BASELINE_RUNS"]
+__all__ = ["RecordFit", "fit_record", "record_poisson", "record_beside", "JEFFREYS", "BASELINE_RUNS"]
 
 JEFFREYS = 0.5
 """Pseudo-count added to each variable's number of events (Jeffreys prior for a Poisson rate)."""
@@ -87,17 +86,19 @@ def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
-def fit_record(loaded: LoadedScenario, origin: dt.date, observations: Iterable[dict[str, Any]]) -> RecordFit:
-    """Fit the baseline's processes on a record's observations (mappings with ``date``,
-    ``statistic``, ``value``); only statistics that are a bare state-variable name are series."""
+def fit_record(loaded: LoadedScenario, origin: dt.date, observations: Iterable[Any]) -> RecordFit:
+    """Fit the baseline's processes on a record's observations (with ``date``, ``statistic`` and
+    ``value``, as :class:`redline.calibrate.Observation` or mappings); only statistics that are a
+    bare state-variable name are series."""
     as_of = loaded.spec.meta.as_of
     program = loaded.program
     initial = _initial_values(loaded)
     points: dict[str, list[tuple[int, float]]] = {}
     for obs in observations:
-        name = str(obs["statistic"]).strip()
+        get = obs.get if isinstance(obs, dict) else lambda key: getattr(obs, key)
+        name = str(get("statistic")).strip()
         if name in program.kinds:
-            points.setdefault(name, []).append((week_of(as_of, _date(obs["date"])), float(obs["value"])))
+            points.setdefault(name, []).append((week_of(as_of, _date(get("date"))), float(get("value"))))
     status_quo = dict(initial)
     rates: dict[str, float] = {}
     own_jumps: dict[str, list[float]] = {}
@@ -193,25 +194,3 @@ def record_beside(loaded: LoadedScenario):
         return None
     path = loaded.path.with_name(loaded.path.name.rsplit(".", 1)[0] + ".record.yaml")
     return path if path.is_file() else None
-
-
-def read_record(path) -> tuple[dt.date, list[dict[str, Any]]]:
-    """The origin and the observations of a record file, read as data only
-    (:func:`redline.scenario.yaml_safe.read_yaml`); an observation dated after the origin is refused."""
-    from redline.errors import ScenarioError
-    from redline.scenario.yaml_safe import read_yaml
-
-    doc = read_yaml(path)
-    data = doc.data if isinstance(doc.data, dict) else {}
-    try:
-        origin = _date(data["origin"])
-    except (KeyError, ValueError):
-        raise ScenarioError("a record needs an `origin:` date (YYYY-MM-DD)", doc.locate(())) from None
-    observations = list(data.get("observations") or [])
-    for i, obs in enumerate(observations):
-        if not isinstance(obs, dict) or not {"date", "statistic", "value"} <= set(obs):
-            raise ScenarioError("an observation needs date, statistic and value", doc.locate(("observations", i)))
-        if _date(obs["date"]) > origin:
-            raise ScenarioError(f"observation '{obs.get('id')}' is dated {obs['date']}, after the record's origin {origin}",
-                                doc.locate(("observations", i, "date")))
-    return origin, observations

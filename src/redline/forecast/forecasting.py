@@ -134,6 +134,7 @@ def forecast(
     params: dict[str, float] | None = None,
     posterior=None,
     record=None,
+    facts=None,
 ) -> ForecastResult:
     """Probability of every question from ``runs`` simulated futures of ``loaded``.
 
@@ -165,6 +166,14 @@ def forecast(
         effective sample size. Parameters and state are then conditioned on the record together;
         a ``posterior`` fitted to an earlier record may supply the parameters instead, but not one
         fitted to this record (that would count it twice).
+    facts:
+        a :class:`~redline.calibrate.Record` whose *exact* observations (those without ``sd``:
+        facts it states as certain, such as "no US service member was killed in 2019") filter the
+        runs: only runs that reproduce all of them are counted (rejection, the exact-match limit of
+        the update above). This lets a scenario that starts before its record's origin forecast
+        from its calibrated posterior and from a past that agrees with the record's hard facts; the
+        facts then weigh twice on the parameters (once in the fit, once here), which only narrows
+        them towards what the record states as certain. Noisy observations are left to the fit.
 
     Raises
     ------
@@ -213,9 +222,20 @@ def forecast(
         from redline.calibrate import prior_draws
 
         params = {**prior_draws(loaded, runs, seed), **(params or {})}
+    exact = [o for o in facts.spec.observations if o.sd is None] if facts is not None else []
+    fact_probes = {f"fact:{o.id}": (str(o.statistic), facts.weeks[o.id]) for o in exact}
     ds = escalation.run(simulated, runs=runs, rng=seed, strategies=strategies, params=params,
-                        probes={**probes, **record_probes} or None)
-    ok = ~ds["failed"].values
+                        probes={**probes, **record_probes, **fact_probes} or None)
+    failed = ds["failed"].values
+    ok = ~failed
+    fact_notes = []
+    if exact:
+        consistent = np.ones_like(ok)
+        for o in exact:
+            consistent &= np.isclose(ds["probe_value"].sel(probe=f"fact:{o.id}").values, o.value, rtol=0, atol=1e-9)
+        fact_notes.append(f"conditioned on the record's {len(exact)} exact observation(s) up to {facts.origin}: "
+                          f"{int((consistent & ok).sum()):,} of {int(ok.sum()):,} runs agree with them and are counted")
+        ok &= consistent
     weights = np.ones(ok.size)
     record_info = None
     if record is not None:
@@ -234,6 +254,7 @@ def forecast(
                        "effective_runs": ess}
     chosen = json.loads(ds.attrs["policies"])
     policies, notes = _policies(loaded, chosen, strategies)
+    notes = notes + fact_notes
     failure = check_failures(ds)  # every run failing is an error naming the expression
     if failure:
         notes.append(f"{failure}; each probability is over the runs that finished")
@@ -275,6 +296,6 @@ def forecast(
             ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes))
     return ForecastResult(
         scenario=loaded.id, scenario_sha256=loaded.sha256, as_of=as_of, runs=runs,
-        failed_runs=int((~ok).sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
+        failed_runs=int(failed.sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
         notes=notes, questions=results, posterior=posterior.describe() if posterior is not None else None,
         record=record_info)
