@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 
@@ -153,7 +154,8 @@ def test_compare_side_by_side(server, page):
 def test_broken_upload_shows_the_line_inline(server, page):
     from tests.conftest import EXAMPLE
 
-    text = EXAMPLE.read_text().replace("condition: tension >= 90", "condition: tenson >= 90")
+    assert "exit: if(tension < 60" in EXAMPLE.read_text()
+    text = EXAMPLE.read_text().replace("exit: if(tension < 60", "exit: if(tenson < 60")
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "tenson" in row)
     page.goto(server)
     _wait_for_new_result(page, None)
@@ -220,5 +222,8 @@ def test_play_an_actor_in_the_browser(server, page):
     page.wait_for_function("() => document.body.dataset.status === 'done'")
     headers = page.locator("#play-outcomes thead th").all_inner_texts()
     assert headers[:2] == ["outcome", "you"] and {"deniable", "loud", "chooser"} <= set(headers)
-    assert page.locator('#play-outcomes td[data-arm="you"]').count() == 4
+    from tests.conftest import EXAMPLE
+
+    outcomes = yaml.safe_load(EXAMPLE.read_text())["outcomes"]
+    assert page.locator('#play-outcomes td[data-arm="you"]').count() == len(outcomes)  # one row per outcome
     page.screenshot(path=str(SHOTS / "play-result.png"), full_page=True)

@@ -318,10 +318,9 @@ def test_bad_response_lists_are_refused(tmp_path, response, message):
     assert message in str(err.value)
 
 
-def test_existing_bundled_scenarios_keep_their_meaning_for_scripted_actors():
-    """A scenario without the new sections runs as before: nothing new is drawn for it."""
-    loaded = load_scenario("proxy-deterrence")
-    ds = escalation.run(loaded, runs=200, rng=1, strategies={"challenger": "loud"})
+def test_a_scenario_without_the_new_sections_gets_no_new_records():
+    """No regimes, no levels: the result has no regime or option records."""
+    ds = escalation.run(scenario_from_dict(_covert_doc()), runs=200, rng=1)
     assert "regime" not in ds.coords and "option" not in ds.coords
 
 

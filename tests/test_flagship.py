@@ -110,7 +110,7 @@ def test_record_is_dated_sourced_and_speaks_the_scenarios_language(loaded, recor
 
 def test_comparing_a_strategy_with_itself_is_exactly_zero(loaded):
     res = compare(loaded, actor="iran", strategies=["slow_drip", "slow_drip"], runs=800, horizon=60, seed=3)
-    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res["differences"])
+    assert all(d["difference"] == 0 and d["ci95"] == [0.0, 0.0] for d in res.differences)
 
 
 @pytest.mark.parametrize("strategy, factors", [

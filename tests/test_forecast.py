@@ -337,3 +337,23 @@ def test_cli_unknown_name_is_one_located_line_and_exit_2(tmp_path):
 def test_cli_scenario_without_questions_asks_for_a_file():
     r = runner.invoke(app, ["forecast", "proxy-deterrence", "--json"])
     assert r.exit_code == 2 and "--questions" in r.stderr
+
+
+def test_forecast_and_backtest_say_how_many_runs_absorbing_outcomes_froze(proxy, tmp_path):
+    from redline import escalation
+
+    path = write(tmp_path, question("early", "ever(retaliation)", "2020-03-02", outcome="true")
+                 + question("late", "open_war", "2021-06-07", outcome="false"))
+    result = forecast(proxy, load_questions(path), runs=RUNS, seed=4)
+    ds = escalation.run(proxy, runs=RUNS, rng=4)
+    stopped = ds["stopped_week"].values
+    by_id = {q.id: q for q in result.questions}
+    for q in by_id.values():
+        assert q.frozen_runs == int(np.count_nonzero(stopped < q.close_week))  # NaN: never frozen
+    assert by_id["early"].frozen_runs < by_id["late"].frozen_runs  # the defender leaves (absorbing) over time
+    assert result.frozen_runs >= by_id["late"].frozen_runs > 0
+    assert any("frozen" in note for note in result.notes)
+    assert any("frozen" in note for note in by_id["late"].notes)
+    scored = backtest(result)
+    assert scored["frozen_runs"] == result.frozen_runs
+    assert {q["id"]: q["frozen_runs"] for q in scored["questions"]} == {k: q.frozen_runs for k, q in by_id.items()}

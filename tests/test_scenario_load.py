@@ -35,6 +35,9 @@ def test_example_is_strictly_sourced_and_uses_every_feature():
     assert any(o.absorbing for o in spec.outcomes.values()), "absorbing outcome"
     assert len(spec.strategies) >= 2 and spec.uncertainties and spec.levers
     assert {p.kind for p in loaded.program.strategies["challenger"].values()} == {"scripted", "logit"}
+    assert any(p.anticipate for p in loaded.program.strategies["challenger"].values()), "anticipating chooser"
+    assert any(len(r.responses) > 1 and r.cooldown_weeks for r in loaded.program.red_lines), "graded response"
+    assert spec.regimes, "a regime with entry and exit hazards"
 
 
 def test_hash_ignores_formatting(tmp_path, example_doc):

@@ -175,7 +175,8 @@ def _hostile_expression() -> str:
 
 
 def _misspelt_variable() -> str:
-    return EXAMPLE_TEXT.replace("condition: tension >= 90", "condition: tenson >= 90")
+    assert "exit: if(tension < 60" in EXAMPLE_TEXT
+    return EXAMPLE_TEXT.replace("exit: if(tension < 60", "exit: if(tenson < 60")
 
 
 @pytest.mark.parametrize("payload, fragment, needs_line", [

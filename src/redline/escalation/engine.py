@@ -307,7 +307,7 @@ class _Block:
             utilities = []
             for aid, level in options:
                 u = self.expected_utility(self.p.actions[aid], level, policy)
-                if policy.anticipate and self.relevant[aid]:
+                if policy.anticipate and self.relevant[aid] and (avail is None or avail[aid].any()):
                     u = u + self.anticipated(aid, level, policy)
                 utilities.append(u)
         finally:
@@ -425,7 +425,7 @@ class _Block:
             if key not in self.baseline_trips:
                 self.baseline_trips[key] = self.condition_on(rl, base)
             trips = self.condition_on(rl, after)
-            if attributed_after is not None:
+            if attributed_after is not None and np.any(p_now):  # a delayed attribution trips nothing now
                 trips = (1 - p_now) * trips + p_now * self.condition_on(rl, attributed_after)
             caused = trips - self.baseline_trips[key]
             if not caused.any():

@@ -20,7 +20,7 @@ import numpy as np
 
 from redline import escalation
 from redline.results import wilson_interval
-from redline.results.summary import check_failures
+from redline.results.summary import check_failures, frozen_runs
 from redline.errors import ScenarioError
 from redline.limits import MAX_HORIZON
 from redline.forecast.questions import LocatedQuestion, check_predicates, close_week
@@ -60,6 +60,7 @@ class QuestionForecast:
     public_forecast: float | None
     predicate: str
     notes: list[str] = field(default_factory=list)
+    frozen_runs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -82,6 +83,7 @@ class ForecastResult:
     policies: dict[str, dict[str, Any]]
     notes: list[str]
     questions: list[QuestionForecast]
+    frozen_runs: int = 0
     posterior: dict[str, Any] | None = None
     record: dict[str, Any] | None = None
 
@@ -94,6 +96,7 @@ class ForecastResult:
             "as_of": self.as_of.isoformat(),
             "runs": self.runs,
             "failed_runs": self.failed_runs,
+            "frozen_runs": self.frozen_runs,
             "seed": self.seed,
             "horizon_weeks": self.horizon,
             "policies": self.policies,
@@ -258,6 +261,12 @@ def forecast(
     failure = check_failures(ds)  # every run failing is an error naming the expression
     if failure:
         notes.append(f"{failure}; each probability is over the runs that finished")
+    stopped = ds["stopped_week"].values[ok]  # NaN (ran to the end) compares False
+    frozen_total = frozen_runs(ds)
+    if frozen_total:
+        notes.append(f"{frozen_total:,} of {runs:,} runs were frozen early by an absorbing outcome (their state "
+                     "stops changing there); questions closing later read them from that frozen state — "
+                     "regimes with exits avoid this")
     results = []
     for q in questions:
         spec = q.spec
@@ -276,6 +285,10 @@ def forecast(
         elif spec.open_date > as_of:
             qnotes.append(f"opens {spec.open_date}, after as_of {as_of}: windows such as ever() count from as_of")
         values = ds["probe_value"].sel(probe=q.id).values[ok]
+        frozen = int(np.count_nonzero(stopped < weeks[q.id]))
+        if frozen:
+            qnotes.append(f"{frozen:,} of {int(ok.sum()):,} runs were frozen by an absorbing outcome before week "
+                          f"{weeks[q.id]}; their answer is read from the state where they ended")
         defined = ~np.isnan(values)
         n = int(defined.sum())
         hits = int((values[defined] != 0).sum())
@@ -293,9 +306,10 @@ def forecast(
             n = n if total > 0 else 0
         results.append(QuestionForecast(
             **base, close_week=weeks[q.id], status="forecast", probability=probability,
-            ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes))
+            ci95=[lo, hi] if n else None, runs=n, hits=hits, undefined_runs=int((~defined).sum()), notes=qnotes,
+            frozen_runs=frozen))
     return ForecastResult(
         scenario=loaded.id, scenario_sha256=loaded.sha256, as_of=as_of, runs=runs,
         failed_runs=int(failed.sum()), seed=seed, horizon=int(ds.attrs["horizon"]), policies=policies,
-        notes=notes, questions=results, posterior=posterior.describe() if posterior is not None else None,
-        record=record_info)
+        notes=notes, questions=results, frozen_runs=frozen_total,
+        posterior=posterior.describe() if posterior is not None else None, record=record_info)
