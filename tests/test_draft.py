@@ -243,4 +243,6 @@ def test_public_api_drafts_an_article():
     ex, sk = redline.draft_article(_text(DATA / "hormuz.txt"), scenario_id="hormuz-draft")
     assert "draft_article" in redline.__all__
     assert sk.scenario["meta"]["id"] == "hormuz-draft" and ex.backend == "rules"
-    assert scenario_from_text(to_yaml(sk), name="hormuz-draft.yaml").warnings == []
+    todo = ("is read by no expression", "is neither read nor changed", "can sum to")  # a skeleton's to-do list
+    warnings = scenario_from_text(to_yaml(sk), name="hormuz-draft.yaml").warnings
+    assert [w for w in warnings if not any(t in w for t in todo)] == []
