@@ -115,12 +115,33 @@ class block_streams:
         return stream
 
 
+    def rows(self, rows: np.ndarray) -> _RowStreams:
+        """The same streams restricted further to ``rows`` (positions among the runs still
+        simulated): every draw is still made for the whole block, so the streams stay aligned
+        whether or not a value is needed for every run."""
+        return _RowStreams(self, rows if self.subset is None else self.subset[rows])
+
+
+class _RowStreams:
+    """A block's streams seen through a fixed set of block positions (see :meth:`block_streams.rows`)."""
+
+    __slots__ = ("owner", "runs", "subset")
+
+    def __init__(self, owner: block_streams, subset: np.ndarray):
+        self.owner = owner
+        self.runs = owner.runs
+        self.subset = subset
+
+    def get(self, site: str) -> _SiteStream:
+        return _SiteStream(self.owner.get(site).rng, self)
+
+
 class _SiteStream:
     """The draws of one call site: full-block draws restricted to the runs still simulated."""
 
     __slots__ = ("rng", "owner")
 
-    def __init__(self, rng: np.random.Generator, owner: block_streams):
+    def __init__(self, rng: np.random.Generator, owner: block_streams | _RowStreams):
         self.rng = rng
         self.owner = owner
 

@@ -49,6 +49,25 @@ COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
 
 
+class _RowValues:
+    """The values of some working runs (``rows``), read by one evaluation of an expression:
+    arrays over the runs are cut to ``rows`` when first read, scalars pass unchanged."""
+
+    __slots__ = ("values", "rows", "n", "cut")
+
+    def __init__(self, values: dict, rows: np.ndarray, n: int):
+        self.values, self.rows, self.n, self.cut = values, rows, n, {}
+
+    def __getitem__(self, name: str):
+        value = self.cut.get(name)
+        if value is None:
+            value = self.values[name]
+            if isinstance(value, np.ndarray) and value.shape == (self.n,):
+                value = value[self.rows]
+            self.cut[name] = value
+        return value
+
+
 class _Block:
     """State of one block of runs while it is being simulated.
 
@@ -463,65 +482,94 @@ class _Block:
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> None:
-        """Apply the effects of every taken action, each computed from the same pre-move state."""
+        """Apply the effects of every taken action, each computed from the same pre-move state.
+
+        An effect is computed only for the runs that took its action; its random call sites still
+        draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
+        aligned and a run's numbers do not depend on what the other runs did."""
         ctx = self.ctx
         ctx.commit = commit
-        changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+        changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
                 mask = taken.get(aid)
                 if mask is None:
                     continue
+                rows = np.flatnonzero(mask)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
-                # Values are drawn for every run, taken or not, so random streams stay aligned.
                 try:
-                    amounts = [eff.value.evaluate(ctx) for eff in action.effects]
+                    amounts = [self.evaluate_rows(eff.value, rows) for eff in action.effects]
                     for eff, amount in zip(action.effects, amounts):
-                        changes.append((eff.var, eff.op, amount, mask))
-                    self.attribute(action, amounts, mask, week, changes)
+                        changes.append((eff.var, eff.op, rows, amount))
+                    self.attribute(action, amounts, rows, week, changes)
                 finally:
                     self.clear_level(action)
         finally:
             ctx.commit = True
-        for var, op, amount, mask in changes:
-            old = self.values[var]
-            new = old + np.where(mask, amount, 0.0) if op == "add" else np.where(mask, amount, old)
-            self.values[var] = clip_to_bounds(self.p, var, new)
+        for var, op, rows, amount in changes:
+            if rows.size:
+                self.write_rows(var, op, rows, amount)
 
-    def attribute(self, action: CompiledAction, amounts, mask, week: int, changes) -> None:
+    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
+        """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
+        not computed, but each of its random call sites draws for the whole block as a full
+        evaluation would (Glasserman & Yao 1992: common random numbers need every draw in its
+        place). Expressions with windows are evaluated for every run (their accumulators advance
+        for all runs at once)."""
+        if e.constant is not None:
+            return np.broadcast_to(e.constant, (rows.size,))
+        if e.windows:
+            return e.evaluate(self.ctx)[rows]
+        if rows.size == self.n:
+            return e.evaluate(self.ctx)
+        if rows.size == 0 and not e.random:
+            return np.empty(0)
+        ctx = self.ctx
+        sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
+        sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        return e.evaluate(sub)
+
+    def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
+        """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds. A new
+        array: the old one may be held elsewhere (windows, anticipation's baseline)."""
+        new = np.array(np.broadcast_to(self.values[var], (self.n,)), dtype=float)
+        new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+        self.values[var] = new
+
+    def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
+        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts`` on those rows)."""
         attributed = [(eff, amt) for eff, amt in zip(action.effects, amounts) if eff.attributed is not None]
         if not action.covert:
             for eff, amt in attributed:
-                changes.append((eff.attributed, "add", amt, mask))
+                changes.append((eff.attributed, "add", rows, amt))
             return
-        prob = action.attribution_probability.evaluate(self.ctx)
-        self.note_clipped(action.attribution_probability, prob, mask)
-        hit = self.streams.get(f"attribution:{action.id}").random(self.n) < prob
+        prob = self.evaluate_rows(action.attribution_probability, rows)
+        self.note_clipped(action.attribution_probability, prob, True)
+        hit = self.streams.get(f"attribution:{action.id}").random(self.n)[rows] < prob
         if not attributed:
             return
-        delay = np.fmax(np.rint(np.broadcast_to(action.attribution_delay.evaluate(self.ctx), (self.n,))), 0)
-        landing = mask & hit
-        now = landing & (delay == 0)
-        later = landing & (delay > 0) & (delay < MAX_DELAY)
+        landing = rows[hit]
+        amounts = [np.broadcast_to(amt, (rows.size,))[hit] for _, amt in attributed]
+        delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+        now = delay == 0
+        later = (delay > 0) & (delay < MAX_DELAY)
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped.
-        far = landing & (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
-        for eff, amt in attributed:
-            changes.append((eff.attributed, "add", amt, now))
+        far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
+        for (eff, _), amt in zip(attributed, amounts):
+            changes.append((eff.attributed, "add", landing[now], amt[now]))
         if later.any():
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
-            runs = np.nonzero(later)[0]
-            for k, (_, amt) in enumerate(attributed):
-                full = np.broadcast_to(amt, (self.n,))
-                buf[slots, k, runs] += full[runs]  # one slot per run: no repeated indices
+            runs = landing[later]
+            for k, amt in enumerate(amounts):
+                buf[slots, k, runs] += amt[later]  # one slot per run: no repeated indices
         if far.any():
-            runs = np.nonzero(far)[0]
-            due = (week + delay[runs]).astype(int)
-            for eff, amt in attributed:
-                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
-                                         np.broadcast_to(amt, (self.n,))[runs].copy()))
+            runs = landing[far]
+            due = (week + delay[far]).astype(int)
+            for (eff, _), amt in zip(attributed, amounts):
+                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed, amt[far].copy()))
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
