@@ -103,6 +103,32 @@ def _linear_kinks(ideal, w, radius, active, left, right):
     return at_kink, a, b
 
 
+def _pool_identical(ideal, w, active):
+    """Actors at the same ideal point in every row (and active in the same rows) act as one
+    actor with their summed weight: equal ideal points give equal disagreement points and
+    gains, and ``w_1 log g + w_2 log g = (w_1 + w_2) log g``, so the solution is unchanged
+    (up to rounding). Blocs that share a position formula cost the solver one column."""
+    columns = ideal.shape[1]
+    if columns < 2:
+        return ideal, w, active
+    by_column, on_column = np.ascontiguousarray(ideal.T), np.ascontiguousarray(active.T)
+    groups: list[list[int]] = []
+    for j in range(columns):
+        for group in groups:
+            k = group[0]
+            if (by_column[j, :1] == by_column[k, :1]).all() and np.array_equal(by_column[j], by_column[k]) \
+                    and np.array_equal(on_column[j], on_column[k]):
+                group.append(j)
+                break
+        else:
+            groups.append([j])
+    if len(groups) == columns:
+        return ideal, w, active
+    keep = [g[0] for g in groups]
+    pooled = np.stack([w[:, g[0]] if len(g) == 1 else w[:, g].sum(axis=1) for g in groups], axis=1)
+    return ideal[:, keep], pooled, active[:, keep]
+
+
 def predict(
     actors: Actors,
     *,
@@ -138,6 +164,7 @@ def predict(
     active = actors.present & (actors.weights > 0)
     w = np.where(active, actors.weights, 0.0)
     ideal = np.where(active, actors.positions, 0.0)
+    ideal, w, active = _pool_identical(ideal, w, active)
     batch = ideal.shape[0]
     sq = np.full(batch, np.nan) if actors.status_quo is None else actors.status_quo
     lo = np.where(active, ideal, np.inf).min(axis=1)

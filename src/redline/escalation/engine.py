@@ -158,8 +158,10 @@ class _Block:
         ctx.week = week
         if self.setup.choosers:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
+        all_alive = bool(self.alive.all())
         for name in self.p.flows:
-            self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
+            self.values[name] = (self.flow_start[name].copy() if all_alive else
+                                 np.where(self.alive, self.flow_start[name], self.values[name]))
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
@@ -226,10 +228,16 @@ class _Block:
                     weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
                     weights = self.logit_weights(policy, options, avail)
-                cumulative = np.zeros(self.n)
+                # Every policy gives unavailable options (and ended runs) weight 0, and an empty
+                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed.
+                cumulative = None
                 for (aid, level), w in zip(options, weights):
-                    upper = cumulative + w
-                    pick = (u >= cumulative) & (u < upper) & self.alive
+                    if cumulative is None:  # u >= 0 always
+                        upper = np.broadcast_to(w, (self.n,))
+                        pick = u < upper
+                    else:
+                        upper = cumulative + w
+                        pick = (u >= cumulative) & (u < upper)
                     cumulative = upper
                     if aid in levels:
                         taken[aid] |= pick
@@ -311,6 +319,11 @@ class _Block:
     def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
         """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
         engine clips it, and ``run`` reports the count against the expression's place."""
+        if e.constant is not None and 0.0 <= e.constant <= 1.0:
+            return
+        values = np.asarray(values)
+        if values.size and values.min() >= 0.0 and values.max() <= 1.0:  # NaN fails both: counted below
+            return
         outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
         if outside:
             self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
@@ -601,14 +614,23 @@ class _Block:
                 k += 1
 
     def run_processes(self) -> None:
+        """Each process updates its variables, all computed from the state before it, in the runs
+        where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
         ctx = self.ctx
+        all_alive = bool(self.alive.all())
         for proc in self.p.processes:
+            if proc.when is None and all_alive:
+                new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
+                for var, op, value in new_values:
+                    new = self.values[var] + value if op == "add" else np.array(value, dtype=float)
+                    self.values[var] = clip_to_bounds(self.p, var, new)
+                continue
             mask = self.alive if proc.when is None else self.alive & (proc.when.evaluate(ctx) != 0)
-            new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
+            rows = np.flatnonzero(mask)
+            new_values = [(var, op, self.evaluate_rows(e, rows)) for var, op, e in proc.updates]
             for var, op, value in new_values:
-                old = self.values[var]
-                new = old + value if op == "add" else value
-                self.values[var] = clip_to_bounds(self.p, var, np.where(mask, new, old))
+                if rows.size:
+                    self.write_rows(var, op, rows, value)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: inputs evaluated every week (windows stay current), the model
@@ -634,17 +656,19 @@ class _Block:
             cond = rl.condition.evaluate(ctx) != 0
             cred = rl.credibility.evaluate(ctx)
             draw = self.streams.get(f"red_line:{rl.id}").random(self.n)
-            fired_before = ~np.isnan(self.red_line_week[rl.id])
             trigger = cond & self.alive & self.can_fire(rl)
+            if len(rl.responses) > 1:
+                pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
+            if not trigger.any():  # nothing fires: no record changes
+                continue
             enforce = trigger & (draw < cred)
+            fired_before = ~np.isnan(self.red_line_week[rl.id])
             self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
             self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
             self.red_line_enforced[rl.id] |= enforce
             self.red_line_firings[rl.id] += trigger
             self.note_clipped(rl.credibility, cred, trigger)
             self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
-            if len(rl.responses) > 1:
-                pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
             if not enforce.any():
                 continue
             if len(rl.responses) == 1:
@@ -704,6 +728,11 @@ class _Block:
             self.alive &= ~ending
 
     def check_finite(self, week: int) -> None:
+        total = 0.0
+        for name in self.p.variables:  # a sum is finite only if every term is (or it overflowed)
+            total = total + self.values[name]
+        if np.isfinite(total).all():
+            return
         bad = np.zeros(self.n, dtype=bool)
         for name in self.p.variables:
             bad |= ~np.isfinite(self.values[name])

@@ -44,10 +44,14 @@ def scripted_weights(probabilities: Sequence, available: Sequence | None = None,
         weights = [np.where(ok, w, 0.0) for w, ok in zip(weights, available)]
     if not weights:
         return []
-    total = np.sum(weights, axis=0)
+    total = weights[0]
+    for w in weights[1:]:  # in order, as np.sum over the options would add them
+        total = total + w
     if renormalise:
         empty = total <= 0
         return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
+    if not np.any(total > 1.0):  # the usual case: nothing to scale (w * 1.0 is w)
+        return weights
     scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
     return [w * scale for w in weights]
 
