@@ -220,9 +220,16 @@ class Expression:
     _scalar: Callable[[ScalarContext], float] = field(repr=False)
     constant: float | None = None
     window_weeks: int = 0  # weeks of history its last=N windows keep per run (memory budgeting)
+    _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # constant, broadcast
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
-        """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
+        """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
+        (read-only when it is a constant or a broadcast scalar)."""
+        if self.constant is not None:
+            cached = self._constant_runs
+            if cached is None or cached.shape[0] != ctx.runs:
+                cached = self._constant_runs = np.broadcast_to(self.constant, (ctx.runs,))
+            return cached
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value

@@ -520,9 +520,14 @@ class _Block:
                     self.clear_level(action)
         finally:
             ctx.commit = True
+        written: dict[str, np.ndarray] = {}  # one new array per variable, changed in order
         for var, op, rows, amount in changes:
             if rows.size:
-                self.write_rows(var, op, rows, amount)
+                new = written.get(var)
+                if new is None:
+                    new = written[var] = self.copy_of(var)
+                new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+        self.values.update(written)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
@@ -531,7 +536,7 @@ class _Block:
         place). Expressions with windows are evaluated for every run (their accumulators advance
         for all runs at once)."""
         if e.constant is not None:
-            return np.broadcast_to(e.constant, (rows.size,))
+            return np.full(rows.size, e.constant)
         if e.windows:
             return e.evaluate(self.ctx)[rows]
         if rows.size == self.n:
@@ -544,11 +549,18 @@ class _Block:
         return e.evaluate(sub)
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
-        """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds. A new
-        array: the old one may be held elsewhere (windows, anticipation's baseline)."""
-        new = np.array(np.broadcast_to(self.values[var], (self.n,)), dtype=float)
+        """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds."""
+        new = self.copy_of(var)
         new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
         self.values[var] = new
+
+    def copy_of(self, var: str) -> np.ndarray:
+        """A new float array of ``var``'s values, to change: the current one may be held
+        elsewhere (anticipation's baseline, a chooser's view), so it is never changed in place."""
+        value = self.values[var]
+        if type(value) is np.ndarray and value.shape == (self.n,) and value.dtype == np.float64:
+            return value.copy()
+        return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
     def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
         """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts`` on those rows)."""
