@@ -49,6 +49,9 @@ COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
 
 
+_NO_ROWS = np.zeros(0, dtype=np.intp)
+
+
 class _RowValues:
     """The values of some working runs (``rows``), read by one evaluation of an expression:
     arrays over the runs are cut to ``rows`` when first read, scalars pass unchanged."""
@@ -100,6 +103,7 @@ class _Block:
             "failed": np.zeros(runs, dtype=bool),
         }
         self.values: dict[str, np.ndarray | float] = {}
+        self._zeros: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
@@ -168,9 +172,14 @@ class _Block:
         self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
-            self.values[aid] = t.astype(float)
-            self.action_count[aid] += t
+            if t.any():
+                self.values[aid] = t.astype(float)
+                self.action_count[aid] += t
+            else:  # most actions are not taken in most weeks: nothing to count
+                self.values[aid] = self.zeros()
         for aid in self.leveled:
+            if not taken[aid].any():
+                continue
             action = self.p.actions[aid]
             for i in range(action.n_levels):
                 self.option_count[option_id(action, i)] += taken[aid] & (levels[aid] == i)
@@ -181,6 +190,21 @@ class _Block:
         self.record_outcomes(week)
         self.check_finite(week)
         self.record_probes(week)
+
+    def draw(self, site: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Site ``site``'s uniforms for this week, for the working runs ``rows`` (all if None);
+        the stream always moves on by a whole block (see :class:`block_streams`)."""
+        if rows is None or rows.size == self.n:
+            return self.streams.get(site).random(self.n)
+        return self.streams.rows(rows).get(site).random(rows.size)
+
+    def zeros(self) -> np.ndarray:
+        """A read-only array of zeros over the working runs (shared: never written in place)."""
+        zeros = self._zeros
+        if zeros is None or zeros.shape[0] != self.n:
+            zeros = self._zeros = np.zeros(self.n)
+            zeros.setflags(write=False)
+        return zeros
 
     def record_probes(self, week: int) -> None:
         for name, e, at in self.setup.probes or ():
@@ -212,10 +236,12 @@ class _Block:
                 external = self.external_weights(actor, tracks, avails, forced)
             for track, action_ids in tracks.items():
                 options = self.p.options(action_ids)
-                # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
-                u = self.streams.get(f"choice:{actor}:{track}").random(self.n)
+                # The stream moves on every week, scheduled or not, so a run's later choices keep
+                # their numbers; its uniforms are read only in runs where some option may be taken.
+                site = f"choice:{actor}:{track}"
                 scheduled = forced.get((actor, track))
                 if scheduled is not None:
+                    self.draw(site, _NO_ROWS)
                     aid, level = scheduled
                     taken[aid] = self.alive.copy()
                     if aid in levels:
@@ -229,7 +255,17 @@ class _Block:
                 else:
                     weights = self.logit_weights(policy, options, avail)
                 # Every policy gives unavailable options (and ended runs) weight 0, and an empty
-                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed.
+                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
+                # is a uniform in runs where every option weighs 0.
+                total = weights[0] if weights else np.zeros(self.n)
+                for w in weights[1:]:
+                    total = total + w
+                rows = np.flatnonzero(total > 0)
+                if rows.size == self.n:
+                    u = self.draw(site)
+                else:
+                    u = np.zeros(self.n)
+                    u[rows] = self.draw(site, rows)
                 cumulative = None
                 for (aid, level), w in zip(options, weights):
                     if cumulative is None:  # u >= 0 always
@@ -571,7 +607,7 @@ class _Block:
             return
         prob = self.evaluate_rows(action.attribution_probability, rows)
         self.note_clipped(action.attribution_probability, prob, True)
-        hit = self.streams.get(f"attribution:{action.id}").random(self.n)[rows] < prob
+        hit = self.draw(f"attribution:{action.id}", rows) < prob
         if not attributed:
             return
         landing = rows[hit]
@@ -667,13 +703,20 @@ class _Block:
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate(ctx) != 0
             cred = rl.credibility.evaluate(ctx)
-            draw = self.streams.get(f"red_line:{rl.id}").random(self.n)
             trigger = cond & self.alive & self.can_fire(rl)
-            if len(rl.responses) > 1:
-                pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
-            if not trigger.any():  # nothing fires: no record changes
+            fired = np.flatnonzero(trigger)
+            # Both streams move on by a block every week (aligned streams), read only where needed.
+            draw = self.draw(f"red_line:{rl.id}", fired)
+            if not fired.size:  # nothing fires: no record changes
+                if len(rl.responses) > 1:
+                    self.draw(f"response:{rl.id}", fired)
                 continue
-            enforce = trigger & (draw < cred)
+            enforce = np.zeros(self.n, dtype=bool)
+            enforce[fired] = draw < cred[fired]
+            if len(rl.responses) > 1:
+                carried = np.flatnonzero(enforce)
+                pick = np.zeros(self.n)
+                pick[carried] = self.draw(f"response:{rl.id}", carried)
             fired_before = ~np.isnan(self.red_line_week[rl.id])
             self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
             self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
