@@ -233,6 +233,8 @@ class Expression:
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value
+        if isinstance(value, (float, int, np.floating, np.integer)):  # np.full: cheaper than broadcast_to
+            return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
 
     def evaluate_scalar(self, ctx: ScalarContext) -> float:
@@ -733,7 +735,8 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
     def vec(ctx):
         x = arg_v(ctx)
         x = np.not_equal(x, 0).astype(float) if as_count else np.asarray(x, dtype=float)
-        x = np.broadcast_to(x, (ctx.runs,))
+        if x.shape != (ctx.runs,):
+            x = np.broadcast_to(x, (ctx.runs,))
         state = ctx.windows.get(key)
         if state is None:
             state = ctx.windows[key] = RingBuffer(n, ctx.runs)

@@ -192,9 +192,11 @@ class _SiteStream:
 
 def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
     """The bargaining model's predicted position per run, from (parties, runs) arrays."""
-    pos = np.stack([np.broadcast_to(p, positions[0].shape) for p in positions], axis=1)
-    sal = np.clip(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in saliences], axis=1), 0.0, 1.0)
-    cap = np.maximum(np.stack([np.broadcast_to(x, pos.shape[:1]) for x in capabilities], axis=1), 0.0)
+    pos, sal, cap = (np.empty((np.shape(positions[0])[0], len(positions))) for _ in range(3))
+    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # columns of (runs, parties)
+        pos[:, j], sal[:, j], cap[:, j] = p, s, c
+    np.clip(sal, 0.0, 1.0, out=sal)
+    np.maximum(cap, 0.0, out=cap)
     actors = bargaining.Actors.from_arrays(pos, sal, cap, names=decision.parties)
     return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
 

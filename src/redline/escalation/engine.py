@@ -269,7 +269,7 @@ class _Block:
                 cumulative = None
                 for (aid, level), w in zip(options, weights):
                     if cumulative is None:  # u >= 0 always
-                        upper = np.broadcast_to(w, (self.n,))
+                        upper = w
                         pick = u < upper
                     else:
                         upper = cumulative + w
@@ -345,6 +345,10 @@ class _Block:
         probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
+            if avail is not None and (e is None or (e.constant is not None and 0.0 <= e.constant <= 1.0)):
+                # A number: the availability mask makes it one weight per run (rules.scripted_weights).
+                probabilities.append(0.0 if e is None else e.constant)
+                continue
             raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
             if count and e is not None:
                 self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
@@ -611,7 +615,8 @@ class _Block:
         if not attributed:
             return
         landing = rows[hit]
-        amounts = [np.broadcast_to(amt, (rows.size,))[hit] for _, amt in attributed]
+        amounts = [(amt if np.shape(amt) == (rows.size,) else np.broadcast_to(amt, (rows.size,)))[hit]
+                   for _, amt in attributed]
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
         now = delay == 0
         later = (delay > 0) & (delay < MAX_DELAY)
