@@ -314,3 +314,24 @@ def test_graded_responses_are_renormalised_with_equal_shares_when_all_zero():
     assert np.allclose(rules.scripted_weights([0.2, 0.6], renormalise=True), [0.25, 0.75])
     assert [float(x) for x in rules.scripted_weights([0.0, np.nan], renormalise=True)] == [0.5, 0.5]
     assert np.isclose(sum(rules.logit_weights(2.0, [1.0, -1.0], nothing=False)), 1.0)
+
+
+def test_uniforms_read_for_a_few_runs_are_the_block_draws_and_keep_streams_aligned():
+    """Reading a site's uniforms for a few runs (jumping the stream over the others) gives the
+    numbers a full-block draw gives them, and leaves the stream where the full draw leaves it,
+    also after ended runs were dropped (``subset``)."""
+    from redline.escalation.common import block_streams
+
+    ss = np.random.SeedSequence(11)
+    full, few = block_streams(ss, 0, 6000), block_streams(ss, 0, 6000)
+    rows = np.array([3, 17, 5999])
+    week1 = full.get("s").random(6000)
+    assert np.array_equal(few.rows(rows).get("s").random(3), week1[rows])
+    week2 = full.get("s").random(6000)
+    assert few.rows(np.zeros(0, dtype=np.intp)).get("s").random(0).size == 0  # nothing read, stream moved on
+    live = np.arange(0, 6000, 2)  # half the runs ended and were dropped
+    full.subset = few.subset = live
+    week3 = full.get("s").random(live.size)
+    assert np.array_equal(few.rows(np.array([1, 2])).get("s").random(2), week3[[1, 2]])
+    assert np.array_equal(full.get("s").random(live.size), few.get("s").random(live.size))  # still in step
+    assert not np.array_equal(week1, week2)

@@ -39,8 +39,9 @@ BLOCK_RUNS = 32768
 """Runs per replication block; each block has its own spawned random streams."""
 
 SPARSE_DRAWS = 32
-"""Below this many runs needing a site's uniforms, they are drawn one by one with the stream
-jumped over the others (same numbers as a full-block draw, at a fraction of its cost)."""
+"""Up to this many runs needing a site's uniforms (and at most one in 512 of the block), they are
+drawn one by one with the stream jumped over the others: the same numbers as a full-block draw,
+at a fraction of its cost (a jump and a single draw cost about as much as 500 block draws)."""
 
 MAX_DELAY = 64
 """Longest attribution delay, in weeks (longer delays are cut to this)."""
@@ -155,8 +156,8 @@ class _SiteStream:
 
     def random(self, size: int) -> np.ndarray:
         subset = self.owner.subset
-        if subset is not None and subset.size <= SPARSE_DRAWS:
-            return self._sparse_uniforms(subset)
+        if subset is not None and subset.size <= SPARSE_DRAWS and subset.size * 512 <= self.owner.runs:
+            return self._sparse_uniforms(subset)  # cheaper than the block's draw (a small block: only none)
         return self._restrict(self.rng.random(self.owner.runs))
 
     def _sparse_uniforms(self, positions: np.ndarray) -> np.ndarray:
