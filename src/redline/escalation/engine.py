@@ -49,7 +49,8 @@ COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
 
 
-_NO_ROWS = np.zeros(0, dtype=np.intp)
+_NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
+_NO_ROWS.setflags(write=False)
 
 
 class _RowValues:
@@ -548,7 +549,7 @@ class _Block:
                 mask = taken.get(aid)
                 if mask is None:
                     continue
-                rows = np.flatnonzero(mask)
+                rows = np.flatnonzero(mask) if mask.any() else _NO_ROWS  # most actions: no run took them
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
