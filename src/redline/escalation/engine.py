@@ -435,14 +435,14 @@ class _Block:
         return rules.sanitise_utility(total)
 
     # -- anticipation (see redline.escalation.anticipation)
-    def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
-        """Whether ``rl`` may fire this week: not spent (``once``) and not resting."""
-        ok = np.ones(self.n, dtype=bool)
-        last = self.last_fired[rl.id]
+    def can_fire(self, rl: CompiledRedLine) -> np.ndarray | bool:
+        """Whether ``rl`` may fire this week: not spent (``once``) and not resting (``True``
+        when it always may)."""
+        ok = True
         if rl.once:
-            ok &= np.isnan(self.red_line_week[rl.id])
+            ok = np.isnan(self.red_line_week[rl.id])
         if rl.cooldown_weeks:
-            ok &= ~(self.ctx.week - last <= rl.cooldown_weeks)
+            ok = ok & ~(self.ctx.week - self.last_fired[rl.id] <= rl.cooldown_weeks)
         return ok
 
     def condition_on(self, rl: CompiledRedLine, values: dict) -> np.ndarray:
@@ -780,6 +780,8 @@ class _Block:
             if o.week is not None and o.week != week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
+            if not first.any():  # no run reaches it this week: its records stay as they are
+                continue
             self.outcome_week[o.id] = np.where(first, float(week), self.outcome_week[o.id])
             self.values[o.id] = (~np.isnan(self.outcome_week[o.id])).astype(float)
             if o.absorbing:
