@@ -185,6 +185,39 @@ def test_nash_status_quo_unanimity():
     assert res.prediction[0] == 50.0 and not res.diagnostics["agreement"][0]
 
 
+def _nash_by_grid(pos, w, sq, utility, disagreement):
+    """The weighted Nash product maximised by brute force on a fine grid (for checking)."""
+    lo, hi = min(pos.min(), sq if np.isfinite(sq) else np.inf), max(pos.max(), sq if np.isfinite(sq) else -np.inf)
+    d = np.where(np.abs(pos - lo) >= np.abs(pos - hi), lo, hi) if disagreement == "worst" else np.full_like(pos, sq)
+    x = np.linspace(lo, hi, 400_001)[:, None]
+    u = (lambda z: -np.abs(z - pos)) if utility == "linear" else (lambda z: -(z - pos) ** 2)
+    gain = u(x) - u(d[None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        objective = np.where((gain > 0).all(axis=1), (w * np.log(gain)).sum(axis=1), -np.inf)
+    return float(x[np.argmax(objective), 0]), (hi - lo) / 400_000
+
+
+@pytest.mark.parametrize("utility", ["linear", "quadratic"])
+@pytest.mark.parametrize("disagreement", ["worst", "status_quo"])
+def test_nash_exact_solver_matches_brute_force(utility, disagreement):
+    """The kink search plus safeguarded Newton finds the maximiser of the weighted Nash product,
+    on optima at an ideal point (kinks of linear utilities) and inside segments alike."""
+    rng = np.random.default_rng(11)
+    pos = rng.uniform(0, 100, (60, 6))
+    pos[:20] = np.round(pos[:20] / 20) * 20  # ties and optima at ideal points
+    sal, cap = rng.uniform(0.1, 1, pos.shape), rng.uniform(0.1, 30, pos.shape)
+    sq = np.where(np.arange(60) % 2 == 0, rng.uniform(0, 100, 60), np.nan)
+    got = nash.predict(Actors.from_arrays(pos, sal, cap, status_quo=sq), utility=utility,
+                       disagreement=disagreement)
+    for i in range(60):
+        if disagreement == "status_quo" and not got.diagnostics["agreement"][i]:
+            continue
+        use_sq = sq[i] if disagreement == "status_quo" and np.isfinite(sq[i]) else np.nan
+        want, step = _nash_by_grid(pos[i], sal[i] * cap[i], sq[i], utility,
+                                   "status_quo" if np.isfinite(use_sq) else "worst")
+        assert got.prediction[i] == pytest.approx(want, abs=2 * step), i
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.floats(-50, 50), st.floats(0.05, 1), st.floats(0.05, 5)), min_size=2, max_size=8))
 def test_models_stay_within_positions(rows):

@@ -29,15 +29,78 @@ from redline.bargaining._core import Actors, BargainingError, BargainingResult
 __all__ = ["predict"]
 
 
-def _gain_slope(x, ideal, utility):
+def _gains(x, ideal, radius, utility):
+    """Gains over the disagreement point at ``x`` (batch,), their slopes and curvatures (batch, actors)."""
+    d = x[:, None] - ideal
     if utility == "linear":
-        return -np.sign(x[:, None] - ideal)
-    return -2.0 * (x[:, None] - ideal)
+        return radius - np.abs(d), -np.sign(d), 0.0
+    return radius**2 - d**2, -2.0 * d, -2.0
 
 
-def _utility(x, ideal, utility):
-    d = x[..., None] - ideal if np.ndim(x) == 1 else x - ideal
-    return -np.abs(d) if utility == "linear" else -(d ** 2)
+def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
+    """Root of the log-objective's derivative ``f(x) = sum_i w_i g_i'(x) / g_i(x)`` inside the
+    brackets ``(a, b)`` where ``f`` is smooth and decreasing (the objective is concave): Newton
+    steps, replaced by bisection whenever a step leaves the bracket (a safeguarded Newton method,
+    Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). Rows leave the working set as
+    soon as their step falls below ``tolerance``."""
+    x = 0.5 * (a + b)
+    rows = np.nonzero(b > a)[0]
+    for _ in range(200):
+        if rows.size == 0:
+            break
+        xr, ar, br = x[rows], a[rows], b[rows]
+        g, slope, curvature = _gains(xr, ideal[rows], radius[rows], utility)
+        on, wr = active[rows], w[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(on, wr * slope / g, 0.0).sum(axis=1)
+            fp = np.where(on, wr * (curvature * g - slope**2) / g**2, 0.0).sum(axis=1)
+            new = xr - f / fp
+        ar = np.where(f > 0, xr, ar)
+        br = np.where(f > 0, br, xr)
+        new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
+        a[rows], b[rows], x[rows] = ar, br, new
+        rows = rows[np.abs(new - xr) > tolerance]
+    return x
+
+
+def _one_sided(x, ideal, w, radius, from_left):
+    """The log-objective's derivative just below (``from_left``) or just above ``x``, for
+    piecewise-linear utilities: an actor whose ideal point is ``x`` counts as above it from the
+    left and below it from the right."""
+    d = ideal - x[:, None]
+    above = d >= 0 if from_left else d > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(w > 0, w / (radius - np.abs(d)), 0.0)
+    return np.where(above, inv, -inv).sum(axis=1)
+
+
+def _linear_kinks(ideal, w, radius, active, left, right):
+    """For piecewise-linear utilities the optimum is either at an actor's ideal point (a kink,
+    where the one-sided derivatives of the log-objective straddle zero) or inside the smooth
+    segment between two consecutive kinks. The derivative decreases, so a binary search over the
+    sorted ideal points finds which (O(actors log actors) per row). Returns the optimum where it
+    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise."""
+    inside = active & (ideal > left[:, None]) & (ideal < right[:, None])
+    points = np.sort(np.where(inside, ideal, np.inf), axis=1)
+    count = inside.sum(axis=1)
+    rows = np.arange(points.shape[0])
+    lo, hi = np.zeros_like(count), count.copy()
+    while True:
+        open_ = np.nonzero(lo < hi)[0]
+        if open_.size == 0:
+            break
+        mid = (lo[open_] + hi[open_]) // 2
+        right_of_root = _one_sided(points[open_, mid], ideal[open_], w[open_], radius[open_], False) <= 0
+        hi[open_] = np.where(right_of_root, mid, hi[open_])
+        lo[open_] = np.where(right_of_root, lo[open_], mid + 1)
+    first = np.minimum(lo, points.shape[1] - 1)
+    candidate = np.where(lo < count, points[rows, first], np.nan)
+    safe = np.where(np.isnan(candidate), 0.5 * (left + right), candidate)
+    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True) >= 0)
+    at_kink = np.where(kink, candidate, np.nan)
+    a = np.where(lo > 0, points[rows, np.maximum(lo - 1, 0)], left)
+    b = np.where(lo < count, points[rows, first], right)
+    return at_kink, a, b
 
 
 def predict(
@@ -45,7 +108,6 @@ def predict(
     *,
     disagreement: Literal["worst", "status_quo"] = "worst",
     utility: Literal["linear", "quadratic"] = "linear",
-    iterations: int = 80,
 ) -> BargainingResult:
     """Weighted Nash bargaining solution, vectorised over the batch axis.
 
@@ -62,9 +124,6 @@ def predict(
         inside the range is acceptable to all.
     utility : {"linear", "quadratic"}
         ``u_i(x) = -|x - x_i|`` or ``-(x - x_i)**2``.
-    iterations : int
-        At most this many bisection steps on the (monotone) derivative of the concave
-        log-objective; it stops early once every interval is 2**-45 of the widest initial one.
 
     Returns
     -------
@@ -76,8 +135,8 @@ def predict(
         raise BargainingError(f"disagreement must be 'worst' or 'status_quo', got '{disagreement}'")
     if utility not in ("linear", "quadratic"):
         raise BargainingError(f"utility must be 'linear' or 'quadratic', got '{utility}'")
-    w = actors.weights
-    active = actors.present & (w > 0)
+    active = actors.present & (actors.weights > 0)
+    w = np.where(active, actors.weights, 0.0)
     ideal = np.where(active, actors.positions, 0.0)
     batch = ideal.shape[0]
     sq = np.full(batch, np.nan) if actors.status_quo is None else actors.status_quo
@@ -88,27 +147,20 @@ def predict(
     use_sq = np.isfinite(sq) if disagreement == "status_quo" else np.zeros(batch, bool)
     far_end = np.where(np.abs(ideal - lo[:, None]) >= np.abs(ideal - hi[:, None]), lo[:, None], hi[:, None])
     d_point = np.where(use_sq[:, None], sq[:, None], far_end)
-    u_d = _utility(d_point, ideal, utility)
     # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
     radius = np.abs(d_point - ideal)
     left = np.where(active, ideal - radius, -np.inf).max(axis=1)
     right = np.where(active, ideal + radius, np.inf).min(axis=1)
     agreement = right > left
-    a, b = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
-    # Stop once every interval is below 2**-45 of the widest starting one (far under any
-    # meaningful difference of positions); the remaining steps would change nothing visible.
-    tolerance = float(np.max(b - a, initial=0.0)) * 2.0**-45
-    for _ in range(iterations):
-        if float(np.max(b - a, initial=0.0)) <= tolerance:
-            break
-        mid = 0.5 * (a + b)
-        gain = _utility(mid, ideal, utility) - u_d
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.where(active, w * _gain_slope(mid, ideal, utility) / gain, 0.0).sum(axis=1)
-        up = slope > 0
-        a = np.where(up, mid, a)
-        b = np.where(up, b, mid)
-    x = 0.5 * (a + b)
+    left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
+    width = float(np.max(right - left, initial=0.0))
+    if utility == "linear":
+        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right)
+    else:
+        at_kink, a, b = np.full(batch, np.nan), left, right
+    smooth = np.isnan(at_kink)
+    a, b = np.where(smooth, a, at_kink), np.where(smooth, b, at_kink)  # a kink is already exact
+    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45)
     fallback = np.where(np.isfinite(sq), sq, np.nan)
     prediction = np.where(agreement, x, fallback)
     prediction = np.where(hi == lo, lo, prediction)  # everyone (and the status quo) agrees already

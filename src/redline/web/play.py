@@ -87,10 +87,17 @@ class WebSeat(Seat):
         unknown = [t for t in choose if t not in turn["tracks"]]
         if unknown:
             raise ParameterError(f"unknown track '{str(unknown[0])[:40]}'{did_you_mean(str(unknown[0]), turn['tracks'])}")
-        try:
-            self._answers.put_nowait(checked)
-        except queue.Full:
-            raise ParameterError("this week's choice has already been made") from None
+        with self.changed:
+            if self.turn is not turn:
+                raise ParameterError("this week's choice has already been made")
+            try:
+                self._answers.put_nowait(checked)
+            except queue.Full:
+                raise ParameterError("this week's choice has already been made") from None
+            # The turn ends with the answer, not when the game thread wakes up: a status read in
+            # between must not offer the answered week again (a race seen under load).
+            self.turn = None
+            self.changed.notify_all()
 
 
 class _Game:
