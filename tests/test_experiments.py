@@ -299,6 +299,7 @@ def test_parquet_export_round_trips(tmp_path, serial_store):
     with ResultsStore.open(path) as st:
         files = {p.stem: p for p in st.export_parquet(tmp_path / "pq")}
         n = st.con.execute("select count(*) from outcomes").fetchone()[0]
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == sorted(f"{t}.parquet" for t in files)  # no temp files
     assert duckdb.connect().execute(f"select count(*) from '{files['outcomes']}'").fetchone()[0] == n
 
 
