@@ -256,6 +256,13 @@ def _parameter_value(program: Program, name: str, value: Any, runs: int | None) 
             if bad.any():
                 i = int(np.argmax(bad))
                 raise ParameterError(f"parameter {name}: run {i} has {array[i]:g}, outside its range [{lo:g}, {hi:g}]")
+            settings = program.lever_settings.get(name)
+            if settings is not None:
+                off = ~np.isin(array, settings)
+                if off.any():
+                    i = int(np.argmax(off))
+                    raise ParameterError(f"lever {name}: run {i} has {array[i]:g}, not one of its settings "
+                                         f"{_listed(settings)}")
             array.setflags(write=False)
             return array
     try:
@@ -264,7 +271,16 @@ def _parameter_value(program: Program, name: str, value: Any, runs: int | None) 
         raise ParameterError(f"parameter {name} needs a number, got '{value}'") from None
     if not np.isfinite(value) or not lo <= value <= hi:
         raise ParameterError(f"parameter {name}={value:g} is outside its range [{lo:g}, {hi:g}]")
+    settings = program.lever_settings.get(name)
+    if settings is not None and value not in settings:
+        nearest = min(settings, key=lambda v: abs(v - value))
+        raise ParameterError(f"lever {name}={value:g} is not one of its settings {_listed(settings)} "
+                             f"(its `values` make it a discrete choice; did you mean {nearest:g}?)")
     return value
+
+
+def _listed(settings: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in settings) + "]"
 
 
 def block_parameters(setup: RunSetup, block: int, runs: int) -> dict[str, float | np.ndarray]:
@@ -293,6 +309,7 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "outcome_occurred": (("outcome", "run"), ~np.isnan(outcome_week)),
         "red_line_week": (("red_line", "run"), cat("red_line_week")),
         "red_line_enforced": (("red_line", "run"), cat("red_line_enforced")),
+        "red_line_firings": (("red_line", "run"), cat("red_line_firings")),
         "action_count": (("action", "run"), cat("action_count")),
         "stopped_week": (("run",), cat("stopped_week")),
         "failed": (("run",), cat("failed")),
@@ -342,6 +359,12 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     }
     if setup.probes:
         attrs["probe_weeks"] = json.dumps(attrs_probe_weeks)
+    clipped: dict[str, int] = {}
+    for b in blocks:
+        for site, k in (b.get("clipped") or {}).items():
+            clipped[site] = clipped.get(site, 0) + int(k)
+    # run-weeks in which a probability expression left [0, 1] and was clipped, by its site
+    attrs["clipped_probabilities"] = json.dumps(dict(sorted(clipped.items())))
     failed = data["failed"][1]
     if failed.any():
         attrs["failure"] = describe_failure(program, data["final_state"][1], failed, data["stopped_week"][1])

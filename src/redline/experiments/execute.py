@@ -279,6 +279,7 @@ def perform_experiments(
         try:
             if store is not None:
                 st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+                st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
             done = st.finished() if st is not None else set()
             # a batch is written in one transaction, so it is either done or to be run whole
             # (run whole even if partly done: its numbers do not depend on what was stored)

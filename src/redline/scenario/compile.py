@@ -157,6 +157,7 @@ class Program:
     actor_goals: dict[str, dict[str, float]] = field(default_factory=dict)
     regimes: list[CompiledRegime] = field(default_factory=list)
     events: list[CompiledEvent] = field(default_factory=list)
+    lever_settings: dict[str, tuple[float, ...]] = field(default_factory=dict)  # discrete levers: default + values
 
     def options(self, action_ids) -> list[tuple[str, int]]:
         """Every (action, level) option of the given actions, in order."""
@@ -199,6 +200,16 @@ class _Context:
             loc = Location(loc.file, loc.line, loc.column + 1)
         site = ".".join(str(p) for p in path)
         return ex.parse(value, names=names, site=site, location=loc)
+
+
+def lever_settings(spec: Scenario) -> dict[str, tuple[float, ...]]:
+    """The settings of every lever that declares ``values``: its default and those values, sorted.
+
+    Such a lever is a discrete choice; the engines refuse any other setting, so the linter may
+    analyse expressions at each setting instead of over the lever's whole range.
+    """
+    return {name: tuple(sorted({float(lever.default), *map(float, lever.values)}))
+            for name, lever in spec.levers.items() if lever.values}
 
 
 def build_program(spec: Scenario, doc: Document | None = None, file: str = "<input>") -> tuple[Program, list[str]]:
@@ -487,7 +498,7 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
 
     program = Program(
         variables=variables, kinds=kinds, flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
-        parameters=params, parameter_ranges=ranges, actions=compiled_actions, tracks=tracks,
+        parameters=params, parameter_ranges=ranges, lever_settings=lever_settings(spec), actions=compiled_actions, tracks=tracks,
         processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
         strategies=strategies, names=names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
         actor_goals={a: dict(actor.goals) for a, actor in actors.items()},
