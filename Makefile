@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast bench chromium clean flagship-posterior flagship-docs
+.PHONY: setup demo test test-fast docs bench chromium clean flagship-posterior flagship-docs
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP) chromium
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+# Regenerate generated docs: the format reference (from the schema) and every quoted figure.
+docs: $(STAMP)
+	$(BIN)/python -m redline.scenario.format_reference > docs/format.md
+	$(BIN)/python docs/quoted_figures.py --write
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py

@@ -160,7 +160,10 @@ def test_skeleton_validates_and_every_source_is_in_the_article():
     sk = build_skeleton(ex, scenario_id="kashmir-draft")
     body = to_yaml(sk, header="test")
     loaded = scenario_from_text(body, name="kashmir-draft.yaml")
-    assert loaded.warnings == []
+    # Every element is sourced; what the scenario linter (issue 21) still flags is the analyst's to-do
+    # list of a skeleton: quantities nothing reads yet, and options of one track that can sum past 1.
+    todo = ("is read by no expression", "is neither read nor changed", "can sum to")
+    assert [w for w in loaded.warnings if not any(t in w for t in todo)] == []
     doc = yaml.safe_load(body)
     assert doc["meta"]["as_of"] == "2019-02-26"  # the first date written in the article
     spans = [el["source"] for sec in ("actors", "state", "actions", "red_lines", "outcomes", "uncertainties")
@@ -194,7 +197,9 @@ def test_cli_writes_scenario_claims_and_review(tmp_path):
     res = runner.invoke(app, ["draft", str(DATA / "kashmir.txt"), "--out", str(out), "--id", "kashmir", "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
-    assert payload["validation"] == {"errors": 0, "warnings": 0}
+    # no errors; its warnings are the scenario linter's to-do list for a skeleton (issue 21), as
+    # test_skeleton_validates_and_every_source_is_in_the_article checks
+    assert payload["validation"]["errors"] == 0
     for key in ("scenario", "claims", "review_md", "review_html"):
         assert Path(payload["files"][key]).is_file()
     assert yaml.safe_load(out.read_text())["meta"]["id"] == "kashmir"
@@ -238,4 +243,6 @@ def test_public_api_drafts_an_article():
     ex, sk = redline.draft_article(_text(DATA / "hormuz.txt"), scenario_id="hormuz-draft")
     assert "draft_article" in redline.__all__
     assert sk.scenario["meta"]["id"] == "hormuz-draft" and ex.backend == "rules"
-    assert scenario_from_text(to_yaml(sk), name="hormuz-draft.yaml").warnings == []
+    todo = ("is read by no expression", "is neither read nor changed", "can sum to")  # a skeleton's to-do list
+    warnings = scenario_from_text(to_yaml(sk), name="hormuz-draft.yaml").warnings
+    assert [w for w in warnings if not any(t in w for t in todo)] == []

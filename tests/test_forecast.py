@@ -330,7 +330,8 @@ def test_cli_unknown_name_is_one_located_line_and_exit_2(tmp_path):
     assert r.exit_code == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{path}:5:") and "did you mean 'retaliate'" in lines[0]
-    assert r.stdout == ""
+    # with --json the same error is JSON on stdout (issue 21)
+    assert json.loads(r.stdout)["error"]["line"] == 5
 
 
 def test_cli_scenario_without_questions_asks_for_a_file():

@@ -50,3 +50,12 @@ def test_dated_outcome_reports_runs_that_ended_before_its_week():
     assert s["week"] == 9 and s["runs_ended_before"] > 0
     reached = 2000 - s["runs_ended_before"]
     assert s["probability_if_reached"] == pytest.approx(s["count"] / reached)
+
+
+def test_trace_kinds_are_words():
+    from redline.provenance import element_table
+    from redline.scenario import load_scenario
+
+    kinds = {e["kind"] for e in element_table(load_scenario("proxy-deterrence")).values()}
+    assert {"process", "strategy", "uncertainty", "red line", "decision party"} <= kinds
+    assert not any(k.endswith(("processe", "strategie", "uncertaintie")) for k in kinds)

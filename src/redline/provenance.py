@@ -12,6 +12,13 @@ from redline.scenario.yaml_safe import read_yaml
 __all__ = ["element_table", "load_claims", "trace_scenario"]
 
 
+# The kind of an element, named by the section (or sub-section) that holds it.
+_SINGULAR = {"actors": "actor", "state": "state", "actions": "action", "processes": "process",
+             "red_lines": "red line", "outcomes": "outcome", "decisions": "decision", "strategies": "strategy",
+             "uncertainties": "uncertainty", "levers": "lever", "regimes": "regime", "events": "event",
+             "attributes": "attribute", "attribution": "attribution", "questions": "question"}
+
+
 def element_table(loaded: LoadedScenario) -> dict[str, dict[str, Any]]:
     """Element id (``section.name``) -> kind, source reference or assumption, and quoted passage."""
     table: dict[str, dict[str, Any]] = {}
@@ -19,8 +26,11 @@ def element_table(loaded: LoadedScenario) -> dict[str, dict[str, Any]]:
     items = list(iter_elements(spec))
     items += [(("actions", aid, "attribution"), a.attribution) for aid, a in spec.actions.items() if a.attribution]
     for path, element in items:
-        kind = path[0].rstrip("s") if len(path) == 2 else path[-2].rstrip("s") if path[-1] != "attribution" else "attribution"
-        entry: dict[str, Any] = {"kind": kind.replace("_", " ")}
+        section = path[0] if len(path) == 2 else path[-2] if path[-1] != "attribution" else "attribution"
+        kind = _SINGULAR.get(section, section)
+        if section == "actors" and len(path) > 2:
+            kind = "decision party"  # decisions.<id>.actors.<party>
+        entry: dict[str, Any] = {"kind": kind}
         ref = getattr(element, "source", None)
         if ref is not None:
             entry["source"] = {"id": ref.id, "start": ref.start, "end": ref.end}

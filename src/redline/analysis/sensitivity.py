@@ -26,7 +26,7 @@ from redline.errors import ParameterError
 from redline.experiments.design import MORRIS_LEVELS
 from redline.results.store import ResultsStore
 
-__all__ = ["analyse_store", "analyse", "plot_sensitivity", "METHODS"]
+__all__ = ["analyse_store", "analyse", "plot_sensitivity", "sample_warning", "METHODS"]
 
 METHODS = {"sobol": "sobol", "morris": "morris", "lhs": "rbd_fast", "factorial": "rbd_fast"}
 COLUMNS = {"sobol": ["S1", "S1_conf", "ST", "ST_conf"], "morris": ["mu_star", "mu_star_conf", "sigma", "mu"],
@@ -71,9 +71,50 @@ def analyse(method: str, problem: dict, X: np.ndarray, Y: np.ndarray, *, seed: i
         else:
             from SALib.analyze import rbd_fast
 
-            harmonics = max(1, min(10, Y.size // 12))  # M: the interference factor, small for small samples
+            harmonics = _harmonics(Y.size)
             res = rbd_fast.analyze(problem, X, Y, M=harmonics, num_resamples=NUM_RESAMPLES, seed=seed)
     return {c: [float(v) for v in np.asarray(res[c], dtype=float)] for c in COLUMNS[method]}, dropped
+
+
+def _harmonics(n: int) -> int:
+    """M, the interference factor of RBD-FAST: small for small samples."""
+    return max(1, min(10, n // 12))
+
+
+MORRIS_MIN_TRAJECTORIES = 10  # Campolongo, Cariboni & Saltelli 2007 use r = 10 to 20 trajectories
+SOBOL_MIN_BASE = 256  # Saltelli et al. 2010 report stable first and total indices from N of a few hundred
+
+
+def sample_warning(method: str, experiments: int, factors: int, values: dict) -> str | None:
+    """Why the sample may be too small for ``method``'s indices to be trusted, or None.
+
+    RBD-FAST's first-order estimates are biased upward by about 2M/N each (Tissot & Prieur 2012,
+    doi:10.1016/j.ress.2012.06.010), so with k factors the indices can sum to about k·2M/N more than
+    the truth and past 1 from bias alone; Morris needs about ten trajectories (Campolongo et al.
+    2007, doi:10.1016/j.envsoft.2006.10.004); Sobol estimates need a base sample of a few hundred
+    (Saltelli et al. 2010, doi:10.1016/j.cpc.2009.09.018).
+    """
+    if not values or experiments <= 0:
+        return None
+    if method == "rbd_fast":
+        bias = 2 * _harmonics(experiments) / experiments
+        total = sum(v for v in values.get("S1", []) if np.isfinite(v))
+        if factors * bias > 0.1 or total > 1.0:
+            need = max(120, 200 * factors)  # from 120 on M = 10, so k·2M/N <= 0.1 needs N >= 200k
+            return (f"{experiments} experiments are too few for RBD-FAST with {factors} factor(s): each S1 is biased "
+                    f"upward by about {bias:.2f} (2M/N, Tissot & Prieur 2012), and the S1 sum to {total:.2f}"
+                    f"{' (past 1: bias)' if total > 1 else ''}; sweep with --samples {need} or more")
+    if method == "morris":
+        trajectories = experiments // (factors + 1)
+        if trajectories < MORRIS_MIN_TRAJECTORIES:
+            return (f"{trajectories} Morris trajectories are too few (about {MORRIS_MIN_TRAJECTORIES} are needed, "
+                    f"Campolongo et al. 2007); sweep with --samples {MORRIS_MIN_TRAJECTORIES} or more")
+    if method == "sobol":
+        base = experiments // (factors + 2)
+        if base < SOBOL_MIN_BASE:
+            return (f"a Sobol base sample of {base} is too small for stable indices (a few hundred are needed, "
+                    f"Saltelli et al. 2010; see the _conf columns); sweep with --samples {SOBOL_MIN_BASE} or more")
+    return None
 
 
 def analyse_store(store: str | Path, outcome: str) -> dict:
@@ -105,7 +146,8 @@ def analyse_store(store: str | Path, outcome: str) -> dict:
         groups.append({"label": label, "strategies": dict(zip(actors, combo)), "experiments": int(len(rows)),
                        "failed": int(np.isnan(Y).sum()),
                        "mean_probability": float(finite.mean()) if finite.size else None,
-                       "indices": indices, "note": note})
+                       "indices": indices, "note": note,
+                       "warning": sample_warning(method, int((~np.isnan(Y)).sum()), len(factors), values)})
     return {"store": str(store), "scenario": identity["scenario"], "outcome": outcome, "design": d["design"],
             "method": method, "columns": COLUMNS[method], "groups": groups,
             "reference": {"sobol": "Saltelli et al. 2010, doi:10.1016/j.cpc.2009.09.018",

@@ -16,8 +16,12 @@ from redline.jsonable import to_jsonable
 console = Console(stderr=True)
 out_console = Console()
 
-__all__ = ["console", "out_console", "handle_errors", "emit_json", "parse_assignments", "parse_numbers", "to_jsonable",
-           "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json"]
+__all__ = ["console", "out_console", "handle_errors", "emit_json", "emit_error", "error_payload", "parse_assignments",
+           "parse_numbers", "to_jsonable", "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json"]
+
+# The names under which commands take their ``--json`` flag; :func:`handle_errors` reads them to
+# decide whether an error is printed as JSON on stdout.
+_JSON_FLAGS = ("json_out", "as_json")
 
 POSTERIOR = typer.Option(None, "--posterior", help="Draw each run's parameters from this posterior (redline calibrate).")
 PRIOR = typer.Option(False, "--prior", help="Ignore the posterior shipped beside the scenario; run from the priors.")
@@ -29,16 +33,37 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
+def error_payload(message: str, file: str | None = None, line: int | None = None,
+                  column: int | None = None) -> dict:
+    """The ``--json`` form of an error: ``{"error": {"file", "line", "column", "message"}}``."""
+    return {"error": {"file": file, "line": line, "column": column, "message": " ".join(message.split())}}
+
+
+def emit_error(err: RedlineError | str, *, json_mode: bool) -> None:
+    """Report a user error: one ``file:line:col: message`` line on stderr and, in ``--json``
+    mode, the same error as JSON on stdout (so a script reading stdout always gets JSON)."""
+    if isinstance(err, RedlineError):
+        loc = err.location
+        payload = error_payload(err.message, *((loc.file, loc.line, loc.column) if loc is not None else ()))
+        line = str(err)
+    else:
+        payload, line = error_payload(err), err
+    # One line, exactly ``file:line:col: message``, so editors and scripts can jump to it.
+    sys.stderr.write(" ".join(line.split("\n")) + "\n")
+    if json_mode:
+        emit_json(payload)
+
+
 def handle_errors(func: Callable) -> Callable:
-    """Turn a :class:`RedlineError` into one ``file:line:col: message`` line and exit code 2."""
+    """Turn a :class:`RedlineError` into one ``file:line:col: message`` line and exit code 2
+    (and, when the command was given ``--json``, the error as JSON on stdout)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except RedlineError as err:
-            # One line, exactly ``file:line:col: message``, so editors and scripts can jump to it.
-            sys.stderr.write(" ".join(str(err).split("\n")) + "\n")
+            emit_error(err, json_mode=any(bool(kwargs.get(flag)) for flag in _JSON_FLAGS))
             raise typer.Exit(code=2) from None
         except KeyboardInterrupt:
             console.print("interrupted")

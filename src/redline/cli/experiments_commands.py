@@ -14,6 +14,7 @@ from redline.cli.common import (
     POSTERIOR,
     PRIOR,
     choose_posterior,
+    console,
     emit_json,
     handle_errors,
     out_console,
@@ -134,7 +135,9 @@ def sensitivity(
     out: Optional[Path] = typer.Option(None, "--out", help="Directory for figures (default: next to the store)."),
     json_out: bool = JSON,
 ) -> None:
-    """Sensitivity indices of an outcome's probability: Sobol S1/ST, Morris mu*/sigma, or delta (LHS)."""
+    """Sensitivity indices of an outcome's probability, by the method the sweep's design allows:
+    Sobol S1/ST (--design sobol), Morris mu*/sigma (morris), RBD-FAST first-order S1 (lhs, factorial).
+    Warns when the sample is too small for the method."""
     from redline.analysis.sensitivity import analyse_store, plot_sensitivity
 
     result = analyse_store(store, outcome)
@@ -154,6 +157,8 @@ def sensitivity(
         out_console.print(table)
         if group.get("note"):
             out_console.print(group["note"])
+        if group.get("warning"):
+            console.print(f"warning: {group['warning']}", markup=False, highlight=False, soft_wrap=True)
     out_console.print(f"figure: {result['figure']}")
 
 

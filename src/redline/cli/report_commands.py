@@ -51,11 +51,13 @@ def report(
 @app.command()
 @handle_errors
 def serve(
+    scenarios: Optional[list[Path]] = typer.Argument(None, help="Your scenario files to open beside the bundled ones."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the default is this machine only."),
     port: int = typer.Option(8765, "--port", min=0, max=65535, help="TCP port."),
     store: Optional[Path] = typer.Option(None, "--store", help="A sweep store to browse alongside scenarios."),
 ) -> None:
-    """Run the local web app: pick or upload a scenario, run it, compare strategies, browse sources."""
+    """Run the local web app: pick (bundled or the FILEs given) or upload a scenario, run it, compare
+    strategies, browse sources."""
     try:
         import uvicorn
     except ImportError:
@@ -67,7 +69,9 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"warning: serving on {host}, reachable from other machines; the app has no authentication",
                       markup=False)
-    console.print(f"redline app on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C to stop)",
+    app = create_app(store=store, scenarios=scenarios or (), hosts=(host,))  # a bad file fails here, located
+    console.print(f"redline app on http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C to stop)"
+                  + (f" with {len(scenarios)} scenario file(s) of yours" if scenarios else ""),
                   markup=False, highlight=False)
-    uvicorn.run(create_app(store=store, hosts=(host,)), host=host, port=port, log_level="warning",
+    uvicorn.run(app, host=host, port=port, log_level="warning",
                 timeout_keep_alive=5)

@@ -84,7 +84,7 @@ def validate(
                    "warnings": loaded.warnings})
         return
     for w in loaded.warnings:
-        console.print(f"warning: {w}", markup=False, highlight=False)
+        console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)  # one line per warning
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v)
     out_console.print(f"[green]ok[/green] {loaded.id}: {summary}; {len(loaded.warnings)} warning(s)")
 
@@ -110,6 +110,7 @@ def run(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    _mention_warnings(loaded)
     if out is not None:
         from redline.results import check_out_dir
 
@@ -141,6 +142,8 @@ def run(
                             "-" if r["median_first_week"] is None else f"{r['median_first_week']:.0f}",
                             f"{r['share_of_weeks']:.3f}")
         out_console.print(regimes)
+    _print_mechanisms({"": (summary["red_lines"], summary["actions"])})
+    _warn_clipped(loaded, summary["clipped_probabilities"], runs)
     table = Table(title="Final state")
     for col in ("variable", "mean", "p05", "p95"):
         table.add_column(col, justify="right" if col != "variable" else "left")
@@ -153,6 +156,57 @@ def run(
                          if summary["frozen_runs"] else ""))
     if summary["failure"]:
         console.print(f"warning: {summary['failure']}", markup=False, highlight=False)
+
+
+def _print_mechanisms(blocks: dict[str, tuple[dict, dict]]) -> None:
+    """Per red line the share of runs in which it fired and was carried out (and mean firings),
+    per action its mean count per run; one column per strategy (``""``: a single run)."""
+    first_red, first_actions = next(iter(blocks.values()))
+    if first_red:
+        table = Table(title="Red lines: share of runs fired / carried out, mean firings per run")
+        table.add_column("red line")
+        for name in blocks:
+            table.add_column(name or "fired / carried out / firings", justify="right")
+        for rid in first_red:
+            cells = []
+            for red, _ in blocks.values():
+                r = red[rid]
+                firings = "-" if r.get("mean_firings") is None else f"{r['mean_firings']:.2f}"
+                cells.append(f"{r['fired']:.3f} / {r['enforced']:.3f} / {firings}")
+            table.add_row(rid, *cells)
+        out_console.print(table)
+    if first_actions:
+        table = Table(title="Actions: mean times taken per run (share of runs taking it)")
+        table.add_column("action")
+        for name in blocks:
+            table.add_column(name or "mean (share)", justify="right")
+        for aid in first_actions:
+            table.add_row(aid, *(f"{acts[aid]['mean_count']:.2f} ({acts[aid]['share_taken']:.3f})"
+                                 for _, acts in blocks.values()))
+        out_console.print(table)
+
+
+def _mention_warnings(loaded) -> None:
+    """The scenario's validate warnings, on stderr, before a run uses it (the first in full)."""
+    if loaded.warnings:
+        more = f" (and {len(loaded.warnings) - 1} more: redline validate)" if len(loaded.warnings) > 1 else ""
+        console.print(f"warning: {loaded.warnings[0]}{more}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _warn_clipped(loaded, clipped: dict[str, int], runs: int, label: str = "") -> None:
+    """One warning per probability expression that left [0, 1] during the runs, at its place."""
+    for site, count in clipped.items():
+        console.print(f"warning: {_site_location(loaded, site)}: probability {site} was outside [0, 1] in "
+                      f"{count:,} run-week(s) of {runs:,} runs{label} and was clipped; see `redline validate`",
+                      markup=False, highlight=False, soft_wrap=True)
+
+
+def _site_location(loaded, site: str) -> str:
+    path = tuple(int(p) if p.isdigit() else p for p in site.split("."))
+    try:
+        return str(loaded.document.locate(path))
+    except Exception:  # noqa: BLE001 - a site the document cannot place: name the file
+        return str(loaded.path or loaded.id)
 
 
 def _print_outcomes(title: str, blocks: dict[str, dict]) -> None:
@@ -202,6 +256,7 @@ def compare(
     from redline.scenario import load_scenario
 
     loaded = load_scenario(scenario)
+    _mention_warnings(loaded)
     if out is not None:
         from redline.results import check_out_dir
 
@@ -239,6 +294,9 @@ def compare(
         table.add_row(f"{d['a']} − {d['b']}", d["outcome"], f"{d['difference']:+.3f}",
                       f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     out_console.print(table)
+    _print_mechanisms({name: (result["red_lines"][name], result["actions"][name]) for name in result["strategies"]})
+    for name, clipped in result["clipped_probabilities"].items():
+        _warn_clipped(loaded, clipped, runs, f" under {name}")
 
 
 @app.command()

@@ -293,6 +293,7 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
         "outcome_occurred": (("outcome", "run"), ~np.isnan(outcome_week)),
         "red_line_week": (("red_line", "run"), cat("red_line_week")),
         "red_line_enforced": (("red_line", "run"), cat("red_line_enforced")),
+        "red_line_firings": (("red_line", "run"), cat("red_line_firings")),
         "action_count": (("action", "run"), cat("action_count")),
         "stopped_week": (("run",), cat("stopped_week")),
         "failed": (("run",), cat("failed")),
@@ -342,6 +343,12 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     }
     if setup.probes:
         attrs["probe_weeks"] = json.dumps(attrs_probe_weeks)
+    clipped: dict[str, int] = {}
+    for b in blocks:
+        for site, k in (b.get("clipped") or {}).items():
+            clipped[site] = clipped.get(site, 0) + int(k)
+    # run-weeks in which a probability expression left [0, 1] and was clipped, by its site
+    attrs["clipped_probabilities"] = json.dumps(dict(sorted(clipped.items())))
     failed = data["failed"][1]
     if failed.any():
         attrs["failure"] = describe_failure(program, data["final_state"][1], failed, data["stopped_week"][1])

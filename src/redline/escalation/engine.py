@@ -71,6 +71,7 @@ class _Block:
             "outcome_week": np.full((len(program.outcomes), runs), np.nan),
             "red_line_week": np.full((len(program.red_lines), runs), np.nan),
             "red_line_enforced": np.zeros((len(program.red_lines), runs), dtype=bool),
+            "red_line_firings": np.zeros((len(program.red_lines), runs), dtype=np.int32),
             "action_count": np.zeros((len(program.actions), runs), dtype=np.int32),
             "option_count": np.zeros((sum(a.n_levels for a in program.actions.values() if a.levels), runs),
                                      dtype=np.int32),
@@ -87,6 +88,8 @@ class _Block:
         self.outcome_week = {o.id: np.full(runs, np.nan) for o in program.outcomes}
         self.red_line_week = {r.id: np.full(runs, np.nan) for r in program.red_lines}
         self.red_line_enforced = {r.id: np.zeros(runs, dtype=bool) for r in program.red_lines}
+        self.red_line_firings = {r.id: np.zeros(runs, dtype=np.int32) for r in program.red_lines}
+        self.clipped: dict[str, int] = {}  # probability site -> run-weeks its value left [0, 1]
         self.action_count = {a: np.zeros(runs, dtype=np.int32) for a in program.actions}
         self.leveled = [a for a, x in program.actions.items() if x.levels]
         self.option_count = {option_id(program.actions[a], i): np.zeros(runs, dtype=np.int32)
@@ -199,7 +202,7 @@ class _Block:
                     continue
                 avail = avails[track]
                 if policy.kind == "scripted":
-                    weights = self.scripted_weights(policy, options, avail)
+                    weights = self.scripted_weights(policy, options, avail, count=True)
                 elif policy.kind == "external":
                     weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
@@ -271,15 +274,27 @@ class _Block:
             return self.alive
         return self.alive & (a.available.evaluate(self.ctx) != 0)
 
-    def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False) -> list[np.ndarray]:
+    def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False,
+                         count: bool = False) -> list[np.ndarray]:
         """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
-        ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal)."""
+        ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal).
+        ``count``: record the run-weeks in which a probability left [0, 1] (see :meth:`note_clipped`)."""
         probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            probabilities.append(np.zeros(self.n) if e is None else e.evaluate(self.ctx))
+            raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
+            if count and e is not None:
+                self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
+            probabilities.append(raw)
         return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
                                       renormalise=renormalise)
+
+    def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
+        """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
+        engine clips it, and ``run`` reports the count against the expression's place."""
+        outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
+        if outside:
+            self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
 
     def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
         """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
@@ -481,6 +496,7 @@ class _Block:
                 changes.append((eff.attributed, "add", amt, mask))
             return
         prob = action.attribution_probability.evaluate(self.ctx)
+        self.note_clipped(action.attribution_probability, prob, mask)
         hit = self.streams.get(f"attribution:{action.id}").random(self.n) < prob
         if not attributed:
             return
@@ -576,6 +592,8 @@ class _Block:
             self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
             self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
             self.red_line_enforced[rl.id] |= enforce
+            self.red_line_firings[rl.id] += trigger
+            self.note_clipped(rl.credibility, cred, trigger)
             self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
             if len(rl.responses) > 1:
                 pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
@@ -613,6 +631,8 @@ class _Block:
             leave = g.exit.evaluate(ctx)
             draw = self.streams.get(f"regime:{g.id}").random(self.n)
             inside = self.values[g.id] != 0
+            self.note_clipped(g.enter, enter, self.alive & ~inside)
+            self.note_clipped(g.exit, leave, self.alive & inside)
             now = np.where(inside, ~(draw < leave), draw < enter)
             now = np.where(self.alive, now, inside)
             self.values[g.id] = now.astype(float)
@@ -658,6 +678,7 @@ class _Block:
         for i, rl in enumerate(self.p.red_lines):
             r["red_line_week"][i, pos] = self.red_line_week[rl.id][which]
             r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][which]
+            r["red_line_firings"][i, pos] = self.red_line_firings[rl.id][which]
         for i, a in enumerate(self.p.actions):
             r["action_count"][i, pos] = self.action_count[a][which]
         for i, o in enumerate(self.option_count):
@@ -686,7 +707,8 @@ class _Block:
             else:
                 self.ctx.windows[key] = cut(state)
         self.pending = {k: v[:, :, keep] for k, v in self.pending.items()}
-        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.action_count,
+        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
+                        self.action_count,
                         self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
             for k in records:
                 records[k] = records[k][keep]
@@ -719,6 +741,7 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
     b.write_out(np.ones(b.n, dtype=bool))
     return {
         **b.result,
+        "clipped": dict(b.clipped),
         "trajectory": traj,
         "probe": np.stack([b.probe[name] for name, _, _ in setup.probes]) if setup.probes else None,
     }

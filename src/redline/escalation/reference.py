@@ -51,6 +51,8 @@ class _Run:
         self.outcome_week = {o.id: math.nan for o in program.outcomes}
         self.red_line_week = {r.id: math.nan for r in program.red_lines}
         self.red_line_enforced = {r.id: False for r in program.red_lines}
+        self.red_line_firings = {r.id: 0 for r in program.red_lines}
+        self.clipped: dict[str, int] = {}
         self.action_count = {a: 0 for a in program.actions}
         self.option_count = {option_id(a, i): 0 for a in program.actions.values() if a.levels
                              for i in range(a.n_levels)}
@@ -122,8 +124,11 @@ class _Run:
                 self.values[d.target] = _clip(self.p, d.target, float(collective_positions(d, *arrays)[0]))
         for rl in self.p.red_lines:  # each once a week, in the order written
             holds = rl.condition.evaluate_scalar(self.ctx) != 0
-            credibility = min(max(rl.credibility.evaluate_scalar(self.ctx), 0.0), 1.0)
+            raw_credibility = rl.credibility.evaluate_scalar(self.ctx)
+            credibility = min(max(raw_credibility, 0.0), 1.0)
             if holds and self.can_fire(rl):
+                self.red_line_firings[rl.id] += 1
+                self.note_clipped(rl.credibility, raw_credibility)
                 if math.isnan(self.red_line_week[rl.id]):
                     self.red_line_week[rl.id] = float(week)
                 self.last_fired[rl.id] = float(week)
@@ -139,9 +144,14 @@ class _Run:
                         self.option_count[option_id(self.p.actions[aid], level)] += 1
             self.values[rl.id] = float(not math.isnan(self.red_line_week[rl.id]))
         for g in self.p.regimes:
-            enter = min(max(g.enter.evaluate_scalar(self.ctx), 0.0), 1.0)
-            leave = min(max(g.exit.evaluate_scalar(self.ctx), 0.0), 1.0)
+            raw_enter, raw_leave = g.enter.evaluate_scalar(self.ctx), g.exit.evaluate_scalar(self.ctx)
+            enter = min(max(raw_enter, 0.0), 1.0)
+            leave = min(max(raw_leave, 0.0), 1.0)
             inside = self.values[g.id] != 0
+            if self.alive and inside:
+                self.note_clipped(g.exit, raw_leave)
+            elif self.alive:
+                self.note_clipped(g.enter, raw_enter)
             u = self.rng.random()
             inside = (u >= leave) if inside else (u < enter)
             self.values[g.id] = float(inside)
@@ -194,6 +204,11 @@ class _Run:
             return False
         return not (rl.cooldown_weeks and self.ctx.week - self.last_fired[rl.id] <= rl.cooldown_weeks)
 
+    def note_clipped(self, e: ex.Expression, value: float) -> None:
+        """Count a week in which probability ``e`` left [0, 1] (it is clipped)."""
+        if value < 0.0 or value > 1.0:
+            self.clipped[e.site] = self.clipped.get(e.site, 0) + 1
+
     def weights(self, policy: CompiledPolicy, options: list[tuple[str, int]], *, nothing: bool = True,
                 anticipate: bool = True) -> list[float]:
         """Probabilities of ``options``; with ``nothing`` false one of them is always chosen (a red
@@ -202,7 +217,10 @@ class _Run:
             probs = []
             for aid, level in options:
                 e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-                probs.append(0.0 if e is None else e.evaluate_scalar(self.ctx))
+                raw = 0.0 if e is None else e.evaluate_scalar(self.ctx)
+                if nothing and e is not None:
+                    self.note_clipped(e, raw)
+                probs.append(raw)
             return [float(w) for w in rules.scripted_weights(probs, renormalise=not nothing)]
         self.ctx.expected, self.ctx.commit = True, False
         lam = policy.rationality.evaluate_scalar(self.ctx)
@@ -316,7 +334,9 @@ class _Run:
             attributed_now = True
             delay = 0
             if action.covert:
-                p = min(max(action.attribution_probability.evaluate_scalar(self.ctx), 0.0), 1.0)
+                raw = action.attribution_probability.evaluate_scalar(self.ctx)
+                self.note_clipped(action.attribution_probability, raw)
+                p = min(max(raw, 0.0), 1.0)
                 attributed_now = self.rng.random() < p
                 delay_value = action.attribution_delay.evaluate_scalar(self.ctx)
                 delay = int(max(round(delay_value), 0)) if math.isfinite(delay_value) else (0 if delay_value != delay_value else 10**9)
@@ -343,7 +363,8 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
     parameters = block_parameters(setup, block, runs)
     final, traj = [], []
     out_w, rl_w, rl_e, counts, stopped, failed, probes = [], [], [], [], [], [], []
-    opt_c, reg_w, reg_n = [], [], []
+    opt_c, reg_w, reg_n, rl_f = [], [], [], []
+    clipped: dict[str, int] = {}
     for i in range(runs):
         run_ss = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (block * BLOCK_RUNS + i, 0xFEED))
         own = {name: float(v[i]) if isinstance(v, np.ndarray) else v for name, v in parameters.items()}
@@ -366,6 +387,9 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         out_w.append([r.outcome_week[o.id] for o in program.outcomes])
         rl_w.append([r.red_line_week[x.id] for x in program.red_lines])
         rl_e.append([r.red_line_enforced[x.id] for x in program.red_lines])
+        rl_f.append([r.red_line_firings[x.id] for x in program.red_lines])
+        for site, k in r.clipped.items():
+            clipped[site] = clipped.get(site, 0) + k
         counts.append([r.action_count[a] for a in program.actions])
         opt_c.append(list(r.option_count.values()))
         reg_w.append([r.regime_week[g.id] for g in program.regimes])
@@ -381,6 +405,8 @@ def simulate_reference(program: Program, setup: RunSetup, runs: int, block: int,
         "outcome_week": matrix(out_w, len(program.outcomes)),
         "red_line_week": matrix(rl_w, len(program.red_lines)),
         "red_line_enforced": matrix(rl_e, len(program.red_lines), bool),
+        "red_line_firings": matrix(rl_f, len(program.red_lines), np.int32),
+        "clipped": clipped,
         "action_count": matrix(counts, len(program.actions), np.int32),
         "option_count": matrix(opt_c, sum(a.n_levels for a in program.actions.values() if a.levels), np.int32),
         "regime_week": matrix(reg_w, len(program.regimes)),

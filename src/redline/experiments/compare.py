@@ -12,7 +12,8 @@ from redline import escalation
 from redline.calibrate.posterior import Posterior, posterior_params
 from redline.errors import ParameterError, did_you_mean
 from redline.escalation.common import SeedLike
-from redline.results.summary import check_failures, outcome_summary, paired_difference
+from redline.results.summary import (action_summary, check_failures, clipped_probabilities, outcome_summary,
+                                     paired_difference, red_line_summary)
 from redline.scenario import LoadedScenario, load_scenario
 
 __all__ = ["Comparison", "simulate", "compare"]
@@ -46,6 +47,12 @@ class Comparison:
     """strategy -> runs whose state went non-finite (left out of its probabilities)."""
     failures: dict[str, str] = field(default_factory=dict)
     """strategy -> the failure line (variable, week, expressions) when some runs failed."""
+    red_lines: dict[str, dict] = field(default_factory=dict)
+    """strategy -> red line -> ``{fired, enforced, mean_firings, ...}`` (:func:`red_line_summary`)."""
+    actions: dict[str, dict] = field(default_factory=dict)
+    """strategy -> action -> ``{mean_count, share_taken}`` (:func:`action_summary`)."""
+    clipped_probabilities: dict[str, dict] = field(default_factory=dict)
+    """strategy -> probability site -> run-weeks in which it left [0, 1] and was clipped."""
 
     def summary(self) -> dict[str, Any]:
         """Everything but the Datasets, as plain data."""
@@ -53,7 +60,8 @@ class Comparison:
                 "actor": self.actor, "runs": self.runs, "horizon": self.horizon, "seed": self.seed,
                 "params": self.params, **({"posterior": self.posterior} if self.posterior is not None else {}),
                 "strategies": self.strategies, "failed_runs": self.failed_runs, "failures": self.failures,
-                "differences": self.differences, "elapsed_s": self.elapsed_s}
+                "differences": self.differences, "red_lines": self.red_lines, "actions": self.actions,
+                "clipped_probabilities": self.clipped_probabilities, "elapsed_s": self.elapsed_s}
 
 
 def _loaded(scenario: LoadedScenario | str | Path) -> LoadedScenario:
@@ -107,7 +115,9 @@ def compare(
     -------
     Comparison
         ``strategies`` (name -> outcome block), ``differences`` (list of ``{a, b, outcome,
-        difference, ci95}``), ``datasets`` (name -> Dataset) and the run settings.
+        difference, ci95}``), ``red_lines``, ``actions`` and ``clipped_probabilities`` (name -> the
+        mechanism counts of :func:`~redline.results.summary.red_line_summary`, ``action_summary`` and
+        ``clipped_probabilities``), ``datasets`` (name -> Dataset) and the run settings.
     """
     loaded = _loaded(scenario)
     if len(strategies) < 2:
@@ -149,6 +159,9 @@ def compare(
         failed_runs={name: int(ds["failed"].values.sum()) for name, ds in datasets.items()},
         failures={name: f for name, ds in datasets.items() if (f := check_failures(ds))},
         differences=differences,
+        red_lines={name: red_line_summary(ds) for name, ds in datasets.items()},
+        actions={name: action_summary(ds) for name, ds in datasets.items()},
+        clipped_probabilities={name: clipped_probabilities(ds) for name, ds in datasets.items()},
         elapsed_s=sum(float(ds.attrs["wall_time_s"]) for ds in datasets.values()),
         datasets=datasets,
     )

@@ -225,6 +225,7 @@ def perform_experiments(
         try:
             if store is not None:
                 st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
+                st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
             done = st.finished() if st is not None else set()
             pending = [i for i in range(d.n_experiments) if i not in done]
             size = _chunk_size(len(pending), 16 if runner.name == "serial" else runner.workers, runs, horizon)

@@ -19,7 +19,7 @@ from redline.report import figures as F
 from redline.report.graph import scenario_svg
 from redline.report.inputs import ReportInput, load_input
 from redline.results import atomic_write_bytes, atomic_write_text
-from redline.results.summary import state_summary
+from redline.results.summary import action_summary, red_line_summary, state_summary
 
 __all__ = ["build_html", "build_figures", "write_report", "FORMATS"]
 
@@ -410,6 +410,45 @@ def _provenance_section(data: ReportInput) -> str:
             "</tbody></table>")
 
 
+def _red_line_cell(r: dict) -> str:
+    firings = r.get("mean_firings")
+    return f"{_pct(r['fired'])} / {_pct(r['enforced'])}" + ("" if firings is None else f" · {firings:.2f}")
+
+
+def _mechanisms_section(data: ReportInput) -> str:
+    """Per red line: share of runs fired / carried out and mean firings; per action: mean count."""
+    if not data.datasets:
+        return ""
+    labelled = _labelled(data)
+    red = {n: red_line_summary(ds) for n, ds in labelled.items()}
+    acts = {n: action_summary(ds) for n, ds in labelled.items()}
+    head = "".join(f"<th>{escape(n or 'run')}</th>" for n in labelled)
+    parts = []
+    lines = list(next(iter(red.values())))
+    if lines:
+        rows = []
+        for rid in lines:
+            cells = "".join(f'<td class="num">{_red_line_cell(red[n][rid])}</td>' for n in red)
+            rows.append(f"<tr><td>{_element_link('red_lines', rid, data)}</td>{cells}</tr>")
+        parts.append(f"<h3>Red lines: share of runs in which each fired / was carried out · mean firings per run</h3>"
+                     f"<table><thead><tr><th>red line</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    actions = list(next(iter(acts.values())))
+    if actions:
+        rows = []
+        for aid in actions:
+            cells = "".join(f'<td class="num">{acts[n][aid]["mean_count"]:.2f} ({_pct(acts[n][aid]["share_taken"])})</td>'
+                            for n in acts)
+            rows.append(f"<tr><td>{escape(aid)}</td>{cells}</tr>")
+        parts.append(f"<h3>Actions: mean times taken per run (share of runs)</h3>"
+                     f"<table><thead><tr><th>action</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    if not parts:
+        return ""
+    return ('<h2 id="mechanisms">Mechanisms: how often red lines fired and actions were taken</h2>'
+            '<p class="muted">The counts behind the probabilities above: a red line <em>fires</em> when its '
+            "condition holds while it can fire, and is <em>carried out</em> when its owner answers.</p>"
+            + "".join(parts))
+
+
 def build_html(data: ReportInput | str | Path) -> str:
     """The report as one self-contained HTML document."""
     if not isinstance(data, ReportInput):
@@ -417,6 +456,7 @@ def build_html(data: ReportInput | str | Path) -> str:
     blocks = _blocks(data)
     sections = [
         _outcomes_section(data, blocks),
+        _mechanisms_section(data),
         _cumulative_section(data),
         _fan_section(data) + _final_state_section(data),
         _sensitivity_section(data),
@@ -425,7 +465,7 @@ def build_html(data: ReportInput | str | Path) -> str:
         _structure_section(data),
         _provenance_section(data),
     ]
-    nav_items = [("outcomes", "Outcomes"), ("timing", "Timing"), ("state", "State"), ("sensitivity", "Sensitivity"),
+    nav_items = [("outcomes", "Outcomes"), ("mechanisms", "Mechanisms"), ("timing", "Timing"), ("state", "State"), ("sensitivity", "Sensitivity"),
                  ("calibration", "Calibration"), ("posterior", "Fit to the record"), ("structure", "Scenario"), ("provenance-h", "Provenance")]
     body = "".join(sections)
     nav = "".join(f'<a href="#{i}">{t}</a>' for i, t in nav_items if f'id="{i}"' in body)

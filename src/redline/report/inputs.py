@@ -13,7 +13,7 @@ import xarray as xr
 from redline.errors import RedlineError
 from redline.results import load_result
 from redline.results.store import ResultsStore
-from redline.scenario import load_scenario
+from redline.scenario import load_scenario, scenario_from_text
 
 __all__ = ["ReportInput", "load_input", "from_datasets", "with_analyses"]
 
@@ -168,6 +168,7 @@ def _load_store(path: Path) -> ReportInput:
         raise RedlineError(f"'{path}' is not a result directory, a JSON result or a sweep store ({err})") from None
     with store as st:
         identity = dict(st.identity)
+        scenario_path, scenario_text = st.scenario_source()
         outcomes = st.table("outcomes")
         design = st.table("design")
         names = st.outcome_names()
@@ -200,7 +201,19 @@ def _load_store(path: Path) -> ReportInput:
                                "experiments": int(len(design))}
     factors = (d or {}).get("factors") or []
     ranges = {f[0]: (float(f[2]), float(f[3])) for f in factors if len(f) >= 4}
-    loaded = _scenario_for(summary, notes)
+    loaded = None
+    if scenario_text is not None:  # the scenario as the sweep ran it, kept in the store
+        try:
+            loaded = scenario_from_text(scenario_text, name=scenario_path or f"{path} (scenario)")
+        except RedlineError as err:
+            notes.append(f"the scenario kept in the store no longer loads ({err})")
+    if loaded is None:
+        summary["scenario_path"] = scenario_path
+        loaded = _scenario_for(summary, notes)
+    elif summary.get("scenario_sha256") and loaded.sha256 != summary["scenario_sha256"]:
+        notes.append("the scenario kept in the store differs from the one the sweep's identity names (hash differs)")
+    if scenario_path:
+        summary["scenario_path"] = scenario_path
     return ReportInput(kind="sweep", summary=summary, loaded=loaded, notes=notes, source=str(path),
                        input_ranges=ranges or None)
 

@@ -136,6 +136,21 @@ class ResultsStore:
         cls._create(con, canonical, design_frame, outcomes, variables)
         return cls(path, con, canonical)
 
+    def record_scenario(self, path: str | None, text: str) -> None:
+        """Keep the scenario a sweep ran (its path and its full text) beside the results, so a
+        report of the store is complete even when the file has moved or changed. Not part of the
+        sweep's identity: resuming from another copy of the same scenario is allowed."""
+        for key, value in (("scenario_path", path), ("scenario_text", text)):
+            self.con.execute("delete from sweep_meta where key = ?", [key])
+            if value is not None:
+                self.con.execute("insert into sweep_meta values (?, ?)", [key, value])
+
+    def scenario_source(self) -> tuple[str | None, str | None]:
+        """The recorded (path, text) of the sweep's scenario; (None, None) for older stores."""
+        rows = dict(self.con.execute(
+            "select key, value from sweep_meta where key in ('scenario_path', 'scenario_text')").fetchall())
+        return rows.get("scenario_path"), rows.get("scenario_text")
+
     @staticmethod
     def _create(con, identity: dict, design_frame: pd.DataFrame, outcomes: list[str], variables: list[str]) -> None:
         con.execute("begin transaction")

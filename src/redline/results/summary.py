@@ -18,6 +18,9 @@ __all__ = [
     "outcome_summary",
     "state_summary",
     "regime_summary",
+    "red_line_summary",
+    "action_summary",
+    "clipped_probabilities",
     "frozen_runs",
     "cumulative_incidence",
     "Z95",
@@ -140,6 +143,57 @@ def regime_summary(ds: xr.Dataset) -> dict[str, dict]:
     return result
 
 
+def red_line_summary(ds: xr.Dataset) -> dict[str, dict]:
+    """Per red line: the share of runs in which it ``fired`` (its condition held while it could
+    fire) with a Wilson ``ci95``, the share in which it was ``enforced`` (its owner carried out a
+    response at least once), and ``mean_firings`` per run (above ``fired`` for a red line that may
+    fire again)."""
+    if "red_line" not in ds.coords or ds.sizes.get("red_line", 0) == 0:
+        return {}
+    ok = ~ds["failed"].values
+    n = int(ok.sum())
+    result = {}
+    for name in ds["red_line"].values.tolist():
+        fired = ~np.isnan(ds["red_line_week"].sel(red_line=name).values[ok])
+        enforced = ds["red_line_enforced"].sel(red_line=name).values[ok]
+        k, e = int(fired.sum()), int(enforced.sum())
+        entry = {
+            "fired": k / n if n else float("nan"),
+            "fired_ci95": list(wilson_interval(k, n)),
+            "enforced": e / n if n else float("nan"),
+            "enforced_ci95": list(wilson_interval(e, n)),
+            "median_first_week": float(np.median(ds["red_line_week"].sel(red_line=name).values[ok][fired])) if k else None,
+        }
+        if "red_line_firings" in ds:
+            entry["mean_firings"] = float(ds["red_line_firings"].sel(red_line=name).values[ok].mean()) if n else None
+        result[name] = entry
+    return result
+
+
+def action_summary(ds: xr.Dataset) -> dict[str, dict]:
+    """Per action (and per level of a graded action, as ``action.level``): ``mean_count`` (times
+    taken per run, by its actor's policy, an event or a red line) and ``share_taken`` (runs in
+    which it was taken at least once)."""
+    ok = ~ds["failed"].values
+    n = int(ok.sum())
+    result = {}
+    for var, dim in (("action_count", "action"), ("option_count", "option")):
+        if var not in ds:
+            continue
+        counts = ds[var].values[:, ok]
+        for i, name in enumerate(ds[dim].values.tolist()):
+            c = counts[i]
+            result[name] = {"mean_count": float(c.mean()) if n else None,
+                            "share_taken": float(np.count_nonzero(c) / n) if n else None}
+    return result
+
+
+def clipped_probabilities(ds: xr.Dataset) -> dict[str, int]:
+    """Run-weeks in which a probability expression's value left [0, 1] and was clipped, by the
+    expression's site (e.g. ``strategies.loud.policy.probabilities.strike``)."""
+    return {k: int(v) for k, v in json.loads(ds.attrs.get("clipped_probabilities", "{}")).items()}
+
+
 def frozen_runs(ds: xr.Dataset) -> int:
     """Runs that an absorbing outcome ended before the horizon (their state froze there)."""
     stopped = ds["stopped_week"].values
@@ -183,6 +237,9 @@ def summarize(ds: xr.Dataset) -> dict:
         "outcomes_beyond_horizon": sorted(name for name, week in json.loads(attrs.get("outcome_on_weeks", "{}")).items()
                                           if week > int(attrs["horizon"])),
         "regimes": regime_summary(ds),
+        "red_lines": red_line_summary(ds),
+        "actions": action_summary(ds),
+        "clipped_probabilities": clipped_probabilities(ds),
         "final_state": state_summary(ds),
         "elapsed_s": float(attrs["wall_time_s"]),
     }

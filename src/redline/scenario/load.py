@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from redline.errors import Location, ScenarioError, did_you_mean
+from redline.scenario.lint import lint
 from redline.scenario.compile import Program, build_program, iter_elements
 from redline.scenario.schema import Scenario
 from redline.scenario.yaml_safe import Document, parse_yaml, read_yaml
@@ -27,7 +28,7 @@ class LoadedScenario:
     ----------
     spec: the validated pydantic model.
     program: the compiled form engines run.
-    warnings: provenance warnings (errors under ``strict``).
+    warnings: provenance and linter warnings (:mod:`redline.scenario.lint`; errors under ``strict``).
     path: the file it came from (None for dicts).
     sha256: hash of the canonical JSON of ``spec``.
     source_texts: source id -> text, for sources with a readable local ``text`` file.
@@ -108,6 +109,7 @@ def _finish(doc: Document, path: Path | None, strict: bool) -> LoadedScenario:
     except ValidationError as err:
         raise located_error(err, doc) from None
     program, warnings = build_program(spec, doc, doc.file)
+    warnings += lint(spec, program, doc, doc.file)
     texts, missing = _source_texts(spec, path, doc, warnings)
     if strict and warnings:
         raise ScenarioError(warnings[0].split(": ", 1)[1] + f" (strict; {len(warnings)} warning(s) in all)",

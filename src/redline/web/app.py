@@ -22,12 +22,13 @@ import re
 import time
 from importlib import resources
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from redline.errors import ParameterError, RedlineError, ScenarioError
+from redline.errors import Location, ParameterError, RedlineError, ScenarioError
 from redline.limits import MAX_HORIZON
 from redline.web.guard import BodyError, RequestGuard, read_body
 from redline.web.jobs import Busy, Job, JobRunner, SessionStore, new_id
@@ -169,7 +170,7 @@ def _number(value: Any, what: str, *, integer: bool = False, low: float | None =
 
 def _run_job(job: Job) -> None:
     """The work of one job: simulate (or compare), then summarise and draw the charts."""
-    from redline.results.summary import outcome_summary, state_summary, summarize
+    from redline.results.summary import action_summary, outcome_summary, red_line_summary, state_summary, summarize
     from redline.experiments.compare import compare, simulate
     from redline.report import figures as F
     from redline.report.build import fan_variables
@@ -213,6 +214,8 @@ def _run_job(job: Job) -> None:
         "strategies": req["strategies"], "params": req["params"], "compare": cmp,
         "outcomes": blocks, "differences": summary.get("differences", []),
         "final_state": {name: state_summary(ds) for name, ds in datasets.items()},
+        "red_lines": {name: red_line_summary(ds) for name, ds in datasets.items()},
+        "actions": {name: action_summary(ds) for name, ds in datasets.items()},
         "charts": charts,
         "notes": [] if keep else [f"fan charts need per-week state; {req['runs']:,} runs is above the app's "
                                   "memory budget for them (use fewer runs or the CLI)"],
@@ -260,14 +263,24 @@ def _store_input(store: Path):
     return with_analyses(load_input(store), sweep_analyses(store))
 
 
-def create_app(*, store: str | Path | None = None, workers: int = 2, hosts: tuple[str, ...] = (),
-               max_active_jobs: int | None = None, job_memory: int | None = None):
-    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``); ``hosts``
-    are names besides 127.0.0.1/localhost/[::1] that the app answers to (``--host``).
+def create_app(*, store: str | Path | None = None, scenarios: Sequence[str | Path] = (), workers: int = 2,
+               hosts: tuple[str, ...] = (), max_active_jobs: int | None = None, job_memory: int | None = None):
+    """Build the app. ``store`` is a sweep store to browse (``redline serve --store``); ``scenarios``
+    are the user's own scenario files (``redline serve FILE...``), loaded now (a bad file is an error
+    here, located) and offered beside the bundled ones under their ids; ``hosts`` are names besides
+    127.0.0.1/localhost/[::1] that the app answers to (``--host``).
 
     The app is wrapped in :class:`~redline.web.guard.RequestGuard` (Host/Origin allow-list,
     declared body types)."""
     from redline.scenario import bundled_scenarios, load_scenario, scenario_from_text
+
+    opened: dict[str, Any] = {}
+    for path in scenarios:
+        loaded_file = load_scenario(path)
+        if loaded_file.id in opened or loaded_file.id in bundled_scenarios():
+            raise ScenarioError(f"scenario id '{loaded_file.id}' is already taken by another scenario served; "
+                                "give this file its own meta.id", Location(str(path)))
+        opened[loaded_file.id] = loaded_file
 
     from contextlib import asynccontextmanager
 
@@ -352,11 +365,13 @@ def create_app(*, store: str | Path | None = None, workers: int = 2, hosts: tupl
             if loaded is None:  # another session's upload is indistinguishable from none at all
                 raise HTTPProblem(404, f"unknown upload '{ref}' (uploads belong to the browser session that sent them)")
             return loaded, "upload"
+        if ref in opened:
+            return opened[ref], "file"
         bundled = bundled_scenarios()
         if ref not in bundled:
             from redline.errors import did_you_mean
 
-            raise HTTPProblem(404, f"unknown scenario '{ref}'{did_you_mean(ref, bundled)} "
+            raise HTTPProblem(404, f"unknown scenario '{ref}'{did_you_mean(ref, set(bundled) | set(opened))} "
                                    f"(bundled: {', '.join(bundled)})")
         if ref not in bundled_cache:
             bundled_cache[ref] = load_scenario(bundled[ref])
@@ -393,7 +408,8 @@ def create_app(*, store: str | Path | None = None, workers: int = 2, hosts: tupl
 
     @app.get("/api/scenarios")
     async def scenarios(request: Request):
-        rows = []
+        rows = [{"ref": sid, "title": f"{loaded.spec.meta.title} ({loaded.path.name})", "origin": "file"}
+                for sid, loaded in opened.items()]
         for sid, path in bundled_scenarios().items():
             try:
                 loaded, _ = _loaded(request, sid)

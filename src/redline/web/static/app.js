@@ -251,11 +251,52 @@
       diff.appendChild(el("h3", { text: "Differences (common random numbers)" }));
       diff.appendChild(dt);
     }
+    mechanisms(diff, r);
     ["outcomes", "timing", "state"].forEach(function (k) { $("chart-" + k).innerHTML = r.charts[k] || ""; });
     $("dl-csv").href = "/api/jobs/" + job.id + "/results.csv";
     $("dl-parquet").href = "/api/jobs/" + job.id + "/results.parquet";
     $("dl-report").href = "/api/jobs/" + job.id + "/report.html";
     openTab("results");
+  }
+
+  // How often each red line fired and was carried out, and how often each action was taken, per block.
+  function mechanisms(parent, r) {
+    var names = Object.keys(r.red_lines || {});
+    if (!names.length) { return; }
+    var lines = Object.keys(r.red_lines[names[0]]);
+    if (lines.length) {
+      var head = el("tr", {}, [el("th", { text: "red line" })]);
+      names.forEach(function (n) { head.appendChild(el("th", { text: blockLabel(n, r) + " — fired / carried out (share of runs), mean firings" })); });
+      var body = el("tbody");
+      lines.forEach(function (id) {
+        var tr = el("tr", {}, [el("td", { text: human(id) })]);
+        names.forEach(function (n) {
+          var x = r.red_lines[n][id];
+          tr.appendChild(el("td", { className: "num", "data-red-line": id, "data-strategy": n,
+            text: pct(x.fired) + " / " + pct(x.enforced) + " · " + (x.mean_firings === null || x.mean_firings === undefined ? "–" : x.mean_firings.toFixed(2)) }));
+        });
+        body.appendChild(tr);
+      });
+      parent.appendChild(el("h3", { text: "Red lines" }));
+      parent.appendChild(el("table", { id: "red-line-table" }, [el("thead", {}, [head]), body]));
+    }
+    var acts = Object.keys(r.actions[names[0]] || {});
+    if (acts.length) {
+      var ahead = el("tr", {}, [el("th", { text: "action" })]);
+      names.forEach(function (n) { ahead.appendChild(el("th", { text: blockLabel(n, r) + " — mean times taken per run" })); });
+      var abody = el("tbody");
+      acts.forEach(function (id) {
+        var tr = el("tr", {}, [el("td", { text: human(id) })]);
+        names.forEach(function (n) {
+          var x = r.actions[n][id];
+          tr.appendChild(el("td", { className: "num", "data-action": id, "data-strategy": n,
+            text: x.mean_count.toFixed(2) + " (" + pct(x.share_taken) + " of runs)" }));
+        });
+        abody.appendChild(tr);
+      });
+      parent.appendChild(el("h3", { text: "Actions" }));
+      parent.appendChild(el("table", { id: "action-table" }, [el("thead", {}, [ahead]), abody]));
+    }
   }
 
   // ---------- upload ----------
