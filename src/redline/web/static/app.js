@@ -5,31 +5,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var state = { scenario: null, info: null, job: null, polling: null, autoRun: true };
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return node;
-  }
-
-  function api(method, url, body, headers) {
-    var opts = { method: method, headers: headers || {}, credentials: "same-origin" };
-    if (body !== undefined) {
-      if (typeof body === "string" || body instanceof Blob || body instanceof ArrayBuffer) opts.body = body;
-      else { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (t) {
-        var data; try { data = JSON.parse(t); } catch (e) { data = { error: t || r.statusText }; }
-        if (!r.ok) { var err = new Error(data.error || r.statusText); err.data = data; err.status = r.status; throw err; }
-        return data;
-      });
-    });
-  }
+  var el = window.redline.el, api = window.redline.api;
 
   function showError(box, err) {
     box.hidden = false;
