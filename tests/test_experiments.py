@@ -106,7 +106,7 @@ def test_dataset_shape_and_attrs(serial_store, scenario):
 
     params = {x[0]: float(ds[x[0]].values[5]) for x in json.loads(ds.attrs["factors"])}
     strategies = {"challenger": str(ds["strategy:challenger"].values[5])}
-    direct = outcome_summary(run(scenario, runs=64, rng=np.random.SeedSequence(11).spawn(n)[5],
+    direct = outcome_summary(run(scenario, runs=64, seed=np.random.SeedSequence(11).spawn(n)[5],
                                  strategies=strategies, params=params))
     for o, s in direct.items():
         assert ds["probability"].sel(outcome=o).values[5] == s["probability"]

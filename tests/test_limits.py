@@ -29,8 +29,8 @@ def test_horizon_bounds():
 def test_engine_and_experiments_apply_the_same_limits():
     loaded = load_scenario("proxy-deterrence")
     # numpy integers were refused by the engine and accepted by perform_experiments; now both accept
-    assert escalation.run(loaded, runs=np.int64(8), horizon=4, rng=0).sizes["run"] == 8
-    for call in (lambda: escalation.run(loaded, runs=8, horizon=MAX_HORIZON + 1, rng=0),
+    assert escalation.run(loaded, runs=np.int64(8), horizon=4, seed=0).sizes["run"] == 8
+    for call in (lambda: escalation.run(loaded, runs=8, horizon=MAX_HORIZON + 1, seed=0),
                  lambda: perform_experiments(loaded, design="lhs", samples=2, runs=8, horizon=MAX_HORIZON + 1)):
         with pytest.raises(ParameterError, match=f"outside 1..{MAX_HORIZON} weeks"):
             call()

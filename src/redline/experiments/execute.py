@@ -59,7 +59,7 @@ def run_experiment(payload: dict, experiment: int, params: dict, strategies: dic
         seed = experiment_seed(payload["seed"], experiment)
         if payload.get("posterior") is not None:  # the factors and constants win over the posterior's draws
             params = {**_posterior(payload["posterior"]).draw(payload["runs"], seed), **params}
-        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"], rng=seed,
+        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"], seed=seed,
                  strategies=strategies, params=params)
         outs, states, runs_table = summarise_runs(ds, payload["per_run"])
         if runs_table is not None:

@@ -187,7 +187,7 @@ def check_job(loaded, req: dict[str, Any]) -> int:
 
     cmp, base = req["compare"], req["strategies"]
     arms = [{**base, cmp["actor"]: s} for s in cmp["strategies"]] if cmp else [base]
-    setup = [make_setup(loaded.program, rng=req["seed"], horizon=req["horizon"], strategies=strategies,
+    setup = [make_setup(loaded.program, seed=req["seed"], horizon=req["horizon"], strategies=strategies,
                         params=req["params"]) for strategies in arms][0]
     runs = req["runs"]
     keep = runs * setup.horizon * len(loaded.spec.state) <= TRAJECTORY_BUDGET
