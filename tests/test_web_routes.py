@@ -79,3 +79,27 @@ def test_every_router_answers_through_the_app():
         assert "unknown game" in client.get("/api/play/game-0").json()["error"]  # play
         assert client.app.app.state.web.sessions is client.app.app.state.sessions
     assert len(ROUTERS) == 5
+
+
+def test_pages_carry_the_limits_the_app_checks():
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from redline.limits import MAX_WEB_RUNS
+    from redline.web.http import MAX_UPLOAD_BYTES
+
+    with TestClient(create_app(), base_url="http://127.0.0.1:8000") as client:
+        index, play = client.get("/").text, client.get("/play").text
+    assert re.search(r'id="runs"[^>]*max="(\d+)"', index).group(1) == str(MAX_WEB_RUNS) == str(MAX_RUNS)
+    assert re.search(r'data-max-bytes="(\d+)"', index).group(1) == str(MAX_UPLOAD_BYTES)
+    assert re.search(r'id="play-horizon"[^>]*max="(\d+)"', play).group(1) == str(MAX_HORIZON)
+    assert "{{" not in index + play
+
+
+def test_fill_page_refuses_a_placeholder_it_does_not_know():
+    from redline.web.context import fill_page
+
+    assert fill_page(b"<i max={{MAX_HORIZON}}>") == f"<i max={MAX_HORIZON}>".encode()
+    with pytest.raises(KeyError, match="MAX_NOPE"):
+        fill_page(b"{{MAX_NOPE}}")

@@ -21,22 +21,42 @@ from starlette.concurrency import run_in_threadpool
 
 from redline.errors import did_you_mean
 from redline.scenario import bundled_scenarios, load_scenario
-from redline.web.http import STATIC_TYPES, HTTPProblem
+from redline.limits import MAX_HORIZON, MAX_WEB_RUNS
+from redline.web.http import MAX_UPLOAD_BYTES, STATIC_TYPES, HTTPProblem
 from redline.web.jobs import Job, JobRunner, SessionStore
 from redline.web.play import GameTable
 
-__all__ = ["WebContext", "web_context", "Ctx", "static_files", "CPU_WAIT_S"]
+__all__ = ["WebContext", "web_context", "Ctx", "static_files", "fill_page", "PAGE_VALUES", "CPU_WAIT_S"]
 
 CPU_WAIT_S = 10.0
 """Longest a request waits for a free CPU slot before it is answered 503 (seconds)."""
 _REF = re.compile(r"^(upload-[0-9a-f]{16}|[a-z0-9][a-z0-9-]{0,63})\Z")
+_PLACEHOLDER = re.compile(rb"\{\{([A-Z_]+)\}\}")
+
+
+PAGE_VALUES = {"MAX_HORIZON": MAX_HORIZON, "MAX_WEB_RUNS": MAX_WEB_RUNS, "MAX_UPLOAD_BYTES": MAX_UPLOAD_BYTES}
+"""Values written into the pages' ``{{NAME}}`` placeholders when they are read (the inputs' ``max``
+and the upload limit), so the page's bounds are the ones the app checks, written once in
+:mod:`redline.limits` and :mod:`redline.web.http`."""
+
+
+def fill_page(text: bytes, values: dict[str, object] = PAGE_VALUES) -> bytes:
+    """``text`` with each ``{{NAME}}`` replaced by ``values[NAME]``; an unknown name is an error."""
+    def value(match: re.Match) -> bytes:
+        name = match.group(1).decode()
+        if name not in values:
+            raise KeyError(f"the page asks for '{{{{{name}}}}}', which the app does not provide")
+        return str(values[name]).encode()
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def static_files() -> dict[str, bytes]:
-    """The page's files, read once from the package: the only files the app ever serves."""
+    """The page's files, read once from the package: the only files the app ever serves (HTML with
+    its placeholders filled, see :data:`PAGE_VALUES`)."""
     folder = resources.files("redline.web") / "static"
-    return {entry.name: entry.read_bytes() for entry in folder.iterdir()
-            if entry.is_file() and Path(entry.name).suffix in STATIC_TYPES}
+    return {entry.name: fill_page(entry.read_bytes()) if entry.name.endswith(".html") else entry.read_bytes()
+            for entry in folder.iterdir() if entry.is_file() and Path(entry.name).suffix in STATIC_TYPES}
 
 
 @dataclass

@@ -21,14 +21,14 @@ from pydantic_core import PydanticCustomError
 
 from redline.errors import RedlineError
 from redline.jsonable import to_jsonable
-from redline.limits import MAX_HORIZON
+from redline.limits import MAX_HORIZON, MAX_WEB_RUNS
 from redline.web.context import Ctx
 from redline.web.http import HTTPProblem, json_model
 from redline.web.jobs import Job, new_id
 
 __all__ = ["router", "JobRequest", "CompareRequest", "MAX_RUNS", "TRAJECTORY_BUDGET", "MAX_WAIT_S"]
 
-MAX_RUNS = 50_000
+MAX_RUNS = MAX_WEB_RUNS  # the name the app and its tests use
 TRAJECTORY_BUDGET = 25_000_000  # values (runs × weeks × variables) per arm kept for fan charts
 MAX_WAIT_S = 5.0
 """Longest a job status request is held while the job's stage does not change (seconds)."""

@@ -278,7 +278,8 @@
   // ---------- upload ----------
   function upload(file) {
     hideError($("upload-error"));
-    if (file.size > 1000000) { showError($("upload-error"), { data: { error: file.name + " is " + file.size.toLocaleString() + " bytes; uploads are limited to 1,000,000" } }); return; }
+    var limit = Number($("upload-input").getAttribute("data-max-bytes"));  // the server's limit, written into the page
+    if (file.size > limit) { showError($("upload-error"), { data: { error: file.name + " is " + file.size.toLocaleString() + " bytes; uploads are limited to " + limit.toLocaleString() } }); return; }
     file.arrayBuffer().then(function (buf) {
       return api("POST", "/api/uploads", buf, { "Content-Type": "application/yaml", "X-Filename": file.name });
     }).then(function (info) {
