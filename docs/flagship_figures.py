@@ -67,6 +67,22 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def fit_caveat(calib: dict | None) -> str:
+    """How far the shipped calibration got, from its summary (docs/flagship/calibration.json)."""
+    if not calib:
+        return "No calibration summary was found (run `make flagship-posterior`)."
+    last = calib["generations"][-1]
+    temperature = last.get("temperature")
+    outside = [k for k, v in calib["checks"].items() if not v["within"]]
+    reached = ("reached the exact target (tolerance 0, temperature 1)" if calib.get("final") else
+               f"stopped short of the record (`--approximate`) at tolerance {last['epsilon']:.3g} and temperature "
+               f"{'infinite (noisy observations unused)' if temperature is None else format(temperature, '.3g')} "
+               f"(the noisy observations' likelihood flattened by that factor): {calib['stop_reason']}")
+    return (f"The calibration {reached}; {calib['particles']:,} particles. {len(outside)} of {len(calib['checks'])} "
+            f"observations fall outside the posterior predictive 90% intervals"
+            + (f" ({', '.join(f'`{o}`' for o in outside)})." if outside else "."))
+
+
 def posterior_params(loaded, runs: int, seed: int) -> tuple[dict, dict]:
     """Per-run parameter draws from the posterior shipped beside the scenario (systematic
     resampling of its weighted particles) and what ``--json`` records about it."""
@@ -122,13 +138,15 @@ def render(meta, calib, thesis, fc, backtests, loaded) -> str:
           f"(This run: factorial {meta['runs_factorial']:,} runs per cell, forecasts {meta['runs_forecast']:,} runs, "
           f"seed {meta['seed']}, {meta['elapsed_s']} s; parameters drawn per run from the posterior "
           f"`{Path(meta['posterior']['path']).name}`, {meta['posterior']['particles']:,} particles.)", ""]
+    first = backtests[0] if backtests else None
     L += ["## Frozen before the first backtest", "",
-          "The structure and the posterior were frozen, and these hashes written here, before the public sample was "
-          "scored for the first time (issue 16: no tuning on question outcomes). Any later change is listed under "
-          "*Backtest* with its reason.", "",
-          "| file | sha256 |", "|---|---|"]
-    for f in (scen, record, posterior):
-        L.append(f"| `{f.relative_to(DOCS.parent)}` | `{sha256(f)}` |")
+          "The structure and the posterior were frozen, and their hashes written down, before the public sample was "
+          "scored for the first time (issue 16: no tuning on question outcomes). Every later change is listed under "
+          "*Backtest* with its reason; the files now shipped are the last row there.", "",
+          "| file | sha256 at the first backtest | sha256 now |", "|---|---|---|"]
+    for f, key in ((scen, "scenario_sha256"), (record, "record_sha256"), (posterior, "posterior_sha256")):
+        then = f"`{first[key]}`" if first and key in first else "(no backtest yet)"
+        L.append(f"| `{f.relative_to(DOCS.parent)}` | {then} | `{sha256(f)}` |")
     L += ["", "## What is modelled", "", MECHANISM, ""]
     L += ["## Forecastable names", "",
           "Questions are predicates over these names (windows such as `sum(x, last=n)` and `ever(...)` work over the "
@@ -198,7 +216,9 @@ def render(meta, calib, thesis, fc, backtests, loaded) -> str:
                      f"{b['brier']:.3f} | {best[0]} {best[1]:.3f} | {b['changed']} |")
     from flagship_text import CAVEATS
 
-    L += ["", CAVEATS]
+    kept = next((n.split(": ", 1)[1] for n in (backtests[-1]["notes"] if backtests else []) if "exact observation" in n),
+                "see the notes of `redline backtest`")
+    L += ["", CAVEATS.format(fit=fit_caveat(calib), kept=f"in the last backtest, {kept}")]
     L += ["", "## Where the model parts ways with the article", "",
           "Each line compares a claim of the article with the model's number; the verdict is computed from the "
           "interval, not written in, and the model was never tuned towards the article.", ""]

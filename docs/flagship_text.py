@@ -88,16 +88,11 @@ NAMES = [
 CAVEATS = """\
 ## Caveats
 
-* **The fit is loose.** The calibration stopped short of the record (`--approximate`): its last
-  generation kept 63 particles (effective sample size 7) of 4,000 after 400,000 simulations, so the
-  forecasts rest on a handful of parameter vectors. Three of the 28 observations fall outside the
-  posterior predictive 90% intervals: the quiet July-October 2019 and the dense late-October-December
-  rocket series (the model's bursts are too evenly spread) and June 2019 oil exports (the model's
-  sanctions-to-exports line is coarse). Most parameters keep close to their priors; the forecasts
-  carry that uncertainty.
+* **The fit is approximate.** {fit}
+  Most parameters keep close to their priors; the forecasts carry that uncertainty.
 * **Forecasts are conditioned on the record's hard facts.** `forecast` and `backtest` count only the
   runs that reproduce the record's five exact observations (no US service member killed, no US strike
-  on Iranian soil, no Iraqi order, no war, no Taliban deal by January 2020): about a fifth of the runs.
+  on Iranian soil, no Iraqi order, no war, no Taliban deal by January 2020): {kept}.
 * **The reference forecaster is weak on this sample.** `record_poisson` (independent Poisson
   processes fitted on the record, redline.forecast.baselines) scored 0.433, worse than always-0.5
   (0.250) on the seven public questions; the model is compared with all three.

@@ -24,7 +24,7 @@ ORIGIN = dt.date(2020, 1, 6)
 
 @pytest.fixture(scope="module")
 def loaded():
-    return load_scenario(SCENARIO)
+    return load_scenario(SCENARIO, strict=True)
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,8 @@ def _week(loaded, date: str) -> int:
     return week_of(loaded.spec.meta.as_of, dt.date.fromisoformat(date))
 
 
-def test_only_warnings_are_the_linters_known_probability_findings(loaded):
-    """Every element is sourced or a labelled assumption (no provenance warning). The scenario was
-    frozen before the interval linter (issue 21) landed; its six findings (factorial probabilities
-    reaching 1.05, two tracks that can sum past 1) wait for the next calibration, since any edit
-    invalidates the shipped posterior (tests/test_scenario_lint.py lists them)."""
-    assert all("can be outside [0, 1]" in w or "can sum to" in w for w in loaded.warnings), loaded.warnings
+def test_validates_strictly_with_no_warning(loaded):
+    assert loaded.warnings == []
 
 
 @pytest.mark.skipif(not CLAIMS.exists(), reason="shared claims file not available")

@@ -30,20 +30,23 @@ def test_red_line_counts_agree_with_the_records(example, engine):
     assert rl["mean_firings"] == pytest.approx(firings.mean())
     assert ((firings > 0) == fired).all()  # a run fired iff it has at least one firing
     assert rl["mean_firings"] >= rl["fired"]  # once: false, so it can fire again
-    # carried out responses are the red line's only route to `retaliate` (available: false)
-    retaliations = ds["action_count"].sel(action="retaliate").values
+    # carried out responses are the red line's only route to its graded responses, `warning_strike`
+    # and `retaliate` (both available: false)
+    responses = ds["action_count"].sel(action=["warning_strike", "retaliate"]).sum("action").values
     enforced = ds["red_line_enforced"].sel(red_line="two_attributed_attacks").values
-    assert ((retaliations > 0) == enforced).all()
+    assert ((responses > 0) == enforced).all()
     acts = action_summary(ds)
+    retaliations = ds["action_count"].sel(action="retaliate").values
     assert acts["retaliate"]["mean_count"] == pytest.approx(retaliations.mean())
-    assert acts["retaliate"]["share_taken"] == pytest.approx(rl["enforced"])
+    assert acts["retaliate"]["share_taken"] == pytest.approx((retaliations > 0).mean())
+    assert acts["retaliate"]["share_taken"] <= rl["enforced"]
 
 
 def test_summary_has_red_lines_actions_and_clipped(example):
     ds = escalation.run(example, runs=300, horizon=20, seed=1)
     s = summarize(ds)
     assert set(s["red_lines"]) == {"two_attributed_attacks"}
-    assert set(s["actions"]) == {"proxy_attack", "overt_strike", "retaliate", "draw_down"}
+    assert set(s["actions"]) == {"proxy_attack", "overt_strike", "warning_strike", "retaliate", "draw_down"}
     assert s["clipped_probabilities"] == {}
 
 

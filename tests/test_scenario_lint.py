@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from redline import escalation
 from redline import expr as ex
-from redline.errors import ScenarioError
+from redline.errors import ParameterError, ScenarioError
 from redline.scenario import load_scenario, scenario_from_text
 from redline.scenario.intervals import Interval, interval_of
 from tests.conftest import write_yaml
@@ -112,6 +114,43 @@ def test_track_probabilities_that_can_sum_past_one(tmp_path, example_doc):
     assert "track 'military'" in w and "1.1" in w and "scaled down" in w
 
 
+def _split_tempo(example_doc, lever: dict) -> None:
+    """A strategy whose lever ``mode`` sends all its tempo to one option of the track or the other."""
+    example_doc["levers"]["mode"] = {"default": 1, "low": 0, "high": 1, "assumption": "test", **lever}
+    probabilities = example_doc["strategies"]["loud"]["policy"]["probabilities"]
+    probabilities["overt_strike"] = "if(week < 10, 0.3, mode * 0.8)"
+    probabilities["proxy_attack"] = "if(week < 10, 0, (1 - mode) * 0.8)"
+
+
+def test_track_sum_is_analysed_at_each_setting_of_a_discrete_lever_and_between_week_thresholds(tmp_path, example_doc):
+    _split_tempo(example_doc, {"values": [0, 1]})
+    assert not [w for w in _load(tmp_path, example_doc).warnings if "can sum to" in w]
+
+
+def test_track_sum_over_a_continuous_lever_is_still_a_warning(tmp_path, example_doc):
+    _split_tempo(example_doc, {})  # mode = 0.5 would be allowed; interval arithmetic cannot see the sum is 0.8
+    [w] = [w for w in _load(tmp_path, example_doc).warnings if "can sum to" in w]
+    assert "can sum to 1.6" in w
+
+
+def test_a_discrete_lever_refuses_other_settings(tmp_path, example_doc):
+    _split_tempo(example_doc, {"default": 0.5, "values": [0, 1]})
+    loaded = _load(tmp_path, example_doc)
+    for value in (0, 0.5, 1):  # its values and its default
+        escalation.run(loaded, runs=4, seed=1, horizon=3, strategies={"challenger": "loud"}, params={"mode": value})
+    with pytest.raises(ParameterError, match=r"mode=0.7 is not one of its settings \[0, 0.5, 1\].*did you mean 0.5"):
+        escalation.run(loaded, runs=4, seed=1, horizon=3, params={"mode": 0.7})
+    with pytest.raises(ParameterError, match="run 2 has 0.3"):
+        escalation.run(loaded, runs=4, seed=1, horizon=3, params={"mode": np.array([0, 1, 0.3, 1])})
+
+
+@pytest.mark.parametrize("values, message", [([], "values is empty"), ([0, 2], "outside"), ([1, 1], "repeat")])
+def test_lever_values_are_checked(tmp_path, example_doc, values, message):
+    example_doc["levers"]["withdrawal_inclination"]["values"] = values
+    with pytest.raises(ScenarioError, match=message):
+        _load(tmp_path, example_doc)
+
+
 def test_missing_initial_on_a_real_variable(tmp_path, example_doc):
     example_doc["state"]["public_support"].pop("initial")
     loaded = _load(tmp_path, example_doc)
@@ -141,18 +180,9 @@ def test_action_nothing_can_take(tmp_path, example_doc):
     assert "'retaliate'" not in warnings  # a red line's response
 
 
-def test_bundled_example_is_clean_under_strict():
-    assert load_scenario("proxy-deterrence", strict=True).warnings == []
-
-
-def test_flagship_lint_findings_are_known():
-    """The calibrated flagship was frozen (scenario and posterior hashes in docs/flagship.md) before
-    the linter landed; its findings are real and listed here until the next calibration fixes them:
-    Iran's factorial probabilities can reach 1.05 and two of its tracks can sum past 1."""
-    warnings = load_scenario("iran-us-2020").warnings
-    assert len(warnings) == 6
-    assert sum("can be outside [0, 1]" in w for w in warnings) == 4
-    assert sum("can sum to 2" in w for w in warnings) == 2
+@pytest.mark.parametrize("sid", ["proxy-deterrence", "iran-us-2020"])
+def test_bundled_scenarios_are_clean_under_strict(sid):
+    assert load_scenario(sid, strict=True).warnings == []
 
 
 def test_text_without_a_file_is_linted_too(example_doc):

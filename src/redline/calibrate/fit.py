@@ -230,6 +230,7 @@ def _save_checkpoint(path: Path, identity: str, state: SMCState) -> None:
     pop = state.population
     header = json.dumps({"identity": identity, "generation": state.generation, "epsilon": state.epsilon,
                          "beta": state.beta, "finished": state.finished, "stop_reason": state.stop_reason,
+                         "step_scale": state.step_scale,
                          "history": [g.to_dict() for g in state.history]})
 
     def write(tmp: Path) -> None:
@@ -256,7 +257,7 @@ def _load_checkpoint(path: Path, identity: str) -> SMCState | None:
                                g["acceptance_rate"], g["ess"], g["particles"], g["simulations"], g["seconds"])
                for g in header["history"]]
     return SMCState(header["generation"], header["epsilon"], header["beta"], scale, pop, history,
-                    header["finished"], header["stop_reason"])
+                    header["finished"], header["stop_reason"], header.get("step_scale"))
 
 
 def _clean_temporaries(out: Path) -> None:
@@ -330,7 +331,7 @@ def calibrate(
     workers: int | None = None,
     alpha: float = 0.5,
     max_generations: int = 40,
-    min_acceptance: float = 0.002,
+    min_acceptance: float = 0.05,
     resume: bool = True,
     approximate: bool = False,
     on_generation: Callable[[GenerationStats], None] | None = None,

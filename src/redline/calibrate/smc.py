@@ -102,6 +102,7 @@ class SMCState:
     history: list[GenerationStats] = field(default_factory=list)
     finished: bool = False
     stop_reason: str = ""
+    step_scale: float | None = None  # random-walk variance factor the last generation ended with
 
 
 def effective_sample_size(weights: np.ndarray) -> float:
@@ -170,11 +171,11 @@ def abc_smc(
     seed: int,
     alpha: float = 0.5,
     max_generations: int = 40,
-    min_acceptance: float = 0.002,
+    min_acceptance: float = 0.05,
     move_miss: float = 0.05,
     max_steps: int = 20,
     passing_miss: float = 0.5,
-    passing_steps: int = 4,
+    passing_steps: int = 10,
     state: SMCState | None = None,
     on_generation: Callable[[SMCState], None] | None = None,
 ) -> SMCState:
@@ -196,8 +197,9 @@ def abc_smc(
     alpha:
         share of the effective sample size each new tolerance keeps (Del Moral et al. 2012).
     min_acceptance:
-        a generation whose moves are accepted less often than this ends the calibration (the
-        particles then stay at the last tolerance reached: not the exact target).
+        a generation that moves a smaller share of its particles than this (after tuning its
+        step size) ends the calibration (the particles then stay at the last tolerance reached:
+        not the exact target).
     move_miss, max_steps:
         steps in the final generation (the exact target): enough for each particle to move with
         probability ``1 - move_miss`` at the observed acceptance rate (Drovandi & Pettitt 2011),
@@ -282,17 +284,22 @@ def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, ex
     pick = _resample(rng, weights, n)
     theta, distance, sq, stats = pop.theta[pick], pop.distance[pick], pop.sq_noise[pick], pop.stats[pick]
     # Metropolis-Hastings moves, all particles at once: a Gaussian random walk with the population's
-    # covariance (scaled by 2.38^2/d), rejected outside the prior's box.
+    # covariance times a factor ``lam`` (2.38^2/d at first, Roberts & Rosenthal 2001), rejected outside
+    # the prior's box. ``lam`` is tuned between steps towards an acceptance near 0.234 (Roberts, Gelman
+    # & Gilks 1997) and carried to the next generation; each step keeps the target invariant, so
+    # tuning it from the population is allowed (Fearnhead & Taylor 2013, Bayesian Anal. 8:411).
     d = theta.shape[1]
-    cov = np.atleast_2d(np.cov(theta, rowvar=False)) * (2.38 ** 2 / d)
+    cov = np.atleast_2d(np.cov(theta, rowvar=False))
     cov += np.diag(np.square(1e-6 * (prior.high - prior.low)))
     chol = np.linalg.cholesky(cov)
+    lam = state.step_scale if state.step_scale is not None else 2.38 ** 2 / d
     accepted = proposed = steps = 0
+    moved = np.zeros(n, dtype=bool)
     planned = 1
     while steps < planned:
         steps += 1
         step_rng = np.random.Generator(np.random.PCG64(_seed(seed, g, steps, 0)))
-        proposal = theta + step_rng.standard_normal((n, d)) @ chol.T
+        proposal = theta + math.sqrt(lam) * (step_rng.standard_normal((n, d)) @ chol.T)
         inside = np.all((proposal >= prior.low) & (proposal <= prior.high), axis=1)
         proposal = np.where(inside[:, None], proposal, theta)  # outside: rejected, simulated at the old point
         new_stats = simulate(proposal, _seed(seed, g, steps, 1))
@@ -303,20 +310,32 @@ def _generation(state: SMCState, prior: UniformPrior, simulate, observed, sd, ex
         theta[ok], distance[ok], sq[ok], stats[ok] = proposal[ok], new_distance[ok], new_sq[ok], new_stats[ok]
         accepted += int(ok.sum())
         proposed += n
-        if steps == 1:
-            rate = max(accepted / proposed, 1e-12)
-            planned = 1 if rate >= 1.0 else int(min(max_steps, max(1, math.ceil(
-                math.log(move_miss) / math.log1p(-min(rate, 1 - 1e-12))))))
-            if rate < min_acceptance:
-                planned = 1
+        moved |= ok
+        step_rate = float(ok.mean())
+        # Steps until each particle has moved with probability about 1 - c (Drovandi & Pettitt 2011),
+        # counted directly as the share of particles moved so far; at most ``max_steps``.
+        if moved.mean() < 1.0 - move_miss and steps < max_steps:
+            planned = steps + 1
+        lam = max(lam * _STEP_TUNING[int(np.searchsorted(_STEP_RATES, step_rate))], _MIN_STEP_SCALE / d)
     rate = accepted / proposed
     new = Population(theta, np.full(n, 1.0 / n), distance, sq, stats)
     history = list(state.history)
     history.append(GenerationStats(g, epsilon, (1.0 / beta) if beta > 0 else math.inf, rate, ess, n, proposed,
                                    time.perf_counter() - started))
-    result = SMCState(g, epsilon, beta, state.scale, new, history)
-    if rate < min_acceptance:
+    result = SMCState(g, epsilon, beta, state.scale, new, history, step_scale=lam)
+    if moved.mean() < min_acceptance:
         result.finished = True
-        result.stop_reason = (f"generation {g}'s moves were accepted at rate {rate:.2g}, below {min_acceptance:g}: "
-                              "the particles barely move at this tolerance")
+        result.stop_reason = (f"generation {g} moved {moved.mean():.2g} of its particles in {steps} steps, below "
+                              f"{min_acceptance:g}: the particles barely move at this tolerance")
     return result
+
+
+# Random-walk tuning: a step accepted at a rate below 0.05 quarters the variance factor, below 0.15
+# halves it, above 0.5 doubles it; in between it stays (acceptance near 0.234, Roberts et al. 1997).
+_STEP_RATES = np.array([0.05, 0.15, 0.5])
+_STEP_TUNING = (0.25, 0.5, 1.0, 2.0)
+# Smallest variance factor (times 1/d): a step a hundred times smaller in variance than Roberts &
+# Rosenthal's. Past it, shrinking does not help: with stochastic histories even a null move is
+# accepted only when the new history matches as well (the pseudo-marginal bound, Andrieu & Roberts
+# 2009, Ann. Stat. 37:697).
+_MIN_STEP_SCALE = 2.38 ** 2 / 100

@@ -256,6 +256,13 @@ def _parameter_value(program: Program, name: str, value: Any, runs: int | None) 
             if bad.any():
                 i = int(np.argmax(bad))
                 raise ParameterError(f"parameter {name}: run {i} has {array[i]:g}, outside its range [{lo:g}, {hi:g}]")
+            settings = program.lever_settings.get(name)
+            if settings is not None:
+                off = ~np.isin(array, settings)
+                if off.any():
+                    i = int(np.argmax(off))
+                    raise ParameterError(f"lever {name}: run {i} has {array[i]:g}, not one of its settings "
+                                         f"{_listed(settings)}")
             array.setflags(write=False)
             return array
     try:
@@ -264,7 +271,16 @@ def _parameter_value(program: Program, name: str, value: Any, runs: int | None) 
         raise ParameterError(f"parameter {name} needs a number, got '{value}'") from None
     if not np.isfinite(value) or not lo <= value <= hi:
         raise ParameterError(f"parameter {name}={value:g} is outside its range [{lo:g}, {hi:g}]")
+    settings = program.lever_settings.get(name)
+    if settings is not None and value not in settings:
+        nearest = min(settings, key=lambda v: abs(v - value))
+        raise ParameterError(f"lever {name}={value:g} is not one of its settings {_listed(settings)} "
+                             f"(its `values` make it a discrete choice; did you mean {nearest:g}?)")
     return value
+
+
+def _listed(settings: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in settings) + "]"
 
 
 def block_parameters(setup: RunSetup, block: int, runs: int) -> dict[str, float | np.ndarray]:

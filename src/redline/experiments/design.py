@@ -225,6 +225,9 @@ def make_design(
                 raise ParameterError(f"range {a:g}:{b:g} of {name} leaves its declared range [{lo:g}, {hi:g}]")
             lo, hi = a, b
         values = tuple(v for v in lever_values.get(name, ()) if lo <= v <= hi) or None
+        if values is None and name in lever_values:
+            raise ParameterError(f"lever {name} takes only its declared values {list(lever_values[name])}; "
+                                 f"none lies in {lo:g}:{hi:g}")
         factors.append(Factor(name, kinds.get(name, "uncertainty"), float(lo), float(hi), values))
     factors.sort(key=lambda f: (f.kind != "uncertainty", f.name))
 

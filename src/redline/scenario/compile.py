@@ -157,6 +157,7 @@ class Program:
     actor_goals: dict[str, dict[str, float]] = field(default_factory=dict)
     regimes: list[CompiledRegime] = field(default_factory=list)
     events: list[CompiledEvent] = field(default_factory=list)
+    lever_settings: dict[str, tuple[float, ...]] = field(default_factory=dict)  # discrete levers: default + values
 
     def options(self, action_ids) -> list[tuple[str, int]]:
         """Every (action, level) option of the given actions, in order."""
@@ -201,6 +202,16 @@ class _Context:
         return ex.parse(value, names=names, site=site, location=loc)
 
 
+def lever_settings(spec: Scenario) -> dict[str, tuple[float, ...]]:
+    """The settings of every lever that declares ``values``: its default and those values, sorted.
+
+    Such a lever is a discrete choice; the engines refuse any other setting, so the linter may
+    analyse expressions at each setting instead of over the lever's whole range.
+    """
+    return {name: tuple(sorted({float(lever.default), *map(float, lever.values)}))
+            for name, lever in spec.levers.items() if lever.values}
+
+
 def build_program(spec: Scenario, doc: Document | None = None, file: str = "<input>") -> tuple[Program, list[str]]:
     """Check references and compile ``spec``; return the program and provenance warnings.
 
@@ -225,7 +236,8 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
     program = Program(
         variables=list(spec.state), kinds={k: v.type for k, v in spec.state.items()},
         flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
-        parameters=c.params, parameter_ranges=c.ranges, actions=c.compiled_actions, tracks=c.tracks,
+        parameters=c.params, parameter_ranges=c.ranges, lever_settings=lever_settings(spec),
+        actions=c.compiled_actions, tracks=c.tracks,
         processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
         strategies=strategies, names=c.names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
         actor_goals={a: dict(actor.goals) for a, actor in spec.actors.items()},

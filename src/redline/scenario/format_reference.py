@@ -211,7 +211,7 @@ MEANINGS: dict[str, dict[str, str]] = {
         "distribution": "how sweeps sample the range; only `uniform`",
         "unit": "the unit (metadata)",
         "description": "free text",
-        "values": "the only settings a sweep may use: a factorial design tries each, the other designs round to the nearest (default: any value in the range)",
+        "values": "makes the lever a discrete choice: it takes its default or one of these values, nothing else (`--param` refuses other settings; a factorial design tries each value, the other designs round to the nearest; the linter checks expressions at each setting). Default: any value in the range",
     },
     "Question": {
         "id": "the question's id",

@@ -6,7 +6,8 @@ outside [0, 1] is refused outright:
 
 - every probability (a scripted policy's, a red line's credibility, an attribution probability,
   a regime's hazards, a decision party's salience, the argument of ``bernoulli``) is analysed
-  over the declared ranges of what it reads (:mod:`redline.scenario.intervals`): refused when its
+  over the declared ranges of what it reads (:mod:`redline.scenario.intervals`), and at each
+  setting of the discrete levers it reads (a lever with ``values`` takes nothing else): refused when its
   whole range lies outside [0, 1] (e.g. a percentage), a warning when part of it does (the
   engines clip it to [0, 1] at run time and count the clipped run-weeks);
 - the scripted probabilities of one track that can sum past 1 (the engines then scale them down
@@ -17,7 +18,9 @@ outside [0, 1] is refused outright:
 """
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
 from typing import Any
@@ -30,6 +33,9 @@ from redline.scenario.schema import Scenario
 from redline.scenario.yaml_safe import Document
 
 __all__ = ["lint", "name_ranges", "probability_sites"]
+
+# Past this many combinations of discrete lever settings the linter analyses the levers' ranges.
+MAX_SETTING_COMBINATIONS = 4096
 
 
 def name_ranges(spec: Scenario, program: Program) -> dict[str, Interval]:
@@ -120,10 +126,35 @@ class _Linter:
             return {**self.ranges, **_level_ranges(self.spec, path[1])}
         return self.ranges
 
+    def at_settings(self, ranges: dict[str, Interval], texts: list[Any]) -> Iterator[dict[str, Interval]]:
+        """``ranges`` with the discrete levers the texts read pinned, and ``week`` cut into the pieces
+        between the weeks they compare it with, once per combination.
+
+        Interval arithmetic treats two reads of one name as independent (the dependency problem,
+        Moore, Kearfott & Cloud 2009, ch. 5); pinning the discrete levers and splitting the week at
+        its thresholds (interval subdivision, ibid.) removes it for them.
+        """
+        names: set[str] = set()
+        for text in texts:
+            names |= _names_in(text, ranges)
+        discrete = sorted(n for n in names if n in self.program.lever_settings)
+        grids: list[tuple] = [tuple(Interval(v, v) for v in self.program.lever_settings[n]) for n in discrete]
+        if any(isinstance(t, str) and ("week" in t) for t in texts):  # ``week`` is built in: not in names
+            discrete.append("week")
+            grids.append(_week_pieces(texts))
+        if not discrete or math.prod(map(len, grids)) > MAX_SETTING_COMBINATIONS:
+            yield ranges
+            return
+        for combo in itertools.product(*grids):
+            yield {**ranges, **dict(zip(discrete, combo))}
+
     # -- probabilities
     def check_probability(self, path: tuple, text: Any, what: str) -> Interval:
         ranges = self.ranges_at(path)
-        iv = _safe_interval(text, ranges)
+        iv = None
+        for pinned in self.at_settings(ranges, [text]):
+            one = _safe_interval(text, pinned)
+            iv = one if iv is None else iv.hull(one)
         if 0.0 <= iv.lo and iv.hi <= 1.0:
             return iv
         reads = self.explain(text, ranges)
@@ -182,21 +213,30 @@ class _Linter:
             if strat.policy.kind == "scripted":
                 policies.append((("strategies", sid, "policy", "probabilities"), strat.actor, strat.policy))
         for base, actor_id, policy in policies:
-            by_track: dict[str, list[tuple[str, float]]] = {}
+            by_track: dict[str, list[tuple[str, Any]]] = {}
             for option, value in policy.probabilities.items():
                 aid = option.partition(".")[0]
-                if aid not in program.actions:
+                if aid in program.actions:
+                    by_track.setdefault(program.actions[aid].track, []).append((option, value))
+            for track, options in by_track.items():
+                if len(options) < 2:
                     continue
-                iv = _safe_interval(value, self.ranges_at(base + (option,)))
-                hi = min(max(iv.hi, 0.0), 1.0)
-                by_track.setdefault(program.actions[aid].track, []).append((option, hi))
-            for track, parts in by_track.items():
-                total = math.fsum(hi for _, hi in parts)
+                total, parts = self.worst_track_sum(options)
                 if len(parts) > 1 and total > 1.0 + 1e-12:
                     listed = ", ".join(f"{o} up to {hi:.3g}" for o, hi in parts)
                     self.warn(base, f"the probabilities of track '{track}' of '{actor_id}' can sum to {total:.3g} "
                                     f"({listed}); in a week when they sum past 1 each is scaled down to its share "
                                     "of the total, so none is taken with the probability written", key=True)
+
+    def worst_track_sum(self, options: list[tuple[str, Any]]) -> tuple[float, list[tuple[str, float]]]:
+        """The largest sum of the options' upper bounds over the discrete lever settings, and its parts."""
+        worst: tuple[float, list[tuple[str, float]]] = (-math.inf, [])
+        for pinned in self.at_settings(self.ranges, [value for _, value in options]):
+            parts = [(option, min(max(_safe_interval(value, pinned).hi, 0.0), 1.0)) for option, value in options]
+            total = math.fsum(hi for _, hi in parts)
+            if total > worst[0]:
+                worst = (total, parts)
+        return worst
 
     # -- declarations
     def missing_initials(self) -> None:
@@ -262,6 +302,28 @@ class _Linter:
                 continue
             self.warn(("actions", aid), f"action '{aid}' of '{action.actor}' is in no policy or strategy, no red "
                                         "line's response and no event: nothing can take it", key=True)
+
+
+_WEEK_LEFT = re.compile(r"\bweek\s*(<=|>=|<|>)\s*(\d+(?:\.\d*)?)")
+_WEEK_RIGHT = re.compile(r"(\d+(?:\.\d*)?)\s*(<=|>=|<|>)\s*week\b")
+_MIRROR = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _week_pieces(texts: list[Any]) -> tuple[Interval, ...]:
+    """Whole weeks cut where any text compares ``week`` with a number (``week < 36`` cuts at 36)."""
+    cuts: set[int] = set()
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        found = [(op, float(c)) for op, c in _WEEK_LEFT.findall(text)]
+        found += [(_MIRROR[op], float(c)) for c, op in _WEEK_RIGHT.findall(text)]
+        for op, c in found:
+            # the first whole week on the upper side of the comparison
+            cuts.add(math.floor(c) + 1 if op in ("<=", ">") else math.ceil(c))
+    edges = sorted(c for c in cuts if c > 0)
+    lows = [0, *edges]
+    highs = [e - 1 for e in edges] + [math.inf]
+    return tuple(Interval(float(lo), float(hi)) for lo, hi in zip(lows, highs))
 
 
 def _names_in(text: Any, ranges: dict[str, Interval]) -> set[str]:

@@ -540,6 +540,19 @@ class Uncertainty(Provenance):
 class Lever(Uncertainty):
     values: list[float] | None = None
 
+    @model_validator(mode="after")
+    def _values(self) -> Lever:
+        if self.values is None:
+            return self
+        if not self.values:
+            raise ValueError("values is empty: list the lever's settings, or leave values out for any value in the range")
+        for v in self.values:
+            if not (math.isfinite(v) and self.low <= v <= self.high):
+                raise ValueError(f"value {v} is outside [{self.low}, {self.high}]")
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"values {self.values} repeat a setting")
+        return self
+
 
 class Question(Strict):
     id: str
