@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from redline.budget import MAX_SEED
 from redline.errors import RedlineError
 from redline.jsonable import to_jsonable
 from redline.limits import MAX_HORIZON, MAX_WEB_RUNS
@@ -32,7 +33,6 @@ MAX_RUNS = MAX_WEB_RUNS  # the name the app and its tests use
 TRAJECTORY_BUDGET = 25_000_000  # values (runs × weeks × variables) per arm kept for fan charts
 MAX_WAIT_S = 5.0
 """Longest a job status request is held while the job's stage does not change (seconds)."""
-MAX_SEED = 2**63 - 1
 
 
 def _number_check(what: str, *, integer: bool = False, low: float | None = None, high: float | None = None,
