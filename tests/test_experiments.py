@@ -1,4 +1,4 @@
-"""Experiments: designs, executors agree exactly, kill -9 resume, store refusal, PRIM/CART, bad input."""
+"""Experiments: designs, batches, executors agree exactly, kill -9 resume, store refusal, PRIM/CART, bad input."""
 from __future__ import annotations
 
 import json
@@ -21,7 +21,9 @@ from redline.experiments import experiment_seed, make_design, perform_experiment
 from redline.scenario import load_scenario  # noqa: E402
 
 SCENARIO = "proxy-deterrence"
-SMALL = dict(design="lhs", samples=4, runs=64, seed=11)
+# 3 experiments of 64 runs per batch: each strategy combination's 4 points make a batch of 3 and
+# a batch of 1, so every executor and resume test crosses batch boundaries inside a combination.
+SMALL = dict(design="lhs", samples=4, runs=64, seed=11, batch_runs=192)
 
 
 def result_tables(path: Path) -> dict:
@@ -100,16 +102,94 @@ def test_dataset_shape_and_attrs(serial_store, scenario):
     assert ds["probability"].dims == ("experiment", "outcome")
     assert ds.attrs["design"] == "lhs" and ds.attrs["seed"] == 11
     assert (ds["status"].values == "ok").all()
-    # experiment 5 is an ordinary engine run with its spawned seed and its parameters
+    # experiment 5 is the second of the batch 4..6 (combination 1): runs 64..127 of one engine
+    # call seeded by experiment 4's spawned seed, each experiment's parameters over its own runs
     from redline.results import outcome_summary
     from redline.escalation import run
 
-    params = {x[0]: float(ds[x[0]].values[5]) for x in json.loads(ds.attrs["factors"])}
+    names = [x[0] for x in json.loads(ds.attrs["factors"])]
+    params = {f: np.repeat([float(ds[f].values[i]) for i in (4, 5, 6)], 64) for f in names}
     strategies = {"challenger": str(ds["strategy:challenger"].values[5])}
-    direct = outcome_summary(run(scenario, runs=64, rng=np.random.SeedSequence(11).spawn(n)[5],
-                                 strategies=strategies, params=params))
+    assert {str(ds["strategy:challenger"].values[i]) for i in (4, 5, 6)} == set(strategies.values())
+    call = run(scenario, runs=3 * 64, rng=np.random.SeedSequence(11).spawn(n)[4], strategies=strategies, params=params)
+    direct = outcome_summary(call.isel(run=slice(64, 128)))
     for o, s in direct.items():
         assert ds["probability"].sel(outcome=o).values[5] == s["probability"]
+
+
+def test_design_table_says_where_each_experiment_ran(serial_store):
+    path, _ = serial_store
+    con = duckdb.connect(str(path), read_only=True)
+    rows = con.execute("select experiment, spawn_key, first_run from design order by experiment").fetchall()
+    con.close()
+    assert rows[:8] == [(0, "[0]", 0), (1, "[0]", 64), (2, "[0]", 128), (3, "[3]", 0),
+                        (4, "[4]", 0), (5, "[4]", 64), (6, "[4]", 128), (7, "[7]", 0)]
+
+
+# -- batches
+def test_batches_are_cut_per_strategy_combination(scenario):
+    from redline.experiments.batches import plan_batches
+
+    d = make_design(scenario, "lhs", 10, seed=1)
+    combos = len(d.strategy_combinations)
+    batches = plan_batches(d, runs=100, batch_runs=400)  # 4 experiments per batch
+    assert [len(b) for b in batches] == [4, 4, 2] * combos
+    assert [i for b in batches for i in b.experiments] == list(range(d.n_experiments))
+    assert all(b.start // 10 == (b.stop - 1) // 10 for b in batches)  # never across combinations
+    assert [len(b) for b in plan_batches(d, runs=5000, batch_runs=400)] == [1] * d.n_experiments
+    with pytest.raises(ParameterError, match="batch_runs"):
+        plan_batches(d, runs=100, batch_runs=0)
+
+
+def test_a_batch_of_one_is_the_experiment_run_alone(tmp_path, scenario):
+    """runs >= batch_runs: one experiment per engine call, seeded by its own spawned seed."""
+    from redline.escalation import run
+    from redline.results import outcome_summary
+
+    ds = perform_experiments(scenario, "lhs", 3, runs=50, seed=4, batch_runs=50, strategies={"challenger": ["loud"]})
+    names = [x[0] for x in json.loads(ds.attrs["factors"])]
+    for i in range(3):
+        direct = outcome_summary(run(scenario, runs=50, rng=np.random.SeedSequence(4).spawn(3)[i],
+                                     strategies={"challenger": "loud"},
+                                     params={f: float(ds[f].values[i]) for f in names}))
+        assert [ds["probability"].sel(outcome=o).values[i] for o in direct] == [s["probability"] for s in direct.values()]
+
+
+def test_an_experiment_in_a_batch_does_not_depend_on_its_batch_mates(scenario):
+    """Each run reads only its own random draws: changing the other experiments' parameters (not
+    their number) leaves an experiment's summary exactly as it was."""
+    from redline.experiments.execute import _scenario_text, run_batch
+
+    payload = {"text": _scenario_text(scenario), "name": str(scenario.path), "sha256": scenario.sha256, "runs": 80,
+               "horizon": scenario.program.horizon, "seed": 3, "per_run": True, "posterior": None}
+    d = make_design(scenario, "lhs", 6, seed=2, strategies={"challenger": ["loud"]})
+    tasks = [(i, *d.experiment(i)) for i in range(3)]
+    swapped = [tasks[0], (1, d.experiment(5)[0], tasks[1][2]), (2, d.experiment(4)[0], tasks[2][2])]
+    a, b = run_batch(payload, tasks), run_batch(payload, swapped)
+    assert [r["status"] for r in a + b] == ["ok"] * 6
+    for key in ("outcomes", "states", "failed_runs"):
+        assert a[0][key] == b[0][key]
+    assert a[0]["runs_table"].equals(b[0]["runs_table"])
+    assert a[1]["outcomes"] != b[1]["outcomes"] or a[2]["outcomes"] != b[2]["outcomes"]
+
+
+def test_an_experiment_whose_runs_all_fail_fails_alone_in_its_batch(tmp_path):
+    from redline.scenario.load import scenario_from_dict
+
+    doc = {"meta": {"id": "blowup", "title": "T", "as_of": "2020-01-06", "horizon": 10},
+           "actors": {"a": {"name": "A", "kind": "state", "assumption": "test",
+                            "policy": {"kind": "scripted", "probabilities": {"act": 1.0}}}},
+           "state": {"x": {"initial": 1, "assumption": "test"}},
+           "actions": {"act": {"actor": "a", "effects": [{"var": "x", "set": "x * if(blowup > 0.5, 1e15 * x, 1.5)"}],
+                               "assumption": "test"}},
+           "outcomes": {"big": {"condition": "x > 10", "assumption": "test"}},
+           "uncertainties": {"blowup": {"default": 0, "low": 0, "high": 1, "assumption": "test"}}}
+    ds = perform_experiments(scenario_from_dict(doc), "factorial", 2, runs=40, seed=1, store=tmp_path / "b.duckdb")
+    assert ds["blowup"].values.tolist() == [0.0, 1.0]  # one batch of two experiments
+    assert ds["status"].values.tolist() == ["ok", "failed"]
+    assert ds["failed_runs"].values.tolist() == [0, 40]
+    assert ds["probability"].sel(outcome="big").values[0] == 1.0
+    assert "every run failed" in str(ds["error"].values[1]) and "40 of 40 run(s)" in str(ds["error"].values[1])
 
 
 def test_processes_match_serial(tmp_path, serial_store, scenario):
@@ -131,15 +211,14 @@ def test_dask_local_cluster_matches_serial(tmp_path, serial_store, scenario):
 def test_kill_9_midway_then_resume_is_identical(tmp_path, serial_store):
     path, _ = serial_store
     resumed = tmp_path / "resumed.duckdb"
-    # A real SIGKILL of the sweeping process after 5 experiments have been committed.
+    # A real SIGKILL of the sweeping process once 5 or more experiments (whole batches) are committed.
     script = textwrap.dedent(f"""
         import os, signal
         from redline.experiments import perform_experiments
         def die(done, total):
             if done >= 5:
                 os.kill(os.getpid(), signal.SIGKILL)
-        perform_experiments({SCENARIO!r}, design="lhs", samples=4, runs=64, seed=11, store={str(resumed)!r},
-                            on_chunk=die)
+        perform_experiments({SCENARIO!r}, **{SMALL!r}, store={str(resumed)!r}, on_chunk=die)
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == -9, proc.stderr
@@ -164,12 +243,13 @@ def test_store_of_another_sweep_is_refused_untouched(tmp_path, scenario):
 
 
 def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monkeypatch):
+    """An engine call that raises is re-run one experiment at a time: only the bad one fails."""
     import redline.experiments.execute as execute
 
     real = execute.run
 
     def flaky(*args, params=None, **kwargs):
-        if params["withdrawal_inclination"] > 0.75:
+        if np.any(np.asarray(params["withdrawal_inclination"]) > 0.75):
             raise FloatingPointError("synthetic failure")
         return real(*args, params=params, **kwargs)
 
@@ -177,12 +257,39 @@ def test_failed_experiments_are_stored_with_their_error(tmp_path, scenario, monk
     path = tmp_path / "f.duckdb"
     ds = perform_experiments(scenario, design="lhs", samples=4, runs=16, seed=1, store=path,
                              strategies={"challenger": ["loud"]})
+    assert (ds["withdrawal_inclination"].values > 0.75).sum() == 1  # in a batch with the three others
     failed = ds["status"].values == "failed"
-    assert failed.sum() == 1
+    assert failed.tolist() == (ds["withdrawal_inclination"].values > 0.75).tolist()
     assert "synthetic failure" in str(ds["error"].values[failed][0])
+    assert np.isfinite(ds["probability"].values[~failed]).all()
     con = duckdb.connect(str(path), read_only=True)
     assert con.execute("select count(*) from experiments where status = 'failed' and error like '%synthetic%'").fetchone()[0] == 1
     con.close()
+
+
+def test_a_partly_stored_batch_is_rerun_whole_and_matches(tmp_path, serial_store):
+    """Stores are written a batch per transaction; even a store holding part of a batch (written
+    by hand here) resumes to the uninterrupted numbers, since a batch is always simulated whole."""
+    import shutil
+
+    path, _ = serial_store
+    partial = tmp_path / "partial.duckdb"
+    shutil.copy(path, partial)
+    con = duckdb.connect(str(partial))
+    for table in ("experiments", "outcomes", "final_state", "run_log"):
+        con.execute(f"delete from {table} where experiment in (1, 2, 5, 9)")  # parts of batches 0..2, 4..6, 8..10
+    con.close()
+    ds = perform_experiments(SCENARIO, **SMALL, store=partial)
+    assert ds.attrs["resumed_experiments"] == 8
+    assert result_tables(path) == result_tables(partial)
+
+
+def test_another_batch_size_is_another_sweep(tmp_path, scenario):
+    path = tmp_path / "b.duckdb"
+    kw = dict(design="lhs", samples=2, runs=16, seed=1, store=path, strategies={"challenger": ["loud"]})
+    perform_experiments(scenario, **kw)
+    with pytest.raises(ParameterError, match="different sweep.*batch_runs"):
+        perform_experiments(scenario, **kw, batch_runs=16)
 
 
 def test_parquet_export_round_trips(tmp_path, serial_store):
@@ -192,6 +299,7 @@ def test_parquet_export_round_trips(tmp_path, serial_store):
     with ResultsStore.open(path) as st:
         files = {p.stem: p for p in st.export_parquet(tmp_path / "pq")}
         n = st.con.execute("select count(*) from outcomes").fetchone()[0]
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == sorted(f"{t}.parquet" for t in files)  # no temp files
     assert duckdb.connect().execute(f"select count(*) from '{files['outcomes']}'").fetchone()[0] == n
 
 

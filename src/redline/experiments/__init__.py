@@ -9,10 +9,12 @@ samplers and sensitivity analysers are SALib's (Herman & Usher 2017, doi:10.2110
 """
 from __future__ import annotations
 
+from redline.experiments.batches import BATCH_RUNS, plan_batches
 from redline.experiments.design import DESIGNS, Design, Factor, experiment_seed, make_design
 from redline.experiments.execute import EXECUTORS, design_frame, perform_experiments, run_experiment
 
 __all__ = [
+    "BATCH_RUNS",
     "DESIGNS",
     "EXECUTORS",
     "Design",
@@ -21,5 +23,6 @@ __all__ = [
     "experiment_seed",
     "make_design",
     "perform_experiments",
+    "plan_batches",
     "run_experiment",
 ]

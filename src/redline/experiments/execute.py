@@ -1,17 +1,18 @@
-"""Running a design: experiments in chunks on a serial, multi-process or Dask executor.
+"""Running a design: experiments in batches on a serial, multi-process or Dask executor.
 
-Each experiment is a block of ``runs`` runs of :func:`redline.escalation.run`, seeded by
-``SeedSequence(seed, spawn_key=(experiment,))``, so where it runs changes nothing in its numbers.
-Workers receive the scenario's YAML text (not a compiled object) and compile it once per process.
+Experiments that share a strategy combination are simulated several at a time, in one engine call
+(:mod:`redline.experiments.batches`): the batches are fixed by the design, ``runs`` and
+``batch_runs``, so where a batch runs changes nothing in its numbers. Each experiment is then
+summarised from its own runs, exactly as if it had been run alone. Workers receive the scenario's
+YAML text (not a compiled object) and compile it once per process.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
 from redline import __version__
 from redline.errors import ParameterError, RedlineError
 from redline.escalation import run
+from redline.escalation.common import describe_failure
+from redline.experiments.batches import BATCH_RUNS, Batch, batch_parameters, check_batch_runs, plan_batches
 from redline.experiments.design import Design, experiment_seed, make_design
 from redline.experiments.executors import EXECUTORS, make_executor
 from redline.limits import check_horizon, check_runs
@@ -33,7 +36,7 @@ from redline.results.store import ResultsStore, summarise_runs
 from redline.scenario import LoadedScenario, load_scenario
 from redline.scenario.load import scenario_from_text
 
-__all__ = ["EXECUTORS", "perform_experiments", "run_experiment", "design_frame"]
+__all__ = ["BATCH_RUNS", "EXECUTORS", "perform_experiments", "run_batch", "run_experiment", "design_frame"]
 
 _STDERR = Console(stderr=True)  # progress goes to stderr: stdout stays clean for --json
 
@@ -51,26 +54,74 @@ def _scenario(payload: dict) -> LoadedScenario:
     return loaded
 
 
-def run_experiment(payload: dict, experiment: int, params: dict, strategies: dict) -> dict:
-    """Run one experiment and summarise it; an error is recorded, not raised."""
-    started = time.perf_counter()
-    record = {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _failed(payload: dict, experiment: int, error: str, elapsed_s: float) -> dict:
+    return {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": _worker(), "status": "failed",
+            "failed_runs": int(payload["runs"]), "error": error, "outcomes": [], "states": [], "runs_table": None,
+            "elapsed_s": elapsed_s}
+
+
+def _experiment_params(payload: dict, experiment: int, params: dict) -> dict:
+    """An experiment's parameters: its factors and constants over its posterior draws (if any),
+    drawn from the experiment's own seed so that batching does not change them."""
+    if payload.get("posterior") is None:
+        return dict(params)
+    draws = _posterior(payload["posterior"]).draw(payload["runs"], experiment_seed(payload["seed"], experiment))
+    return {**draws, **params}  # the factors and constants win over the posterior's draws
+
+
+def _summarise(payload: dict, experiment: int, ds: xr.Dataset, elapsed_s: float) -> dict:
+    """The record of one experiment from its own runs (a slice of its batch's Dataset)."""
+    failed = ds["failed"].values
+    ds.attrs = {k: v for k, v in ds.attrs.items() if k != "failure"}
+    if failed.any():  # the batch's failure line counts every experiment's runs: recount this one's
+        ds.attrs["failure"] = describe_failure(_scenario(payload).program, ds["final_state"].values, failed,
+                                               ds["stopped_week"].values)
     try:
-        seed = experiment_seed(payload["seed"], experiment)
-        if payload.get("posterior") is not None:  # the factors and constants win over the posterior's draws
-            params = {**_posterior(payload["posterior"]).draw(payload["runs"], seed), **params}
-        ds = run(_scenario(payload), runs=payload["runs"], horizon=payload["horizon"], rng=seed,
-                 strategies=strategies, params=params)
         outs, states, runs_table = summarise_runs(ds, payload["per_run"])
-        if runs_table is not None:
-            runs_table["experiment"] = np.int64(experiment)
-        failed = int(ds["failed"].values.sum())
-        record.update(status="ok", failed_runs=failed, error=None, outcomes=outs, states=states, runs_table=runs_table)
-    except Exception as err:  # recorded with the experiment: a sweep never drops one silently
-        record.update(status="failed", failed_runs=int(payload["runs"]), error=f"{type(err).__name__}: {err}",
-                      outcomes=[], states=[], runs_table=None)
-    record["elapsed_s"] = time.perf_counter() - started
-    return record
+    except Exception as err:  # e.g. every run of this experiment failed: recorded, not raised
+        return _failed(payload, experiment, f"{type(err).__name__}: {err}", elapsed_s)
+    if runs_table is not None:
+        runs_table["experiment"] = np.int64(experiment)
+    return {"experiment": int(experiment), "runs": int(payload["runs"]), "worker": _worker(), "status": "ok",
+            "failed_runs": int(failed.sum()), "error": None, "outcomes": outs, "states": states,
+            "runs_table": runs_table, "elapsed_s": elapsed_s}
+
+
+def run_batch(payload: dict, tasks: list[tuple[int, dict, dict]]) -> list[dict]:
+    """Simulate a batch's experiments (consecutive ids, same strategies) in one engine call and
+    summarise each from its own runs; errors are recorded with the experiments, never raised.
+
+    The call is seeded by the first experiment's seed (:mod:`redline.experiments.batches`). If it
+    raises, each experiment is run alone (seeded by its own id) so that one experiment that cannot
+    run costs only itself; failures are deterministic, so every executor does the same.
+    """
+    started = time.perf_counter()
+    runs = int(payload["runs"])
+    first = tasks[0][0]
+    try:
+        strategies = tasks[0][2]
+        if any(s != strategies for _, _, s in tasks) or [i for i, _, _ in tasks] != list(range(first, first + len(tasks))):
+            raise RedlineError("a batch needs consecutive experiments with the same strategies")
+        params = batch_parameters([_experiment_params(payload, i, p) for i, p, _ in tasks], runs)
+        ds = run(_scenario(payload), runs=runs * len(tasks), horizon=payload["horizon"],
+                 rng=experiment_seed(payload["seed"], first), strategies=strategies, params=params)
+    except Exception as err:  # recorded with the experiment(s): a sweep never drops one silently
+        if len(tasks) > 1:
+            return [record for task in tasks for record in run_batch(payload, [task])]
+        return [_failed(payload, first, f"{type(err).__name__}: {err}", time.perf_counter() - started)]
+    share = (time.perf_counter() - started) / len(tasks)
+    return [_summarise(payload, i, ds.isel(run=slice(k * runs, (k + 1) * runs)), share)
+            for k, (i, _, _) in enumerate(tasks)]
+
+
+def run_experiment(payload: dict, experiment: int, params: dict, strategies: dict) -> dict:
+    """Run one experiment alone (a batch of one, seeded by its own id) and summarise it; an error
+    is recorded, not raised."""
+    return run_batch(payload, [(experiment, params, strategies)])[0]
 
 
 def _posterior(block: dict):
@@ -80,12 +131,11 @@ def _posterior(block: dict):
                      np.asarray(block["weights"]), {})
 
 
-def _run_chunk(payload: dict, tasks: list[tuple[int, dict, dict]]) -> list[dict]:
-    return [run_experiment(payload, i, p, s) for i, p, s in tasks]
-
-
-def design_frame(design: Design, defaults: dict[str, float]) -> pd.DataFrame:
-    """One row per experiment: strategy combination, point, every parameter, seed."""
+def design_frame(design: Design, defaults: dict[str, float], batches: list[Batch] | None = None,
+                 runs: int = 0) -> pd.DataFrame:
+    """One row per experiment: strategy combination, point, every parameter, seed, and where its
+    runs are simulated: ``spawn_key`` of its batch's engine call (``[first experiment of the
+    batch]``) and ``first_run``, its first run in that call (default: one experiment per batch)."""
     n = design.n_experiments
     cols: dict[str, Any] = {"experiment": np.arange(n, dtype=np.int64)}
     combo = np.arange(n) // design.n_points
@@ -101,19 +151,14 @@ def design_frame(design: Design, defaults: dict[str, float]) -> pd.DataFrame:
         if name not in factor_names:
             cols[name] = np.full(n, float(design.constants.get(name, defaults[name])))
     cols["seed"] = np.full(n, design.seed, dtype=np.int64)
-    cols["spawn_key"] = [json.dumps([int(i)]) for i in range(n)]
+    key = np.arange(n, dtype=np.int64)
+    first_run = np.zeros(n, dtype=np.int64)
+    for b in batches or ():
+        key[b.start:b.stop] = b.start
+        first_run[b.start:b.stop] = np.arange(len(b), dtype=np.int64) * int(runs)
+    cols["spawn_key"] = [json.dumps([int(k)]) for k in key]
+    cols["first_run"] = first_run
     return pd.DataFrame(cols)
-
-
-def _chunks(pending: list[int], size: int) -> Iterator[list[int]]:
-    for k in range(0, len(pending), size):
-        yield pending[k:k + size]
-
-
-def _chunk_size(n_pending: int, workers: int, runs: int, horizon: int) -> int:
-    """Experiments per task: about 8 tasks per worker, each at most ~4M run-weeks (~1-2 s)."""
-    cap = max(1, 4_000_000 // max(1, runs * horizon))
-    return max(1, min(math.ceil(n_pending / max(1, workers * 8)), cap))
 
 
 def _progress(total: int, done: int, enabled: bool):
@@ -149,6 +194,7 @@ def perform_experiments(
     progress: bool = False,
     on_chunk: Callable[[int, int], None] | None = None,
     posterior: Any = None,
+    batch_runs: int = BATCH_RUNS,
 ) -> xr.Dataset:
     """Run every experiment of a design and return their outcome summaries.
 
@@ -172,10 +218,14 @@ def perform_experiments(
     per_run:
         also store the week of every outcome of every run.
     progress:
-        show a rich progress bar (experiments done, rate, ETA) on stderr.
+        show a rich progress bar (experiments done, rate, ETA) on stderr; it advances a batch at a time.
     posterior:
         a :class:`redline.calibrate.Posterior`: each run draws the parameters the design does not
         set (neither factor nor constant) from it.
+    batch_runs:
+        most runs simulated in one engine call (:data:`~redline.experiments.batches.BATCH_RUNS`):
+        experiments of one strategy combination are batched ``max(1, batch_runs // runs)`` at a
+        time. Part of the sweep's identity (it decides the random numbers).
 
     Returns
     -------
@@ -188,7 +238,9 @@ def perform_experiments(
     Notes
     -----
     The same arguments give bit-identical numbers under every executor, worker count and
-    interruption: experiment ``i`` is always seeded by ``SeedSequence(seed).spawn(n)[i]``.
+    interruption: the batches (:func:`~redline.experiments.batches.plan_batches`) depend only on
+    the design, ``runs`` and ``batch_runs``, and the batch starting at experiment ``s`` is seeded by
+    ``SeedSequence(seed).spawn(n)[s]``; an experiment's posterior draws by its own ``[i]``.
     """
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     if executor not in EXECUTORS:  # before anything else is checked, as before
@@ -205,11 +257,13 @@ def perform_experiments(
         loaded, design, samples, seed=seed, uncertainties=uncertainties, constants=constants, strategies=strategies)
     outcomes = [o.id for o in loaded.program.outcomes]
     variables = list(loaded.program.variables)
+    batch_runs = check_batch_runs(batch_runs)
+    batches = plan_batches(d, runs, batch_runs)
     identity = {"scenario": loaded.id, "scenario_sha256": loaded.sha256, "runs": int(runs), "horizon": horizon,
-                "per_run": bool(per_run), "design": d.identity()}
+                "per_run": bool(per_run), "design": d.identity(), "batch_runs": batch_runs}
     if posterior is not None:
         identity["posterior_sha256"] = posterior.sha256
-    frame = design_frame(d, loaded.program.parameters)
+    frame = design_frame(d, loaded.program.parameters, batches, runs)
     text = _scenario_text(loaded)
     payload = {"text": text, "name": str(loaded.path or loaded.id), "sha256": loaded.sha256, "runs": int(runs),
                "horizon": horizon, "seed": d.seed, "per_run": bool(per_run),
@@ -227,21 +281,23 @@ def perform_experiments(
                 st = ResultsStore.create_or_resume(store, identity, frame, outcomes, variables)
                 st.record_scenario(str(Path(loaded.path).resolve()) if loaded.path is not None else None, text)
             done = st.finished() if st is not None else set()
-            pending = [i for i in range(d.n_experiments) if i not in done]
-            size = _chunk_size(len(pending), 16 if runner.name == "serial" else runner.workers, runs, horizon)
-            chunks = [[(i, *d.experiment(i)) for i in chunk] for chunk in _chunks(pending, size)]
+            # a batch is written in one transaction, so it is either done or to be run whole
+            # (run whole even if partly done: its numbers do not depend on what was stored)
+            todo = [b for b in batches if any(i not in done for i in b.experiments)]
+            tasks = [[(i, *d.experiment(i)) for i in b.experiments] for b in todo]
             bar = _progress(d.n_experiments, len(done), progress)
             with bar:
                 task = bar.add_task("", total=d.n_experiments, completed=len(done))
                 finished = len(done)
-                if pending:
-                    for chunk_records in runner.map(_run_chunk, payload, chunks):
-                        chunk_records.sort(key=lambda r: r["experiment"])
+                if tasks:
+                    for batch_records in runner.map(run_batch, payload, tasks):
+                        batch_records = sorted((r for r in batch_records if r["experiment"] not in done),
+                                               key=lambda r: r["experiment"])
                         if st is not None:
-                            st.write(chunk_records, executor)
+                            st.write(batch_records, executor)
                         else:
-                            records.update((r["experiment"], r) for r in chunk_records)
-                        finished += len(chunk_records)
+                            records.update((r["experiment"], r) for r in batch_records)
+                        finished += len(batch_records)
                         bar.update(task, completed=finished)
                         if on_chunk is not None:
                             on_chunk(finished, d.n_experiments)
@@ -256,7 +312,8 @@ def perform_experiments(
     result.attrs.update({
         "scenario": loaded.id, "scenario_sha256": loaded.sha256, "version": __version__, "design": d.design,
         "samples": d.samples, "seed": d.seed, "runs": int(runs), "horizon": horizon,
-        "n_experiments": d.n_experiments, "seeding": "SeedSequence(seed).spawn(n_experiments)[experiment]",
+        "n_experiments": d.n_experiments, "seeding": "SeedSequence(seed).spawn(n_experiments)[first experiment of the batch]",
+        "batch_runs": batch_runs, "batches": len(batches),
         "factors": json.dumps([[f.name, f.kind, f.low, f.high] for f in d.factors]),
         "constants": json.dumps(d.constants, sort_keys=True),
         "strategy_actors": json.dumps(d.strategy_actors),

@@ -3,8 +3,9 @@
 As the EMA Workbench does with its evaluators (Kwakkel 2017, doi:10.1016/j.envsoft.2017.06.054),
 :func:`~redline.experiments.perform_experiments` talks to an executor only through
 :class:`Executor`: enter it (start workers or connect to a scheduler), ``map`` a function over
-chunks of experiments (results in any order; the caller sorts), leave it (stop the workers).
-Seeding is by experiment id, so where a chunk runs changes nothing in its numbers.
+chunks of experiments (a sweep's chunks are its batches; results in any order, the caller sorts),
+leave it (stop the workers). The batches and their seeds are fixed by the design
+(:mod:`redline.experiments.batches`), so where a chunk runs changes nothing in its numbers.
 """
 from __future__ import annotations
 
@@ -60,7 +61,7 @@ class Executor(Protocol):
 
     name: str
     workers: int
-    """Workers the chunks are spread over (1 for serial): sizes the chunks."""
+    """Workers the chunks are spread over (1 for serial); it never changes how work is chunked."""
 
     def __enter__(self) -> Executor: ...
 

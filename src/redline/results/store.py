@@ -5,7 +5,8 @@ identical whatever executor, worker count or interruptions produced them):
 
 ``design``
     one row per experiment: its strategy combination and design point, every parameter value,
-    and its seed (``SeedSequence(seed, spawn_key=(experiment,))``).
+    its seed, and where its runs were simulated: ``spawn_key`` of its batch's engine call
+    (``SeedSequence(seed, spawn_key=(first experiment of the batch,))``) and ``first_run``.
 ``experiments``
     one row per *finished* experiment: ``status`` (``ok`` / ``failed``), run counts, ``error``.
 ``outcomes``
@@ -18,14 +19,15 @@ identical whatever executor, worker count or interruptions produced them):
 Bookkeeping that legitimately differs between two executions lives in ``sweep_meta`` (identity of
 the sweep, creation and finishing times) and ``run_log`` (per experiment: executor, worker, seconds).
 
-Every chunk of finished experiments is written in one transaction, so a sweep killed at any
-moment (even ``kill -9``) leaves only whole experiments behind; the same command started again
-skips them and finishes the rest.
+Every batch of finished experiments is written in one transaction, so a sweep killed at any
+moment (even ``kill -9``) leaves only whole batches behind; the same command started again
+skips them and finishes the rest. Parquet exports are written to a temporary name and renamed.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -256,15 +258,21 @@ class ResultsStore:
         return self.table("design"), probs
 
     def export_parquet(self, directory: str | Path) -> list[Path]:
-        """Write every table to ``directory/<table>.parquet``; returns the files."""
+        """Write every table to ``directory/<table>.parquet`` (each atomically); returns the files."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         files = []
         for (name,) in self.con.execute("show tables").fetchall():
             target = directory / f"{name}.parquet"
+            tmp = directory / f".{name}.parquet.tmp-{os.getpid()}"
             order = _SORT.get(name)
             query = f"select * from {_q(name)}" + (f" order by {order}" if order else "")
-            self.con.execute(f"copy ({query}) to '{str(target).replace(chr(39), chr(39) * 2)}' (format parquet)")
+            try:  # atomic: an interrupted export never leaves a half-written table behind
+                self.con.execute(f"copy ({query}) to '{str(tmp).replace(chr(39), chr(39) * 2)}' (format parquet)")
+                os.replace(tmp, target)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
             files.append(target)
         return files
 
