@@ -232,23 +232,23 @@ def _owned(values) -> bool:
 
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator
-"""What every ``seed`` (and the engine's ``rng``) accepts: an int, a ``SeedSequence`` or a ``Generator``."""
+"""What every ``seed`` accepts: an int, a ``SeedSequence`` or a ``Generator``."""
 
 
-def as_seed_sequence(rng: SeedLike) -> np.random.SeedSequence:
+def as_seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     """Accept an int seed, a ``SeedSequence`` or a ``Generator`` (whose next draw seeds a sequence)."""
-    if isinstance(rng, np.random.SeedSequence):
-        return rng
-    if isinstance(rng, np.random.Generator):
-        return np.random.SeedSequence(int(rng.integers(0, 2**63)))
-    if rng is None:
-        raise ParameterError("a seed is required for reproducible runs (rng=int, SeedSequence or Generator)")
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.SeedSequence(check_seed(rng))
-    raise ParameterError(f"rng must be a non-negative int, SeedSequence or Generator, not {rng!r}")
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(0, 2**63)))
+    if seed is None:
+        raise ParameterError("a seed is required for reproducible runs (seed=int, SeedSequence or Generator)")
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        return np.random.SeedSequence(check_seed(seed))
+    raise ParameterError(f"seed must be a non-negative int, SeedSequence or Generator, not {seed!r}")
 
 
-def make_setup(program: Program, *, rng: SeedLike, horizon: int | None, strategies: dict[str, str] | None,
+def make_setup(program: Program, *, seed: SeedLike, horizon: int | None, strategies: dict[str, str] | None,
                params: dict[str, Any] | None, runs: int | None = None,
                choosers: dict[str, Callable] | None = None) -> RunSetup:
     """Check strategies and parameters against the program and freeze a run set-up.
@@ -284,7 +284,7 @@ def make_setup(program: Program, *, rng: SeedLike, horizon: int | None, strategi
         if actor in chosen:
             raise ParameterError(f"actor '{actor}' has both a strategy and an external seat; give one")
         policies[actor] = CompiledPolicy("external", None, {}, dict(program.actor_goals.get(actor, {})), {}, "external")
-    return RunSetup(as_seed_sequence(rng), horizon, parameters, policies, chosen, choosers=dict(choosers or {}))
+    return RunSetup(as_seed_sequence(seed), horizon, parameters, policies, chosen, choosers=dict(choosers or {}))
 
 
 def _parameter_value(program: Program, name: str, value: Any, runs: int | None) -> float | np.ndarray:
