@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
     strategies = dict(s.split("=", 1) for s in (args.strategy or ["iran=slow_drip"]))
-    kwargs = dict(runs=args.runs, horizon=args.horizon, rng=1, strategies=strategies)
+    kwargs = dict(runs=args.runs, horizon=args.horizon, seed=1, strategies=strategies)
     print(f"machine: {machine()}")
     escalation.run(scenario, **{**kwargs, "runs": 200})  # warm-up: imports, caches
     best, unit = float("inf"), float("inf")
