@@ -36,13 +36,13 @@ def per_run_cost(loaded, runs: int, horizon: int | None, repeats: int) -> None:
     same = {n: np.full(runs, program.parameters[n]) for n in names}
 
     def fixed():
-        escalation.run(loaded, runs=runs, horizon=horizon, rng=1)
+        escalation.run(loaded, runs=runs, horizon=horizon, seed=1)
 
     def varied():
-        escalation.run(loaded, runs=runs, horizon=horizon, rng=1, params=arrays)
+        escalation.run(loaded, runs=runs, horizon=horizon, seed=1, params=arrays)
 
     def constant_arrays():
-        escalation.run(loaded, runs=runs, horizon=horizon, rng=1, params=same)
+        escalation.run(loaded, runs=runs, horizon=horizon, seed=1, params=same)
 
     fixed()  # warm-up
     t_fixed = best_time(fixed, repeats)

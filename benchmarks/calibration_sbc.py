@@ -64,7 +64,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.replications):
             truth = {n: rng.uniform(u["low"], u["high"]) for n, u in SCENARIO["uncertainties"].items()}
-            one = escalation.run(loaded, runs=1, rng=10_000 + r, params=truth)
+            one = escalation.run(loaded, runs=1, seed=10_000 + r, params=truth)
             k = int(one["final_state"].sel(variable="events").values[0])
             rec = Path(tmp) / f"record_{r}.yaml"
             rec.write_text(RECORD.format(weeks=WEEKS, value=k))

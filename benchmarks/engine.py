@@ -80,11 +80,11 @@ def anticipation_cost(loaded, strategies: dict, horizon: int, runs: int = 10_000
     blind = scenario_from_dict(doc)
     timed = {}
     for label, scenario in (("with anticipation", loaded), ("without anticipation", blind)):
-        escalation.run(scenario, runs=200, horizon=horizon, rng=1, strategies=chosen)  # warm-up
+        escalation.run(scenario, runs=200, horizon=horizon, seed=1, strategies=chosen)  # warm-up
         best, weeks = float("inf"), 0
         for _ in range(3):
             started = time.perf_counter()
-            ds = escalation.run(scenario, runs=runs, horizon=horizon, rng=1, strategies=chosen)
+            ds = escalation.run(scenario, runs=runs, horizon=horizon, seed=1, strategies=chosen)
             best = min(best, time.perf_counter() - started)
             stopped = ds["stopped_week"].values
             weeks = int(sum(horizon if w != w else w for w in stopped))
@@ -99,14 +99,14 @@ def anticipation_cost(loaded, strategies: dict, horizon: int, runs: int = 10_000
 
 def measure(loaded, strategies: dict, horizon: int, n_ref: int) -> None:
     def vec(runs):
-        return lambda: escalation.run(loaded, runs=runs, horizon=horizon, rng=1, strategies=strategies)
+        return lambda: escalation.run(loaded, runs=runs, horizon=horizon, seed=1, strategies=strategies)
 
     vec(100)()  # warm-up: imports, caches
     t100 = best_time(vec(100), 5)
     t1k = best_time(vec(1_000), 5)
     t10k = best_time(vec(10_000), 3)
     t100k = best_time(vec(100_000), 1)
-    t_ref = best_time(lambda: escalation.run(loaded, runs=n_ref, horizon=horizon, rng=1, strategies=strategies,
+    t_ref = best_time(lambda: escalation.run(loaded, runs=n_ref, horizon=horizon, seed=1, strategies=strategies,
                                              engine="reference"), 1)
     ref_per_run = t_ref / n_ref
     print(f"vectorised, 10,000 runs x {horizon} weeks: {t10k:.3f} s = {10_000 * horizon / t10k:,.0f} run-weeks/s")

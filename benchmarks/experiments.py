@@ -56,16 +56,16 @@ def mesa_vs_redline(mesa_runs: int, redline_runs: int) -> None:
 
     full = load_scenario("proxy-deterrence")
     scenario, dropped = _without_decisions()
-    run(scenario, runs=100, rng=0)  # warm-up (compilation, imports)
+    run(scenario, runs=100, seed=0)  # warm-up (compilation, imports)
     print("== redline vs Mesa 3 (proxy-deterrence, defaults) ==")
     if dropped:
         t = time.perf_counter()
-        run(full, runs=redline_runs, rng=1)
+        run(full, runs=redline_runs, seed=1)
         print(f"(the bundled file also has collective decision(s) {', '.join(dropped)}, not mirrored in Mesa: "
               f"compared without them; redline with them: {redline_runs / (time.perf_counter() - t):,.0f} runs/s)")
     for strategy in ("deniable", "loud"):
         t = time.perf_counter()
-        ds = run(scenario, runs=redline_runs, rng=1, strategies={"challenger": strategy})
+        ds = run(scenario, runs=redline_runs, seed=1, strategies={"challenger": strategy})
         t_red = time.perf_counter() - t
         red = outcome_summary(ds)
         t = time.perf_counter()
@@ -132,7 +132,7 @@ import resource, sys, time
 from redline.escalation import run
 runs, weeks = int(sys.argv[1]), int(sys.argv[2])
 t = time.perf_counter()
-ds = run("proxy-deterrence", runs=runs, horizon=weeks, rng=3)
+ds = run("proxy-deterrence", runs=runs, horizon=weeks, seed=3)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)
 """
 

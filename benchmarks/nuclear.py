@@ -2,7 +2,7 @@
 share of flagship simulation time spent in nuclear code.
 
 Prints evaluations per second of :func:`redline.nuclear.breakout_days`, the scalar planner for
-comparison, then profiles ``redline.escalation.run('iran-us-2020', runs=10000, rng=1)`` with
+comparison, then profiles ``redline.escalation.run('iran-us-2020', runs=10000, seed=1)`` with
 cProfile (after a small warm-up run, so imports are not counted) and reports the time spent in
 ``redline/nuclear/`` and ``redline/functions.py`` (the expression functions ``breakout_days``,
 ``swu_per_kg``, ``feed_per_kg`` that the flagship calls every week), including the numpy calls made
@@ -53,13 +53,13 @@ def flagship_share(runs: int = RUNS, seed: int = 1) -> dict[str, float]:
     from redline.scenario import load_scenario
 
     loaded = load_scenario(FLAGSHIP)
-    escalation.run(loaded, runs=200, rng=seed)  # warm-up: imports, caches
+    escalation.run(loaded, runs=200, seed=seed)  # warm-up: imports, caches
     started = time.perf_counter()
-    escalation.run(loaded, runs=runs, rng=seed)
+    escalation.run(loaded, runs=runs, seed=seed)
     wall = time.perf_counter() - started
     profile = cProfile.Profile()
     profile.enable()
-    escalation.run(loaded, runs=runs, rng=seed)
+    escalation.run(loaded, runs=runs, seed=seed)
     profile.disable()
     stats = pstats.Stats(profile)
     return {
@@ -99,7 +99,7 @@ def main() -> None:
 
     share = flagship_share()
     total = share["profiled_total_s"]
-    print(f"flagship {FLAGSHIP}: escalation.run(runs={RUNS:,}, rng=1), default strategies, 104 weeks")
+    print(f"flagship {FLAGSHIP}: escalation.run(runs={RUNS:,}, seed=1), default strategies, 104 weeks")
     print(f"  wall time without profiler: {share['wall_s']:.2f} s")
     print(f"  under cProfile: {total:.2f} s in all; nuclear code (redline/nuclear + redline/functions.py, "
           f"with the numpy it calls) {share['nuclear_s']:.2f} s = {100 * share['nuclear_s'] / total:.1f}%")

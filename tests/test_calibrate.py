@@ -290,8 +290,8 @@ def test_record_events_are_forced_in_every_run(coin, tmp_path):
         "observations:", "events:\n  - {date: 2020-01-08, action: event, assumption: known}\n"
                          "  - {date: 2020-02-05, add: {events: 2}, assumption: known}\nobservations:"))
     record = load_record(path, loaded)
-    ds = escalation.run(scenario_with_record(loaded, record), runs=50, rng=1, params={"event_rate": 0.05})
-    weekly = escalation.run(loaded, runs=50, rng=1, params={"event_rate": 0.05})
+    ds = escalation.run(scenario_with_record(loaded, record), runs=50, seed=1, params={"event_rate": 0.05})
+    weekly = escalation.run(loaded, runs=50, seed=1, params={"event_rate": 0.05})
     diff = ds["final_state"].sel(variable="events").values - weekly["final_state"].sel(variable="events").values
     assert np.all(diff >= 2) and diff.mean() > 2.5  # +2 always; the forced week-1 event where none was drawn
     bad = tmp_path / "bad_event.yaml"

@@ -24,14 +24,14 @@ def example():
 @pytest.mark.parametrize("engine", ENGINES)
 def test_engine_contract(example, engine):
     """Every engine: same entry point, same Dataset layout, provenance in attrs."""
-    ds = escalation.run(example, runs=50, horizon=20, rng=1, engine=engine)
+    ds = escalation.run(example, runs=50, horizon=20, seed=1, engine=engine)
     assert set(ds["final_state"].dims) == {"variable", "run"}
     assert ds.sizes["run"] == 50
     assert "trajectory" not in ds  # memory grows with runs x variables, not weeks, by default
     for key in ("scenario", "scenario_sha256", "version", "seed", "spawn_key", "strategies", "params", "wall_time_s"):
         assert key in ds.attrs
     assert ds.attrs["seed"] == 1 and json.loads(ds.attrs["spawn_key"]) == []
-    again = escalation.run(example, runs=50, horizon=20, rng=1, engine=engine)
+    again = escalation.run(example, runs=50, horizon=20, seed=1, engine=engine)
     assert ds.equals(again)
 
 
@@ -49,13 +49,13 @@ def test_engine_contract_non_finite_week_rules(example_doc, engine):
     attractive (before, the reference interpreter chose nothing after a NaN and treated +inf as 0)."""
     nan_p = _edge_strategy(copy.deepcopy(example_doc), {
         "kind": "scripted", "probabilities": {"proxy_attack": "exp(1000) - exp(1000)", "overt_strike": 0.5}})
-    ds = escalation.run(nan_p, runs=400, horizon=4, rng=1, engine=engine, strategies={"challenger": "edge"})
+    ds = escalation.run(nan_p, runs=400, horizon=4, seed=1, engine=engine, strategies={"challenger": "edge"})
     counts = ds["action_count"]
     assert float(counts.sel(action="proxy_attack").max()) == 0
     assert 1.7 < float(counts.sel(action="overt_strike").mean()) < 2.3  # 0.5 a week for 4 weeks
     inf_u = _edge_strategy(copy.deepcopy(example_doc), {
         "kind": "logit", "rationality": 3.0, "utilities": {"overt_strike": "exp(1000)"}})
-    ds = escalation.run(inf_u, runs=400, horizon=4, rng=1, engine=engine, strategies={"challenger": "edge"})
+    ds = escalation.run(inf_u, runs=400, horizon=4, seed=1, engine=engine, strategies={"challenger": "edge"})
     counts = ds["action_count"]
     assert float(counts.sel(action="proxy_attack").max()) == 0
     assert float(counts.sel(action="overt_strike").mean()) > 3.0  # chosen every week while the run lasts
@@ -77,9 +77,9 @@ def test_week_rules_edge_values():
     assert np.allclose(rules.logit_weights(np.nan, [5.0], [True]), [0.5])  # NaN rationality: indifference
 
 def test_same_seed_identical_different_seed_different(example):
-    a = escalation.run(example, runs=3000, horizon=52, rng=7)
-    b = escalation.run(example, runs=3000, horizon=52, rng=7)
-    c = escalation.run(example, runs=3000, horizon=52, rng=8)
+    a = escalation.run(example, runs=3000, horizon=52, seed=7)
+    b = escalation.run(example, runs=3000, horizon=52, seed=7)
+    c = escalation.run(example, runs=3000, horizon=52, seed=8)
     assert np.array_equal(a["final_state"].values, b["final_state"].values)
     assert not np.array_equal(a["final_state"].values, c["final_state"].values)
 
@@ -87,23 +87,23 @@ def test_same_seed_identical_different_seed_different(example):
 def test_blocks_make_results_independent_of_distribution(example):
     """Block b of a big run equals block b run on its own (so workers can split blocks)."""
     runs = escalation.BLOCK_RUNS + 100
-    whole = escalation.run(example, runs=runs, horizon=10, rng=3)
-    second = escalation.run(example, runs=runs, horizon=10, rng=3, blocks=[1])
+    whole = escalation.run(example, runs=runs, horizon=10, seed=3)
+    second = escalation.run(example, runs=runs, horizon=10, seed=3, blocks=[1])
     assert np.array_equal(whole["final_state"].values[:, escalation.BLOCK_RUNS:], second["final_state"].values)
 
 
 def test_seed_sequence_spawn_key_recorded(example):
     child = np.random.SeedSequence(5).spawn(3)[2]
-    ds = escalation.run(example, runs=10, horizon=5, rng=child)
+    ds = escalation.run(example, runs=10, horizon=5, seed=child)
     assert json.loads(ds.attrs["spawn_key"]) == [2]
 
 
 @pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
 def test_vectorised_and_reference_agree_in_distribution(example, strategy):
     n_ref, n_vec = 600, 6000
-    ref = outcome_summary(escalation.run(example, runs=n_ref, rng=11, engine="reference",
+    ref = outcome_summary(escalation.run(example, runs=n_ref, seed=11, engine="reference",
                                          strategies={"challenger": strategy}))
-    vec = outcome_summary(escalation.run(example, runs=n_vec, rng=12, strategies={"challenger": strategy}))
+    vec = outcome_summary(escalation.run(example, runs=n_vec, seed=12, strategies={"challenger": strategy}))
     for outcome in vec:
         p, q = vec[outcome]["probability"], ref[outcome]["probability"]
         se = np.sqrt(p * (1 - p) / n_vec + q * (1 - q) / n_ref) + 1e-3
@@ -111,7 +111,7 @@ def test_vectorised_and_reference_agree_in_distribution(example, strategy):
 
 
 def test_absorbing_outcome_freezes_the_run(example):
-    ds = escalation.run(example, runs=400, rng=2, strategies={"challenger": "loud"}, trajectories=True)
+    ds = escalation.run(example, runs=400, seed=2, strategies={"challenger": "loud"}, trajectories=True)
     war = ds["outcome_week"].sel(outcome="open_war").values
     stopped = ds["stopped_week"].values
     ended = ~np.isnan(stopped)
@@ -124,9 +124,9 @@ def test_absorbing_outcome_freezes_the_run(example):
 
 
 def test_attributed_record_never_exceeds_truth_and_red_lines_see_attribution(example):
-    never = escalation.run(example, runs=2000, rng=4, strategies={"challenger": "deniable"},
+    never = escalation.run(example, runs=2000, seed=4, strategies={"challenger": "deniable"},
                            params={"attribution_probability": 0.05})
-    always = escalation.run(example, runs=2000, rng=4, strategies={"challenger": "deniable"},
+    always = escalation.run(example, runs=2000, seed=4, strategies={"challenger": "deniable"},
                             params={"attribution_probability": 1.0})
     for ds in (never, always):
         fs = ds["final_state"]
@@ -136,7 +136,7 @@ def test_attributed_record_never_exceeds_truth_and_red_lines_see_attribution(exa
 
 
 def test_credibility_zero_means_never_enforced(example):
-    ds = escalation.run(example, runs=1000, rng=5, strategies={"challenger": "loud"},
+    ds = escalation.run(example, runs=1000, seed=5, strategies={"challenger": "loud"},
                         params={"defender_credibility": 0.3})
     enforced = ds["red_line_enforced"].sel(red_line="two_attributed_attacks").values
     triggered = ~np.isnan(ds["red_line_week"].sel(red_line="two_attributed_attacks").values)
@@ -148,7 +148,7 @@ def test_scheduled_scripted_policy_and_flows(example_doc):
     """A schedule is a scripted probability of 1 at chosen weeks; flows reset weekly."""
     example_doc["strategies"]["deniable"]["policy"]["probabilities"] = {"proxy_attack": "if(week == 3 or week == 7, 1, 0)"}
     loaded = scenario_from_dict(example_doc)
-    ds = escalation.run(loaded, runs=200, horizon=10, rng=1, trajectories=True)
+    ds = escalation.run(loaded, runs=200, horizon=10, seed=1, trajectories=True)
     attacks = ds["trajectory"].sel(variable="attacks").values
     assert np.all(attacks[1] == 0) and np.all(attacks[2] == 1) and np.all(attacks[-1] == 2)
     weekly = ds["trajectory"].sel(variable="casualties_week").values
@@ -157,15 +157,15 @@ def test_scheduled_scripted_policy_and_flows(example_doc):
 
 def test_bad_options_are_parameter_errors(example):
     with pytest.raises(ParameterError, match="did you mean 'attribution_probability'"):
-        escalation.run(example, runs=10, rng=1, params={"atribution_probability": 0.5})
+        escalation.run(example, runs=10, seed=1, params={"atribution_probability": 0.5})
     with pytest.raises(ParameterError, match=r"outside its range \[0.05, 1\]"):
-        escalation.run(example, runs=10, rng=1, params={"attribution_probability": 2})
+        escalation.run(example, runs=10, seed=1, params={"attribution_probability": 2})
     with pytest.raises(ParameterError, match="did you mean 'deniable'"):
-        escalation.run(example, runs=10, rng=1, strategies={"challenger": "deniabel"})
+        escalation.run(example, runs=10, seed=1, strategies={"challenger": "deniabel"})
     with pytest.raises(ParameterError, match="unknown actor"):
-        escalation.run(example, runs=10, rng=1, strategies={"chalenger": "loud"})
+        escalation.run(example, runs=10, seed=1, strategies={"chalenger": "loud"})
     with pytest.raises(ParameterError, match="runs"):
-        escalation.run(example, runs=0, rng=1)
+        escalation.run(example, runs=0, seed=1)
 
 
 def test_compare_uses_common_random_numbers(example):
@@ -178,9 +178,9 @@ def test_compare_uses_common_random_numbers(example):
 
 def test_common_random_numbers_reduce_variance(example):
     """Pairing runs of two parameter values (same seed) gives a tighter interval than independent seeds."""
-    lo = escalation.run(example, runs=4000, rng=9, params={"casualty_sensitivity": 0.004})
-    hi = escalation.run(example, runs=4000, rng=9, params={"casualty_sensitivity": 0.005})
-    indep = escalation.run(example, runs=4000, rng=10, params={"casualty_sensitivity": 0.005})
+    lo = escalation.run(example, runs=4000, seed=9, params={"casualty_sensitivity": 0.004})
+    hi = escalation.run(example, runs=4000, seed=9, params={"casualty_sensitivity": 0.005})
+    indep = escalation.run(example, runs=4000, seed=10, params={"casualty_sensitivity": 0.005})
     pick = lambda ds: ds["final_state"].sel(variable="public_support").values
     _, paired = paired_difference(pick(hi), pick(lo))
     _, unpaired = paired_difference(pick(indep), pick(lo))
@@ -188,7 +188,7 @@ def test_common_random_numbers_reduce_variance(example):
 
 
 def test_probes_see_every_week_and_extend_the_horizon(example):
-    ds = escalation.run(example, runs=500, rng=3, horizon=10,
+    ds = escalation.run(example, runs=500, seed=3, horizon=10,
                         probes={"early": ("ever(attacks >= 2)", 8), "late": ("defender_leaves", 150)})
     assert ds.attrs["horizon"] == 150
     assert ds["probe_value"].sel(probe="late").mean() > 0.5
@@ -201,7 +201,7 @@ def test_dropping_ended_runs_changes_no_number(example, strategy):
     """Compaction (ended runs leave the working arrays) is exact: each run keeps its random numbers."""
     from redline.escalation import common, engine
 
-    setup = common.make_setup(example.program, rng=5, horizon=104, strategies={"challenger": strategy}, params=None)
+    setup = common.make_setup(example.program, seed=5, horizon=104, strategies={"challenger": strategy}, params=None)
     a = engine.simulate_block(example.program, setup, 3000, 0, False, compact=True)
     b = engine.simulate_block(example.program, setup, 3000, 0, False, compact=False)
     for key in ("final_state", "outcome_week", "red_line_week", "red_line_enforced", "action_count", "stopped_week"):
@@ -213,7 +213,7 @@ def test_collective_decisions_run_every_n_weeks_with_the_bargaining_model(exampl
 
     del example_doc["red_lines"]  # nothing moves tension after the decision within a week
     example_doc["outcomes"].pop("retaliation")
-    ds = escalation.run(scenario_from_dict(example_doc), runs=300, horizon=12, rng=2, trajectories=True)
+    ds = escalation.run(scenario_from_dict(example_doc), runs=300, horizon=12, seed=2, trajectories=True)
     stance = ds["trajectory"].sel(variable="host_stance").values  # week, run
     tension = ds["trajectory"].sel(variable="tension").values
     assert np.array_equal(stance[1], stance[2]) and np.array_equal(stance[4], stance[6])  # weeks 2-3, 5-7 hold
@@ -229,9 +229,9 @@ def test_decision_options_reach_the_model_and_typos_are_refused(example_doc):
     from redline.errors import ScenarioError
 
     example_doc["decisions"]["host_parliament"]["options"] = {"utility": "quadratic"}
-    quadratic = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, rng=1)
+    quadratic = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, seed=1)
     example_doc["decisions"]["host_parliament"]["options"] = {}
-    linear = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, rng=1)
+    linear = escalation.run(scenario_from_dict(example_doc), runs=200, horizon=8, seed=1)
     stance = lambda ds: ds["final_state"].sel(variable="host_stance").values
     assert not np.allclose(stance(quadratic), stance(linear))
     example_doc["decisions"]["host_parliament"]["options"] = {"utilty": "quadratic"}
@@ -265,7 +265,7 @@ def test_per_run_parameters_reach_their_own_run(engine, monkeypatch):
     runs = 40
     start = np.arange(runs, dtype=float) * 10
     rate = np.where(np.arange(runs) % 2 == 0, 0.0, 1.0)
-    ds = escalation.run(loaded, runs=runs, rng=2, params={"start_at": start, "event_rate": rate}, engine=engine)
+    ds = escalation.run(loaded, runs=runs, seed=2, params={"start_at": start, "event_rate": rate}, engine=engine)
     events = ds["final_state"].sel(variable="events").values
     assert np.array_equal(events, start + 50 * rate)  # rate 0: never; rate 1: every week
     assert np.array_equal(ds["parameter_value"].sel(parameter="start_at").values, start)
@@ -275,9 +275,9 @@ def test_per_run_parameters_reach_their_own_run(engine, monkeypatch):
 def test_per_run_parameters_equal_to_a_scalar_change_no_number(example):
     """Arrays holding the default everywhere give bit-identical results to the scalar default."""
     runs = 3000
-    fixed = escalation.run(example, runs=runs, horizon=52, rng=4)
+    fixed = escalation.run(example, runs=runs, horizon=52, seed=4)
     arrays = {k: np.full(runs, v) for k, v in example.program.parameters.items()}
-    per_run = escalation.run(example, runs=runs, horizon=52, rng=4, params=arrays)
+    per_run = escalation.run(example, runs=runs, horizon=52, seed=4, params=arrays)
     for var in ("final_state", "outcome_week", "action_count", "red_line_week"):
         assert np.array_equal(fixed[var].values, per_run[var].values, equal_nan=True)
 
@@ -288,7 +288,7 @@ def test_per_run_parameters_agree_in_distribution_across_engines():
     rate = np.linspace(0.1, 0.9, runs)
     counts = {}
     for engine in ENGINES:
-        ds = escalation.run(loaded, runs=runs, rng=5, params={"event_rate": rate}, engine=engine)
+        ds = escalation.run(loaded, runs=runs, seed=5, params={"event_rate": rate}, engine=engine)
         counts[engine] = ds["final_state"].sel(variable="events").values
     # The mean count is 50 x mean rate = 25; each engine's sd of the mean is about 0.3.
     for engine in ENGINES:
@@ -301,11 +301,11 @@ def test_per_run_parameters_agree_in_distribution_across_engines():
 def test_per_run_parameters_are_checked():
     loaded = scenario_from_dict(_coin_doc())
     with pytest.raises(ParameterError, match="length runs"):
-        escalation.run(loaded, runs=10, rng=1, params={"event_rate": np.full(9, 0.5)})
+        escalation.run(loaded, runs=10, seed=1, params={"event_rate": np.full(9, 0.5)})
     with pytest.raises(ParameterError, match="run 3 has 1.5"):
-        escalation.run(loaded, runs=5, rng=1, params={"event_rate": [0.1, 0.2, 0.3, 1.5, 0.2]})
+        escalation.run(loaded, runs=5, seed=1, params={"event_rate": [0.1, 0.2, 0.3, 1.5, 0.2]})
     with pytest.raises(ParameterError, match="outside its range"):
-        escalation.run(loaded, runs=2, rng=1, params={"event_rate": [np.nan, 0.2]})
+        escalation.run(loaded, runs=2, seed=1, params={"event_rate": [np.nan, 0.2]})
 
 
 def test_graded_responses_are_renormalised_with_equal_shares_when_all_zero():
@@ -314,3 +314,24 @@ def test_graded_responses_are_renormalised_with_equal_shares_when_all_zero():
     assert np.allclose(rules.scripted_weights([0.2, 0.6], renormalise=True), [0.25, 0.75])
     assert [float(x) for x in rules.scripted_weights([0.0, np.nan], renormalise=True)] == [0.5, 0.5]
     assert np.isclose(sum(rules.logit_weights(2.0, [1.0, -1.0], nothing=False)), 1.0)
+
+
+def test_uniforms_read_for_a_few_runs_are_the_block_draws_and_keep_streams_aligned():
+    """Reading a site's uniforms for a few runs (jumping the stream over the others) gives the
+    numbers a full-block draw gives them, and leaves the stream where the full draw leaves it,
+    also after ended runs were dropped (``subset``)."""
+    from redline.escalation.common import block_streams
+
+    ss = np.random.SeedSequence(11)
+    full, few = block_streams(ss, 0, 6000), block_streams(ss, 0, 6000)
+    rows = np.array([3, 17, 5999])
+    week1 = full.get("s").random(6000)
+    assert np.array_equal(few.rows(rows).get("s").random(3), week1[rows])
+    week2 = full.get("s").random(6000)
+    assert few.rows(np.zeros(0, dtype=np.intp)).get("s").random(0).size == 0  # nothing read, stream moved on
+    live = np.arange(0, 6000, 2)  # half the runs ended and were dropped
+    full.subset = few.subset = live
+    week3 = full.get("s").random(live.size)
+    assert np.array_equal(few.rows(np.array([1, 2])).get("s").random(2), week3[[1, 2]])
+    assert np.array_equal(full.get("s").random(live.size), few.get("s").random(live.size))  # still in step
+    assert not np.array_equal(week1, week2)

@@ -97,7 +97,7 @@ def test_anticipation_makes_a_red_line_deter_a_logit_chooser():
     loaded = scenario_from_dict(_covert_doc())
     share = {}
     for c in (0.0, 1.0):
-        ds = escalation.run(loaded, runs=20000, rng=4, params={"credibility": c})
+        ds = escalation.run(loaded, runs=20000, seed=4, params={"credibility": c})
         share[c] = _p(ds, "struck_overtly")
     # U(overt) = 0.2 without the response; 0.2 - 0.05 * 30 * credibility with it (rationality 3)
     expected = {c: math.exp(3 * (0.2 - 1.5 * c)) / (1 + math.exp(0.6) + math.exp(3 * (0.2 - 1.5 * c)))
@@ -107,7 +107,7 @@ def test_anticipation_makes_a_red_line_deter_a_logit_chooser():
     # with anticipation off, the red line is invisible to the chooser
     off = _covert_doc()
     off["actors"]["challenger"]["policy"]["anticipate"] = False
-    blind = escalation.run(scenario_from_dict(off), runs=20000, rng=4, params={"credibility": 1.0})
+    blind = escalation.run(scenario_from_dict(off), runs=20000, seed=4, params={"credibility": 1.0})
     assert abs(_p(blind, "struck_overtly") - expected[0.0]) < 0.015
 
 
@@ -115,7 +115,7 @@ def test_a_covert_act_trips_a_red_line_only_through_what_would_be_attributed():
     loaded = scenario_from_dict(_covert_doc())
     lam, u = 3.0, 0.2
     for q in (0.0, 0.5, 1.0):
-        ds = escalation.run(loaded, runs=20000, rng=9, params={"credibility": 1.0, "attribution_probability": q})
+        ds = escalation.run(loaded, runs=20000, seed=9, params={"credibility": 1.0, "attribution_probability": q})
         u_proxy = u - 1.5 * q  # tension +30 weighed -0.05, times the chance it is seen this week
         u_overt = u - 1.5
         expected = math.exp(lam * u_proxy) / (1 + math.exp(lam * u_proxy) + math.exp(lam * u_overt))
@@ -125,7 +125,7 @@ def test_a_covert_act_trips_a_red_line_only_through_what_would_be_attributed():
 def test_a_delayed_attribution_cannot_trip_this_weeks_red_line():
     doc = _covert_doc()
     doc["actions"]["proxy_attack"]["attribution"]["delay_weeks"] = 3
-    ds = escalation.run(scenario_from_dict(doc), runs=20000, rng=9,
+    ds = escalation.run(scenario_from_dict(doc), runs=20000, seed=9,
                         params={"credibility": 1.0, "attribution_probability": 1.0})
     expected = math.exp(0.6) / (1 + math.exp(0.6) + math.exp(3 * (0.2 - 1.5)))
     assert abs(_p(ds, "attacked_deniably") - expected) < 0.015
@@ -138,8 +138,8 @@ def test_anticipation_agrees_between_engines(q):
     doc["red_lines"]["seen_attack"]["condition"] = "sum(seen_week, last=3) >= 2"
     loaded = scenario_from_dict(doc)
     params = {"credibility": 0.8, "attribution_probability": q}
-    vec = escalation.run(loaded, runs=6000, rng=1, params=params)
-    ref = escalation.run(loaded, runs=600, rng=2, params=params, engine="reference")
+    vec = escalation.run(loaded, runs=6000, seed=1, params=params)
+    ref = escalation.run(loaded, runs=600, seed=2, params=params, engine="reference")
     for outcome in ("struck_overtly", "attacked_deniably", "retaliated"):
         assert _agree(_p(vec, outcome), _p(ref, outcome), 6000, 600), (outcome, _p(vec, outcome), _p(ref, outcome))
 
@@ -156,7 +156,7 @@ def _graded_doc(owner_policy: dict) -> dict:
 
 @pytest.mark.parametrize("engine,runs", [("vectorised", 20000), ("reference", 1500)])
 def test_graded_responses_are_chosen_by_the_owners_logit_policy(engine, runs):
-    ds = escalation.run(scenario_from_dict(_graded_doc({"kind": "logit", "rationality": 2.0})), runs=runs, rng=5,
+    ds = escalation.run(scenario_from_dict(_graded_doc({"kind": "logit", "rationality": 2.0})), runs=runs, seed=5,
                         engine=engine)
     mild, hard = _p(ds, "retaliated"), _p(ds, "retaliated_hard")
     expected = math.exp(-0.6) / (math.exp(-0.6) + math.exp(-1.2))  # goals: tension -0.01, +30 vs +60
@@ -167,12 +167,12 @@ def test_graded_responses_are_chosen_by_the_owners_logit_policy(engine, runs):
 
 def test_graded_responses_of_a_scripted_owner_are_renormalised():
     doc = _graded_doc({"kind": "scripted", "probabilities": {"retaliate": 0.1, "retaliate_hard": 0.3}})
-    ds = escalation.run(scenario_from_dict(doc), runs=20000, rng=6)
+    ds = escalation.run(scenario_from_dict(doc), runs=20000, seed=6)
     assert abs(_p(ds, "retaliated") - 0.25) < 0.015 and abs(_p(ds, "retaliated_hard") - 0.75) < 0.015
     doc = _graded_doc({"kind": "scripted", "probabilities": {}})  # nothing said: equal shares
-    ds = escalation.run(scenario_from_dict(doc), runs=20000, rng=6)
+    ds = escalation.run(scenario_from_dict(doc), runs=20000, seed=6)
     assert abs(_p(ds, "retaliated") - 0.5) < 0.015
-    ref = escalation.run(scenario_from_dict(doc), runs=1000, rng=6, engine="reference")
+    ref = escalation.run(scenario_from_dict(doc), runs=1000, seed=6, engine="reference")
     assert _agree(_p(ds, "retaliated"), _p(ref, "retaliated"), 20000, 1000)
 
 
@@ -182,11 +182,11 @@ def test_cooldown_rests_the_red_line(engine):
     doc["meta"]["horizon"] = 10
     doc["red_lines"]["seen_attack"]["response"] = "retaliate"
     doc["red_lines"]["seen_attack"]["cooldown_weeks"] = 3
-    ds = escalation.run(scenario_from_dict(doc), runs=50, rng=1, engine=engine)
+    ds = escalation.run(scenario_from_dict(doc), runs=50, seed=1, engine=engine)
     # an overt strike every week; fires in weeks 1, 5, 9
     assert np.all(ds["action_count"].sel(action="retaliate").values == 3)
     doc["red_lines"]["seen_attack"]["cooldown_weeks"] = 0
-    ds = escalation.run(scenario_from_dict(doc), runs=50, rng=1, engine=engine)
+    ds = escalation.run(scenario_from_dict(doc), runs=50, seed=1, engine=engine)
     assert np.all(ds["action_count"].sel(action="retaliate").values == 10)
 
 
@@ -203,7 +203,7 @@ def test_red_lines_answering_each_other_fire_at_most_once_a_week_in_written_orde
                                   "once": False, "assumption": A}
     doc["events"] = [{"date": "2020-01-06", "set": {"provoked": 1}, "assumption": A}]
     for engine in ("vectorised", "reference"):
-        ds = escalation.run(scenario_from_dict(doc), runs=20, rng=1, engine=engine)
+        ds = escalation.run(scenario_from_dict(doc), runs=20, seed=1, engine=engine)
         # week 1: the event trips seen_attack, whose response trips `answer` (written later) the
         # same week; the counter-strike trips seen_attack again in week 2, and so on: once a week.
         assert np.all(ds["action_count"].sel(action="retaliate").values == 5)
@@ -224,7 +224,7 @@ def test_scheduled_events_change_state_and_force_actions_at_their_week(engine):
     ]
     doc["sources"] = {"record": {"title": "A dated record"}}
     doc["red_lines"]["seen_attack"]["credibility"] = 0.0
-    ds = escalation.run(scenario_from_dict(doc), runs=30, rng=1, engine=engine, trajectories=True)
+    ds = escalation.run(scenario_from_dict(doc), runs=30, seed=1, engine=engine, trajectories=True)
     tension = ds["trajectory"].sel(variable="tension").values
     assert np.all(tension[2] == 0) and np.all(tension[3] == 500) and np.all(tension[5] == 400)
     assert np.all(ds["action_count"].sel(action="overt_strike").values == 1)  # the scheduled week only
@@ -265,7 +265,7 @@ def _regime_doc() -> dict:
 
 
 def test_regimes_follow_their_hazards_and_are_readable_in_expressions():
-    ds = escalation.run(scenario_from_dict(_regime_doc()), runs=20000, rng=3)
+    ds = escalation.run(scenario_from_dict(_regime_doc()), runs=20000, seed=3)
     reg = regime_summary(ds)
     assert abs(reg["war"]["probability_entered"] - (1 - 0.9 ** 30)) < 0.01
     assert abs(_p(ds, "ever_war") - reg["war"]["probability_entered"]) < 1e-12
@@ -287,8 +287,8 @@ def test_regimes_follow_their_hazards_and_are_readable_in_expressions():
 
 def test_regimes_agree_between_engines():
     loaded = scenario_from_dict(_regime_doc())
-    vec = regime_summary(escalation.run(loaded, runs=6000, rng=1))
-    ref = regime_summary(escalation.run(loaded, runs=600, rng=2, engine="reference"))
+    vec = regime_summary(escalation.run(loaded, runs=6000, seed=1))
+    ref = regime_summary(escalation.run(loaded, runs=600, seed=2, engine="reference"))
     for g in ("war", "truce"):
         assert _agree(vec[g]["probability_entered"], ref[g]["probability_entered"], 6000, 600)
         assert abs(vec[g]["share_of_weeks"] - ref[g]["share_of_weeks"]) < 0.03
@@ -297,7 +297,7 @@ def test_regimes_agree_between_engines():
 def test_absorbing_outcomes_are_counted_as_frozen_runs():
     doc = _regime_doc()
     doc["outcomes"]["ever_war"]["absorbing"] = True
-    ds = escalation.run(scenario_from_dict(doc), runs=2000, rng=3)
+    ds = escalation.run(scenario_from_dict(doc), runs=2000, seed=3)
     frozen = frozen_runs(ds)
     ended_early = np.count_nonzero(ds["stopped_week"].values < 30)
     assert frozen == ended_early and 0.9 < frozen / 2000 < 0.97  # 1 - 0.9**29 end before week 30
@@ -320,7 +320,7 @@ def test_bad_response_lists_are_refused(tmp_path, response, message):
 
 def test_a_scenario_without_the_new_sections_gets_no_new_records():
     """No regimes, no levels: the result has no regime or option records."""
-    ds = escalation.run(scenario_from_dict(_covert_doc()), runs=200, rng=1)
+    ds = escalation.run(scenario_from_dict(_covert_doc()), runs=200, seed=1)
     assert "regime" not in ds.coords and "option" not in ds.coords
 
 
@@ -347,14 +347,14 @@ def _level_shares(c: float) -> list[float]:
 @pytest.mark.parametrize("c", [0.0, 1.0])
 def test_each_level_is_an_option_and_the_lethal_one_is_deterred(c):
     loaded = scenario_from_dict(_levels_doc())
-    ds = escalation.run(loaded, runs=20000, rng=2, params={"credibility": c})
+    ds = escalation.run(loaded, runs=20000, seed=2, params={"credibility": c})
     counts = ds["option_count"].mean("run")
     expected = _level_shares(c)
     assert abs(float(counts.sel(option="overt_strike.harass")) - expected[1]) < 0.015
     assert abs(float(counts.sel(option="overt_strike.lethal")) - expected[2]) < 0.015
     # `overt_strike` in expressions counts the action at every level
     assert abs(_p(ds, "struck_overtly") - expected[1] - expected[2]) < 0.015
-    ref = escalation.run(loaded, runs=1500, rng=3, params={"credibility": c}, engine="reference")
+    ref = escalation.run(loaded, runs=1500, seed=3, params={"credibility": c}, engine="reference")
     rc = ref["option_count"].mean("run")
     for option, p in (("overt_strike.harass", expected[1]), ("overt_strike.lethal", expected[2])):
         assert _agree(float(rc.sel(option=option)), p, 1500, 10**9), option
@@ -366,7 +366,7 @@ def test_scripted_policies_name_levels_and_effects_read_the_chosen_level(engine)
     doc["red_lines"]["seen_attack"]["credibility"] = 0.0
     doc["actors"]["challenger"]["policy"] = {"kind": "scripted",
                                              "probabilities": {"overt_strike.lethal": 0.5, "overt_strike": 0.5}}
-    ds = escalation.run(scenario_from_dict(doc), runs=4000 if engine == "vectorised" else 800, rng=1, engine=engine)
+    ds = escalation.run(scenario_from_dict(doc), runs=4000 if engine == "vectorised" else 800, seed=1, engine=engine)
     lethal = ds["option_count"].sel(option="overt_strike.lethal").values == 1
     damage = ds["final_state"].sel(variable="damage").values
     assert abs(lethal.mean() - 0.5) < 0.07  # bare `overt_strike` means its first level, harass

@@ -111,7 +111,7 @@ def test_dataset_shape_and_attrs(serial_store, scenario):
     params = {f: np.repeat([float(ds[f].values[i]) for i in (4, 5, 6)], 64) for f in names}
     strategies = {"challenger": str(ds["strategy:challenger"].values[5])}
     assert {str(ds["strategy:challenger"].values[i]) for i in (4, 5, 6)} == set(strategies.values())
-    call = run(scenario, runs=3 * 64, rng=np.random.SeedSequence(11).spawn(n)[4], strategies=strategies, params=params)
+    call = run(scenario, runs=3 * 64, seed=np.random.SeedSequence(11).spawn(n)[4], strategies=strategies, params=params)
     direct = outcome_summary(call.isel(run=slice(64, 128)))
     for o, s in direct.items():
         assert ds["probability"].sel(outcome=o).values[5] == s["probability"]
@@ -149,7 +149,7 @@ def test_a_batch_of_one_is_the_experiment_run_alone(tmp_path, scenario):
     ds = perform_experiments(scenario, "lhs", 3, runs=50, seed=4, batch_runs=50, strategies={"challenger": ["loud"]})
     names = [x[0] for x in json.loads(ds.attrs["factors"])]
     for i in range(3):
-        direct = outcome_summary(run(scenario, runs=50, rng=np.random.SeedSequence(4).spawn(3)[i],
+        direct = outcome_summary(run(scenario, runs=50, seed=np.random.SeedSequence(4).spawn(3)[i],
                                      strategies={"challenger": "loud"},
                                      params={f: float(ds[f].values[i]) for f in names}))
         assert [ds["probability"].sel(outcome=o).values[i] for o in direct] == [s["probability"] for s in direct.values()]

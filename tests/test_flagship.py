@@ -121,13 +121,13 @@ def test_thesis_strategies_are_cells_of_the_factorial(loaded, strategy, factors)
     """slow_drip and rapid_overt differ only in the tested factors: each is exactly one cell of
     the factorial design (same seed, same runs, same numbers)."""
     params = {**factors, "iran_political_effort": 0.3, "iran_nuclear_loud": 0}
-    a = simulate_runs(loaded, runs=600, horizon=100, rng=5, strategies={"iran": strategy})
-    b = simulate_runs(loaded, runs=600, horizon=100, rng=5, strategies={"iran": "factorial"}, params=params)
+    a = simulate_runs(loaded, runs=600, horizon=100, seed=5, strategies={"iran": strategy})
+    b = simulate_runs(loaded, runs=600, horizon=100, seed=5, strategies={"iran": "factorial"}, params=params)
     assert np.array_equal(a["final_state"].values, b["final_state"].values, equal_nan=True)
 
 
 def test_regimes_end_and_the_world_goes_on(loaded):
-    ds = simulate_runs(loaded, runs=1500, horizon=160, rng=2, probes={"at_war": ("war", 160)},
+    ds = simulate_runs(loaded, runs=1500, horizon=160, seed=2, probes={"at_war": ("war", 160)},
                        params={"war_entry_per_exchange": 0.5, "us_state_attack_credibility": 0.8})
     entered = ~np.isnan(ds["regime_week"].sel(regime="war").values)
     assert entered.any()
@@ -140,7 +140,7 @@ def test_soleimani_is_a_known_event_and_a_concluded_overt_strike_is_reachable(lo
     """After the 3 Jan 2020 event Iran's own policy (logit, by grievance) makes an overt strike far
     likelier in the following weeks than before, and proxy attacks go on after it (a concluded
     strike followed by a drip)."""
-    ds = simulate_runs(loaded, runs=2500, horizon=70, rng=4, trajectories=True)
+    ds = simulate_runs(loaded, runs=2500, horizon=70, seed=4, trajectories=True)
     tr = ds["trajectory"]
     officials = tr.sel(variable="iranian_officials_assassinated").values
     w35 = _week(loaded, "2020-01-03")
@@ -155,7 +155,7 @@ def test_soleimani_is_a_known_event_and_a_concluded_overt_strike_is_reachable(lo
 
 
 def test_elections_resolve_on_their_dates_and_change_the_administration(loaded):
-    ds = simulate_runs(loaded, runs=1500, horizon=92, rng=6, probes={"dem": ("dem_administration", 92)})
+    ds = simulate_runs(loaded, runs=1500, horizon=92, seed=6, probes={"dem": ("dem_administration", 92)})
     w = ds["outcome_week"].sel(outcome="president_reelected").values
     assert set(np.unique(w[~np.isnan(w)])) <= {float(_week(loaded, "2020-11-03"))}
     reelected = ~np.isnan(w)
@@ -167,7 +167,7 @@ def test_elections_resolve_on_their_dates_and_change_the_administration(loaded):
 def test_nuclear_steps_are_reversible_under_a_deal(loaded):
     probes = {"in_deal": ("deal", 250), "before": ("deal", 249), "level": ("iran_enrichment_level", 250),
               "was_high": ("sum(iran_enrichment_level >= 20, last=250) >= 1", 250)}
-    ds = simulate_runs(loaded, runs=1500, horizon=250, rng=8, probes=probes,
+    ds = simulate_runs(loaded, runs=1500, horizon=250, seed=8, probes=probes,
                        params={"deal_rate_democratic": 0.05, "deal_rate_trump": 0.005, "deal_collapse_rate": 0.001})
     value = ds["probe_value"]
     # the deal's terms apply from the week after it is reached (regimes move after processes)

@@ -88,7 +88,7 @@ def test_outcome_flags_and_windows_mean_what_they_mean_in_the_engine(proxy, tmp_
                  + question("leaves_ever", "ever(defender_leaves)", "2021-01-04"))
     result = forecast(proxy, load_questions(path), runs=RUNS, seed=3)
     week = close_week(AS_OF, dt.date(2021, 1, 4))
-    ds = escalation.run(proxy, runs=RUNS, rng=3)
+    ds = escalation.run(proxy, runs=RUNS, seed=3)
     weeks = ds["outcome_week"].sel(outcome="defender_leaves").values
     expected = float(np.mean(weeks <= week))
     p = {q.id: q.probability for q in result.questions}
@@ -345,7 +345,7 @@ def test_forecast_and_backtest_say_how_many_runs_absorbing_outcomes_froze(proxy,
     path = write(tmp_path, question("early", "ever(retaliation)", "2020-03-02", outcome="true")
                  + question("late", "open_war", "2021-06-07", outcome="false"))
     result = forecast(proxy, load_questions(path), runs=RUNS, seed=4)
-    ds = escalation.run(proxy, runs=RUNS, rng=4)
+    ds = escalation.run(proxy, runs=RUNS, seed=4)
     stopped = ds["stopped_week"].values
     by_id = {q.id: q for q in result.questions}
     for q in by_id.values():

@@ -21,7 +21,7 @@ def example():
 @pytest.mark.parametrize("engine", ["vectorised", "reference"])
 def test_red_line_counts_agree_with_the_records(example, engine):
     runs = 400 if engine == "vectorised" else 60
-    ds = escalation.run(example, runs=runs, horizon=40, rng=3, engine=engine)
+    ds = escalation.run(example, runs=runs, horizon=40, seed=3, engine=engine)
     rl = red_line_summary(ds)["two_attributed_attacks"]
     fired = ~np.isnan(ds["red_line_week"].sel(red_line="two_attributed_attacks").values)
     firings = ds["red_line_firings"].sel(red_line="two_attributed_attacks").values
@@ -43,7 +43,7 @@ def test_red_line_counts_agree_with_the_records(example, engine):
 
 
 def test_summary_has_red_lines_actions_and_clipped(example):
-    ds = escalation.run(example, runs=300, horizon=20, rng=1)
+    ds = escalation.run(example, runs=300, horizon=20, seed=1)
     s = summarize(ds)
     assert set(s["red_lines"]) == {"two_attributed_attacks"}
     assert set(s["actions"]) == {"proxy_attack", "overt_strike", "warning_strike", "retaliate", "draw_down"}
@@ -57,7 +57,7 @@ def test_clipped_probabilities_are_counted_at_their_site(example_doc, engine):
     example_doc["actors"]["challenger"]["strategy"] = "loud"
     loaded = scenario_from_dict(example_doc)
     assert any("can be outside [0, 1]" in w for w in loaded.warnings)
-    ds = escalation.run(loaded, runs=200 if engine == "vectorised" else 30, horizon=6, rng=2, engine=engine)
+    ds = escalation.run(loaded, runs=200 if engine == "vectorised" else 30, horizon=6, seed=2, engine=engine)
     clipped = clipped_probabilities(ds)
     assert list(clipped) == ["strategies.loud.policy.probabilities.overt_strike"]
     assert clipped["strategies.loud.policy.probabilities.overt_strike"] > 0
@@ -90,6 +90,6 @@ def test_report_shows_the_mechanisms(example):
     from redline.report.build import build_html
     from redline.report.inputs import from_datasets
 
-    ds = escalation.run(example, runs=300, horizon=30, rng=4)
+    ds = escalation.run(example, runs=300, horizon=30, seed=4)
     html = build_html(from_datasets({"run": ds}, {"kind": "run", **summarize(ds)}, loaded=example))
     assert 'id="mechanisms"' in html and "two attributed attacks" in html and "retaliate" in html

@@ -72,8 +72,8 @@ def test_external_seat_copying_a_strategy_is_identical_under_the_same_seed(loud_
         asked.append(request.runs.copy())
         return _always(action)(request)
 
-    ref = escalation.run(loud_scenario, runs=300, rng=11, strategies={"challenger": strategy})
-    got = escalation.run(loud_scenario, runs=300, rng=11, choosers={"challenger": spy})
+    ref = escalation.run(loud_scenario, runs=300, seed=11, strategies={"challenger": strategy})
+    got = escalation.run(loud_scenario, runs=300, seed=11, choosers={"challenger": spy})
     for var in ("outcome_week", "final_state", "action_count", "red_line_week", "stopped_week"):
         np.testing.assert_array_equal(ref[var].values, got[var].values, err_msg=var)
     assert asked[0].tolist() == list(range(300))
@@ -98,8 +98,8 @@ def test_a_seat_chooses_levels_like_a_scripted_strategy(tmp_path, example_doc):
         return {t: np.where(o["overt_strike.lethal"], list(o).index("overt_strike.lethal"), -1)
                 for t, o in request.options.items()}
 
-    ref = escalation.run(loaded, runs=300, horizon=40, rng=4, strategies={"challenger": "always_lethal"})
-    got = escalation.run(loaded, runs=300, horizon=40, rng=4, choosers={"challenger": lethal})
+    ref = escalation.run(loaded, runs=300, horizon=40, seed=4, strategies={"challenger": "always_lethal"})
+    got = escalation.run(loaded, runs=300, horizon=40, seed=4, choosers={"challenger": lethal})
     for var in ("outcome_week", "final_state", "option_count"):
         np.testing.assert_array_equal(ref[var].values, got[var].values, err_msg=var)
     options, lethal_effect, warning_effect = seen[0]
@@ -119,7 +119,7 @@ def test_a_scheduled_event_takes_the_track_and_the_seat_is_offered_nothing(tmp_p
         offered[request.week] = {t: list(o) for t, o in request.options.items()}
         return {t: np.full(request.runs.size, -1) for t in request.options}
 
-    ds = escalation.run(loaded, runs=20, horizon=3, rng=1, choosers={"challenger": idle})
+    ds = escalation.run(loaded, runs=20, horizon=3, seed=1, choosers={"challenger": idle})
     assert offered[2] == {"military": []} and offered[1]["military"] == ["proxy_attack", "overt_strike"]
     assert ds["action_count"].sel(action="overt_strike").values.tolist() == [1] * 20
 
@@ -130,13 +130,13 @@ def test_a_seat_cannot_take_an_unavailable_action(loud_scenario):
     def nothing(request):
         return {t: np.full(request.runs.size, -1) for t in request.options}
 
-    kw = dict(runs=200, horizon=30, rng=1, strategies={"challenger": "loud"})
+    kw = dict(runs=200, horizon=30, seed=1, strategies={"challenger": "loud"})
     insists = escalation.run(loud_scenario, choosers={"defender": _always("retaliate")}, **kw)
     idle = escalation.run(loud_scenario, choosers={"defender": nothing}, **kw)
     np.testing.assert_array_equal(insists["action_count"].values, idle["action_count"].values)
     assert int(idle["action_count"].sel(action="retaliate").sum()) > 0  # red-line responses still happen
     with pytest.raises(Exception, match="vectorised engine only"):
-        escalation.run(loud_scenario, runs=5, horizon=2, rng=1, engine="reference",
+        escalation.run(loud_scenario, runs=5, horizon=2, seed=1, engine="reference",
                        choosers={"defender": _always("draw_down")})
 
 

@@ -137,11 +137,11 @@ def test_a_discrete_lever_refuses_other_settings(tmp_path, example_doc):
     _split_tempo(example_doc, {"default": 0.5, "values": [0, 1]})
     loaded = _load(tmp_path, example_doc)
     for value in (0, 0.5, 1):  # its values and its default
-        escalation.run(loaded, runs=4, rng=1, horizon=3, strategies={"challenger": "loud"}, params={"mode": value})
+        escalation.run(loaded, runs=4, seed=1, horizon=3, strategies={"challenger": "loud"}, params={"mode": value})
     with pytest.raises(ParameterError, match=r"mode=0.7 is not one of its settings \[0, 0.5, 1\].*did you mean 0.5"):
-        escalation.run(loaded, runs=4, rng=1, horizon=3, params={"mode": 0.7})
+        escalation.run(loaded, runs=4, seed=1, horizon=3, params={"mode": 0.7})
     with pytest.raises(ParameterError, match="run 2 has 0.3"):
-        escalation.run(loaded, runs=4, rng=1, horizon=3, params={"mode": np.array([0, 1, 0.3, 1])})
+        escalation.run(loaded, runs=4, seed=1, horizon=3, params={"mode": np.array([0, 1, 0.3, 1])})
 
 
 @pytest.mark.parametrize("values, message", [([], "values is empty"), ([0, 2], "outside"), ([1, 1], "repeat")])

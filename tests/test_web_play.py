@@ -46,7 +46,7 @@ def test_play_a_game_in_the_browser_api(client):
         g = _wait(client, gid)
     assert g["status"] == "done", g
     # The same choices through the engine hook, same seed: the same outcome weeks.
-    ds = escalation.run("proxy-deterrence", runs=1, horizon=6, rng=5, choosers={"challenger": lambda req: {
+    ds = escalation.run("proxy-deterrence", runs=1, horizon=6, seed=5, choosers={"challenger": lambda req: {
         t: np.where(o["overt_strike"], list(o).index("overt_strike"), -1) for t, o in req.options.items()}})
     expected = {o: s["median_week"] for o, s in outcome_summary(ds).items()}
     assert g["result"]["outcomes"]["you"] == expected

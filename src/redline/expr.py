@@ -220,12 +220,21 @@ class Expression:
     _scalar: Callable[[ScalarContext], float] = field(repr=False)
     constant: float | None = None
     window_weeks: int = 0  # weeks of history its last=N windows keep per run (memory budgeting)
+    _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # constant, broadcast
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
-        """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)."""
+        """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
+        (read-only when it is a constant or a broadcast scalar)."""
+        if self.constant is not None:
+            cached = self._constant_runs
+            if cached is None or cached.shape[0] != ctx.runs:
+                cached = self._constant_runs = np.broadcast_to(self.constant, (ctx.runs,))
+            return cached
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value
+        if isinstance(value, (float, int, np.floating, np.integer)):  # np.full: cheaper than broadcast_to
+            return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
 
     def evaluate_scalar(self, ctx: ScalarContext) -> float:
@@ -726,7 +735,8 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
     def vec(ctx):
         x = arg_v(ctx)
         x = np.not_equal(x, 0).astype(float) if as_count else np.asarray(x, dtype=float)
-        x = np.broadcast_to(x, (ctx.runs,))
+        if x.shape != (ctx.runs,):
+            x = np.broadcast_to(x, (ctx.runs,))
         state = ctx.windows.get(key)
         if state is None:
             state = ctx.windows[key] = RingBuffer(n, ctx.runs)

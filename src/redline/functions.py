@@ -45,15 +45,24 @@ def breakout_days_expr(swu_per_year, *stock_args):
     shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
     if not kgs:
         return breakout_days({}, rate)
-    table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
-    _check_assays(table)
-    distinct, group = np.unique(table, axis=0, return_inverse=True)
-    group = group.ravel()
+    if all(np.ndim(a) == 0 for a in assays):
+        # The usual case, assays written as numbers: one assay set for every run (no grouping).
+        table = np.array([[float(a) for a in assays]])
+        _check_assays(table)
+        distinct, group = table, None
+    else:
+        table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
+        _check_assays(table)
+        if (table == table[:1]).all():  # per-run arrays that happen to agree: np.unique sorts rows
+            distinct, group = table[:1], None
+        else:
+            distinct, group = np.unique(table, axis=0, return_inverse=True)
+            group = group.ravel()
     rate_b = np.broadcast_to(rate, shape).ravel()
     kg_b = [np.broadcast_to(k, shape).ravel() for k in kgs]
-    days = np.empty(table.shape[0])
+    days = np.empty(int(np.prod(shape)))
     for g, row in enumerate(distinct):
-        members = group == g if len(distinct) > 1 else slice(None)
+        members = slice(None) if group is None else group == g
         stocks: dict[float, np.ndarray] = {}
         for kg, percent in zip(kg_b, row):
             fraction = float(percent) / 100.0

@@ -139,7 +139,7 @@ def _simulate_chunk(payload: dict, theta: np.ndarray, entropy: int, spawn_key: t
     n = theta.shape[0]
     params = {name: theta[:, k] for k, name in enumerate(payload["names"])}
     params.update(payload["pinned"])
-    ds = escalation.run(loaded, runs=n, horizon=payload["horizon"], rng=np.random.SeedSequence(entropy, spawn_key=spawn_key),
+    ds = escalation.run(loaded, runs=n, horizon=payload["horizon"], seed=np.random.SeedSequence(entropy, spawn_key=spawn_key),
                        params=params, probes={k: tuple(v) for k, v in payload["probes"].items()})
     stats = ds["probe_value"].sel(probe=payload["order"]).values.T.copy()
     stats[ds["failed"].values] = np.nan

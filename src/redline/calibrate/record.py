@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from redline.expr import Expression, parse
 from redline.limits import MAX_HORIZON
 from redline.scenario import LoadedScenario, week_of
 from redline.scenario.load import located_error
-from redline.scenario.schema import IDENTIFIER, Expr, Provenance, Source, Strict
+from redline.scenario.schema import Expr, Provenance, Source, Strict, check_identifier
 from redline.scenario.yaml_safe import Document, parse_yaml, read_yaml
 
 __all__ = ["Observation", "RecordSpec", "Record", "load_record", "record_likelihood"]
@@ -47,23 +46,14 @@ class Observation(Provenance):
     id: str
     date: dt.date
     statistic: Expr
-    value: float
+    value: float = Field(allow_inf_nan=False)  # .nan / .inf: "Input should be a finite number"
     sd: float | None = Field(default=None, gt=0)
     description: str = ""
 
     @field_validator("id")
     @classmethod
     def _identifier(cls, value: str) -> str:
-        if not IDENTIFIER.match(value):
-            raise ValueError(f"observation id '{value}' must be lower-case letters, digits and '_'")
-        return value
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError(f"value {value} is not finite")
-        return value
+        return check_identifier(value, "observation")
 
 
 class RecordSpec(Strict):

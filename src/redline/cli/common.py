@@ -4,11 +4,12 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from redline.errors import ParameterError, RedlineError
 from redline.jsonable import to_jsonable
@@ -17,7 +18,7 @@ console = Console(stderr=True)
 out_console = Console()
 
 __all__ = ["console", "out_console", "handle_errors", "emit_json", "emit_error", "error_payload", "parse_assignments",
-           "parse_numbers", "to_jsonable", "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json"]
+           "parse_numbers", "to_jsonable", "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json", "number_table"]
 
 # The names under which commands take their ``--json`` flag; :func:`handle_errors` reads them to
 # decide whether an error is printed as JSON on stdout.
@@ -25,6 +26,18 @@ _JSON_FLAGS = ("json_out", "as_json")
 
 POSTERIOR = typer.Option(None, "--posterior", help="Draw each run's parameters from this posterior (redline calibrate).")
 PRIOR = typer.Option(False, "--prior", help="Ignore the posterior shipped beside the scenario; run from the priors.")
+
+
+def number_table(title: str, label: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """A table of numbers per named row (an outcome, a variable...): ``label`` heads the names,
+    ``columns`` the numbers, right-justified; each row is its name then its cells, already formatted."""
+    table = Table(title=title)
+    table.add_column(label)
+    for column in columns:
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def emit_json(payload: Any) -> None:

@@ -17,6 +17,7 @@ from redline.cli.common import (
     console,
     emit_json,
     handle_errors,
+    number_table,
     out_console,
     parse_assignments,
     parse_numbers,
@@ -110,15 +111,14 @@ def sweep(
     if json_out:
         emit_json(payload)
         return
-    table = Table(title=f"{payload['scenario']}: {payload['experiments']} experiments ({design}, {runs} runs each)")
-    table.add_column("outcome")
-    table.add_column("mean P", justify="right")
-    table.add_column("min P", justify="right")
-    table.add_column("max P", justify="right")
+    rows = []
     for o in ds["outcome"].values.tolist():
         p = ds["probability"].sel(outcome=o).values
-        table.add_row(o, f"{means[o]:.3f}", f"{float(p.min()):.3f}" if p.size else "-", f"{float(p.max()):.3f}" if p.size else "-")
-    out_console.print(table)
+        rows.append((o, f"{means[o]:.3f}", f"{float(p.min()):.3f}" if p.size else "-",
+                     f"{float(p.max()):.3f}" if p.size else "-"))
+    out_console.print(number_table(
+        f"{payload['scenario']}: {payload['experiments']} experiments ({design}, {runs} runs each)", "outcome",
+        ["mean P", "min P", "max P"], rows))
     note = f" ({payload['resumed']} resumed)" if payload["resumed"] else ""
     out_console.print(f"stored in {store}{note}; {failed} failed experiment(s); {elapsed:.1f} s")
 

@@ -19,6 +19,7 @@ from redline.cli.common import (
     out_console,
     parse_assignments,
 )
+from redline.errors import ParameterError
 from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["forecast", "backtest"]
@@ -165,13 +166,16 @@ def backtest(
 ) -> None:
     """Brier and log scores of the forecasts on resolved questions, beside baselines."""
     from redline.forecast import backtest as run_backtest
-    from redline.forecast import plot_calibration
 
     forecast_result = _run(scenario, questions, strategy, runs, seed, json_out, posterior, prior, record,
                            no_record_facts)
     result = run_backtest(forecast_result, baselines=_record_baselines(scenario, questions, seed))
     if plot is not None:
-        result["plot"] = str(plot_calibration(result, plot))
+        try:
+            from redline.report.figures import backtest_calibration_plot, save_figure
+        except ImportError:
+            raise ParameterError("the calibration plot needs matplotlib: pip install 'redline[report]'") from None
+        result["plot"] = str(save_figure(backtest_calibration_plot(result), plot))
     if json_out:
         emit_json(result)
         return

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import console, emit_json, handle_errors, out_console, parse_assignments, parse_numbers
+from redline.cli.common import (console, emit_json, handle_errors, number_table, out_console, parse_assignments,
+                                 parse_numbers)
 from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["play", "replay"]
@@ -170,10 +171,6 @@ def replay(
     if json_out:
         emit_json(summary)
         return
-    table = Table(title=f"replay of {game}: {summary['runs']:,} run(s), identical to the recorded game")
-    table.add_column("outcome")
-    table.add_column("P", justify="right")
-    table.add_column("runs", justify="right")
-    for name, o in summary["outcomes"].items():
-        table.add_row(name, f"{o['probability']:.3f}", str(o["count"]))
-    out_console.print(table)
+    out_console.print(number_table(
+        f"replay of {game}: {summary['runs']:,} run(s), identical to the recorded game", "outcome", ["P", "runs"],
+        [(name, f"{o['probability']:.3f}", str(o["count"])) for name, o in summary["outcomes"].items()]))

@@ -21,7 +21,7 @@ from redline.cli.common import (
     parse_assignments,
     parse_numbers,
 )
-from redline.limits import MAX_HORIZON, MAX_RUNS
+from redline.limits import MAX_HORIZON, MAX_ROBUSTNESS_POINTS, MAX_RUNS
 
 __all__ = ["demo", "list_scenarios", "validate", "run", "compare", "trace"]
 
@@ -243,7 +243,7 @@ def compare(
     seed: int = SEED,
     strategy: Optional[list[str]] = STRATEGY,
     param: Optional[list[str]] = PARAM,
-    robustness: int = typer.Option(0, "--robustness", min=0, max=10_000,
+    robustness: int = typer.Option(0, "--robustness", min=0, max=MAX_ROBUSTNESS_POINTS,
                                    help="Also sample N points of the uncertainty space (Latin hypercube) and report "
                                         "where each difference holds."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the comparison to this directory."),

@@ -1,6 +1,6 @@
 """Escalation engine: stochastic weekly simulation of a scenario over many runs.
 
-``run(scenario, *, runs, horizon, rng, ...)`` is the engine entry point (same shape as every
+``run(scenario, *, runs, horizon, seed, ...)`` is the engine entry point (same shape as every
 redline engine). ``engine="vectorised"`` (default) advances all runs of a block together with
 numpy; ``engine="reference"`` is a plain per-run interpreter of the same semantics, kept for
 readability and for testing the vectorised engine against.
@@ -31,7 +31,7 @@ def run(
     *,
     runs: int,
     horizon: int | None = None,
-    rng: SeedLike,
+    seed: SeedLike,
     strategies: dict[str, str] | None = None,
     params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,
@@ -50,8 +50,9 @@ def run(
         number of runs (futures).
     horizon:
         weeks to simulate (default: the scenario's).
-    rng:
-        seed: an int, a ``numpy.random.SeedSequence`` or a ``Generator``.
+    seed:
+        an int, a ``numpy.random.SeedSequence`` or a ``Generator`` (see :data:`SeedLike`); the same
+        seed gives the same numbers.
     strategies:
         actor -> strategy name, overriding the actor's default policy.
     params:
@@ -85,7 +86,7 @@ def run(
         horizon = max(horizon or program.horizon, latest)
     if choosers and engine != "vectorised":
         raise ParameterError("external seats (choosers) run on the vectorised engine only")
-    setup = make_setup(program, rng=rng, horizon=horizon, strategies=strategies, params=params, runs=runs,
+    setup = make_setup(program, seed=seed, horizon=horizon, strategies=strategies, params=params, runs=runs,
                        choosers=choosers)
     setup.probes = compiled_probes
     check_memory(memory_parts(program, setup, runs, trajectories), f"simulating {runs:,} runs of '{loaded.id}'",

@@ -49,6 +49,29 @@ COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
 
 
+_NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
+_NO_ROWS.setflags(write=False)
+
+
+class _RowValues:
+    """The values of some working runs (``rows``), read by one evaluation of an expression:
+    arrays over the runs are cut to ``rows`` when first read, scalars pass unchanged."""
+
+    __slots__ = ("values", "rows", "n", "cut")
+
+    def __init__(self, values: dict, rows: np.ndarray, n: int):
+        self.values, self.rows, self.n, self.cut = values, rows, n, {}
+
+    def __getitem__(self, name: str):
+        value = self.cut.get(name)
+        if value is None:
+            value = self.values[name]
+            if isinstance(value, np.ndarray) and value.shape == (self.n,):
+                value = value[self.rows]
+            self.cut[name] = value
+        return value
+
+
 class _Block:
     """State of one block of runs while it is being simulated.
 
@@ -81,6 +104,7 @@ class _Block:
             "failed": np.zeros(runs, dtype=bool),
         }
         self.values: dict[str, np.ndarray | float] = {}
+        self._zeros: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
@@ -139,17 +163,24 @@ class _Block:
         ctx.week = week
         if self.setup.choosers:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
+        all_alive = bool(self.alive.all())
         for name in self.p.flows:
-            self.values[name] = np.where(self.alive, self.flow_start[name], self.values[name])
+            self.values[name] = (self.flow_start[name].copy() if all_alive else
+                                 np.where(self.alive, self.flow_start[name], self.values[name]))
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
         self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
-            self.values[aid] = t.astype(float)
-            self.action_count[aid] += t
+            if t.any():
+                self.values[aid] = t.astype(float)
+                self.action_count[aid] += t
+            else:  # most actions are not taken in most weeks: nothing to count
+                self.values[aid] = self.zeros()
         for aid in self.leveled:
+            if not taken[aid].any():
+                continue
             action = self.p.actions[aid]
             for i in range(action.n_levels):
                 self.option_count[option_id(action, i)] += taken[aid] & (levels[aid] == i)
@@ -160,6 +191,21 @@ class _Block:
         self.record_outcomes(week)
         self.check_finite(week)
         self.record_probes(week)
+
+    def draw(self, site: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Site ``site``'s uniforms for this week, for the working runs ``rows`` (all if None);
+        the stream always moves on by a whole block (see :class:`block_streams`)."""
+        if rows is None or rows.size == self.n:
+            return self.streams.get(site).random(self.n)
+        return self.streams.rows(rows).get(site).random(rows.size)
+
+    def zeros(self) -> np.ndarray:
+        """A read-only array of zeros over the working runs (shared: never written in place)."""
+        zeros = self._zeros
+        if zeros is None or zeros.shape[0] != self.n:
+            zeros = self._zeros = np.zeros(self.n)
+            zeros.setflags(write=False)
+        return zeros
 
     def record_probes(self, week: int) -> None:
         for name, e, at in self.setup.probes or ():
@@ -191,10 +237,12 @@ class _Block:
                 external = self.external_weights(actor, tracks, avails, forced)
             for track, action_ids in tracks.items():
                 options = self.p.options(action_ids)
-                # Drawn every week, scheduled or not, so a run's later choices keep their numbers.
-                u = self.streams.get(f"choice:{actor}:{track}").random(self.n)
+                # The stream moves on every week, scheduled or not, so a run's later choices keep
+                # their numbers; its uniforms are read only in runs where some option may be taken.
+                site = f"choice:{actor}:{track}"
                 scheduled = forced.get((actor, track))
                 if scheduled is not None:
+                    self.draw(site, _NO_ROWS)
                     aid, level = scheduled
                     taken[aid] = self.alive.copy()
                     if aid in levels:
@@ -207,10 +255,26 @@ class _Block:
                     weights = external[track]  # one per option: the seat's pick has weight 1
                 else:
                     weights = self.logit_weights(policy, options, avail)
-                cumulative = np.zeros(self.n)
+                # Every policy gives unavailable options (and ended runs) weight 0, and an empty
+                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
+                # is a uniform in runs where every option weighs 0.
+                total = weights[0] if weights else np.zeros(self.n)
+                for w in weights[1:]:
+                    total = total + w
+                rows = np.flatnonzero(total > 0)
+                if rows.size == self.n:
+                    u = self.draw(site)
+                else:
+                    u = np.zeros(self.n)
+                    u[rows] = self.draw(site, rows)
+                cumulative = None
                 for (aid, level), w in zip(options, weights):
-                    upper = cumulative + w
-                    pick = (u >= cumulative) & (u < upper) & self.alive
+                    if cumulative is None:  # u >= 0 always
+                        upper = w
+                        pick = u < upper
+                    else:
+                        upper = cumulative + w
+                        pick = (u >= cumulative) & (u < upper)
                     cumulative = upper
                     if aid in levels:
                         taken[aid] |= pick
@@ -282,6 +346,10 @@ class _Block:
         probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
+            if avail is not None and (e is None or (e.constant is not None and 0.0 <= e.constant <= 1.0)):
+                # A number: the availability mask makes it one weight per run (rules.scripted_weights).
+                probabilities.append(0.0 if e is None else e.constant)
+                continue
             raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
             if count and e is not None:
                 self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
@@ -292,6 +360,11 @@ class _Block:
     def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
         """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
         engine clips it, and ``run`` reports the count against the expression's place."""
+        if e.constant is not None and 0.0 <= e.constant <= 1.0:
+            return
+        values = np.asarray(values)
+        if values.size and values.min() >= 0.0 and values.max() <= 1.0:  # NaN fails both: counted below
+            return
         outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
         if outside:
             self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
@@ -362,14 +435,14 @@ class _Block:
         return rules.sanitise_utility(total)
 
     # -- anticipation (see redline.escalation.anticipation)
-    def can_fire(self, rl: CompiledRedLine) -> np.ndarray:
-        """Whether ``rl`` may fire this week: not spent (``once``) and not resting."""
-        ok = np.ones(self.n, dtype=bool)
-        last = self.last_fired[rl.id]
+    def can_fire(self, rl: CompiledRedLine) -> np.ndarray | bool:
+        """Whether ``rl`` may fire this week: not spent (``once``) and not resting (``True``
+        when it always may)."""
+        ok = True
         if rl.once:
-            ok &= np.isnan(self.red_line_week[rl.id])
+            ok = np.isnan(self.red_line_week[rl.id])
         if rl.cooldown_weeks:
-            ok &= ~(self.ctx.week - last <= rl.cooldown_weeks)
+            ok = ok & ~(self.ctx.week - self.last_fired[rl.id] <= rl.cooldown_weeks)
         return ok
 
     def condition_on(self, rl: CompiledRedLine, values: dict) -> np.ndarray:
@@ -463,65 +536,107 @@ class _Block:
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> None:
-        """Apply the effects of every taken action, each computed from the same pre-move state."""
+        """Apply the effects of every taken action, each computed from the same pre-move state.
+
+        An effect is computed only for the runs that took its action; its random call sites still
+        draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
+        aligned and a run's numbers do not depend on what the other runs did."""
         ctx = self.ctx
         ctx.commit = commit
-        changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+        changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
                 mask = taken.get(aid)
                 if mask is None:
                     continue
+                rows = np.flatnonzero(mask) if mask.any() else _NO_ROWS  # most actions: no run took them
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
-                # Values are drawn for every run, taken or not, so random streams stay aligned.
                 try:
-                    amounts = [eff.value.evaluate(ctx) for eff in action.effects]
+                    amounts = [self.evaluate_rows(eff.value, rows) for eff in action.effects]
                     for eff, amount in zip(action.effects, amounts):
-                        changes.append((eff.var, eff.op, amount, mask))
-                    self.attribute(action, amounts, mask, week, changes)
+                        changes.append((eff.var, eff.op, rows, amount))
+                    self.attribute(action, amounts, rows, week, changes)
                 finally:
                     self.clear_level(action)
         finally:
             ctx.commit = True
-        for var, op, amount, mask in changes:
-            old = self.values[var]
-            new = old + np.where(mask, amount, 0.0) if op == "add" else np.where(mask, amount, old)
-            self.values[var] = clip_to_bounds(self.p, var, new)
+        written: dict[str, np.ndarray] = {}  # one new array per variable, changed in order
+        for var, op, rows, amount in changes:
+            if rows.size:
+                new = written.get(var)
+                if new is None:
+                    new = written[var] = self.copy_of(var)
+                new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+        self.values.update(written)
 
-    def attribute(self, action: CompiledAction, amounts, mask, week: int, changes) -> None:
+    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
+        """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
+        not computed, but each of its random call sites draws for the whole block as a full
+        evaluation would (Glasserman & Yao 1992: common random numbers need every draw in its
+        place). Expressions with windows are evaluated for every run (their accumulators advance
+        for all runs at once)."""
+        if e.constant is not None:
+            return np.full(rows.size, e.constant)
+        if e.windows:
+            return e.evaluate(self.ctx)[rows]
+        if rows.size == self.n:
+            return e.evaluate(self.ctx)
+        if rows.size == 0 and not e.random:
+            return np.empty(0)
+        ctx = self.ctx
+        sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
+        sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        return e.evaluate(sub)
+
+    def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
+        """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds."""
+        new = self.copy_of(var)
+        new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+        self.values[var] = new
+
+    def copy_of(self, var: str) -> np.ndarray:
+        """A new float array of ``var``'s values, to change: the current one may be held
+        elsewhere (anticipation's baseline, a chooser's view), so it is never changed in place."""
+        value = self.values[var]
+        if type(value) is np.ndarray and value.shape == (self.n,) and value.dtype == np.float64:
+            return value.copy()
+        return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
+
+    def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
+        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts`` on those rows)."""
         attributed = [(eff, amt) for eff, amt in zip(action.effects, amounts) if eff.attributed is not None]
         if not action.covert:
             for eff, amt in attributed:
-                changes.append((eff.attributed, "add", amt, mask))
+                changes.append((eff.attributed, "add", rows, amt))
             return
-        prob = action.attribution_probability.evaluate(self.ctx)
-        self.note_clipped(action.attribution_probability, prob, mask)
-        hit = self.streams.get(f"attribution:{action.id}").random(self.n) < prob
+        prob = self.evaluate_rows(action.attribution_probability, rows)
+        self.note_clipped(action.attribution_probability, prob, True)
+        hit = self.draw(f"attribution:{action.id}", rows) < prob
         if not attributed:
             return
-        delay = np.fmax(np.rint(np.broadcast_to(action.attribution_delay.evaluate(self.ctx), (self.n,))), 0)
-        landing = mask & hit
-        now = landing & (delay == 0)
-        later = landing & (delay > 0) & (delay < MAX_DELAY)
+        landing = rows[hit]
+        amounts = [(amt if np.shape(amt) == (rows.size,) else np.broadcast_to(amt, (rows.size,)))[hit]
+                   for _, amt in attributed]
+        delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+        now = delay == 0
+        later = (delay > 0) & (delay < MAX_DELAY)
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped.
-        far = landing & (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
-        for eff, amt in attributed:
-            changes.append((eff.attributed, "add", amt, now))
+        far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
+        for (eff, _), amt in zip(attributed, amounts):
+            changes.append((eff.attributed, "add", landing[now], amt[now]))
         if later.any():
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
-            runs = np.nonzero(later)[0]
-            for k, (_, amt) in enumerate(attributed):
-                full = np.broadcast_to(amt, (self.n,))
-                buf[slots, k, runs] += full[runs]  # one slot per run: no repeated indices
+            runs = landing[later]
+            for k, amt in enumerate(amounts):
+                buf[slots, k, runs] += amt[later]  # one slot per run: no repeated indices
         if far.any():
-            runs = np.nonzero(far)[0]
-            due = (week + delay[runs]).astype(int)
-            for eff, amt in attributed:
-                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
-                                         np.broadcast_to(amt, (self.n,))[runs].copy()))
+            runs = landing[far]
+            due = (week + delay[far]).astype(int)
+            for (eff, _), amt in zip(attributed, amounts):
+                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed, amt[far].copy()))
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
@@ -553,14 +668,23 @@ class _Block:
                 k += 1
 
     def run_processes(self) -> None:
+        """Each process updates its variables, all computed from the state before it, in the runs
+        where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
         ctx = self.ctx
+        all_alive = bool(self.alive.all())
         for proc in self.p.processes:
+            if proc.when is None and all_alive:
+                new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
+                for var, op, value in new_values:
+                    new = self.values[var] + value if op == "add" else np.array(value, dtype=float)
+                    self.values[var] = clip_to_bounds(self.p, var, new)
+                continue
             mask = self.alive if proc.when is None else self.alive & (proc.when.evaluate(ctx) != 0)
-            new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
+            rows = np.flatnonzero(mask)
+            new_values = [(var, op, self.evaluate_rows(e, rows)) for var, op, e in proc.updates]
             for var, op, value in new_values:
-                old = self.values[var]
-                new = old + value if op == "add" else value
-                self.values[var] = clip_to_bounds(self.p, var, np.where(mask, new, old))
+                if rows.size:
+                    self.write_rows(var, op, rows, value)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: inputs evaluated every week (windows stay current), the model
@@ -585,18 +709,27 @@ class _Block:
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate(ctx) != 0
             cred = rl.credibility.evaluate(ctx)
-            draw = self.streams.get(f"red_line:{rl.id}").random(self.n)
-            fired_before = ~np.isnan(self.red_line_week[rl.id])
             trigger = cond & self.alive & self.can_fire(rl)
-            enforce = trigger & (draw < cred)
+            fired = np.flatnonzero(trigger)
+            # Both streams move on by a block every week (aligned streams), read only where needed.
+            draw = self.draw(f"red_line:{rl.id}", fired)
+            if not fired.size:  # nothing fires: no record changes
+                if len(rl.responses) > 1:
+                    self.draw(f"response:{rl.id}", fired)
+                continue
+            enforce = np.zeros(self.n, dtype=bool)
+            enforce[fired] = draw < cred[fired]
+            if len(rl.responses) > 1:
+                carried = np.flatnonzero(enforce)
+                pick = np.zeros(self.n)
+                pick[carried] = self.draw(f"response:{rl.id}", carried)
+            fired_before = ~np.isnan(self.red_line_week[rl.id])
             self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
             self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
             self.red_line_enforced[rl.id] |= enforce
             self.red_line_firings[rl.id] += trigger
             self.note_clipped(rl.credibility, cred, trigger)
             self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
-            if len(rl.responses) > 1:
-                pick = self.streams.get(f"response:{rl.id}").random(self.n)  # drawn every week: aligned streams
             if not enforce.any():
                 continue
             if len(rl.responses) == 1:
@@ -647,6 +780,8 @@ class _Block:
             if o.week is not None and o.week != week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
+            if not first.any():  # no run reaches it this week: its records stay as they are
+                continue
             self.outcome_week[o.id] = np.where(first, float(week), self.outcome_week[o.id])
             self.values[o.id] = (~np.isnan(self.outcome_week[o.id])).astype(float)
             if o.absorbing:
@@ -656,6 +791,11 @@ class _Block:
             self.alive &= ~ending
 
     def check_finite(self, week: int) -> None:
+        total = 0.0
+        for name in self.p.variables:  # a sum is finite only if every term is (or it overflowed)
+            total = total + self.values[name]
+        if np.isfinite(total).all():
+            return
         bad = np.zeros(self.n, dtype=bool)
         for name in self.p.variables:
             bad |= ~np.isfinite(self.values[name])

@@ -28,6 +28,8 @@ UTILITY_BOUND = 1e6
 
 def sanitise_utility(value):
     """NaN -> 0, ±inf -> ±UTILITY_BOUND; finite values pass unchanged (arrays or floats)."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and np.isfinite(value).all():
+        return value  # the usual case, at a fraction of nan_to_num's cost
     return np.nan_to_num(value, nan=0.0, posinf=UTILITY_BOUND, neginf=-UTILITY_BOUND)
 
 
@@ -44,10 +46,14 @@ def scripted_weights(probabilities: Sequence, available: Sequence | None = None,
         weights = [np.where(ok, w, 0.0) for w, ok in zip(weights, available)]
     if not weights:
         return []
-    total = np.sum(weights, axis=0)
+    total = weights[0]
+    for w in weights[1:]:  # in order, as np.sum over the options would add them
+        total = total + w
     if renormalise:
         empty = total <= 0
         return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
+    if not np.any(total > 1.0):  # the usual case: nothing to scale (w * 1.0 is w)
+        return weights
     scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
     return [w * scale for w in weights]
 
@@ -61,9 +67,14 @@ def logit_weights(rationality, utilities: Sequence, available: Sequence | None =
         scores = [np.where(ok, s, -np.inf) for s, ok in zip(scores, available)]
     if not scores:
         return []
-    top = np.max(scores, axis=0)
+    top = scores[0]
+    for s in scores[1:]:  # the maximum over options, as np.max over the stacked options
+        top = np.maximum(top, s)
     if nothing:
         top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
     exps = [np.exp(s - top) for s in scores]
-    denom = (np.exp(-top) if nothing else 0.0) + np.sum(exps, axis=0)
+    total = exps[0]
+    for e in exps[1:]:  # added in order, as np.sum over the stacked options would
+        total = total + e
+    denom = (np.exp(-top) if nothing else 0.0) + total
     return [e / denom for e in exps]

@@ -85,7 +85,7 @@ def simulate(
     With ``posterior``, each run's calibrated parameters are drawn from it (by weight, from a stream
     of their own, so the engine's random numbers are unchanged); ``params`` still pin values.
     """
-    ds = escalation.run(_loaded(scenario), runs=runs, horizon=horizon, rng=seed, strategies=strategies,
+    ds = escalation.run(_loaded(scenario), runs=runs, horizon=horizon, seed=seed, strategies=strategies,
                         params=posterior_params(posterior, params, runs, seed), trajectories=trajectories, engine=engine)
     if posterior is not None:
         ds.attrs["posterior"] = json.dumps(posterior.describe())

@@ -108,7 +108,7 @@ def run_batch(payload: dict, tasks: list[tuple[int, dict, dict]]) -> list[dict]:
             raise RedlineError("a batch needs consecutive experiments with the same strategies")
         params = batch_parameters([_experiment_params(payload, i, p) for i, p, _ in tasks], runs)
         ds = run(_scenario(payload), runs=runs * len(tasks), horizon=payload["horizon"],
-                 rng=experiment_seed(payload["seed"], first), strategies=strategies, params=params)
+                 seed=experiment_seed(payload["seed"], first), strategies=strategies, params=params)
     except Exception as err:  # recorded with the experiment(s): a sweep never drops one silently
         if len(tasks) > 1:
             return [record for task in tasks for record in run_batch(payload, [task])]

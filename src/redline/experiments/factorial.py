@@ -78,7 +78,7 @@ def run_factorial(loaded, *, actor: str, strategy: str, factors: Mapping[str, Se
     horizon = max(horizon or 0, last)
     out = {m: np.empty((len(cells), runs)) for m in measures}
     for i, cell in enumerate(cells):
-        ds = escalation.run(loaded, runs=runs, horizon=horizon, rng=seed, strategies={actor: strategy},
+        ds = escalation.run(loaded, runs=runs, horizon=horizon, seed=seed, strategies={actor: strategy},
                             params={**(params or {}), **dict(zip(names, cell))}, probes=dict(measures))
         for m in measures:
             out[m][i] = ds["probe_value"].sel(probe=m).values

@@ -24,6 +24,7 @@ from scipy.stats import qmc
 
 from redline.errors import ParameterError
 from redline.experiments.compare import compare
+from redline.limits import check_points
 
 __all__ = ["robustness_check"]
 
@@ -90,8 +91,7 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         mean_difference, fails_where}``), and ``design`` (the sampled points with every
         component's difference).
     """
-    if points < 1:
-        raise ParameterError("robustness needs at least one point")
+    points = check_points(points)
     if len(strategies) < 2:
         raise ParameterError("robustness needs at least two strategies")
     spec = loaded.spec

@@ -3,13 +3,13 @@
 ``load_questions`` reads a question file; ``forecast`` turns a scenario into a probability (with a
 Wilson interval) per question by evaluating each predicate inside the simulation; ``backtest``
 scores resolved questions (Brier, log score) beside baselines, with bootstrap intervals, a
-calibration table and the Murphy decomposition; ``plot_calibration`` draws the reliability diagram.
+calibration table and the Murphy decomposition (the reliability diagram is drawn by
+:func:`redline.report.figures.backtest_calibration_plot`).
 """
 from __future__ import annotations
 
 from redline.forecast.backtest import SCORING, backtest
 from redline.forecast.forecasting import DEFAULT_RUNS, ForecastResult, QuestionForecast, forecast
-from redline.forecast.plot import plot_calibration
 from redline.forecast.questions import (
     LocatedQuestion,
     check_predicates,
@@ -45,6 +45,5 @@ __all__ = [
     "load_questions",
     "log_scores",
     "murphy_decomposition",
-    "plot_calibration",
     "questions_from_scenario",
 ]

@@ -227,7 +227,7 @@ def forecast(
         params = {**prior_draws(loaded, runs, seed), **(params or {})}
     exact = [o for o in facts.spec.observations if o.sd is None] if facts is not None else []
     fact_probes = {f"fact:{o.id}": (str(o.statistic), facts.weeks[o.id]) for o in exact}
-    ds = escalation.run(simulated, runs=runs, rng=seed, strategies=strategies, params=params,
+    ds = escalation.run(simulated, runs=runs, seed=seed, strategies=strategies, params=params,
                         probes={**probes, **record_probes, **fact_probes} or None)
     failed = ds["failed"].values
     ok = ~failed

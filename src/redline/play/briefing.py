@@ -63,7 +63,7 @@ def strategy_comparison(loaded, actor: str, *, runs: int, seed, horizon, strateg
     strategies, other actors as in the game: strategy name -> result Dataset."""
     from redline import escalation
 
-    return {name: escalation.run(loaded, runs=runs, horizon=horizon, rng=seed,
+    return {name: escalation.run(loaded, runs=runs, horizon=horizon, seed=seed,
                                  strategies={**(strategies or {}), actor: name}, params=params)
             for name in loaded.program.strategies.get(actor, {})}
 

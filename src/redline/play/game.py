@@ -179,7 +179,7 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
 
         return choose
 
-    ds = escalation.run(loaded, runs=runs, horizon=horizon, rng=seed, strategies=strategies, params=params,
+    ds = escalation.run(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies, params=params,
                         choosers={actor: chooser_for(s) for actor, s in states.items()})
     summary = summarize(ds)
     for actor, state in states.items():

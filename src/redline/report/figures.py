@@ -12,6 +12,8 @@ import datetime as dt
 import io
 import threading
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -24,6 +26,8 @@ import numpy as np  # noqa: E402
 import xarray as xr  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from redline.errors import ParameterError  # noqa: E402
+from redline.forecast.scoring import calibration_table  # noqa: E402
 from redline.results.summary import cumulative_incidence, outcome_summary  # noqa: E402
 
 __all__ = [
@@ -34,6 +38,8 @@ __all__ = [
     "sensitivity_bars",
     "prim_boxes",
     "calibration_plot",
+    "backtest_calibration_plot",
+    "save_figure",
     "posterior_panels",
     "predictive_panels",
     "week_dates",
@@ -272,35 +278,104 @@ def prim_boxes(boxes: Sequence[Mapping], ranges: Mapping[str, tuple[float, float
 
 
 def calibration_plot(forecasts: Sequence[float], outcomes: Sequence[bool | int], *, bins: int = 5,
-                     labels: Sequence[str] | None = None, title: str = "Calibration") -> Figure:
-    """Reliability diagram: observed frequency against forecast probability, binned, with the
-    diagonal of perfect calibration and each question as a tick (Murphy & Winkler 1977)."""
+                     labels: Sequence[str] | None = None, title: str = "Calibration",
+                     table: Sequence[Mapping[str, Any]] | None = None,
+                     questions: Sequence[Mapping[str, Any]] | None = None) -> Figure:
+    """Reliability diagram (Murphy & Winkler 1977): observed frequency against mean forecast per
+    equal-width bin, marker area proportional to the questions in the bin (their number written on
+    it), bars the Wilson 95% interval of the observed frequency (Wilson 1927), with the diagonal of
+    perfect calibration.
+
+    ``table`` is the bins already computed (:func:`redline.forecast.scoring.calibration_table`, as a
+    backtest carries them); otherwise they are computed from ``forecasts`` and ``outcomes`` in
+    ``bins`` bins. With ``questions`` (a backtest's per-question rows: ``id``, ``probability``,
+    ``ci95``, ``outcome``, ``baselines``) a second panel shows each question's forecast beside the
+    baselines' and what happened. ``labels`` names the questions in that panel when the rows have no
+    ``id``.
+    """
+    if table is None:
+        table = calibration_table(forecasts, outcomes, bins)
+    shown = [b for b in table if b["n"]]
     with _LOCK, matplotlib.rc_context(_RC):
-        f = np.clip(np.asarray(forecasts, dtype=float), 0, 1)
-        o = np.asarray(outcomes, dtype=float)
-        fig = _figure(4.8, 4.2)
-        ax = fig.add_subplot()
+        fig = _figure(11.0 if questions else 4.8, 4.8 if questions else 4.2)
+        if questions:
+            ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
+        else:
+            ax, ax2 = fig.add_subplot(), None
         ax.plot([0, 1], [0, 1], color="#888", lw=1, ls="--", label="perfect calibration")
-        edges = np.linspace(0, 1, bins + 1)
-        which = np.clip(np.digitize(f, edges[1:-1]), 0, bins - 1)
-        xs, ys, ns = [], [], []
-        for b in range(bins):
-            m = which == b
-            if m.any():
-                xs.append(f[m].mean())
-                ys.append(o[m].mean())
-                ns.append(int(m.sum()))
-        ax.plot(xs, ys, "o-", color=PALETTE[0], label="binned questions")
-        for x, y, n in zip(xs, ys, ns):
-            ax.annotate(f"n={n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
-        ax.scatter(f, o + np.where(o > 0.5, 0.02, -0.02), marker="|", color=PALETTE[1], s=60, label="questions")
+        for b in shown:
+            lo, hi = b["observed_ci95"]
+            ax.plot([b["mean_forecast"]] * 2, [lo, hi], color=PALETTE[0], lw=1, alpha=0.5)
+        ax.scatter([b["mean_forecast"] for b in shown], [b["observed"] for b in shown],
+                   s=[40 + 60 * b["n"] for b in shown], color=PALETTE[0], zorder=3, label="questions (area ∝ number)")
+        for b in shown:
+            ax.annotate(str(b["n"]), (b["mean_forecast"], b["observed"]), ha="center", va="center", color="white",
+                        fontsize=8, zorder=4)
         ax.set_xlim(-0.02, 1.02)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_xlabel("forecast probability")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("forecast probability (bin mean)")
         ax.set_ylabel("observed frequency")
-        ax.set_title(title, loc="left")
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        ax.set_title(title, loc="left", fontsize=9)
+        ax.legend(frameon=False, fontsize=8, loc="lower right")
+        if ax2 is not None:
+            _question_panel(ax2, questions, labels)
         return fig
+
+
+def _question_panel(ax, rows: Sequence[Mapping[str, Any]], labels: Sequence[str] | None) -> None:
+    """Each scored question's forecast (with its interval) beside the baselines' and the outcome."""
+    y = list(range(len(rows)))
+    ax.axvline(0.5, color="#ccc", lw=1)
+    loo = [(r["baselines"]["base_rate_loo"]["probability"], i) for i, r in enumerate(rows)
+           if "base_rate_loo" in r.get("baselines", {})]
+    if loo:
+        ax.scatter([p for p, _ in loo], [i for _, i in loo], marker="|", s=120, color=PALETTE[1],
+                   label="base rate (leave-one-out)")
+    pub = [(r["baselines"]["public_forecast"]["probability"], i) for i, r in enumerate(rows)
+           if "public_forecast" in r.get("baselines", {})]
+    if pub:
+        ax.scatter([p for p, _ in pub], [i for _, i in pub], marker="x", color=PALETTE[2], label="public forecast")
+    for i, r in enumerate(rows):
+        if r.get("ci95"):
+            lo, hi = r["ci95"]
+            ax.plot([lo, hi], [i, i], color=PALETTE[0], lw=2, alpha=0.6)
+    ax.scatter([r["probability"] for r in rows], y, color=PALETTE[0], zorder=3, label="model")
+    ax.scatter([1.0 if r["outcome"] else 0.0 for r in rows], y, marker="s", facecolor="none", edgecolor="black",
+               s=60, label="what happened (1 / 0)")
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(r.get("id", labels[i] if labels else i + 1)) for i, r in enumerate(rows)], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.05, 1.05)
+    ax.set_xlabel("probability")
+    ax.set_title("forecasts per question", loc="left", fontsize=9)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=2, fontsize=7, frameon=False)
+
+
+def backtest_calibration_plot(result: Mapping[str, Any]) -> Figure:
+    """The calibration figure of a :func:`redline.forecast.backtest` result: its reliability diagram
+    (the backtest's own bins), titled with the Brier score's Murphy (1973) decomposition, and the
+    per-question panel."""
+    rows = list(result["questions"])
+    d = result["decomposition"]
+    brier = result["brier"]["score"]
+    title = f"{result['scenario']}: {result['n_scored']} resolved questions"
+    if brier is not None:
+        title += f"\nBrier {brier:.3f} = REL {d['reliability']:.3f} − RES {d['resolution']:.3f} + UNC {d['uncertainty']:.3f}"
+        if abs(d["within_bin"]) > 5e-4:
+            title += f" {d['within_bin']:+.3f}"
+    return calibration_plot([r["probability"] for r in rows], [bool(r["outcome"]) for r in rows],
+                            table=result["calibration"], title=title, questions=rows)
+
+
+def save_figure(fig: Figure, path: str | Path, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path``; the file type follows the suffix (``.png``, ``.svg``, ``.pdf``)."""
+    path = Path(path)
+    try:
+        with _LOCK, matplotlib.rc_context(_RC):
+            fig.savefig(path, dpi=dpi)
+    except (OSError, ValueError) as err:
+        raise ParameterError(f"cannot write plot '{path}': {err}") from None
+    return path
 
 
 def to_svg(fig: Figure) -> str:

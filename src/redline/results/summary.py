@@ -74,6 +74,17 @@ def check_failures(ds: xr.Dataset) -> str | None:
     return message
 
 
+def _incidence(weeks: np.ndarray, n: int, *, probability: str = "probability",
+               median: str = "median_week") -> tuple[int, dict]:
+    """How many of ``n`` runs saw an event (its week is not NaN), and the block that reports it:
+    the share with its Wilson ``ci95`` and the median week among the runs that saw it."""
+    happened = ~np.isnan(weeks)
+    k = int(happened.sum())
+    lo, hi = wilson_interval(k, n)
+    return k, {probability: k / n if n else float("nan"), "ci95": [lo, hi],
+               median: float(np.median(weeks[happened])) if k else None}
+
+
 def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
     """Per outcome: ``probability``, ``ci95`` (Wilson), ``median_week`` (among runs where it happened).
 
@@ -93,18 +104,8 @@ def outcome_summary(ds: xr.Dataset) -> dict[str, dict]:
         if name in dated and horizon is not None and dated[name] > horizon:
             # dated past this run's horizon: never checked, so no probability (not a silent 0)
             continue
-        weeks = ds["outcome_week"].sel(outcome=name).values[ok]
-        happened = ~np.isnan(weeks)
-        k = int(happened.sum())
-        lo, hi = wilson_interval(k, n)
-        result[name] = {
-            "probability": k / n if n else float("nan"),
-            "ci95": [lo, hi],
-            "median_week": float(np.median(weeks[happened])) if k else None,
-            "count": k,
-            "runs": n,
-            "failed_runs": n_failed,
-        }
+        k, block = _incidence(ds["outcome_week"].sel(outcome=name).values[ok], n)
+        result[name] = {**block, "count": k, "runs": n, "failed_runs": n_failed}
         if name in dated:
             # A dated outcome (e.g. an election) cannot happen in runs that ended before its week;
             # say how many, and the probability among runs that reached it.
@@ -129,17 +130,10 @@ def regime_summary(ds: xr.Dataset) -> dict[str, dict]:
     simulated = np.where(np.isnan(stopped), horizon, stopped)
     result = {}
     for name in ds["regime"].values.tolist():
-        first = ds["regime_week"].sel(regime=name).values[ok]
+        _, block = _incidence(ds["regime_week"].sel(regime=name).values[ok], n,
+                              probability="probability_entered", median="median_first_week")
         weeks = ds["regime_weeks"].sel(regime=name).values[ok]
-        entered = ~np.isnan(first)
-        k = int(entered.sum())
-        lo, hi = wilson_interval(k, n)
-        result[name] = {
-            "probability_entered": k / n if n else float("nan"),
-            "ci95": [lo, hi],
-            "median_first_week": float(np.median(first[entered])) if k else None,
-            "share_of_weeks": float(weeks.sum() / simulated.sum()) if n else None,
-        }
+        result[name] = {**block, "share_of_weeks": float(weeks.sum() / simulated.sum()) if n else None}
     return result
 
 

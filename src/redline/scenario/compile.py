@@ -213,80 +213,131 @@ def lever_settings(spec: Scenario) -> dict[str, tuple[float, ...]]:
 
 
 def build_program(spec: Scenario, doc: Document | None = None, file: str = "<input>") -> tuple[Program, list[str]]:
-    """Check references and compile ``spec``; return the program and provenance warnings."""
-    c = _Context(spec, doc, file)
-    actors = spec.actors
-    variables = list(spec.state)
-    params = {**{k: u.default for k, u in spec.uncertainties.items()}, **{k: v.default for k, v in spec.levers.items()}}
-    ranges = {**{k: (u.low, u.high) for k, u in spec.uncertainties.items()},
-              **{k: (v.low, v.high) for k, v in spec.levers.items()}}
+    """Check references and compile ``spec``; return the program and provenance warnings.
 
-    # One namespace for expressions; a name used twice would be ambiguous.
-    owners: dict[str, tuple] = {}
+    The steps run in the order of their dependencies: the expression namespace first (every
+    later expression is compiled against it), actions before what names them (red-line responses,
+    scheduled events, policies)."""
+    c = _Compiler(spec, doc, file)
+    c.claim_names()
+    c.check_provenance()
+    bounds, initial = c.state()
+    attributes = c.attributes()
+    c.actions()
+    processes = c.processes()
+    red_lines = c.red_lines()
+    regimes = c.regimes()
+    events = c.events()
+    outcomes = c.outcomes()
+    decisions = c.decisions()
+    c.check_actor_names()
+    strategies, policies = c.policies()
+    c.questions()
+    program = Program(
+        variables=list(spec.state), kinds={k: v.type for k, v in spec.state.items()},
+        flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
+        parameters=c.params, parameter_ranges=c.ranges, lever_settings=lever_settings(spec),
+        actions=c.compiled_actions, tracks=c.tracks,
+        processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
+        strategies=strategies, names=c.names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
+        actor_goals={a: dict(actor.goals) for a, actor in spec.actors.items()},
+        regimes=regimes, events=events,
+    )
+    return program, c.warnings
 
-    def claim(name: str, path: tuple) -> None:
-        # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
-        # state variable may share their name; built-in functions stay reserved.
-        if name == "week" or name in set(ex.FUNCTIONS()) - ex.extension_names():
-            raise c.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
-        if name in owners:
-            other = ".".join(str(p) for p in owners[name])
-            raise c.fail(f"name '{name}' is already used by {other}; ids must be unique across sections", path, key=True)
-        owners[name] = path
 
-    for section in ("state", "uncertainties", "levers", "actions", "outcomes", "red_lines", "regimes"):
-        for name in getattr(spec, section):
-            claim(name, (section, name))
-    attribute_names: dict[str, tuple[str, str]] = {}
-    for actor_id, actor in actors.items():
-        for attr in actor.attributes:
-            flat = f"{actor_id}_{attr}"
-            claim(flat, ("actors", actor_id, "attributes", attr))
-            attribute_names[flat] = (actor_id, attr)
-    names = frozenset(owners)
-    static_names = frozenset(set(params) | set(attribute_names))  # what initial values may read
+class _Compiler(_Context):
+    """The steps of :func:`build_program`; each checks and compiles one part of the scenario."""
 
-    # Sources and provenance.
-    warnings: list[str] = []
-    for path, element in iter_elements(spec):
-        src = getattr(element, "source", None)
-        if src is not None:
-            c.check_ref(src.id, spec.sources, "source", path + ("source", "id"))
-        elif not getattr(element, "assumption", None):
-            loc = c.where(path, key=True)
-            warnings.append(f"{loc}: {'.'.join(map(str, path))} has neither a source nor an assumption")
+    def __init__(self, spec: Scenario, doc: Document | None, file: str):
+        super().__init__(spec, doc, file)
+        self.params = {**{k: u.default for k, u in spec.uncertainties.items()},
+                       **{k: v.default for k, v in spec.levers.items()}}
+        self.ranges = {**{k: (u.low, u.high) for k, u in spec.uncertainties.items()},
+                       **{k: (v.low, v.high) for k, v in spec.levers.items()}}
+        self.names: frozenset[str] = frozenset()
+        self.static_names: frozenset[str] = frozenset()  # what initial values may read
+        self.warnings: list[str] = []
+        self.compiled_actions: dict[str, CompiledAction] = {}
+        self.tracks: dict[str, dict[str, list[str]]] = {a: {} for a in spec.actors}
 
-    # State.
-    kinds = {k: v.type for k, v in spec.state.items()}
-    bounds: dict[str, tuple[float | None, float | None]] = {}
-    initial = {}
-    for name, var in spec.state.items():
-        lo, hi = var.min, var.max
-        if var.type == "boolean":
-            lo, hi = 0.0, 1.0
-        elif var.type == "counter" and lo is None:
-            lo = 0.0
-        bounds[name] = (lo, hi)
-        initial[name] = c.compile(var.initial, static_names, ("state", name, "initial"))
-        start = initial[name].constant
-        if start is not None and var.type != "boolean" and (
-                (lo is not None and start < lo) or (hi is not None and start > hi)):
-            # The engines clip every value to its bounds; a starting value outside them would be
-            # changed without a word, so it is an error here.
-            raise c.fail(f"initial value {start:g} is outside the bounds [{'-inf' if lo is None else f'{lo:g}'}, "
-                         f"{'inf' if hi is None else f'{hi:g}'}] of '{name}'", ("state", name, "initial"))
-    attributes = {
-        f"{actor_id}_{attr}": c.compile(a.value, frozenset(params), ("actors", actor_id, "attributes", attr, "value"))
-        for actor_id, actor in actors.items()
-        for attr, a in actor.attributes.items()
-    }
+    def claim_names(self) -> None:
+        """One namespace for expressions; a name used twice would be ambiguous."""
+        spec = self.spec
+        owners: dict[str, tuple] = {}
 
-    # Actions.
-    compiled_actions: dict[str, CompiledAction] = {}
-    tracks: dict[str, dict[str, list[str]]] = {a: {} for a in actors}
-    for aid, action in spec.actions.items():
+        def claim(name: str, path: tuple) -> None:
+            # Registered domain functions (e.g. breakout_days) live in the call namespace only, so a
+            # state variable may share their name; built-in functions stay reserved.
+            if name == "week" or name in set(ex.FUNCTIONS()) - ex.extension_names():
+                raise self.fail(f"'{name}' is reserved in expressions; rename this element", path, key=True)
+            if name in owners:
+                other = ".".join(str(p) for p in owners[name])
+                raise self.fail(f"name '{name}' is already used by {other}; ids must be unique across sections",
+                                path, key=True)
+            owners[name] = path
+
+        for section in ("state", "uncertainties", "levers", "actions", "outcomes", "red_lines", "regimes"):
+            for name in getattr(spec, section):
+                claim(name, (section, name))
+        attribute_names = []
+        for actor_id, actor in spec.actors.items():
+            for attr in actor.attributes:
+                flat = f"{actor_id}_{attr}"
+                claim(flat, ("actors", actor_id, "attributes", attr))
+                attribute_names.append(flat)
+        self.names = frozenset(owners)
+        self.static_names = frozenset(set(self.params) | set(attribute_names))
+
+    def check_provenance(self) -> None:
+        """Sources must exist; an element with neither a source nor an assumption is a warning."""
+        for path, element in iter_elements(self.spec):
+            src = getattr(element, "source", None)
+            if src is not None:
+                self.check_ref(src.id, self.spec.sources, "source", path + ("source", "id"))
+            elif not getattr(element, "assumption", None):
+                loc = self.where(path, key=True)
+                self.warnings.append(f"{loc}: {'.'.join(map(str, path))} has neither a source nor an assumption")
+
+    def state(self) -> tuple[dict[str, tuple[float | None, float | None]], dict[str, ex.Expression]]:
+        """Each variable's bounds (booleans 0..1, counters from 0) and compiled initial value; a
+        constant start outside the bounds is an error (the engines would clip it without a word)."""
+        bounds: dict[str, tuple[float | None, float | None]] = {}
+        initial = {}
+        for name, var in self.spec.state.items():
+            lo, hi = var.min, var.max
+            if var.type == "boolean":
+                lo, hi = 0.0, 1.0
+            elif var.type == "counter" and lo is None:
+                lo = 0.0
+            bounds[name] = (lo, hi)
+            initial[name] = self.compile(var.initial, self.static_names, ("state", name, "initial"))
+            start = initial[name].constant
+            if start is not None and var.type != "boolean" and (
+                    (lo is not None and start < lo) or (hi is not None and start > hi)):
+                raise self.fail(f"initial value {start:g} is outside the bounds [{'-inf' if lo is None else f'{lo:g}'}, "
+                                f"{'inf' if hi is None else f'{hi:g}'}] of '{name}'", ("state", name, "initial"))
+        return bounds, initial
+
+    def attributes(self) -> dict[str, ex.Expression]:
+        """Actor attributes, flattened to ``actor_attribute``; they may read parameters only."""
+        return {
+            f"{actor_id}_{attr}": self.compile(a.value, frozenset(self.params),
+                                               ("actors", actor_id, "attributes", attr, "value"))
+            for actor_id, actor in self.spec.actors.items()
+            for attr, a in actor.attributes.items()
+        }
+
+    def actions(self) -> None:
+        """Every action compiled (levels, effects, attribution, utility) and listed on its actor's track."""
+        for aid, action in self.spec.actions.items():
+            self.compiled_actions[aid] = self._action(aid, action)
+            self.tracks[action.actor].setdefault(action.track, []).append(aid)
+
+    def _action(self, aid: str, action) -> CompiledAction:
+        spec, names = self.spec, self.names
         base = ("actions", aid)
-        c.check_ref(action.actor, actors, "actor", base + ("actor",))
+        self.check_ref(action.actor, spec.actors, "actor", base + ("actor",))
         level_names: tuple[str, ...] = ()
         level_keys: tuple[str, ...] = ()
         level_values: tuple[tuple[float, ...], ...] = ()
@@ -296,215 +347,230 @@ def build_program(spec: Scenario, doc: Document | None = None, file: str = "<inp
             level_keys = tuple(next(iter(action.levels.values())))
             for key in level_keys:
                 if key in names or key == "week" or key in ex.FUNCTIONS():
-                    raise c.fail(f"level key '{key}' is already a name in expressions; rename it",
-                                 base + ("levels", level_names[0], key), key=True)
+                    raise self.fail(f"level key '{key}' is already a name in expressions; rename it",
+                                    base + ("levels", level_names[0], key), key=True)
             level_values = tuple(tuple(float(lv[k]) for k in level_keys) for lv in action.levels.values())
             own_names = names | frozenset(level_keys)
         effects = []
         for i, eff in enumerate(action.effects):
-            c.check_ref(eff.var, spec.state, "state variable", base + ("effects", i, "var"))
+            self.check_ref(eff.var, spec.state, "state variable", base + ("effects", i, "var"))
             if eff.attributed is not None:
-                c.check_ref(eff.attributed, spec.state, "state variable", base + ("effects", i, "attributed"))
+                self.check_ref(eff.attributed, spec.state, "state variable", base + ("effects", i, "attributed"))
             op = "add" if eff.add is not None else "set"
-            value = c.compile(eff.add if op == "add" else eff.set, own_names, base + ("effects", i, op))
+            value = self.compile(eff.add if op == "add" else eff.set, own_names, base + ("effects", i, op))
             effects.append(Effect(eff.var, op, value, eff.attributed))
         covert = "covert" in action.tags
         att = action.attribution
         if att is not None and not covert:
-            raise c.fail("`attribution` is for covert actions: add the tag 'covert'", base + ("attribution",), key=True)
-        compiled_actions[aid] = CompiledAction(
+            raise self.fail("`attribution` is for covert actions: add the tag 'covert'", base + ("attribution",),
+                            key=True)
+        return CompiledAction(
             id=aid,
             actor=action.actor,
             track=action.track,
-            available=None if action.available is None else c.compile(action.available, names, base + ("available",)),
+            available=None if action.available is None else self.compile(action.available, names, base + ("available",)),
             effects=tuple(effects),
             covert=covert,
-            attribution_probability=None if att is None else c.probability(att.probability, own_names, base + ("attribution", "probability")),
-            attribution_delay=None if att is None else c.compile(att.delay_weeks, own_names, base + ("attribution", "delay_weeks")),
-            utility=None if action.utility is None else c.compile(action.utility, own_names, base + ("utility",)),
+            attribution_probability=None if att is None else self.probability(
+                att.probability, own_names, base + ("attribution", "probability")),
+            attribution_delay=None if att is None else self.compile(
+                att.delay_weeks, own_names, base + ("attribution", "delay_weeks")),
+            utility=None if action.utility is None else self.compile(action.utility, own_names, base + ("utility",)),
             escalation=action.escalation,
             levels=level_names,
             level_keys=level_keys,
             level_values=level_values,
         )
-        tracks[action.actor].setdefault(action.track, []).append(aid)
 
-    # Processes.
-    processes = []
-    for pid, proc in spec.processes.items():
-        base = ("processes", pid)
+    def _updates(self, element, base: tuple) -> tuple[tuple[str, str, ex.Expression], ...]:
+        """An element's ``set`` and ``add`` state updates, in that order: (variable, op, value)."""
         updates = []
         for op in ("set", "add"):
-            for var, value in getattr(proc, op).items():
-                c.check_ref(var, spec.state, "state variable", base + (op, var))
-                updates.append((var, op, c.compile(value, names, base + (op, var))))
-        when = None if proc.when is None else c.compile(proc.when, names, base + ("when",))
-        processes.append(CompiledProcess(pid, when, tuple(updates)))
+            for var, value in getattr(element, op).items():
+                self.check_ref(var, self.spec.state, "state variable", base + (op, var))
+                updates.append((var, op, self.compile(value, self.names, base + (op, var))))
+        return tuple(updates)
 
-    def resolve_option(value: str, actor: str | None, path: tuple) -> list[tuple[str, int]]:
+    def processes(self) -> list[CompiledProcess]:
+        processes = []
+        for pid, proc in self.spec.processes.items():
+            base = ("processes", pid)
+            updates = self._updates(proc, base)
+            when = None if proc.when is None else self.compile(proc.when, self.names, base + ("when",))
+            processes.append(CompiledProcess(pid, when, updates))
+        return processes
+
+    def resolve_option(self, value: str, actor: str | None, path: tuple) -> list[tuple[str, int]]:
         """An option name -> its (action, level) options: `action` (every level, or the only
         one), or `action.level` (that level). ``actor``: the actor whose action it must be."""
+        compiled_actions = self.compiled_actions
         aid, _, level = value.partition(".")
         own = compiled_actions if actor is None else {a for a, x in compiled_actions.items() if x.actor == actor}
         if aid not in compiled_actions:
             what = "action" if actor is None else f"action of '{actor}'"
-            raise c.fail(f"unknown {what} '{aid}'{did_you_mean(aid, own)}", path)
+            raise self.fail(f"unknown {what} '{aid}'{did_you_mean(aid, own)}", path)
         act = compiled_actions[aid]
         if actor is not None and act.actor != actor:
-            raise c.fail(f"'{aid}' is an action of '{act.actor}', not of '{actor}'"
-                         f"{did_you_mean(aid, own)}", path)
+            raise self.fail(f"'{aid}' is an action of '{act.actor}', not of '{actor}'"
+                            f"{did_you_mean(aid, own)}", path)
         if not level:
             return [(aid, i) for i in range(act.n_levels)]
         if level not in act.levels:
             if not act.levels:
-                raise c.fail(f"action '{aid}' has no levels (drop '.{level}')", path)
-            raise c.fail(f"unknown level '{level}' of '{aid}'{did_you_mean(level, act.levels)} "
-                         f"(levels: {', '.join(act.levels)})", path)
+                raise self.fail(f"action '{aid}' has no levels (drop '.{level}')", path)
+            raise self.fail(f"unknown level '{level}' of '{aid}'{did_you_mean(level, act.levels)} "
+                            f"(levels: {', '.join(act.levels)})", path)
         return [(aid, act.levels.index(level))]
 
-    # Red lines.
-    red_lines = []
-    for rid, rl in spec.red_lines.items():
-        base = ("red_lines", rid)
-        c.check_ref(rl.owner, actors, "actor", base + ("owner",))
-        listed = isinstance(rl.response, list)
-        responses: list[tuple[str, int]] = []
-        for k, name in enumerate(rl.responses):
-            path = base + ("response", k) if listed else base + ("response",)
-            responses.extend(o for o in resolve_option(name, rl.owner, path) if o not in responses)
-        red_lines.append(CompiledRedLine(
-            rid, rl.owner, c.compile(rl.condition, names, base + ("condition",)),
-            c.probability(rl.credibility, names, base + ("credibility",)), tuple(responses), rl.once,
-            rl.cooldown_weeks,
-        ))
+    def red_lines(self) -> list[CompiledRedLine]:
+        red_lines = []
+        for rid, rl in self.spec.red_lines.items():
+            base = ("red_lines", rid)
+            self.check_ref(rl.owner, self.spec.actors, "actor", base + ("owner",))
+            listed = isinstance(rl.response, list)
+            responses: list[tuple[str, int]] = []
+            for k, name in enumerate(rl.responses):
+                path = base + ("response", k) if listed else base + ("response",)
+                responses.extend(o for o in self.resolve_option(name, rl.owner, path) if o not in responses)
+            red_lines.append(CompiledRedLine(
+                rid, rl.owner, self.compile(rl.condition, self.names, base + ("condition",)),
+                self.probability(rl.credibility, self.names, base + ("credibility",)), tuple(responses), rl.once,
+                rl.cooldown_weeks,
+            ))
+        return red_lines
 
-    # Regimes.
-    regimes = []
-    for gid, reg in spec.regimes.items():
-        base = ("regimes", gid)
-        regimes.append(CompiledRegime(gid, reg.initial, c.probability(reg.enter, names, base + ("enter",)),
-                                      c.probability(reg.exit, names, base + ("exit",))))
+    def regimes(self) -> list[CompiledRegime]:
+        return [CompiledRegime(gid, reg.initial, self.probability(reg.enter, self.names, ("regimes", gid, "enter")),
+                               self.probability(reg.exit, self.names, ("regimes", gid, "exit")))
+                for gid, reg in self.spec.regimes.items()]
 
-    # Scheduled events.
-    events = []
-    for i, event in enumerate(spec.events):
-        base = ("events", i)
-        week = week_of(spec.meta.as_of, event.date)
-        if week < 1:
-            raise c.fail(f"date {event.date} is before the scenario's as_of {spec.meta.as_of}", base + ("date",))
-        forced = None
-        if event.action is not None:
-            options = resolve_option(event.action, None, base + ("action",))
-            forced = options[0]
-        updates = []
-        for op in ("set", "add"):
-            for var, value in getattr(event, op).items():
-                c.check_ref(var, spec.state, "state variable", base + (op, var))
-                updates.append((var, op, c.compile(value, names, base + (op, var))))
-        events.append(CompiledEvent(f"events.{i}", week, forced, tuple(updates)))
-    seen_forced: dict[tuple[str, str, int], int] = {}
-    for i, e in enumerate(events):
-        if e.action is None:
-            continue
-        act = compiled_actions[e.action[0]]
-        slot = (act.actor, act.track, e.week)
-        if slot in seen_forced:
-            raise c.fail(f"events {seen_forced[slot]} and {i} both schedule an action of '{act.actor}' on track "
-                         f"'{act.track}' in week {e.week}; an actor takes at most one action per track and week",
-                         ("events", i, "action"))
-        seen_forced[slot] = i
-
-    # Outcomes.
-    outcomes = []
-    for oid, out in spec.outcomes.items():
-        base = ("outcomes", oid)
-        week = None
-        if out.on is not None:
-            week = week_of(spec.meta.as_of, out.on)
+    def events(self) -> list[CompiledEvent]:
+        """Scheduled events, in weeks from ``as_of``; two forced actions of one actor on one track
+        in the same week are an error."""
+        spec = self.spec
+        events = []
+        for i, event in enumerate(spec.events):
+            base = ("events", i)
+            week = week_of(spec.meta.as_of, event.date)
             if week < 1:
-                raise c.fail(f"date {out.on} is before the scenario's as_of {spec.meta.as_of}", base + ("on",))
-            if week > spec.meta.horizon:
-                raise c.fail(f"date {out.on} is week {week}, past the scenario's horizon of "
-                             f"{spec.meta.horizon} weeks: the outcome could never be reached", base + ("on",))
-        outcomes.append(CompiledOutcome(oid, c.compile(out.condition, names, base + ("condition",)), out.absorbing, week))
+                raise self.fail(f"date {event.date} is before the scenario's as_of {spec.meta.as_of}", base + ("date",))
+            forced = None
+            if event.action is not None:
+                forced = self.resolve_option(event.action, None, base + ("action",))[0]
+            events.append(CompiledEvent(f"events.{i}", week, forced, self._updates(event, base)))
+        seen_forced: dict[tuple[str, str, int], int] = {}
+        for i, e in enumerate(events):
+            if e.action is None:
+                continue
+            act = self.compiled_actions[e.action[0]]
+            slot = (act.actor, act.track, e.week)
+            if slot in seen_forced:
+                raise self.fail(f"events {seen_forced[slot]} and {i} both schedule an action of '{act.actor}' on track "
+                                f"'{act.track}' in week {e.week}; an actor takes at most one action per track and week",
+                                ("events", i, "action"))
+            seen_forced[slot] = i
+        return events
 
-    # Collective decisions.
-    decisions = []
-    for did, dec in spec.decisions.items():
-        base = ("decisions", did)
-        c.check_ref(dec.target, spec.state, "state variable", base + ("target",))
-        parties = tuple(dec.actors)
-        decisions.append(CompiledDecision(
-            did, dec.model, dict(dec.options), dec.every_weeks, dec.target, parties,
-            tuple(c.compile(a.position, names, base + ("actors", k, "position")) for k, a in dec.actors.items()),
-            tuple(c.probability(a.salience, names, base + ("actors", k, "salience")) for k, a in dec.actors.items()),
-            tuple(c.compile(a.capability, names, base + ("actors", k, "capability")) for k, a in dec.actors.items()),
-        ))
+    def outcomes(self) -> list[CompiledOutcome]:
+        """Outcomes; a dated one (``on``) must fall within the horizon."""
+        spec = self.spec
+        outcomes = []
+        for oid, out in spec.outcomes.items():
+            base = ("outcomes", oid)
+            week = None
+            if out.on is not None:
+                week = week_of(spec.meta.as_of, out.on)
+                if week < 1:
+                    raise self.fail(f"date {out.on} is before the scenario's as_of {spec.meta.as_of}", base + ("on",))
+                if week > spec.meta.horizon:
+                    raise self.fail(f"date {out.on} is week {week}, past the scenario's horizon of "
+                                    f"{spec.meta.horizon} weeks: the outcome could never be reached", base + ("on",))
+            outcomes.append(CompiledOutcome(oid, self.compile(out.condition, self.names, base + ("condition",)),
+                                            out.absorbing, week))
+        return outcomes
 
-    # Policies and strategies.
-    def compile_policy(policy: Policy, actor_id: str, base: tuple, name: str) -> CompiledPolicy:
+    def decisions(self) -> list[CompiledDecision]:
+        """Collective decisions: each party's position, salience (a probability) and capability."""
+        names = self.names
+        decisions = []
+        for did, dec in self.spec.decisions.items():
+            base = ("decisions", did)
+            self.check_ref(dec.target, self.spec.state, "state variable", base + ("target",))
+            decisions.append(CompiledDecision(
+                did, dec.model, dict(dec.options), dec.every_weeks, dec.target, tuple(dec.actors),
+                tuple(self.compile(a.position, names, base + ("actors", k, "position")) for k, a in dec.actors.items()),
+                tuple(self.probability(a.salience, names, base + ("actors", k, "salience"))
+                      for k, a in dec.actors.items()),
+                tuple(self.compile(a.capability, names, base + ("actors", k, "capability"))
+                      for k, a in dec.actors.items()),
+            ))
+        return decisions
+
+    def check_actor_names(self) -> None:
+        """Actors' goals name state variables; their visibility lists name expression names."""
+        for actor_id, actor in self.spec.actors.items():
+            for var in actor.goals:
+                self.check_ref(var, self.spec.state, "state variable", ("actors", actor_id, "goals", var))
+            for key in ("show", "hide"):
+                for i, name in enumerate(getattr(actor.visibility, key)):
+                    self.check_ref(name, self.names, "name", ("actors", actor_id, "visibility", key, i))
+
+    def policy(self, policy: Policy, actor_id: str, base: tuple, name: str) -> CompiledPolicy:
+        """One policy of ``actor_id``: option probabilities (one key per option), utilities of its
+        own actions, goals over its actor's, and a logit's rationality."""
+        spec, names = self.spec, self.names
         own = {a for a, act in spec.actions.items() if act.actor == actor_id}
         probs = {}
         for key, value in policy.probabilities.items():
             path = base + ("probabilities", key)
-            aid, level = resolve_option(key, actor_id, path)[0]  # a bare action with levels = its first level
-            canonical = option_id(compiled_actions[aid], level)
+            aid, level = self.resolve_option(key, actor_id, path)[0]  # a bare action with levels = its first level
+            canonical = option_id(self.compiled_actions[aid], level)
             if canonical in probs:
-                raise c.fail(f"'{key}' and another key both give the probability of {canonical}", path, key=True)
-            probs[canonical] = c.probability(value, names, path)
+                raise self.fail(f"'{key}' and another key both give the probability of {canonical}", path, key=True)
+            probs[canonical] = self.probability(value, names, path)
         utilities = {}
         for aid, value in policy.utilities.items():
-            c.check_ref(aid, own, f"action of '{actor_id}'", base + ("utilities", aid))
-            utilities[aid] = c.compile(value, names, base + ("utilities", aid))
-        goals = dict(actors[actor_id].goals)
+            self.check_ref(aid, own, f"action of '{actor_id}'", base + ("utilities", aid))
+            utilities[aid] = self.compile(value, names, base + ("utilities", aid))
+        goals = dict(spec.actors[actor_id].goals)
         for var in policy.goals:
-            c.check_ref(var, spec.state, "state variable", base + ("goals", var))
+            self.check_ref(var, spec.state, "state variable", base + ("goals", var))
         goals.update(policy.goals)
         rationality = None
         if policy.kind == "logit":
-            rationality = c.compile(policy.rationality if policy.rationality is not None else 1.0, names,
-                                    base + ("rationality",))
+            rationality = self.compile(policy.rationality if policy.rationality is not None else 1.0, names,
+                                       base + ("rationality",))
         anticipate = policy.kind == "logit" and (policy.anticipate is None or policy.anticipate)
         return CompiledPolicy(policy.kind, rationality, probs, goals, utilities, name, anticipate)
 
-    for actor_id, actor in actors.items():
-        for var in actor.goals:
-            c.check_ref(var, spec.state, "state variable", ("actors", actor_id, "goals", var))
-        for key in ("show", "hide"):
-            for i, name in enumerate(getattr(actor.visibility, key)):
-                c.check_ref(name, names, "name", ("actors", actor_id, "visibility", key, i))
-    strategies: dict[str, dict[str, CompiledPolicy]] = {a: {} for a in actors}
-    for sid, strat in spec.strategies.items():
-        base = ("strategies", sid)
-        c.check_ref(strat.actor, actors, "actor", base + ("actor",))
-        strategies[strat.actor][sid] = compile_policy(strat.policy, strat.actor, base + ("policy",), sid)
-    policies = {}
-    for actor_id, actor in actors.items():
-        base = ("actors", actor_id)
-        if actor.strategy is not None:
-            c.check_ref(actor.strategy, strategies[actor_id], f"strategy of '{actor_id}'", base + ("strategy",))
-            policies[actor_id] = strategies[actor_id][actor.strategy]
-        elif actor.policy is not None:
-            policies[actor_id] = compile_policy(actor.policy, actor_id, base + ("policy",), "default")
-        else:
-            policies[actor_id] = CompiledPolicy("scripted", None, {}, dict(actor.goals), {}, "default")
-            if tracks[actor_id]:
-                warnings.append(f"{c.where(base, key=True)}: actor '{actor_id}' has actions but no policy or strategy; "
-                                "it will never act unless a strategy is chosen")
+    def policies(self) -> tuple[dict[str, dict[str, CompiledPolicy]], dict[str, CompiledPolicy]]:
+        """Named strategies per actor, and each actor's default policy (its strategy, its own
+        policy, or scripted; an actor with actions and neither is a warning)."""
+        spec = self.spec
+        strategies: dict[str, dict[str, CompiledPolicy]] = {a: {} for a in spec.actors}
+        for sid, strat in spec.strategies.items():
+            base = ("strategies", sid)
+            self.check_ref(strat.actor, spec.actors, "actor", base + ("actor",))
+            strategies[strat.actor][sid] = self.policy(strat.policy, strat.actor, base + ("policy",), sid)
+        policies = {}
+        for actor_id, actor in spec.actors.items():
+            base = ("actors", actor_id)
+            if actor.strategy is not None:
+                self.check_ref(actor.strategy, strategies[actor_id], f"strategy of '{actor_id}'", base + ("strategy",))
+                policies[actor_id] = strategies[actor_id][actor.strategy]
+            elif actor.policy is not None:
+                policies[actor_id] = self.policy(actor.policy, actor_id, base + ("policy",), "default")
+            else:
+                policies[actor_id] = CompiledPolicy("scripted", None, {}, dict(actor.goals), {}, "default")
+                if self.tracks[actor_id]:
+                    self.warnings.append(f"{self.where(base, key=True)}: actor '{actor_id}' has actions but no "
+                                         "policy or strategy; it will never act unless a strategy is chosen")
+        return strategies, policies
 
-    # Questions in the scenario itself.
-    for i, q in enumerate(spec.questions):
-        c.compile(q.predicate, names, ("questions", i, "predicate"))
-
-    program = Program(
-        variables=variables, kinds=kinds, flows=[k for k, v in spec.state.items() if v.flow], bounds=bounds, initial=initial, attributes=attributes,
-        parameters=params, parameter_ranges=ranges, lever_settings=lever_settings(spec), actions=compiled_actions, tracks=tracks,
-        processes=processes, red_lines=red_lines, outcomes=outcomes, decisions=decisions, policies=policies,
-        strategies=strategies, names=names, horizon=spec.meta.horizon, as_of=spec.meta.as_of,
-        actor_goals={a: dict(actor.goals) for a, actor in actors.items()},
-        regimes=regimes, events=events,
-    )
-    return program, warnings
+    def questions(self) -> None:
+        """Questions in the scenario itself: their predicates compile."""
+        for i, q in enumerate(self.spec.questions):
+            self.compile(q.predicate, self.names, ("questions", i, "predicate"))
 
 
 def iter_elements(spec: Scenario):

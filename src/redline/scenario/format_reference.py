@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from redline.limits import MAX_HORIZON
 from redline.scenario import schema as S
 
 __all__ = ["MEANINGS", "WEEKLY", "render", "models"]
@@ -49,7 +50,7 @@ MEANINGS: dict[str, dict[str, str]] = {
         "title": "a one-line title shown in tables, reports and the web app",
         "as_of": "the date the analysis is made; week 1 starts on it, and dates (`on:`, events) become weeks from it",
         "step": "the time step; only `week` exists",
-        "horizon": "weeks simulated by default (`--horizon` overrides; 1 to 1040)",
+        "horizon": f"weeks simulated by default (`--horizon` overrides; 1 to {MAX_HORIZON})",
         "description": "free text: what the scenario models",
         "version": "free text: the scenario's own version (metadata)",
     },

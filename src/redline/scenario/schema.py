@@ -27,6 +27,7 @@ __all__ = [
     "Actor",
     "Attribute",
     "Attribution",
+    "check_identifier",
     "Effect",
     "Event",
     "Decision",
@@ -90,13 +91,20 @@ class Strict(BaseModel):
         return data
 
 
+def check_identifier(key: Any, what: str) -> str:
+    """``key`` if it is an identifier (:data:`IDENTIFIER`), else a validation error naming ``what``
+    (for pydantic validators: every element id, and the ids of other files' items, go through it)."""
+    if not isinstance(key, str) or not IDENTIFIER.match(key):
+        raise PydanticCustomError(
+            "bad_id", "{what} id '{key}' must be lower-case letters, digits and '_' (starting with a letter)",
+            {"what": what, "key": str(key)},
+        )
+    return key
+
+
 def _ids(mapping: dict[str, Any], what: str) -> dict[str, Any]:
     for key in mapping:
-        if not isinstance(key, str) or not IDENTIFIER.match(key):
-            raise PydanticCustomError(
-                "bad_id", "{what} id '{key}' must be lower-case letters, digits and '_' (starting with a letter)",
-                {"what": what, "key": str(key)},
-            )
+        check_identifier(key, what)
     return mapping
 
 

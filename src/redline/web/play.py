@@ -1,7 +1,7 @@
 """The web seat: a person plays an actor in the browser while the rest of the world runs on the model.
 
-Routes
-------
+Routes (in :mod:`redline.web.routes.play`)
+------------------------------------------
 ``GET /play``                        the page (``static/play.html`` and ``play.js``).
 ``POST /api/play``                   ``{scenario, actor, seed?, horizon?}``: start a game (one run); 201 ``{game}``.
 ``GET /api/play/{id}?wait=S``        the game: ``status`` (``waiting`` for a choice, ``running``, ``done``,
@@ -18,24 +18,23 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
-
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from redline.results.summary import outcome_summary
 from redline.errors import ParameterError, RedlineError, did_you_mean
-from redline.limits import MAX_HORIZON
 from redline.play.briefing import briefing, strategy_comparison
 from redline.play.protocol import BadAnswer
 from redline.play.seats import Seat
 
-__all__ = ["WebSeat", "create_play_router", "ANSWER_TIMEOUT_S", "MAX_GAMES_PER_SESSION"]
+__all__ = ["WebSeat", "GameTable", "TooManyGames", "ANSWER_TIMEOUT_S", "MAX_GAMES_PER_SESSION"]
 
 ANSWER_TIMEOUT_S = 1800.0
 """A browser seat that gives no answer for this long ends its game."""
 MAX_GAMES_PER_SESSION = 4
+
+
+class TooManyGames(ParameterError):
+    """A session asked for more games at once than :data:`MAX_GAMES_PER_SESSION` (429)."""
 
 
 class WebSeat(Seat):
@@ -144,76 +143,29 @@ class _Game:
         return out
 
 
-def create_play_router(resolve: Callable[[Request, str], Any], page: Callable[[], Response], problem: type,
-                       new_id: Callable[[], str]) -> APIRouter:
-    """The web seat's routes; ``resolve(request, ref)`` loads a scenario the session may use,
-    ``page()`` serves play.html, ``problem(status, message)`` is the app's HTTP error."""
-    router = APIRouter()
-    games: dict[str, dict[str, _Game]] = {}  # session id -> game id -> game
-    lock = threading.Lock()
+class GameTable:
+    """The web seat's games, per browser session: at most :data:`MAX_GAMES_PER_SESSION` running in
+    one session; a session sees only its own."""
 
-    def session_games(request: Request) -> dict[str, _Game]:
-        with lock:
-            return games.setdefault(request.state.session.id, {})
+    def __init__(self):
+        self._games: dict[str, dict[str, _Game]] = {}  # session id -> game id -> game
+        self._lock = threading.Lock()
 
-    def game_for(request: Request, gid: str) -> _Game:
-        game = session_games(request).get(gid)
-        if game is None:
-            raise problem(404, f"unknown game '{gid[:40]}'")
-        return game
+    def of(self, session_id: str) -> dict[str, _Game]:
+        with self._lock:
+            return self._games.setdefault(session_id, {})
 
-    @router.get("/play")
-    async def play_page():
-        return page()
+    def get(self, session_id: str, gid: str) -> _Game | None:
+        return self.of(session_id).get(gid)
 
-    @router.post("/api/play", status_code=201)
-    async def start(request: Request):
-        try:
-            body = await request.json()
-        except ValueError:
-            raise problem(400, "expected a JSON body {scenario, actor, seed?, horizon?}") from None
-        if not isinstance(body, dict):
-            raise problem(400, "expected a JSON object {scenario, actor, seed?, horizon?}")
-        loaded = resolve(request, str(body.get("scenario", "")))
-        actor = str(body.get("actor", ""))
-        tracks = loaded.program.tracks
-        if actor not in tracks or not tracks[actor]:
-            playable = [a for a, t in tracks.items() if t]
-            raise problem(400, f"unknown or action-less actor '{actor[:40]}'{did_you_mean(actor, playable)} "
-                               f"(playable: {', '.join(playable)})")
-        try:
-            seed = int(body.get("seed", 0))
-            horizon = None if body.get("horizon") in (None, "") else int(body["horizon"])
-        except (TypeError, ValueError):
-            raise problem(400, "seed and horizon must be whole numbers") from None
-        if seed < 0 or (horizon is not None and not 1 <= horizon <= MAX_HORIZON):
-            raise problem(400, f"seed must be >= 0 and horizon within 1..{MAX_HORIZON} weeks")
-        mine = session_games(request)
+    def start(self, session_id: str, gid: str, loaded, actor: str, seed: int, horizon: int | None) -> _Game:
+        """Start a game in its own thread; :class:`TooManyGames` (answered 429 by the router) when
+        the session already runs its maximum."""
+        mine = self.of(session_id)
         live = [g for g in mine.values() if g.status == "running"]
         if len(live) >= MAX_GAMES_PER_SESSION:
-            raise problem(429, f"at most {MAX_GAMES_PER_SESSION} games at once; finish one first")
-        game = _Game(new_id(), loaded, actor, seed, horizon)
+            raise TooManyGames(f"at most {MAX_GAMES_PER_SESSION} games at once; finish one first")
+        game = _Game(gid, loaded, actor, seed, horizon)
         mine[game.id] = game
         game.thread.start()
-        return {"game": game.id}
-
-    @router.get("/api/play/{gid}")
-    def status(request: Request, gid: str, wait: float = 0.0):  # sync: waiting happens in a worker thread
-        game = game_for(request, gid)
-        deadline = time.monotonic() + min(max(wait, 0.0), 20.0)
-        with game.seat.changed:
-            while game.status == "running" and game.seat.turn is None and time.monotonic() < deadline:
-                game.seat.changed.wait(timeout=max(0.0, deadline - time.monotonic()))
-        return game.snapshot()
-
-    @router.post("/api/play/{gid}/act", status_code=202)
-    async def act(request: Request, gid: str):
-        game = game_for(request, gid)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise problem(400, "expected a JSON body {choose: {track: action id or null}}") from None
-        game.seat.answer(body.get("choose") if isinstance(body, dict) else None)
-        return {"accepted": True}
-
-    return router
+        return game

@@ -5,31 +5,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var state = { scenario: null, info: null, job: null, polling: null, autoRun: true };
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return node;
-  }
-
-  function api(method, url, body, headers) {
-    var opts = { method: method, headers: headers || {}, credentials: "same-origin" };
-    if (body !== undefined) {
-      if (typeof body === "string" || body instanceof Blob || body instanceof ArrayBuffer) opts.body = body;
-      else { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (t) {
-        var data; try { data = JSON.parse(t); } catch (e) { data = { error: t || r.statusText }; }
-        if (!r.ok) { var err = new Error(data.error || r.statusText); err.data = data; err.status = r.status; throw err; }
-        return data;
-      });
-    });
-  }
+  var el = window.redline.el, api = window.redline.api;
 
   function showError(box, err) {
     box.hidden = false;
@@ -302,7 +278,8 @@
   // ---------- upload ----------
   function upload(file) {
     hideError($("upload-error"));
-    if (file.size > 1000000) { showError($("upload-error"), { data: { error: file.name + " is " + file.size.toLocaleString() + " bytes; uploads are limited to 1,000,000" } }); return; }
+    var limit = Number($("upload-input").getAttribute("data-max-bytes"));  // the server's limit, written into the page
+    if (file.size > limit) { showError($("upload-error"), { data: { error: file.name + " is " + file.size.toLocaleString() + " bytes; uploads are limited to " + limit.toLocaleString() } }); return; }
     file.arrayBuffer().then(function (buf) {
       return api("POST", "/api/uploads", buf, { "Content-Type": "application/yaml", "X-Filename": file.name });
     }).then(function (info) {

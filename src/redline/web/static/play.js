@@ -5,28 +5,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var game = null;
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "className") node.className = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { if (c) node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return node;
-  }
-
-  function api(method, url, body) {
-    var opts = { method: method, headers: {}, credentials: "same-origin" };
-    if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
-    return fetch(url, opts).then(function (r) {
-      return r.text().then(function (t) {
-        var data; try { data = JSON.parse(t); } catch (e) { data = { error: t || r.statusText }; }
-        if (!r.ok) { var err = new Error(data.error || r.statusText); err.data = data; throw err; }
-        return data;
-      });
-    });
-  }
+  var el = window.redline.el, api = window.redline.api;
 
   function showError(err) { var box = $("play-error"); box.hidden = false; box.textContent = (err && err.message) || String(err); }
   function hideError() { var box = $("play-error"); box.hidden = true; box.textContent = ""; }
