@@ -123,7 +123,7 @@ _UNARY_MATH = {
     "exp": (np.exp, lambda x: _scalar_call(math.exp, x)),
     "log": (np.log, lambda x: _scalar_log(x)),
     "sqrt": (np.sqrt, lambda x: math.sqrt(x) if x >= 0 else math.nan),
-    "floor": (np.floor, lambda x: float(math.floor(x)) if math.isfinite(x) else x),
+    "floor": (np.floor, lambda x: float(np.floor(x))),  # keeps the sign of -0.0, as the vector does
     "round": (np.round, lambda x: float(np.round(x))),
 }
 
