@@ -84,6 +84,18 @@ def test_same_seed_identical_different_seed_different(example):
     assert not np.array_equal(a["final_state"].values, c["final_state"].values)
 
 
+def test_rng_is_the_design_name_of_the_seed(example):
+    """DESIGN.md writes the engine entry point as run(scenario, *, runs, horizon, rng): the same
+    argument, the same numbers; giving both or neither is refused."""
+    a = escalation.run(example, runs=500, horizon=20, seed=7)
+    b = escalation.run(example, runs=500, horizon=20, rng=np.random.SeedSequence(7))
+    assert np.array_equal(a["final_state"].values, b["final_state"].values)
+    with pytest.raises(ParameterError, match="give the seed once"):
+        escalation.run(example, runs=5, horizon=2, seed=1, rng=1)
+    with pytest.raises(ParameterError, match="give the seed once"):
+        escalation.run(example, runs=5, horizon=2)
+
+
 def test_blocks_make_results_independent_of_distribution(example):
     """Block b of a big run equals block b run on its own (so workers can split blocks)."""
     runs = escalation.BLOCK_RUNS + 100

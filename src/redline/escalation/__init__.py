@@ -1,7 +1,7 @@
 """Escalation engine: stochastic weekly simulation of a scenario over many runs.
 
 ``run(scenario, *, runs, horizon, seed, ...)`` is the engine entry point (same shape as every
-redline engine). ``engine="vectorised"`` (default) advances all runs of a block together with
+redline engine; ``rng=`` is accepted for ``seed=``, the name DESIGN.md gives it). ``engine="vectorised"`` (default) advances all runs of a block together with
 numpy; ``engine="reference"`` is a plain per-run interpreter of the same semantics, kept for
 readability and for testing the vectorised engine against.
 """
@@ -31,7 +31,7 @@ def run(
     *,
     runs: int,
     horizon: int | None = None,
-    seed: SeedLike,
+    seed: SeedLike | None = None,
     strategies: dict[str, str] | None = None,
     params: dict[str, float | np.ndarray] | None = None,
     trajectories: bool = False,
@@ -39,6 +39,7 @@ def run(
     blocks: list[int] | None = None,
     probes: dict[str, tuple[str, int]] | None = None,
     choosers: dict[str, Callable[[ExternalChoice], dict]] | None = None,
+    rng: SeedLike | None = None,
 ) -> xr.Dataset:
     """Simulate ``runs`` stochastic futures of ``scenario``.
 
@@ -52,7 +53,10 @@ def run(
         weeks to simulate (default: the scenario's).
     seed:
         an int, a ``numpy.random.SeedSequence`` or a ``Generator`` (see :data:`SeedLike`); the same
-        seed gives the same numbers.
+        seed gives the same numbers. Required.
+    rng:
+        the same argument under the name the architecture (DESIGN.md: ``run(scenario, *, runs,
+        horizon, rng)``) gives it, for callers written against that signature; give one of the two.
     strategies:
         actor -> strategy name, overriding the actor's default policy.
     params:
@@ -86,6 +90,9 @@ def run(
         horizon = max(horizon or program.horizon, latest)
     if choosers and engine != "vectorised":
         raise ParameterError("external seats (choosers) run on the vectorised engine only")
+    if (seed is None) == (rng is None):
+        raise ParameterError("give the seed once: seed=... (or rng=..., the same argument)")
+    seed = rng if seed is None else seed
     setup = make_setup(program, seed=seed, horizon=horizon, strategies=strategies, params=params, runs=runs,
                        choosers=choosers)
     setup.probes = compiled_probes
