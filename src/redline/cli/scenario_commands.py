@@ -17,6 +17,7 @@ from redline.cli.common import (
     console,
     emit_json,
     handle_errors,
+    number_table,
     out_console,
     parse_assignments,
     parse_numbers,
@@ -162,28 +163,22 @@ def _print_mechanisms(blocks: dict[str, tuple[dict, dict]]) -> None:
     """Per red line the share of runs in which it fired and was carried out (and mean firings),
     per action its mean count per run; one column per strategy (``""``: a single run)."""
     first_red, first_actions = next(iter(blocks.values()))
+
+    def fired(r: dict) -> str:
+        firings = "-" if r.get("mean_firings") is None else f"{r['mean_firings']:.2f}"
+        return f"{r['fired']:.3f} / {r['enforced']:.3f} / {firings}"
+
     if first_red:
-        table = Table(title="Red lines: share of runs fired / carried out, mean firings per run")
-        table.add_column("red line")
-        for name in blocks:
-            table.add_column(name or "fired / carried out / firings", justify="right")
-        for rid in first_red:
-            cells = []
-            for red, _ in blocks.values():
-                r = red[rid]
-                firings = "-" if r.get("mean_firings") is None else f"{r['mean_firings']:.2f}"
-                cells.append(f"{r['fired']:.3f} / {r['enforced']:.3f} / {firings}")
-            table.add_row(rid, *cells)
-        out_console.print(table)
+        out_console.print(number_table(
+            "Red lines: share of runs fired / carried out, mean firings per run", "red line",
+            [name or "fired / carried out / firings" for name in blocks],
+            ([rid, *(fired(red[rid]) for red, _ in blocks.values())] for rid in first_red)))
     if first_actions:
-        table = Table(title="Actions: mean times taken per run (share of runs taking it)")
-        table.add_column("action")
-        for name in blocks:
-            table.add_column(name or "mean (share)", justify="right")
-        for aid in first_actions:
-            table.add_row(aid, *(f"{acts[aid]['mean_count']:.2f} ({acts[aid]['share_taken']:.3f})"
-                                 for _, acts in blocks.values()))
-        out_console.print(table)
+        out_console.print(number_table(
+            "Actions: mean times taken per run (share of runs taking it)", "action",
+            [name or "mean (share)" for name in blocks],
+            ([aid, *(f"{acts[aid]['mean_count']:.2f} ({acts[aid]['share_taken']:.3f})" for _, acts in blocks.values())]
+             for aid in first_actions)))
 
 
 def _mention_warnings(loaded) -> None:
