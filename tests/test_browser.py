@@ -142,6 +142,12 @@ def test_compare_side_by_side(server, page):
     assert page.locator(f'#outcome-table td[data-strategy="{default}"]').count() > 0
     assert page.locator(f'#outcome-table td[data-strategy="{other}"]').count() > 0
     assert page.locator("#difference-table tbody tr").count() == page.locator("#outcome-table tbody tr").count()
+    # mechanisms: every red line and every action has a cell per strategy
+    for table, key in (("red-line-table", "data-red-line"), ("action-table", "data-action")):
+        rows = page.locator(f"#{table} tbody tr").count()
+        assert rows > 0
+        for strategy in (default, other):
+            assert page.locator(f'#{table} td[{key}][data-strategy="{strategy}"]').count() == rows
     page.screenshot(path=str(SHOTS / "app-compare.png"), full_page=True)
     # clicking an outcome opens its provenance row
     page.locator("#outcome-table a[data-prov]").first.click()

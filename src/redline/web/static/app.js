@@ -239,40 +239,37 @@
   function mechanisms(parent, r) {
     var names = Object.keys(r.red_lines || {});
     if (!names.length) { return; }
-    var lines = Object.keys(r.red_lines[names[0]]);
-    if (lines.length) {
-      var head = el("tr", {}, [el("th", { text: "red line" })]);
-      names.forEach(function (n) { head.appendChild(el("th", { text: blockLabel(n, r) + " — fired / carried out (share of runs), mean firings" })); });
-      var body = el("tbody");
-      lines.forEach(function (id) {
-        var tr = el("tr", {}, [el("td", { text: human(id) })]);
-        names.forEach(function (n) {
-          var x = r.red_lines[n][id];
-          tr.appendChild(el("td", { className: "num", "data-red-line": id, "data-strategy": n,
-            text: pct(x.fired) + " / " + pct(x.enforced) + " · " + (x.mean_firings === null || x.mean_firings === undefined ? "–" : x.mean_firings.toFixed(2)) }));
-        });
-        body.appendChild(tr);
+    blockTable(parent, r, names, {
+      heading: "Red lines", id: "red-line-table", first: "red line", dataKey: "data-red-line",
+      column: " — fired / carried out (share of runs), mean firings", of: r.red_lines,
+      text: function (x) {
+        return pct(x.fired) + " / " + pct(x.enforced) + " · " + (x.mean_firings === null || x.mean_firings === undefined ? "–" : x.mean_firings.toFixed(2));
+      } });
+    blockTable(parent, r, names, {
+      heading: "Actions", id: "action-table", first: "action", dataKey: "data-action",
+      column: " — mean times taken per run", of: r.actions,
+      text: function (x) { return x.mean_count.toFixed(2) + " (" + pct(x.share_taken) + " of runs)"; } });
+  }
+
+  // One row per id of the first block's entries in t.of, one column per block (strategy); nothing
+  // when the first block has no entries.
+  function blockTable(parent, r, names, t) {
+    var ids = Object.keys(t.of[names[0]] || {});
+    if (!ids.length) { return; }
+    var head = el("tr", {}, [el("th", { text: t.first })]);
+    names.forEach(function (n) { head.appendChild(el("th", { text: blockLabel(n, r) + t.column })); });
+    var body = el("tbody");
+    ids.forEach(function (id) {
+      var tr = el("tr", {}, [el("td", { text: human(id) })]);
+      names.forEach(function (n) {
+        var cell = { className: "num", "data-strategy": n, text: t.text(t.of[n][id]) };
+        cell[t.dataKey] = id;
+        tr.appendChild(el("td", cell));
       });
-      parent.appendChild(el("h3", { text: "Red lines" }));
-      parent.appendChild(el("table", { id: "red-line-table" }, [el("thead", {}, [head]), body]));
-    }
-    var acts = Object.keys(r.actions[names[0]] || {});
-    if (acts.length) {
-      var ahead = el("tr", {}, [el("th", { text: "action" })]);
-      names.forEach(function (n) { ahead.appendChild(el("th", { text: blockLabel(n, r) + " — mean times taken per run" })); });
-      var abody = el("tbody");
-      acts.forEach(function (id) {
-        var tr = el("tr", {}, [el("td", { text: human(id) })]);
-        names.forEach(function (n) {
-          var x = r.actions[n][id];
-          tr.appendChild(el("td", { className: "num", "data-action": id, "data-strategy": n,
-            text: x.mean_count.toFixed(2) + " (" + pct(x.share_taken) + " of runs)" }));
-        });
-        abody.appendChild(tr);
-      });
-      parent.appendChild(el("h3", { text: "Actions" }));
-      parent.appendChild(el("table", { id: "action-table" }, [el("thead", {}, [ahead]), abody]));
-    }
+      body.appendChild(tr);
+    });
+    parent.appendChild(el("h3", { text: t.heading }));
+    parent.appendChild(el("table", { id: t.id }, [el("thead", {}, [head]), body]));
   }
 
   // ---------- upload ----------
