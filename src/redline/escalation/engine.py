@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.errors import ExpressionError
 from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
@@ -47,6 +48,10 @@ __all__ = ["simulate_block"]
 
 COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
+
+DENSE_SHARE = 0.5
+"""From this share of the working runs up, an expression without random draws that is needed
+for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
 
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
@@ -570,12 +575,18 @@ class _Block:
                 new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
         self.values.update(written)
 
-    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
+    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
         not computed, but each of its random call sites draws for the whole block as a full
         evaluation would (Glasserman & Yao 1992: common random numbers need every draw in its
         place). Expressions with windows are evaluated for every run (their accumulators advance
-        for all runs at once)."""
+        for all runs at once).
+
+        When ``rows`` hold at least :data:`DENSE_SHARE` of the runs and ``e`` draws nothing, the
+        expression is evaluated for every run instead (elementwise, so the rows' values are the
+        same): cutting each input to the rows costs more than the few extra values. With
+        ``dense`` the whole array is returned (shape ``(n,)``; the caller keeps the rows' values),
+        else the rows are cut from it."""
         if e.constant is not None:
             return np.full(rows.size, e.constant)
         if e.windows:
@@ -584,6 +595,13 @@ class _Block:
             return e.evaluate(self.ctx)
         if rows.size == 0 and not e.random:
             return np.empty(0)
+        if not e.random and rows.size >= DENSE_SHARE * self.n:
+            try:
+                full = e.evaluate(self.ctx)
+            except ExpressionError:
+                pass  # a value outside ``rows`` (an ended run's, say) is outside a function's domain
+            else:
+                return full if dense else full[rows]
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
@@ -681,10 +699,16 @@ class _Block:
                 continue
             mask = self.alive if proc.when is None else self.alive & (proc.when.evaluate(ctx) != 0)
             rows = np.flatnonzero(mask)
-            new_values = [(var, op, self.evaluate_rows(e, rows)) for var, op, e in proc.updates]
+            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
-                if rows.size:
+                if not rows.size:
+                    continue
+                if value.shape[0] == rows.size:
                     self.write_rows(var, op, rows, value)
+                else:  # computed for every run (see evaluate_rows): kept where the process applies
+                    old = self.values[var]
+                    new = clip_to_bounds(self.p, var, old + value if op == "add" else np.array(value, dtype=float))
+                    self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: inputs evaluated every week (windows stay current), the model
