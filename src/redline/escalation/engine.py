@@ -34,6 +34,7 @@ from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
     MAX_DELAY,
+    SPARSE_DRAWS,
     ExternalChoice,
     RunSetup,
     block_parameters,
@@ -262,14 +263,16 @@ class _Block:
                     weights = self.logit_weights(policy, options, avail)
                 # Every policy gives unavailable options (and ended runs) weight 0, and an empty
                 # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
-                # is a uniform in runs where every option weighs 0.
+                # is a uniform in runs where every option weighs 0: the block's draw is read
+                # whole (the same numbers), unless so few runs need one that it is drawn sparsely.
                 total = weights[0] if weights else np.zeros(self.n)
                 for w in weights[1:]:
                     total = total + w
-                rows = np.flatnonzero(total > 0)
-                if rows.size == self.n:
+                choosing = total > 0
+                if np.count_nonzero(choosing) > SPARSE_DRAWS:
                     u = self.draw(site)
                 else:
+                    rows = np.flatnonzero(choosing)
                     u = np.zeros(self.n)
                     u[rows] = self.draw(site, rows)
                 cumulative = None
