@@ -344,7 +344,7 @@ class _Block:
         a = self.p.actions[aid]
         if a.available is None:
             return self.alive
-        return self.alive & (a.available.evaluate(self.ctx) != 0)
+        return self.alive & a.available.evaluate_truth(self.ctx)
 
     def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False,
                          count: bool = False) -> list[np.ndarray]:
@@ -458,7 +458,7 @@ class _Block:
         saved = self.ctx.values
         self.ctx.values = values
         try:
-            return (rl.condition.evaluate(self.ctx) != 0).astype(float)
+            return rl.condition.evaluate_truth(self.ctx).astype(float)
         finally:
             self.ctx.values = saved
 
@@ -700,7 +700,7 @@ class _Block:
                     new = self.values[var] + value if op == "add" else np.array(value, dtype=float)
                     self.values[var] = clip_to_bounds(self.p, var, new)
                 continue
-            mask = self.alive if proc.when is None else self.alive & (proc.when.evaluate(ctx) != 0)
+            mask = self.alive if proc.when is None else self.alive & proc.when.evaluate_truth(ctx)
             rows = np.flatnonzero(mask)
             new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
@@ -734,7 +734,7 @@ class _Block:
         line written after it the same week, and one written before it the next week."""
         ctx = self.ctx
         for rl in self.p.red_lines:
-            cond = rl.condition.evaluate(ctx) != 0
+            cond = rl.condition.evaluate_truth(ctx)
             cred = rl.credibility.evaluate(ctx)
             trigger = cond & self.alive & self.can_fire(rl)
             fired = np.flatnonzero(trigger)
@@ -803,7 +803,7 @@ class _Block:
         ctx = self.ctx
         ending = np.zeros(self.n, dtype=bool)
         for o in self.p.outcomes:
-            cond = o.condition.evaluate(ctx) != 0  # evaluated every week so windows stay current
+            cond = o.condition.evaluate_truth(ctx)  # evaluated every week so windows stay current
             if o.week is not None and o.week != week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
