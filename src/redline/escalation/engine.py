@@ -128,6 +128,7 @@ class _Block:
         self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
+        self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.baseline_trips: dict = {}
@@ -818,15 +819,23 @@ class _Block:
             self.alive &= ~ending
 
     def check_finite(self, week: int) -> None:
+        """Runs whose state holds a NaN or an infinity fail and stop. A variable's array is never
+        changed in place (see :meth:`copy_of`), so one that is the same object as at last week's
+        check holds nothing new and is not summed again."""
         total = 0.0
+        checked = self.checked
         for name in self.p.variables:  # a sum is finite only if every term is (or it overflowed)
-            total = total + self.values[name]
+            value = self.values[name]
+            if checked.get(name) is not value:
+                total = total + value
         if np.isfinite(total).all():
+            self.checked = {name: self.values[name] for name in self.p.variables}
             return
         bad = np.zeros(self.n, dtype=bool)
         for name in self.p.variables:
             bad |= ~np.isfinite(self.values[name])
         bad &= ~self.failed
+        self.checked = {}  # failed runs keep their values: check everything again next week
         if bad.any():
             self.failed |= bad
             self.alive &= ~bad
