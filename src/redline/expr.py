@@ -237,6 +237,18 @@ class Expression:
             return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
 
+    def evaluate_truth(self, ctx: EvalContext) -> np.ndarray:
+        """``evaluate(ctx) != 0`` as a bool array of shape (runs,) (read-only when broadcast):
+        a comparison, ``and``/``or`` or ``not`` at the top gives its truth values directly,
+        without the round trip through 0.0/1.0 (the same values, NaN counting as true)."""
+        truth = getattr(self._vector, "truth", None)
+        if truth is None or self.constant is not None:
+            return self.evaluate(ctx) != 0
+        value = truth(ctx)
+        if type(value) is np.ndarray and value.shape == (ctx.runs,):
+            return value
+        return np.broadcast_to(np.asarray(value, dtype=bool), (ctx.runs,))
+
     def evaluate_scalar(self, ctx: ScalarContext) -> float:
         """Evaluate for one run with Python floats."""
         return float(self._scalar(ctx))
@@ -320,6 +332,23 @@ def _check_paren_depth(text: str, location: Location | None) -> None:
             depth -= 1
 
 
+def _with_truth(truth: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
+    """The vector closure of a node whose value is a truth value: 1.0/0.0 for arithmetic, with
+    the bool values themselves kept as its ``truth`` attribute for ``if``, ``and``/``or``, ``not``
+    and conditions (see :func:`_truth_of`, :meth:`Expression.evaluate_truth`)."""
+    def vec(ctx):
+        return np.asarray(truth(ctx), dtype=float)
+
+    vec.truth = truth
+    return vec
+
+
+def _truth_of(vec: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
+    """A closure giving ``vec(ctx) != 0`` as bools (directly when ``vec`` is a truth value)."""
+    truth = getattr(vec, "truth", None)
+    return truth if truth is not None else (lambda ctx: np.not_equal(vec(ctx), 0))
+
+
 class _Compiler:
     """Walks an AST against the allow-list and builds (vector, scalar) closures."""
 
@@ -397,34 +426,35 @@ class _Compiler:
         if isinstance(node.op, ast.UAdd):
             return v, s
         if isinstance(node.op, ast.Not):
-            return (lambda ctx: np.equal(v(ctx), 0).astype(float)), (lambda ctx: float(s(ctx) == 0))
+            return _with_truth(lambda ctx: np.equal(v(ctx), 0)), (lambda ctx: float(s(ctx) == 0))
         raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
 
     def _BoolOp(self, node: ast.BoolOp, depth: int):
         parts = [self.compile(v, depth) for v in node.values]
         vparts = [p[0] for p in parts]
         sparts = [p[1] for p in parts]
+        truths = [_truth_of(f) for f in vparts]
         if isinstance(node.op, ast.And):
-            def vec(ctx):
-                out = np.not_equal(vparts[0](ctx), 0)
-                for f in vparts[1:]:  # every part is evaluated: random sites and windows advance alike
-                    out = np.logical_and(out, np.not_equal(f(ctx), 0))
-                return out.astype(float)
+            def truth(ctx):
+                out = truths[0](ctx)
+                for f in truths[1:]:  # every part is evaluated: random sites and windows advance alike
+                    out = np.logical_and(out, f(ctx))
+                return out
 
             def sca(ctx):
                 values = [f(ctx) != 0 for f in sparts]
                 return float(all(values))
         else:
-            def vec(ctx):
-                out = np.not_equal(vparts[0](ctx), 0)
-                for f in vparts[1:]:
-                    out = np.logical_or(out, np.not_equal(f(ctx), 0))
-                return out.astype(float)
+            def truth(ctx):
+                out = truths[0](ctx)
+                for f in truths[1:]:
+                    out = np.logical_or(out, f(ctx))
+                return out
 
             def sca(ctx):
                 values = [f(ctx) != 0 for f in sparts]
                 return float(any(values))
-        return vec, sca
+        return _with_truth(truth), sca
 
     def _Compare(self, node: ast.Compare, depth: int):
         left = self.compile(node.left, depth)
@@ -435,7 +465,7 @@ class _Compiler:
                 raise self.error(f"comparison {type(op).__name__} is not allowed", node)
             rest.append((fns, self.compile(comp, depth)))
 
-        def vec(ctx):
+        def truth(ctx):
             a = left[0](ctx)
             out = None
             for (vop, _), (rv, _) in rest:
@@ -443,7 +473,7 @@ class _Compiler:
                 r = vop(a, b)
                 out = r if out is None else np.logical_and(out, r)
                 a = b
-            return np.asarray(out, dtype=float)
+            return out
 
         def sca(ctx):
             a = left[1](ctx)
@@ -454,7 +484,7 @@ class _Compiler:
                 a = b
             return float(result)
 
-        return vec, sca
+        return _with_truth(truth), sca
 
     # -- calls
     def _Call(self, node: ast.Call, depth: int):
@@ -487,8 +517,9 @@ class _Compiler:
         sfs = [a[1] for a in args]
         if name == "if":
             (cv, cs), (av, as_), (bv, bs) = args
+            ct = _truth_of(cv)
             return (
-                lambda ctx: np.where(np.not_equal(cv(ctx), 0), av(ctx), bv(ctx)),
+                lambda ctx: np.where(ct(ctx), av(ctx), bv(ctx)),
                 lambda ctx: _scalar_if(cs(ctx), as_(ctx), bs(ctx)),
             )
         if name == "min":

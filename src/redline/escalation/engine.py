@@ -28,11 +28,13 @@ from __future__ import annotations
 import numpy as np
 
 from redline import expr as ex
+from redline.errors import ExpressionError
 from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
 from redline.escalation.common import (
     BLOCK_RUNS,
     MAX_DELAY,
+    SPARSE_DRAWS,
     ExternalChoice,
     RunSetup,
     block_parameters,
@@ -47,6 +49,10 @@ __all__ = ["simulate_block"]
 
 COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
+
+DENSE_SHARE = 0.5
+"""From this share of the working runs up, an expression without random draws that is needed
+for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
 
 
 _NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
@@ -122,6 +128,7 @@ class _Block:
         self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
+        self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.baseline_trips: dict = {}
@@ -257,14 +264,16 @@ class _Block:
                     weights = self.logit_weights(policy, options, avail)
                 # Every policy gives unavailable options (and ended runs) weight 0, and an empty
                 # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
-                # is a uniform in runs where every option weighs 0.
+                # is a uniform in runs where every option weighs 0: the block's draw is read
+                # whole (the same numbers), unless so few runs need one that it is drawn sparsely.
                 total = weights[0] if weights else np.zeros(self.n)
                 for w in weights[1:]:
                     total = total + w
-                rows = np.flatnonzero(total > 0)
-                if rows.size == self.n:
+                choosing = total > 0
+                if np.count_nonzero(choosing) > SPARSE_DRAWS:
                     u = self.draw(site)
                 else:
+                    rows = np.flatnonzero(choosing)
                     u = np.zeros(self.n)
                     u[rows] = self.draw(site, rows)
                 cumulative = None
@@ -336,7 +345,7 @@ class _Block:
         a = self.p.actions[aid]
         if a.available is None:
             return self.alive
-        return self.alive & (a.available.evaluate(self.ctx) != 0)
+        return self.alive & a.available.evaluate_truth(self.ctx)
 
     def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False,
                          count: bool = False) -> list[np.ndarray]:
@@ -450,7 +459,7 @@ class _Block:
         saved = self.ctx.values
         self.ctx.values = values
         try:
-            return (rl.condition.evaluate(self.ctx) != 0).astype(float)
+            return rl.condition.evaluate_truth(self.ctx).astype(float)
         finally:
             self.ctx.values = saved
 
@@ -570,12 +579,18 @@ class _Block:
                 new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
         self.values.update(written)
 
-    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
+    def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
         not computed, but each of its random call sites draws for the whole block as a full
         evaluation would (Glasserman & Yao 1992: common random numbers need every draw in its
         place). Expressions with windows are evaluated for every run (their accumulators advance
-        for all runs at once)."""
+        for all runs at once).
+
+        When ``rows`` hold at least :data:`DENSE_SHARE` of the runs and ``e`` draws nothing, the
+        expression is evaluated for every run instead (elementwise, so the rows' values are the
+        same): cutting each input to the rows costs more than the few extra values. With
+        ``dense`` the whole array is returned (shape ``(n,)``; the caller keeps the rows' values),
+        else the rows are cut from it."""
         if e.constant is not None:
             return np.full(rows.size, e.constant)
         if e.windows:
@@ -584,6 +599,13 @@ class _Block:
             return e.evaluate(self.ctx)
         if rows.size == 0 and not e.random:
             return np.empty(0)
+        if not e.random and rows.size >= DENSE_SHARE * self.n:
+            try:
+                full = e.evaluate(self.ctx)
+            except ExpressionError:
+                pass  # a value outside ``rows`` (an ended run's, say) is outside a function's domain
+            else:
+                return full if dense else full[rows]
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
@@ -679,12 +701,18 @@ class _Block:
                     new = self.values[var] + value if op == "add" else np.array(value, dtype=float)
                     self.values[var] = clip_to_bounds(self.p, var, new)
                 continue
-            mask = self.alive if proc.when is None else self.alive & (proc.when.evaluate(ctx) != 0)
+            mask = self.alive if proc.when is None else self.alive & proc.when.evaluate_truth(ctx)
             rows = np.flatnonzero(mask)
-            new_values = [(var, op, self.evaluate_rows(e, rows)) for var, op, e in proc.updates]
+            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
-                if rows.size:
+                if not rows.size:
+                    continue
+                if value.shape[0] == rows.size:
                     self.write_rows(var, op, rows, value)
+                else:  # computed for every run (see evaluate_rows): kept where the process applies
+                    old = self.values[var]
+                    new = clip_to_bounds(self.p, var, old + value if op == "add" else np.array(value, dtype=float))
+                    self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: inputs evaluated every week (windows stay current), the model
@@ -707,7 +735,7 @@ class _Block:
         line written after it the same week, and one written before it the next week."""
         ctx = self.ctx
         for rl in self.p.red_lines:
-            cond = rl.condition.evaluate(ctx) != 0
+            cond = rl.condition.evaluate_truth(ctx)
             cred = rl.credibility.evaluate(ctx)
             trigger = cond & self.alive & self.can_fire(rl)
             fired = np.flatnonzero(trigger)
@@ -776,7 +804,7 @@ class _Block:
         ctx = self.ctx
         ending = np.zeros(self.n, dtype=bool)
         for o in self.p.outcomes:
-            cond = o.condition.evaluate(ctx) != 0  # evaluated every week so windows stay current
+            cond = o.condition.evaluate_truth(ctx)  # evaluated every week so windows stay current
             if o.week is not None and o.week != week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
@@ -791,15 +819,23 @@ class _Block:
             self.alive &= ~ending
 
     def check_finite(self, week: int) -> None:
+        """Runs whose state holds a NaN or an infinity fail and stop. A variable's array is never
+        changed in place (see :meth:`copy_of`), so one that is the same object as at last week's
+        check holds nothing new and is not summed again."""
         total = 0.0
+        checked = self.checked
         for name in self.p.variables:  # a sum is finite only if every term is (or it overflowed)
-            total = total + self.values[name]
+            value = self.values[name]
+            if checked.get(name) is not value:
+                total = total + value
         if np.isfinite(total).all():
+            self.checked = {name: self.values[name] for name in self.p.variables}
             return
         bad = np.zeros(self.n, dtype=bool)
         for name in self.p.variables:
             bad |= ~np.isfinite(self.values[name])
         bad &= ~self.failed
+        self.checked = {}  # failed runs keep their values: check everything again next week
         if bad.any():
             self.failed |= bad
             self.alive &= ~bad
