@@ -131,3 +131,20 @@ def test_flagship_thesis_components_name_its_strategies_and_outcomes():
     for component in THESIS_COMPONENTS["iran-us-2020"]:
         assert {component["a"], component["b"]} <= set(flagship.program.strategies["iran"])
         assert component["outcome"] in flagship.spec.outcomes and component["sign"] in (1, -1)
+
+
+@pytest.mark.parametrize("use_posterior, seed", [(False, 9), (True, 11)])
+def test_components_without_a_stated_sign_take_the_headline_comparisons_sign(loaded, posterior, use_posterior, seed):
+    """With no thesis components, each outcome's claim is signed as the comparison at the defaults
+    (or over the posterior) has it -- not as the first sampled point happens to have it."""
+    post = posterior if use_posterior else None
+    result = robustness_check(loaded, **ARGS, points=3, runs=40, seed=seed, posterior=post)
+    headline = compare(loaded, **ARGS, runs=40, seed=np.random.SeedSequence(seed).spawn(5)[4], posterior=post)
+    signs = {d["outcome"]: (1 if d["difference"] >= 0 else -1) for d in headline.differences}
+    assert {c["outcome"]: c["sign"] for c in result["components"]} == signs
+    where = "over the posterior" if use_posterior else "at defaults"
+    assert all(c["claim"].endswith(f"(sign {where})") for c in result["components"])
+    # The headline is a comparison of its own: at these seeds (chosen so) some outcome's sign
+    # differs from the first point's, which the components were signed by before.
+    first = result["design"][0]["differences"]
+    assert any(np.sign(first[f"deniable-loud:{o}"]) != s for o, s in signs.items() if first[f"deniable-loud:{o}"])

@@ -20,7 +20,7 @@ whose sign is the one observed at the default parameters.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,19 +41,31 @@ POSTERIOR_SPACE = "posterior"
 
 
 def _components(given: Sequence[dict[str, Any]], strategies: list[str],
-                default_diffs: dict[tuple[str, str, str], float]) -> list[dict]:
+                headline: Callable[[], dict[tuple[str, str, str], float]], where: str) -> list[dict]:
+    """The components that name two of ``strategies``; with none, one per outcome of the first
+    two strategies, signed as ``headline()`` (the comparison the robustness check qualifies) has it."""
     listed = [c for c in given if c["a"] in strategies and c["b"] in strategies]
     if listed:
         return [dict(c) for c in listed]
     a, b = strategies[0], strategies[1]
     out = []
-    for (xa, xb, outcome), d in default_diffs.items():
+    for (xa, xb, outcome), d in headline().items():
         if (xa, xb) != (a, b):
             continue
         sign = 1 if d >= 0 else -1
         out.append({"id": f"{outcome}_{'up' if sign > 0 else 'down'}", "a": a, "b": b, "outcome": outcome,
-                    "sign": sign, "claim": f"{a} − {b} {'>' if sign > 0 else '<'} 0 on {outcome} (sign at defaults)"})
+                    "sign": sign, "claim": f"{a} − {b} {'>' if sign > 0 else '<'} 0 on {outcome} (sign {where})"})
     return out
+
+
+def _headline_differences(loaded, *, actor: str, arms: list[str], runs: int, horizon: int | None,
+                          seed: np.random.SeedSequence, fixed: dict[str, str] | None,
+                          posterior: Posterior | None) -> dict[tuple[str, str, str], float]:
+    """Each difference of the comparison at the scenario's defaults (or drawing every run's
+    parameters from ``posterior``): the sign a component without a stated one is checked for."""
+    res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon, seed=seed, fixed=fixed,
+                  posterior=posterior)
+    return {(d["a"], d["b"], d["outcome"]): d["difference"] for d in res.differences}
 
 
 def _lhs(names: list[str], ranges: dict[str, tuple[float, float]], points: int,
@@ -134,7 +146,9 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
     components : sequence of dict
         thesis components ``{id, a, b, outcome, sign, claim}`` (``sign`` +1: ``a`` − ``b`` > 0);
         those naming strategies outside ``strategies`` are ignored. Empty: one component per
-        outcome of the first two strategies, signed as observed at the default parameters.
+        outcome of the first two strategies, signed as observed in one more comparison of ``runs``
+        paired runs at the default parameters (drawing from ``posterior`` when given; seeded by
+        the root's child *points* + 1).
     progress : bool
         show a rich progress bar on stderr.
     posterior : Posterior, optional
@@ -186,7 +200,9 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         if bar is not None:
             bar.stop()
 
-    components = _components(components, arms, {k: v[0] for k, v in rows[0].items()})
+    components = _components(components, arms, lambda: _headline_differences(
+        loaded, actor=actor, arms=arms, runs=runs, horizon=horizon, seed=root.spawn(1)[0], fixed=fixed,
+        posterior=posterior), "at defaults" if posterior is None else "over the posterior")
     result_components = []
     for comp in components:
         key = (comp["a"], comp["b"], comp["outcome"])
