@@ -54,7 +54,7 @@ def _job(client: TestClient, body: dict, timeout: float = 120) -> dict:
         job = client.get(f"/api/jobs/{r.json()['id']}", params={"wait": 2}).json()
         if job["status"] in ("done", "error"):
             assert job["status"] == "done", job["error"]
-            return job["result"]
+            return {**job["result"], "id": job["id"]}
     raise AssertionError("the job did not finish")
 
 
@@ -106,6 +106,9 @@ def test_a_compare_job_draws_the_same_posterior_draws_for_both_arms(client, cali
     for name in ("deniable", "loud"):
         assert _probabilities(result["outcomes"][name]) == _probabilities(expected.strategies[name])
     assert result["posterior"]["particles"] == 3
+    # the downloaded report says so too, naming the file but not the server's folders
+    report = client.get(f"/api/jobs/{result['id']}/report.html").text
+    assert f"{SCENARIO_ID}.posterior.parquet (3 particles)" in report and str(calibrated.parent) not in report
 
 
 def test_an_upload_runs_from_the_priors_and_says_so(client, calibrated):

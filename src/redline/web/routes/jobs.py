@@ -161,6 +161,7 @@ def run_job(job: Job) -> None:
         datasets = {"run": ds}
         summary = {"kind": "run", **summarize(ds)}
         blocks = {"run": outcome_summary(ds)}
+    summary["posterior"] = posterior_record(job.posterior)  # the report says it too, the file by name only
     job.stage, job.progress = "drawing charts", 0.8
     data = ReportInput(kind=summary["kind"], summary=summary, datasets=datasets, loaded=loaded)
     as_of = loaded.spec.meta.as_of
@@ -176,7 +177,7 @@ def run_job(job: Job) -> None:
         "kind": summary["kind"], "scenario": loaded.id, "runs": req["runs"], "seed": req["seed"],
         "horizon": int(next(iter(datasets.values())).attrs["horizon"]),
         "strategies": req["strategies"], "params": req["params"], "compare": cmp,
-        "posterior": posterior_record(job.posterior), "prior": req["prior"], "origin": job.origin,
+        "posterior": summary["posterior"], "prior": req["prior"], "origin": job.origin,
         "outcomes": blocks, "differences": summary.get("differences", []),
         "final_state": {name: state_summary(ds) for name, ds in datasets.items()},
         "red_lines": {name: red_line_summary(ds) for name, ds in datasets.items()},
