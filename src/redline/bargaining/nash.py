@@ -57,12 +57,13 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
     soon as their step falls below ``tolerance``."""
     x = 0.5 * (a + b)
     rows = np.nonzero(b > a)[0]
+    # The working rows' tables are cut once and again only when some row has converged.
+    xr, ar, br = x[rows], a[rows], b[rows]
+    idr, rr, on, wr = ideal[rows], radius[rows], active[rows], w[rows]
     for _ in range(200):
         if rows.size == 0:
             break
-        xr, ar, br = x[rows], a[rows], b[rows]
-        g, slope, curvature = _gains(xr, ideal[rows], radius[rows], utility)
-        on, wr = active[rows], w[rows]
+        g, slope, curvature = _gains(xr, idr, rr, utility)
         with np.errstate(divide="ignore", invalid="ignore"):
             f = _row_sum(np.where(on, wr * slope / g, 0.0))
             fp = _row_sum(np.where(on, wr * (curvature * g - slope**2) / g**2, 0.0))
@@ -70,8 +71,14 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
         ar = np.where(f > 0, xr, ar)
         br = np.where(f > 0, br, xr)
         new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
-        a[rows], b[rows], x[rows] = ar, br, new
-        rows = rows[np.abs(new - xr) > tolerance]
+        x[rows] = new
+        moving = np.abs(new - xr) > tolerance
+        if moving.all():
+            xr = new
+            continue
+        keep = np.flatnonzero(moving)
+        rows, xr, ar, br = rows[keep], new[keep], ar[keep], br[keep]
+        idr, rr, on, wr = idr[keep], rr[keep], on[keep], wr[keep]
     return x
 
 
@@ -102,7 +109,10 @@ def _linear_kinks(ideal, w, radius, active, left, right):
         if open_.size == 0:
             break
         mid = (lo[open_] + hi[open_]) // 2
-        right_of_root = _one_sided(points[open_, mid], ideal[open_], w[open_], radius[open_], False) <= 0
+        if open_.size == rows.size:  # every row still searching: no copies of the tables
+            right_of_root = _one_sided(points[rows, mid], ideal, w, radius, False) <= 0
+        else:
+            right_of_root = _one_sided(points[open_, mid], ideal[open_], w[open_], radius[open_], False) <= 0
         hi[open_] = np.where(right_of_root, mid, hi[open_])
         lo[open_] = np.where(right_of_root, lo[open_], mid + 1)
     first = np.minimum(lo, points.shape[1] - 1)
@@ -121,15 +131,15 @@ def _pool_identical(ideal, w, active):
     gains, and ``w_1 log g + w_2 log g = (w_1 + w_2) log g``, so the solution is unchanged
     (up to rounding). Blocs that share a position formula cost the solver one column."""
     columns = ideal.shape[1]
-    if columns < 2:
+    if columns < 2 or ideal.shape[0] == 0:
         return ideal, w, active
-    by_column, on_column = np.ascontiguousarray(ideal.T), np.ascontiguousarray(active.T)
     groups: list[list[int]] = []
     for j in range(columns):
         for group in groups:
             k = group[0]
-            if (by_column[j, :1] == by_column[k, :1]).all() and np.array_equal(by_column[j], by_column[k]) \
-                    and np.array_equal(on_column[j], on_column[k]):
+            # The first row rules most pairs out; only candidates are compared whole.
+            if ideal[0, j] == ideal[0, k] and np.array_equal(ideal[:, j], ideal[:, k]) \
+                    and np.array_equal(active[:, j], active[:, k]):
                 group.append(j)
                 break
         else:

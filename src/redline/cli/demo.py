@@ -26,12 +26,29 @@ import numpy as np
 
 from redline.results import atomic_write_bytes, atomic_write_text
 
-__all__ = ["run_demo", "mechanism_summary", "SCENARIO", "STRATEGIES"]
+__all__ = ["run_demo", "mechanism_summary", "SCENARIO", "STRATEGIES", "THESIS_COMPONENTS"]
 
 SCENARIO = "iran-us-2020"
 ACTOR = "iran"
 STRATEGIES = ["slow_drip", "rapid_overt", "restraint"]
 THESIS_OUTCOMES = ["us_exits_iraq", "us_iran_war", "iraq_orders_forces_out", "strike_on_nuclear_sites"]
+THESIS_COMPONENTS: dict[str, tuple[dict[str, Any], ...]] = {
+    # Scenario id -> the thesis components `compare --robustness` checks (see
+    # redline.experiments.robustness).
+    # The CNN analysis's thesis (claims.yaml `slow_more_concerning`, `iraq_exit_big_win`,
+    # `syria_resupply`, `broadcast_invites_strikes`): the slow, deniable response is more likely
+    # to end the US presence and less likely to bring war or strikes on nuclear sites.
+    "iran-us-2020": (
+        {"id": "exit_iraq", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_iraq", "sign": 1,
+         "claim": "slow_drip makes a US exit from Iraq more likely than rapid_overt"},
+        {"id": "exit_syria", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_exits_syria", "sign": 1,
+         "claim": "slow_drip makes a US exit from Syria more likely than rapid_overt"},
+        {"id": "less_war", "a": "slow_drip", "b": "rapid_overt", "outcome": "us_iran_war", "sign": -1,
+         "claim": "slow_drip makes a US-Iran war less likely than rapid_overt"},
+        {"id": "fewer_nuclear_strikes", "a": "slow_drip", "b": "rapid_overt", "outcome": "strike_on_nuclear_sites",
+         "sign": -1, "claim": "slow_drip makes strikes on nuclear sites less likely than rapid_overt"},
+    ),
+}
 HORIZON = 139  # to the end of 2021
 ORIGIN_WEEK = 36  # 2020-01-06
 FACTORS = {"iran_deniable": [0, 1], "iran_fast": [0, 1]}

@@ -239,8 +239,9 @@ def compare(
     strategy: Optional[list[str]] = STRATEGY,
     param: Optional[list[str]] = PARAM,
     robustness: int = typer.Option(0, "--robustness", min=0, max=MAX_ROBUSTNESS_POINTS,
-                                   help="Also sample N points of the uncertainty space (Latin hypercube) and report "
-                                        "where each difference holds."),
+                                   help="Also sample N points of the parameter space and report where each "
+                                        "difference holds: drawn from the posterior the comparison uses, else a "
+                                        "Latin hypercube over the priors (--prior)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the comparison to this directory."),
     posterior: Optional[Path] = POSTERIOR,
     prior: bool = PRIOR,
@@ -272,7 +273,7 @@ def compare(
         result["robustness"] = robustness_check(loaded, actor=actor, strategies=names, points=robustness,
                                                 runs=min(runs, 4000), horizon=horizon, seed=seed, fixed=fixed,
                                                 components=THESIS_COMPONENTS.get(loaded.id, ()),
-                                                progress=not json_out)
+                                                progress=not json_out, posterior=post)
     result["wall_s"] = time.perf_counter() - started
     if out is not None:
         from redline.results import save_result
@@ -292,6 +293,26 @@ def compare(
     _print_mechanisms({name: (result["red_lines"][name], result["actions"][name]) for name in result["strategies"]})
     for name, clipped in result["clipped_probabilities"].items():
         _warn_clipped(loaded, clipped, runs, f" under {name}")
+    if robustness:
+        _print_robustness(result["robustness"])
+
+
+def _print_robustness(rob: dict) -> None:
+    """Per thesis component the share of sampled points where it holds (and is significant), the mean
+    difference and the sub-range where it fails most; the title names the space sampled."""
+    from redline.experiments.robustness import space_title
+
+    def fails(c: dict) -> str:
+        if not c["fails_where"]:
+            return "-"
+        f = c["fails_where"][0]
+        return f"{f['uncertainty']} in [{f['range'][0]:.3g}, {f['range'][1]:.3g}]: {f['failure_share']:.2f}"
+
+    out_console.print(number_table(
+        f"Robustness over {rob['points']:,} points of {space_title(rob)}, {rob['runs']:,} paired runs each",
+        "component", ["holds", "significant", "mean difference", "fails most where"],
+        ([c["id"], f"{c['share_holds']:.2f}", f"{c['share_significant']:.2f}", f"{c['mean_difference']:+.3f}",
+          fails(c)] for c in rob["components"])))
 
 
 @app.command()

@@ -1,12 +1,18 @@
-"""Robustness of a strategy comparison across the scenario's uncertainty space.
+"""Robustness of a strategy comparison across the space its parameters are believed to lie in.
 
 A *thesis component* is a signed claim about a paired difference between two strategies, e.g.
-"``a`` − ``b`` > 0 on ``some_outcome``" (``{id, a, b, outcome, sign, claim}``). :func:`robustness_check` draws a
-Latin hypercube (McKay, Beckman & Conover 1979, Technometrics 21(2), doi:10.2307/1268522) over the
-scenario's ``uncertainties``, runs the comparison with common random numbers at every point, and
-reports for each component the share of points where it holds and the parts of each
-uncertainty's range where it fails most often — a simple, one-dimension-at-a-time form of
+"``a`` − ``b`` > 0 on ``some_outcome``" (``{id, a, b, outcome, sign, claim}``). :func:`robustness_check`
+samples points of the parameter space, runs the comparison with common random numbers at every
+point, and reports for each component the share of points where it holds and the parts of each
+parameter's range where it fails most often — a simple, one-dimension-at-a-time form of
 scenario discovery (Bryant & Lempert 2010, doi:10.1016/j.techfore.2009.08.002).
+
+Which space is sampled follows the comparison it checks: without a posterior, a Latin hypercube
+(McKay, Beckman & Conover 1979, Technometrics 21(2), doi:10.2307/1268522) over the priors (the
+declared ranges of the scenario's ``uncertainties``); with one, parameter vectors drawn from its
+particles by weight (systematic resampling, Kitagawa 1996, doi:10.1080/10618600.1996.10474692), so
+the share is over the same beliefs the headline numbers are drawn from. Uncertainties the
+posterior does not cover were not fitted: they are still sampled over their priors.
 
 Components are data given by the caller (the flagship's are in :mod:`redline.cli.demo`). Without
 components, every outcome's difference between the first two strategies becomes a component
@@ -22,13 +28,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from scipy.stats import qmc
 
+from redline.calibrate.posterior import Posterior
 from redline.errors import ParameterError
 from redline.experiments.compare import compare
 from redline.limits import check_points
 
-__all__ = ["robustness_check"]
+__all__ = ["robustness_check", "space_title", "PRIOR_SPACE", "POSTERIOR_SPACE"]
 
 _BINS = 4
+PRIOR_SPACE = "priors (Latin hypercube)"
+POSTERIOR_SPACE = "posterior"
 
 
 def _components(given: Sequence[dict[str, Any]], strategies: list[str],
@@ -56,10 +65,54 @@ def _lhs(names: list[str], ranges: dict[str, tuple[float, float]], points: int,
     return qmc.scale(unit, lows, highs)
 
 
+def _priors(loaded, names: list[str]) -> dict[str, tuple[float, float]]:
+    """Each named uncertainty's declared range: the uniform prior it is sampled over."""
+    return {n: (float(loaded.spec.uncertainties[n].low), float(loaded.spec.uncertainties[n].high)) for n in names}
+
+
+def _prior_design(loaded, points: int, seed_sequence: np.random.SeedSequence):
+    """Latin-hypercube points over every uncertainty's declared range: names, (points, names) values,
+    the ranges, and what the result says of the space."""
+    names = list(loaded.spec.uncertainties)
+    ranges = _priors(loaded, names)
+    return names, _lhs(names, ranges, points, seed_sequence), ranges, {
+        "space": PRIOR_SPACE, "sampler": "latin hypercube (scipy.stats.qmc)"}
+
+
+def _posterior_design(loaded, posterior: Posterior, points: int, seed_sequence: np.random.SeedSequence):
+    """Points drawn from the posterior's particles by weight (:meth:`Posterior.draw`); the
+    uncertainties it does not cover by a Latin hypercube over their priors. The ranges are those of
+    the drawn points (the space actually explored), not the priors'."""
+    drawn = posterior.draw(points, seed_sequence)
+    rest = [n for n in loaded.spec.uncertainties if n not in drawn]
+    names = list(drawn) + rest
+    columns = [np.asarray(drawn[n], dtype=float) for n in drawn]
+    if rest:
+        columns += list(_lhs(rest, _priors(loaded, rest), points, seed_sequence).T)
+    design = np.column_stack(columns)
+    ranges = {n: (float(design[:, j].min()), float(design[:, j].max())) for j, n in enumerate(names)}
+    sampler = "systematic resampling of the particles by weight (Kitagawa 1996)"
+    if rest:
+        sampler += f"; latin hypercube over the priors of the {len(rest)} uncertainties it does not cover"
+    return names, design, ranges, {"space": POSTERIOR_SPACE, "posterior": posterior.describe(), "sampler": sampler,
+                                   "from_priors": rest}
+
+
+def space_title(result: dict) -> str:
+    """A robustness result's sampled space in words, for table titles: the posterior (its particles
+    and sha256) or the priors; results written before the space was recorded say neither."""
+    space = result.get("space")
+    if space == POSTERIOR_SPACE:
+        post = result["posterior"]
+        return f"the posterior ({post['particles']:,} particles, sha256 {post['sha256'][:12]})"
+    return f"the {space}" if space else "the uncertainty space"
+
+
 def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, runs: int,
                      horizon: int | None, seed: int, fixed: dict[str, str] | None = None,
-                     components: Sequence[dict[str, Any]] = (), progress: bool = False) -> dict:
-    """Share of the uncertainty space where each thesis component holds.
+                     components: Sequence[dict[str, Any]] = (), progress: bool = False,
+                     posterior: Posterior | None = None) -> dict:
+    """Share of the parameter space (the priors, or the posterior when given) where each thesis component holds.
 
     Parameters
     ----------
@@ -67,13 +120,15 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
     actor, strategies :
         whose strategies are compared (at least two; the components name the pairs).
     points : int
-        Latin-hypercube points over the scenario's ``uncertainties`` (levers stay at defaults).
+        points of the parameter space (levers stay at defaults unless the posterior holds them):
+        without ``posterior``, a Latin hypercube over the ``uncertainties``' declared ranges; with
+        it, parameter vectors drawn from its particles by weight.
     runs : int
         paired runs per strategy at each point.
     horizon : int or None
     seed : int
         root of a ``SeedSequence``: child 0 draws the design, child *i* + 1 seeds point *i*, so
-        the result depends only on ``seed`` and ``points``.
+        the result depends only on ``seed``, ``points`` (and the posterior).
     fixed : dict, optional
         strategies of other actors.
     components : sequence of dict
@@ -82,26 +137,31 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         outcome of the first two strategies, signed as observed at the default parameters.
     progress : bool
         show a rich progress bar on stderr.
+    posterior : Posterior, optional
+        the posterior the comparison draws from (:func:`redline.calibrate.load_posterior`); each
+        point is then one of its particles, run at those fixed parameters.
 
     Returns
     -------
     dict
-        ``points``, ``runs``, ``seed``, ``uncertainties`` (name -> [low, high]), ``components``
-        (list of ``{id, claim, a, b, outcome, sign, share_holds, share_significant,
-        mean_difference, fails_where}``), and ``design`` (the sampled points with every
-        component's difference).
+        ``points``, ``runs``, ``seed``, ``space`` (``"priors (Latin hypercube)"`` or
+        ``"posterior"``, then with ``posterior`` (its description) and ``from_priors`` (the
+        uncertainties it does not cover)), ``sampler``, ``uncertainties`` (name -> [low, high]: the
+        priors, or the range of the drawn points), ``components`` (list of ``{id, claim, a, b,
+        outcome, sign, share_holds, share_significant, mean_difference, fails_where}``), and
+        ``design`` (the sampled points with every component's difference).
     """
     points = check_points(points)
     if len(strategies) < 2:
         raise ParameterError("robustness needs at least two strategies")
-    spec = loaded.spec
-    names = list(spec.uncertainties)
-    if not names:
+    if not loaded.spec.uncertainties and (posterior is None or not posterior.names):
         raise ParameterError(f"scenario '{loaded.id}' declares no uncertainties to sample")
-    ranges = {n: (float(u.low), float(u.high)) for n, u in spec.uncertainties.items()}
     root = np.random.SeedSequence(int(seed))
     children = root.spawn(points + 1)
-    design = _lhs(names, ranges, points, children[0])
+    if posterior is None:
+        names, design, ranges, space = _prior_design(loaded, points, children[0])
+    else:
+        names, design, ranges, space = _posterior_design(loaded, posterior, points, children[0])
 
     pairs = sorted({(c["a"], c["b"]) for c in components
                     if c["a"] in strategies and c["b"] in strategies}) or [(strategies[0], strategies[1])]
@@ -149,7 +209,7 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         "points": points,
         "runs": runs,
         "seed": int(seed),
-        "sampler": "latin hypercube (scipy.stats.qmc)",
+        **space,
         "uncertainties": {n: list(ranges[n]) for n in names},
         "components": result_components,
         "design": [

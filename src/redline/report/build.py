@@ -199,7 +199,9 @@ def _robustness(data: ReportInput) -> str:
     if isinstance(rob, dict):
         rows = "".join(f"<tr><td>{escape(str(k))}</td><td>{escape(json.dumps(v) if not isinstance(v, str) else v)}</td></tr>"
                        for k, v in rob.items() if not isinstance(v, (list, dict)) or len(json.dumps(v)) < 400)
-        return f"<h3>Robustness over the uncertainty space</h3><table><tbody>{rows}</tbody></table>"
+        from redline.experiments.robustness import space_title
+
+        return f"<h3>Robustness over {escape(space_title(rob))}</h3><table><tbody>{rows}</tbody></table>"
     return ""
 
 
