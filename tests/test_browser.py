@@ -97,19 +97,25 @@ def _wait_for_new_result(page, previous: str | None) -> str:
 
 
 def test_run_change_strategy_and_match_the_api(server, page):
+    from redline.calibrate import shipped_posterior
     from redline.results import outcome_summary
     from redline.experiments.compare import simulate
+    from redline.scenario import load_scenario
 
     scenario, actor, default, other = _case()
+    post = shipped_posterior(load_scenario(scenario))  # the page draws from it, as `redline run` does
     page.goto(f"{server}/?scenario={scenario}")
     first = _wait_for_new_result(page, None)  # the page runs the chosen scenario once on load
     before = _probabilities(page, "run")
     assert before == {o: s["probability"] for o, s in
-                      outcome_summary(simulate(scenario, runs=RUNS, seed=0)).items()}
+                      outcome_summary(simulate(scenario, runs=RUNS, seed=0, posterior=post)).items()}
+    assert page.locator("#prior-box").is_visible() == (post is not None)
+    said = page.inner_text("#result-parameters")
+    assert said == (f"parameters drawn from the shipped posterior ({post.particles:,} particles)" if post else
+                    "parameters at their priors/defaults (no posterior ships with this scenario)")
 
     # the second run fits the app's memory budget for per-week state, so it draws the fan charts too
     # (the rebuilt flagship runs 348 weeks with 73 state variables: 2,000 runs exceed the budget)
-    from redline.scenario import load_scenario
     from redline.web.app import TRAJECTORY_BUDGET
 
     spec = load_scenario(scenario).spec
@@ -120,13 +126,22 @@ def test_run_change_strategy_and_match_the_api(server, page):
     _wait_for_new_result(page, first)
     after = _probabilities(page, "run")
     assert after != before, f"changing {actor}'s strategy to {other} changed nothing on the page"
-    expected = outcome_summary(simulate(scenario, runs=runs, seed=0, strategies={actor: other}))
+    expected = outcome_summary(simulate(scenario, runs=runs, seed=0, strategies={actor: other}, posterior=post))
     assert after == {o: s["probability"] for o, s in expected.items()}
     # the displayed percentage is the same number, rounded
     shown = page.locator(f'#outcome-table td[data-strategy="run"] b').first.inner_text()
     assert shown == f"{100 * next(iter(after.values())):.1f}%"
     assert page.locator("#chart-timing svg").count() == 1 and page.locator("#chart-state svg").count() == 1
     page.screenshot(path=str(SHOTS / "app-run.png"), full_page=False)
+    if post is not None:  # the priors instead, on a few runs: the numbers of the API without the posterior
+        page.check("#prior-toggle")
+        page.fill("#runs", "100")
+        page.click("#run-button")
+        _wait_for_new_result(page, page.locator("#results").get_attribute("data-job"))
+        expected = outcome_summary(simulate(scenario, runs=100, seed=0, strategies={actor: other}))
+        assert _probabilities(page, "run") == {o: s["probability"] for o, s in expected.items()}
+        assert page.inner_text("#result-parameters") == ("parameters at their priors/defaults "
+                                                         "(the priors were asked for instead of the shipped posterior)")
 
 
 def test_compare_side_by_side(server, page):
@@ -178,6 +193,7 @@ def test_broken_upload_shows_the_line_inline(server, page):
                                                    "buffer": EXAMPLE.read_bytes()}])
     page.wait_for_function("() => document.body.dataset.scenario.startsWith('upload-')")
     assert error.is_hidden()
+    assert page.locator("#prior-box").is_hidden()  # an upload has no posterior beside it
 
 
 def test_report_renders_offline(browser, tmp_path):

@@ -26,7 +26,8 @@ def test_job_request_defaults_and_normalisation():
     req = JobRequest.model_validate({"scenario": "s", "runs": 3.0, "strategies": {"a": "x", "b": ""},
                                      "params": {"p": 1}, "compare": {"actor": "a", "strategies": ["x", "y"]}})
     assert req.as_job() == {"scenario": "s", "runs": 3, "seed": 0, "horizon": None, "strategies": {"a": "x"},
-                            "params": {"p": 1.0}, "compare": {"actor": "a", "strategies": ["x", "y"]}}
+                            "params": {"p": 1.0}, "compare": {"actor": "a", "strategies": ["x", "y"]},
+                            "prior": False}
     assert JobRequest.model_validate({"scenario": "s", "strategies": None, "params": 0}).runs == 2000
 
 
@@ -44,6 +45,7 @@ def test_job_request_defaults_and_normalisation():
     ({"scenario": "s", "params": {"p": "x"}}, "parameter p must be a number"),
     ({"scenario": "s", "compare": {"actor": "a", "strategies": ["x"]}}, "compare must be"),
     ({"scenario": "s", "compare": {"actor": "a", "strategies": ["x", "x"]}}, "pick two different"),
+    ({"scenario": "s", "prior": "yes"}, 'prior must be true or false, got "yes"'),
     ({"scenario": "s", "runs": 0, "seed": -1}, "runs must be in"),  # the first field in the model's order
 ])
 def test_job_request_messages(body, message):

@@ -16,6 +16,7 @@ from redline.calibrate.posterior import (
     posterior_params,
     prior_draws,
     read_posterior,
+    shipped_posterior,
     write_posterior,
 )
 from redline.calibrate.record import Observation, Record, RecordSpec, load_record, record_likelihood
@@ -42,6 +43,7 @@ __all__ = [
     "read_posterior",
     "record_likelihood",
     "scenario_with_record",
+    "shipped_posterior",
     "weighted_quantile",
     "write_posterior",
 ]

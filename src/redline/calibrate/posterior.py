@@ -21,7 +21,7 @@ import numpy as np
 from redline.errors import Location, ParameterError, ScenarioError
 
 __all__ = ["POSTERIOR_KEY", "Posterior", "posterior_params", "prior_draws", "write_posterior", "read_posterior", "load_posterior", "posterior_beside",
-           "atomic_write"]
+           "shipped_posterior", "atomic_write"]
 
 POSTERIOR_KEY = b"redline.posterior"
 FORMAT = "redline.posterior/1"
@@ -164,6 +164,21 @@ def posterior_beside(loaded) -> Path | None:
     path = Path(loaded.path)
     candidate = path.with_name(path.name.rsplit(".", 1)[0] + ".posterior.parquet")
     return candidate if candidate.is_file() else None
+
+
+def shipped_posterior(loaded, *, prior: bool = False) -> Posterior | None:
+    """The posterior a run of ``loaded`` draws its parameters from by default: the one shipped beside
+    its file (:func:`posterior_beside`), read and checked against the scenario; None with ``prior``
+    (run from the priors) or when none ships (a scenario given as text, e.g. an upload, has no file).
+
+    Every interface that runs a scenario (the CLI's ``run``, ``compare``, ``forecast``; the web
+    app's jobs) chooses through this one function, so the same scenario, seed and runs give the
+    same parameter draws, hence the same numbers, whichever interface ran them.
+    """
+    if prior:
+        return None
+    beside = posterior_beside(loaded)
+    return None if beside is None else load_posterior(beside, loaded)
 
 
 def posterior_params(posterior: Posterior | None, params: dict[str, Any] | None, runs: int, seed: Any) -> dict[str, Any]:

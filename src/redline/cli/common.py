@@ -123,22 +123,18 @@ def parse_numbers(items: list[str] | None, option: str) -> dict[str, float]:
 
 
 def choose_posterior(loaded, posterior, prior: bool, *, quiet: bool = False):
-    """The posterior a command uses: ``--posterior FILE``, else the one beside the scenario
-    (``<name>.posterior.parquet``, said so on stderr) unless ``--prior``; None for the priors."""
-    from redline.calibrate import load_posterior, posterior_beside
+    """The posterior a command uses: ``--posterior FILE``, else the one shipped beside the scenario
+    (:func:`redline.calibrate.shipped_posterior`, the web app's choice too; said so on stderr) unless
+    ``--prior``; None for the priors."""
+    from redline.calibrate import load_posterior, shipped_posterior
 
     if posterior is not None:
         if prior:
             raise ParameterError("--posterior and --prior exclude each other")
         return load_posterior(posterior, loaded)
-    if prior:
-        return None
-    beside = posterior_beside(loaded)
-    if beside is None:
-        return None
-    post = load_posterior(beside, loaded)
-    if not quiet:
-        console.print(f"using the posterior shipped with {loaded.id} ({beside.name}, {post.particles:,} particles); "
+    post = shipped_posterior(loaded, prior=prior)
+    if post is not None and not quiet:
+        console.print(f"using the posterior shipped with {loaded.id} ({post.path.name}, {post.particles:,} particles); "
                       "--prior runs from the priors", highlight=False)
     return post
 

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from redline.calibrate import shipped_posterior
 from redline.errors import did_you_mean
 from redline.scenario import bundled_scenarios, load_scenario
 from redline.limits import MAX_HORIZON, MAX_WEB_RUNS
@@ -75,6 +76,7 @@ class WebContext:
     games: GameTable = field(default_factory=GameTable)
     bundled: dict[str, Any] = field(default_factory=dict)  # bundled scenarios, loaded on first use
     store_cache: dict[str, Any] = field(default_factory=dict)  # the store's report input and HTML
+    posteriors: dict[tuple[str, str], Any] = field(default_factory=dict)  # (file, scenario sha256) -> Posterior
 
     def page(self, name: str, **headers: str) -> Response:
         """One of the package's static files, by exact name (404 for any other name)."""
@@ -112,6 +114,18 @@ class WebContext:
         if ref not in self.bundled:
             self.bundled[ref] = load_scenario(bundled[ref])
         return self.bundled[ref], "bundled"
+
+    def posterior(self, loaded, *, prior: bool = False):
+        """The posterior a job of ``loaded`` draws from: :func:`redline.calibrate.shipped_posterior`,
+        the CLI's choice, so the app and ``redline run`` give the same numbers; None for the priors
+        (``prior``, or no posterior beside the scenario, as for every upload). Read once per scenario
+        file (served scenarios are loaded once too): a flagship's posterior takes about half a second."""
+        if prior or loaded.path is None:
+            return None
+        key = (str(loaded.path), loaded.sha256)
+        if key not in self.posteriors:
+            self.posteriors[key] = shipped_posterior(loaded)
+        return self.posteriors[key]
 
     def job(self, request: Request, jid: str) -> Job:
         """This session's job ``jid`` (404 for another session's)."""

@@ -51,6 +51,8 @@ class Job:
     datasets: dict[str, Any] | None = None  # xarray Datasets, for downloads and the report
     summary: dict[str, Any] | None = None
     loaded: Any = None
+    posterior: Any = None  # the Posterior the runs draw from (None: the priors)
+    origin: str = "bundled"  # where the scenario came from: bundled, file or upload
 
     def public(self) -> dict[str, Any]:
         now = time.time()

@@ -89,6 +89,8 @@ class JobRequest(BaseModel):
                                      json_schema_extra={"problem": "params must map name -> number"})
     compare: CompareRequest | None = Field(
         None, json_schema_extra={"problem": "compare must be {\"actor\": ..., \"strategies\": [a, b]}"})
+    prior: bool = False
+    """Run from the priors even when a posterior ships beside the scenario (the CLI's ``--prior``)."""
 
     @field_validator("scenario", mode="before")
     @classmethod
@@ -115,12 +117,19 @@ class JobRequest(BaseModel):
             raise PydanticCustomError("redline_params", "params must map name -> number")
         return {str(k): _number_check(f"parameter {k}")(v) for k, v in value.items()}
 
+    @field_validator("prior", mode="before")
+    @classmethod
+    def _prior(cls, value: Any) -> Any:
+        if not isinstance(value, bool):  # "yes", 1, "false": no guessing what was meant
+            raise PydanticCustomError("redline_prior", f"prior must be true or false, got {json.dumps(value)[:40]}")
+        return value
+
     def as_job(self) -> dict[str, Any]:
         """The request as a job records it (and the page shows it back)."""
         cmp = None if self.compare is None else {"actor": self.compare.actor,
                                                  "strategies": list(self.compare.strategies)}
         return {"scenario": self.scenario, "runs": self.runs, "seed": self.seed, "horizon": self.horizon,
-                "strategies": self.strategies, "params": self.params, "compare": cmp}
+                "strategies": self.strategies, "params": self.params, "compare": cmp, "prior": self.prior}
 
 
 def run_job(job: Job) -> None:
@@ -142,16 +151,17 @@ def run_job(job: Job) -> None:
         result = compare(loaded, actor=cmp["actor"], strategies=cmp["strategies"], runs=req["runs"],
                          horizon=req["horizon"], seed=req["seed"], params=req["params"],
                          fixed={a: s for a, s in req["strategies"].items() if a != cmp["actor"]},
-                         trajectories=keep)
+                         trajectories=keep, posterior=job.posterior)
         datasets = result.datasets
         summary = {"kind": "compare", **result.summary()}
         blocks = summary["strategies"]
     else:
         ds = simulate(loaded, runs=req["runs"], horizon=req["horizon"], seed=req["seed"],
-                      strategies=req["strategies"], params=req["params"], trajectories=keep)
+                      strategies=req["strategies"], params=req["params"], trajectories=keep, posterior=job.posterior)
         datasets = {"run": ds}
         summary = {"kind": "run", **summarize(ds)}
         blocks = {"run": outcome_summary(ds)}
+    summary["posterior"] = posterior_record(job.posterior)  # the report says it too, the file by name only
     job.stage, job.progress = "drawing charts", 0.8
     data = ReportInput(kind=summary["kind"], summary=summary, datasets=datasets, loaded=loaded)
     as_of = loaded.spec.meta.as_of
@@ -167,6 +177,7 @@ def run_job(job: Job) -> None:
         "kind": summary["kind"], "scenario": loaded.id, "runs": req["runs"], "seed": req["seed"],
         "horizon": int(next(iter(datasets.values())).attrs["horizon"]),
         "strategies": req["strategies"], "params": req["params"], "compare": cmp,
+        "posterior": summary["posterior"], "prior": req["prior"], "origin": job.origin,
         "outcomes": blocks, "differences": summary.get("differences", []),
         "final_state": {name: state_summary(ds) for name, ds in datasets.items()},
         "red_lines": {name: red_line_summary(ds) for name, ds in datasets.items()},
@@ -176,6 +187,13 @@ def run_job(job: Job) -> None:
                                   "memory budget for them (use fewer runs or the CLI)"],
         "elapsed_s": summary.get("elapsed_s"),
     }
+
+
+def posterior_record(post) -> dict[str, Any] | None:
+    """What a job's result records about the posterior its runs drew from, in the shape of the CLI's
+    ``--json`` entry (``path``, ``sha256``, ``particles``) but with the file's name only (the app does
+    not show the server's folders); None: the priors."""
+    return None if post is None else {**post.describe(), "path": post.path.name}
 
 
 def check_job(loaded, req: dict[str, Any]) -> int:
@@ -219,11 +237,12 @@ router = APIRouter()
 
 @router.post("/api/jobs", status_code=202)
 async def start_job(request: Request, ctx: Ctx, body: Annotated[JobRequest, Depends(json_model(JobRequest))]):
-    loaded, _ = ctx.loaded(request, body.scenario)
+    loaded, origin = ctx.loaded(request, body.scenario)
     req = body.as_job()
     memory = check_job(loaded, req)
-    job = Job(new_id("job"), req)
+    job = Job(new_id("job"), req, origin=origin)
     job.loaded = loaded
+    job.posterior = await ctx.off_loop(ctx.posterior, loaded, prior=body.prior)  # reading a file: off the loop
     ctx.runner.admit(job, memory)
     try:
         ctx.sessions.add_job(request.state.session, job)

@@ -1,6 +1,7 @@
 """Scenarios: the list, one scenario's controls and picture, and uploads.
 
-``GET /api/scenarios``          bundled scenarios, the server's files and this session's uploads.
+``GET /api/scenarios``          bundled scenarios, the server's files and this session's uploads;
+                                ``posterior``: whether one ships beside it (jobs draw from it).
 ``GET /api/scenarios/{ref}``    controls (strategies, parameters), the picture and the provenance.
 ``POST /api/uploads``           a scenario YAML (raw body or multipart ``file``): validated, kept per
                                 session; 201 with the scenario's controls. The body is YAML, not
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from redline.calibrate import posterior_beside
 from redline.errors import RedlineError, ScenarioError
 from redline.provenance import element_table
 from redline.report.graph import scenario_svg
@@ -30,7 +32,8 @@ CONTEXT_CHARS = 240
 
 
 def scenario_info(loaded, ref: str, origin: str) -> dict[str, Any]:
-    """A scenario's controls for the page: actors and their strategies, parameters, outcomes."""
+    """A scenario's controls for the page: actors and their strategies, parameters, outcomes, and
+    whether a posterior ships beside it (then its jobs draw from it unless asked for the priors)."""
     spec = loaded.spec
     strategies: dict[str, list[dict[str, str]]] = {}
     for sid, s in spec.strategies.items():
@@ -41,7 +44,8 @@ def scenario_info(loaded, ref: str, origin: str) -> dict[str, Any]:
                 "unit": u.unit, "description": u.description}
 
     return {
-        "ref": ref, "origin": origin, "id": spec.meta.id, "title": spec.meta.title,
+        "ref": ref, "origin": origin, "posterior": posterior_beside(loaded) is not None,
+        "id": spec.meta.id, "title": spec.meta.title,
         "as_of": spec.meta.as_of.isoformat(), "horizon": spec.meta.horizon, "description": spec.meta.description,
         "actors": [{"id": aid, "name": a.name, "kind": a.kind, "default_strategy": a.strategy,
                     "strategies": strategies.get(aid, [])} for aid, a in spec.actors.items()],
@@ -74,17 +78,19 @@ router = APIRouter()
 
 @router.get("/api/scenarios")
 async def scenarios(request: Request, ctx: Ctx):
-    rows = [{"ref": sid, "title": f"{loaded.spec.meta.title} ({loaded.path.name})", "origin": "file"}
-            for sid, loaded in ctx.opened.items()]
+    rows = [{"ref": sid, "title": f"{loaded.spec.meta.title} ({loaded.path.name})", "origin": "file",
+             "posterior": posterior_beside(loaded) is not None} for sid, loaded in ctx.opened.items()]
     for sid in bundled_scenarios():
         try:
             loaded, _ = ctx.loaded(request, sid)
         except RedlineError as err:  # a broken bundled file is listed, not fatal
             rows.append({"ref": sid, "title": f"(invalid: {err})", "origin": "bundled"})
             continue
-        rows.append({"ref": sid, "title": loaded.spec.meta.title, "origin": "bundled"})
+        rows.append({"ref": sid, "title": loaded.spec.meta.title, "origin": "bundled",
+                     "posterior": posterior_beside(loaded) is not None})
     for uid, loaded in request.state.session.uploads.items():
-        rows.append({"ref": uid, "title": f"{loaded.spec.meta.title} (uploaded)", "origin": "upload"})
+        rows.append({"ref": uid, "title": f"{loaded.spec.meta.title} (uploaded)", "origin": "upload",
+                     "posterior": False})  # an upload has no file, so nothing beside it
     return {"scenarios": rows}
 
 
