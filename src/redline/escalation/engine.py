@@ -722,12 +722,17 @@ class _Block:
                     self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
-        """Collective decisions: inputs evaluated every week (windows stay current), the model
-        re-run every ``every_weeks`` weeks on live runs."""
+        """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs
+        with windows or random draws are evaluated every week (windows stay current, streams
+        aligned), the others only when the model runs."""
         ctx = self.ctx
         for d in self.p.decisions:
-            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
-            if week % d.every_weeks != 0 and week != 1:
+            due = week % d.every_weeks == 0 or week == 1
+            groups = (d.positions, d.saliences, d.capabilities)
+            if not due and not any(e.windows or e.random for group in groups for e in group):
+                continue  # nothing to keep current: the inputs are read only when the model runs
+            inputs = [[e.evaluate(ctx) for e in group] for group in groups]
+            if not due:
                 continue
             live = self.alive
             if not live.any():
