@@ -816,8 +816,11 @@ class _Block:
         ctx = self.ctx
         ending = np.zeros(self.n, dtype=bool)
         for o in self.p.outcomes:
-            cond = o.condition.evaluate_truth(ctx)  # evaluated every week so windows stay current
-            if o.week is not None and o.week != week:
+            off_week = o.week is not None and o.week != week
+            if off_week and not (o.condition.windows or o.condition.random):
+                continue
+            cond = o.condition.evaluate_truth(ctx)  # windows stay current, streams aligned
+            if off_week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
             if not first.any():  # no run reaches it this week: its records stay as they are
