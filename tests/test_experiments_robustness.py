@@ -8,6 +8,7 @@ import pytest
 
 from redline.calibrate import load_posterior
 from redline.calibrate.posterior import write_posterior
+from redline.errors import ParameterError
 from redline.experiments.compare import compare
 from redline.experiments.robustness import robustness_check, space_title
 from redline.scenario import load_scenario
@@ -148,3 +149,25 @@ def test_components_without_a_stated_sign_take_the_headline_comparisons_sign(loa
     # differs from the first point's, which the components were signed by before.
     first = result["design"][0]["differences"]
     assert any(np.sign(first[f"deniable-loud:{o}"]) != s for o, s in signs.items() if first[f"deniable-loud:{o}"])
+
+
+def test_pinned_parameters_hold_at_every_point(loaded, posterior):
+    """--param pins reach the robustness points: the pinned uncertainty leaves the design, every
+    point's comparison runs with it pinned, and the other columns are the unpinned design's."""
+    free = robustness_check(loaded, **ARGS, points=3, runs=30, seed=4)
+    pinned = robustness_check(loaded, **ARGS, points=3, runs=30, seed=4, params={"defender_credibility": 0.9})
+    assert pinned["pinned"] == {"defender_credibility": 0.9}
+    assert "defender_credibility" not in pinned["uncertainties"]
+    assert space_title(pinned) == "the priors (Latin hypercube) with defender_credibility=0.9 pinned"
+    children = np.random.SeedSequence(4).spawn(4)
+    for i, (p_point, f_point) in enumerate(zip(pinned["design"], free["design"])):
+        assert p_point["params"] == {k: v for k, v in f_point["params"].items() if k != "defender_credibility"}
+        res = compare(loaded, **ARGS, runs=30, seed=children[i + 1],
+                      params={**p_point["params"], "defender_credibility": 0.9})
+        assert p_point["differences"] == {f"{d['a']}-{d['b']}:{d['outcome']}": d["difference"] for d in res.differences}
+    over_posterior = robustness_check(loaded, **ARGS, points=3, runs=30, seed=4, posterior=posterior,
+                                      params={"attribution_probability": 0.5})
+    assert all(p["params"].keys() == {"defender_credibility", "casualty_sensitivity"} for p in over_posterior["design"])
+    with pytest.raises(ParameterError, match="nothing to vary"):
+        robustness_check(loaded, **ARGS, points=3, runs=30, seed=4,
+                         params={"defender_credibility": 0.9, "attribution_probability": 0.5, "casualty_sensitivity": 0.004})

@@ -273,7 +273,7 @@ def compare(
         result["robustness"] = robustness_check(loaded, actor=actor, strategies=names, points=robustness,
                                                 runs=min(runs, 4000), horizon=horizon, seed=seed, fixed=fixed,
                                                 components=THESIS_COMPONENTS.get(loaded.id, ()),
-                                                progress=not json_out, posterior=post)
+                                                progress=not json_out, posterior=post, params=params)
     result["wall_s"] = time.perf_counter() - started
     if out is not None:
         from redline.results import save_result

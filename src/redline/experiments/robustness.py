@@ -60,11 +60,12 @@ def _components(given: Sequence[dict[str, Any]], strategies: list[str],
 
 def _headline_differences(loaded, *, actor: str, arms: list[str], runs: int, horizon: int | None,
                           seed: np.random.SeedSequence, fixed: dict[str, str] | None,
-                          posterior: Posterior | None) -> dict[tuple[str, str, str], float]:
+                          posterior: Posterior | None, params: dict[str, float]) -> dict[tuple[str, str, str], float]:
     """Each difference of the comparison at the scenario's defaults (or drawing every run's
-    parameters from ``posterior``): the sign a component without a stated one is checked for."""
+    parameters from ``posterior``), with ``params`` pinned: the sign a component without a stated
+    one is checked for."""
     res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon, seed=seed, fixed=fixed,
-                  posterior=posterior)
+                  posterior=posterior, params=params or None)
     return {(d["a"], d["b"], d["outcome"]): d["difference"] for d in res.differences}
 
 
@@ -116,14 +117,17 @@ def space_title(result: dict) -> str:
     space = result.get("space")
     if space == POSTERIOR_SPACE:
         post = result["posterior"]
-        return f"the posterior ({post['particles']:,} particles, sha256 {post['sha256'][:12]})"
-    return f"the {space}" if space else "the uncertainty space"
+        title = f"the posterior ({post['particles']:,} particles, sha256 {post['sha256'][:12]})"
+    else:
+        title = f"the {space}" if space else "the uncertainty space"
+    pinned = result.get("pinned")
+    return title + (f" with {', '.join(f'{k}={v:g}' for k, v in pinned.items())} pinned" if pinned else "")
 
 
 def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, runs: int,
                      horizon: int | None, seed: int, fixed: dict[str, str] | None = None,
                      components: Sequence[dict[str, Any]] = (), progress: bool = False,
-                     posterior: Posterior | None = None) -> dict:
+                     posterior: Posterior | None = None, params: dict[str, float] | None = None) -> dict:
     """Share of the parameter space (the priors, or the posterior when given) where each thesis component holds.
 
     Parameters
@@ -154,13 +158,17 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
     posterior : Posterior, optional
         the posterior the comparison draws from (:func:`redline.calibrate.load_posterior`); each
         point is then one of its particles, run at those fixed parameters.
+    params : dict, optional
+        parameters pinned for the comparison (``--param``): held at these values at every point
+        (and in the sign comparison), so the pinned uncertainties leave the design. The other
+        columns are those of the unpinned design (the same points).
 
     Returns
     -------
     dict
         ``points``, ``runs``, ``seed``, ``space`` (``"priors (Latin hypercube)"`` or
         ``"posterior"``, then with ``posterior`` (its description) and ``from_priors`` (the
-        uncertainties it does not cover)), ``sampler``, ``uncertainties`` (name -> [low, high]: the
+        uncertainties it does not cover)), ``pinned`` (with ``params``), ``sampler``, ``uncertainties`` (name -> [low, high]: the
         priors, or the range of the drawn points), ``components`` (list of ``{id, claim, a, b,
         outcome, sign, share_holds, share_significant, mean_difference, fails_where}``), and
         ``design`` (the sampled points with every component's difference).
@@ -176,6 +184,14 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         names, design, ranges, space = _prior_design(loaded, points, children[0])
     else:
         names, design, ranges, space = _posterior_design(loaded, posterior, points, children[0])
+    pinned = {n: float(v) for n, v in (params or {}).items()}
+    if pinned:
+        free = [j for j, n in enumerate(names) if n not in pinned]
+        names, design = [names[j] for j in free], design[:, free]
+        ranges = {n: ranges[n] for n in names}
+        space = {**space, "pinned": pinned}
+        if not names:
+            raise ParameterError("every sampled parameter is pinned (--param): the robustness check has nothing to vary")
 
     pairs = sorted({(c["a"], c["b"]) for c in components
                     if c["a"] in strategies and c["b"] in strategies}) or [(strategies[0], strategies[1])]
@@ -190,9 +206,9 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
         task = bar.add_task("points", total=points)
     try:
         for i in range(points):
-            params = {n: float(v) for n, v in zip(names, design[i])}
+            point = {n: float(v) for n, v in zip(names, design[i])}
             res = compare(loaded, actor=actor, strategies=arms, runs=runs, horizon=horizon,
-                          seed=children[i + 1], params=params, fixed=fixed)
+                          seed=children[i + 1], params={**point, **pinned}, fixed=fixed)
             rows.append({(d["a"], d["b"], d["outcome"]): (d["difference"], *d["ci95"]) for d in res.differences})
             if bar is not None:
                 bar.advance(task)
@@ -202,7 +218,7 @@ def robustness_check(loaded, *, actor: str, strategies: list[str], points: int, 
 
     components = _components(components, arms, lambda: _headline_differences(
         loaded, actor=actor, arms=arms, runs=runs, horizon=horizon, seed=root.spawn(1)[0], fixed=fixed,
-        posterior=posterior), "at defaults" if posterior is None else "over the posterior")
+        posterior=posterior, params=pinned), "at defaults" if posterior is None else "over the posterior")
     result_components = []
     for comp in components:
         key = (comp["a"], comp["b"], comp["outcome"])
