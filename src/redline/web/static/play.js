@@ -31,8 +31,8 @@
       var sel = $("play-actor");
       sel.textContent = "";
       info.actors.forEach(function (a) { sel.appendChild(el("option", { value: a.id, text: a.name + " (" + a.id + ")" })); });
-      var wanted = new URLSearchParams(location.search).get("actor");
-      if (wanted) sel.value = wanted;
+      var wanted = new URLSearchParams(location.search).get("actor");  // only if this scenario has it
+      if (wanted && info.actors.some(function (a) { return a.id === wanted; })) sel.value = wanted;
       $("play-horizon").value = info.horizon;
     });
   }
