@@ -131,7 +131,7 @@ def run_demo(*, out: Path, runs: int = 5000, seed: int = 11, progress: bool = Fa
     ``elapsed_s`` and the numbers."""
     from redline.experiments.compare import compare
     from redline.results import cumulative_incidence
-    from redline.calibrate import load_posterior, posterior_beside
+    from redline.calibrate import shipped_posterior
     from redline.experiments.factorial import run_factorial, split_difference
     from redline.forecast import forecast, questions_from_scenario
     from redline.scenario import load_scenario
@@ -142,8 +142,7 @@ def run_demo(*, out: Path, runs: int = 5000, seed: int = 11, progress: bool = Fa
     strategies = list(strategies or STRATEGIES)
     horizon = horizon or HORIZON
     loaded = load_scenario(SCENARIO)
-    beside = posterior_beside(loaded)
-    posterior = load_posterior(beside, loaded) if beside is not None else None
+    posterior = shipped_posterior(loaded)
     status = None
     if progress:
         from rich.console import Console
