@@ -127,13 +127,21 @@ def dask_scaling(samples: int, runs: int, overhead_n: int) -> None:
           f"({overhead_n} one-run experiments: dask {t_dask:.2f} s, serial {t_serial:.2f} s; work is sent in chunks)")
 
 
+# Peak RSS of the child's own address space: VmHWM (Linux). Not ru_maxrss, which Linux carries
+# over exec from the forked copy of this (large, after the Mesa and Dask runs) parent.
 _RSS = """
 import resource, sys, time
 from redline.escalation import run
 runs, weeks = int(sys.argv[1]), int(sys.argv[2])
 t = time.perf_counter()
 ds = run("proxy-deterrence", runs=runs, horizon=weeks, seed=3)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter() - t)
+elapsed = time.perf_counter() - t
+try:
+    with open("/proc/self/status") as f:
+        peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(peak, elapsed)
 """
 
 

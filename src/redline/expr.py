@@ -20,6 +20,7 @@ gives common random numbers across strategies (the same site draws the same numb
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 import zlib
@@ -705,6 +706,16 @@ def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     return np.where(odd_b, np.where(np.isfinite(lam_b), big, lam_b), draws)
 
 
+@functools.lru_cache(maxsize=256)
+def _poisson_cdf(lam: float) -> np.ndarray:
+    """The Poisson(``lam``) CDF at 0, 1, ... up to 59 + 4 ``lam`` (read-only; cached, because a
+    scenario's constant rates are looked up every week)."""
+    terms = np.arange(1, 60 + int(4 * lam))
+    cdf = np.cumsum(np.concatenate([[1.0], np.cumprod(lam / terms)])) * math.exp(-lam)
+    cdf.setflags(write=False)
+    return cdf
+
+
 def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws by inversion of the CDF from one uniform per run.
 
@@ -716,9 +727,8 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     u = rng.random(runs)
     lam = np.asarray(lam, dtype=float)
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
-        # One rate for every run: tabulate the CDF once and look every uniform up in it.
-        terms = np.arange(1, 60 + int(4 * lam))
-        cdf = np.cumsum(np.concatenate([[1.0], np.cumprod(lam / terms)])) * math.exp(-float(lam))
+        # One rate for every run: look every uniform up in the rate's tabulated CDF.
+        cdf = _poisson_cdf(float(lam))
         return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
     lam = np.broadcast_to(lam, (runs,))
     if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:

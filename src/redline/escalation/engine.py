@@ -652,8 +652,15 @@ class _Block:
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
             runs = landing[later]
+            # One slot per run, so no index repeats and += adds each amount once; positions in
+            # the flattened (slot, effect, run) buffer take one index array instead of three.
+            flat = buf.reshape(-1) if buf.flags.c_contiguous else None
+            first = slots * (buf.shape[1] * buf.shape[2]) + runs
             for k, amt in enumerate(amounts):
-                buf[slots, k, runs] += amt[later]  # one slot per run: no repeated indices
+                if flat is None:
+                    buf[slots, k, runs] += amt[later]
+                else:
+                    flat[first + k * buf.shape[2]] += amt[later]
         if far.any():
             runs = landing[far]
             due = (week + delay[far]).astype(int)
@@ -715,12 +722,17 @@ class _Block:
                     self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
-        """Collective decisions: inputs evaluated every week (windows stay current), the model
-        re-run every ``every_weeks`` weeks on live runs."""
+        """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs
+        with windows or random draws are evaluated every week (windows stay current, streams
+        aligned), the others only when the model runs."""
         ctx = self.ctx
         for d in self.p.decisions:
-            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
-            if week % d.every_weeks != 0 and week != 1:
+            due = week % d.every_weeks == 0 or week == 1
+            groups = (d.positions, d.saliences, d.capabilities)
+            if not due and not any(e.windows or e.random for group in groups for e in group):
+                continue  # nothing to keep current: the inputs are read only when the model runs
+            inputs = [[e.evaluate(ctx) for e in group] for group in groups]
+            if not due:
                 continue
             live = self.alive
             if not live.any():
@@ -804,8 +816,11 @@ class _Block:
         ctx = self.ctx
         ending = np.zeros(self.n, dtype=bool)
         for o in self.p.outcomes:
-            cond = o.condition.evaluate_truth(ctx)  # evaluated every week so windows stay current
-            if o.week is not None and o.week != week:
+            off_week = o.week is not None and o.week != week
+            if off_week and not (o.condition.windows or o.condition.random):
+                continue
+            cond = o.condition.evaluate_truth(ctx)  # windows stay current, streams aligned
+            if off_week:
                 continue
             first = cond & self.alive & np.isnan(self.outcome_week[o.id])
             if not first.any():  # no run reaches it this week: its records stay as they are
