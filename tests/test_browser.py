@@ -248,4 +248,18 @@ def test_play_an_actor_in_the_browser(server, page):
 
     outcomes = yaml.safe_load(EXAMPLE.read_text())["outcomes"]
     assert page.locator('#play-outcomes td[data-arm="you"]').count() == len(outcomes)  # one row per outcome
+    assert page.inner_text("#result-parameters") == "parameters at their priors/defaults (no posterior ships with this scenario)"
+    assert page.locator("#prior-box").is_hidden()
     page.screenshot(path=str(SHOTS / "play-result.png"), full_page=True)
+    scenario = _case()[0]
+    if scenario != "proxy-deterrence":  # the flagship ships a posterior: the page offers the priors instead
+        from redline.calibrate import posterior_beside
+        from redline.scenario import load_scenario
+
+        page.select_option("#play-scenario", scenario)
+        if posterior_beside(load_scenario(scenario)) is not None:
+            page.locator("#prior-box").wait_for(state="visible")
+            page.click("#play-start")  # the game draws from it, and the page says so
+            page.wait_for_function("() => document.body.dataset.status === 'waiting'"
+                                   " && document.getElementById('result-parameters').dataset.posterior")
+            assert page.inner_text("#result-parameters").startswith("parameters drawn from the shipped posterior (")

@@ -6,15 +6,14 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 import pytest
 import yaml
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from tests.conftest import EXAMPLE, redline_cli, write_yaml  # noqa: E402
-from redline.calibrate import load_posterior, shipped_posterior, write_posterior  # noqa: E402
+from tests.conftest import EXAMPLE, redline_cli, write_calibrated  # noqa: E402
+from redline.calibrate import load_posterior, shipped_posterior  # noqa: E402
 from redline.experiments.compare import compare, simulate  # noqa: E402
 from redline.results import outcome_summary  # noqa: E402
 from redline.scenario import load_scenario, scenario_from_text  # noqa: E402
@@ -26,18 +25,8 @@ SCENARIO_ID = "proxy-calibrated"
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
-    """The example scenario under its own id, with a small posterior beside it: three particles,
-    unequal weights, far from the defaults (attribution 0.3, credibility 0.8), so draws from it
-    change the outcomes."""
-    folder = tmp_path_factory.mktemp("calibrated")
-    doc = yaml.safe_load(EXAMPLE.read_text())
-    doc["meta"]["id"] = SCENARIO_ID
-    path = write_yaml(folder / f"{SCENARIO_ID}.yaml", doc)
-    loaded = load_scenario(path)
-    theta = np.array([[0.95, 0.35], [0.9, 0.4], [0.1, 0.3]])
-    write_posterior(folder / f"{SCENARIO_ID}.posterior.parquet", ["attribution_probability", "defender_credibility"],
-                    theta, np.array([0.5, 0.3, 0.2]), {"scenario": SCENARIO_ID, "scenario_sha256": loaded.sha256})
-    return path
+    """The example scenario under its own id, with a small posterior beside it (far from the defaults)."""
+    return write_calibrated(tmp_path_factory.mktemp("calibrated"), yaml.safe_load(EXAMPLE.read_text()), SCENARIO_ID)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from redline.cli.app import app
-from redline.cli.common import (console, emit_json, handle_errors, number_table, out_console, parse_assignments,
-                                 parse_numbers)
+from redline.cli.common import (POSTERIOR, PRIOR, choose_posterior, console, emit_json, handle_errors, number_table,
+                                 out_console, parse_assignments, parse_numbers)
 from redline.limits import MAX_HORIZON, MAX_RUNS
 
 __all__ = ["play", "replay"]
@@ -66,12 +66,16 @@ def play(
     on_bad_answer: str = typer.Option("error", "--on-bad-answer",
                                       help="error: exit 2 on a bad answer; default: no action, with a logged warning."),
     llm_batch: int = typer.Option(16, "--llm-batch", min=1, max=1000, help="Runs per request to a language model."),
+    posterior: Optional[Path] = POSTERIOR,
+    prior: bool = PRIOR,
     json_out: bool = typer.Option(False, "--json", help="Print the same JSON as `run --json` on stdout."),
 ) -> None:
     """Play actors from outside the model: a person, an agent program or server, or a language model.
 
-    The rest of the world runs on the scenario's policies. Same seed, same random numbers: a seat
-    that copies a strategy gets exactly the strategy's results.
+    The rest of the world runs on the scenario's policies. Each run's parameters come from the
+    posterior shipped beside the scenario (or --posterior FILE; --prior for the priors), as in
+    `run`. Same seed, same random numbers: a seat that copies a strategy gets exactly the
+    strategy's results.
     """
     from redline.results import summarize
     from redline.play import GameLog
@@ -81,6 +85,7 @@ def play(
     loaded = load_scenario(scenario)
     strategies = parse_assignments(strategy, "--strategy")
     params = parse_numbers(param, "--param")
+    post = choose_posterior(loaded, posterior, prior)  # before any agent is started
     seats = _make_seats(loaded, seat or [], timeout=agent_timeout, batch=llm_batch)
     if runs is None:
         runs = 1 if any(not s.batched for s in seats.values()) else 1000
@@ -100,21 +105,23 @@ def play(
         header = {"scenario_path": str(loaded.path) if loaded.path else loaded.id,
                   "argv": ["play", *sys.argv[2:]]}
         ds = play_game(loaded, seats, runs=runs, seed=seed, horizon=horizon, strategies=strategies or None,
-                       params=params or None, log=game_log, on_bad_answer=on_bad_answer,
+                       params=params or None, posterior=post, log=game_log, on_bad_answer=on_bad_answer,
                        warn=lambda m: console.print(f"warning: {m}", markup=False, highlight=False, soft_wrap=True),
                        header=header)
     finally:
         if stream is not None:
             stream.close()
     summary = summarize(ds)
+    if post is not None:
+        summary["posterior"] = post.describe()
     if json_out:
         emit_json(summary)
         return
     _print_game(loaded, ds, summary, seats, runs=runs, seed=seed, horizon=horizon, strategies=strategies,
-                params=params)
+                params=params, posterior=post)
 
 
-def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, params) -> None:
+def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, params, posterior) -> None:
     """The outcome, and the same world (same seed) under each of the seated actor's strategies;
     with several runs, the paired difference seat − strategy with its 95% interval."""
     from redline.results.summary import outcome_summary
@@ -123,10 +130,11 @@ def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, 
     others = {}
     if len(seats) == 1:
         others = strategy_comparison(loaded, next(iter(seats)), runs=runs, seed=seed, horizon=horizon,
-                                     strategies=strategies, params=params or None)
+                                     strategies=strategies, params=params or None, posterior=posterior)
     arms = {"seat": summary["outcomes"], **{name: outcome_summary(o) for name, o in others.items()}}
     who = ", ".join(f"{a} = {s.label}" for a, s in seats.items())
-    title = f"{loaded.id}: {who}; {runs:,} run(s) × {summary['horizon']} weeks, seed {seed}"
+    drawn = "priors" if posterior is None else f"posterior {posterior.path.name} ({posterior.particles:,} particles)"
+    title = f"{loaded.id}: {who}; {runs:,} run(s) × {summary['horizon']} weeks, seed {seed}, parameters from the {drawn}"
     table = Table(title=title)
     table.add_column("outcome")
     for arm in arms:

@@ -58,13 +58,16 @@ def briefing(loaded, request, observe: dict) -> dict:
 
 
 def strategy_comparison(loaded, actor: str, *, runs: int, seed, horizon, strategies: dict | None,
-                        params: dict | None) -> dict:
-    """The same runs (same seed, same random numbers) with ``actor`` on each of its scenario
-    strategies, other actors as in the game: strategy name -> result Dataset."""
+                        params: dict | None, posterior=None) -> dict:
+    """The same runs (same seed, same random numbers, the same draws from ``posterior`` as the
+    game) with ``actor`` on each of its scenario strategies, other actors as in the game:
+    strategy name -> result Dataset."""
     from redline import escalation
+    from redline.calibrate.posterior import posterior_params
 
     return {name: escalation.run(loaded, runs=runs, horizon=horizon, seed=seed,
-                                 strategies={**(strategies or {}), actor: name}, params=params)
+                                 strategies={**(strategies or {}), actor: name},
+                                 params=posterior_params(posterior, params, runs, seed))
             for name in loaded.program.strategies.get(actor, {})}
 
 

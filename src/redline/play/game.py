@@ -6,6 +6,10 @@ actor can know (:func:`visible_names`) and may choose only available actions. Be
 selects a seat's choice with the same random draw a scripted probability of 1 would use, a seat
 that always picks what a strategy picks reproduces that strategy's results under the same seed
 (common random numbers), and two seats can be compared run by run.
+
+With ``posterior``, each run's calibrated parameters are drawn from it exactly as
+:func:`redline.experiments.compare.simulate` draws them (:func:`redline.calibrate.posterior_params`),
+so a game and a forecast or comparison of the same scenario, seed and runs face the same worlds.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import numpy as np
 import xarray as xr
 
 from redline import escalation
+from redline.calibrate.posterior import Posterior, posterior_params
 from redline.results.summary import summarize
 from redline.errors import ParameterError, did_you_mean
 from redline.play.protocol import BadAnswer, end_message, observe_message, parse_answer
@@ -95,12 +100,17 @@ def play(
     horizon: int | None = None,
     strategies: dict[str, str] | None = None,
     params: dict[str, float] | None = None,
+    posterior: Posterior | None = None,
     log: GameLog | None = None,
     on_bad_answer: Literal["error", "default"] = "error",
     warn: Callable[[str], None] | None = None,
     header: dict | None = None,
 ) -> xr.Dataset:
     """Run ``loaded`` with the given actors seated; return the engine's Dataset (see ``escalation.run``).
+
+    ``posterior`` (None: the priors) gives each run its calibrated parameters, drawn as ``simulate``
+    draws them; ``params`` still pin values. The log's header and the Dataset's ``posterior`` attr
+    record it, and :func:`redline.play.replay` draws from it again.
 
     Raises
     ------
@@ -110,13 +120,13 @@ def play(
     """
     try:
         return _play(loaded, seats, runs=runs, seed=seed, horizon=horizon, strategies=strategies, params=params,
-                     log=log, on_bad_answer=on_bad_answer, warn=warn, header=header)
+                     posterior=posterior, log=log, on_bad_answer=on_bad_answer, warn=warn, header=header)
     finally:
         for seat in seats.values():
             seat.close()
 
 
-def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad_answer, warn, header) -> xr.Dataset:
+def _play(loaded, seats, *, runs, seed, horizon, strategies, params, posterior, log, on_bad_answer, warn, header) -> xr.Dataset:
     if on_bad_answer not in BAD_ANSWER_POLICIES:
         raise ParameterError(f"--on-bad-answer must be one of {', '.join(BAD_ANSWER_POLICIES)}, got {on_bad_answer!r}"
                              f"{did_you_mean(str(on_bad_answer), BAD_ANSWER_POLICIES)}")
@@ -134,7 +144,8 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
     if log is not None:
         log.write({"type": "game", "format": LOG_FORMAT, **(header or {}), "scenario": loaded.id,
                    "scenario_sha256": loaded.sha256, "runs": runs, "seed": seed, "horizon": horizon,
-                   "strategies": strategies or {}, "params": params or {}, "on_bad_answer": on_bad_answer,
+                   "strategies": strategies or {}, "params": params or {},
+                   "posterior": posterior.describe() if posterior is not None else None, "on_bad_answer": on_bad_answer,
                    "seats": {a: s.seat.label for a, s in states.items()},
                    "visible": {a: s.visible for a, s in states.items()}})
 
@@ -179,7 +190,8 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
 
         return choose
 
-    ds = escalation.run(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies, params=params,
+    ds = escalation.run(loaded, runs=runs, horizon=horizon, seed=seed, strategies=strategies,
+                        params=posterior_params(posterior, params, runs, seed),
                         choosers={actor: chooser_for(s) for actor, s in states.items()})
     summary = summarize(ds)
     for actor, state in states.items():
@@ -190,6 +202,8 @@ def _play(loaded, seats, *, runs, seed, horizon, strategies, params, log, on_bad
                    "warnings": sum(len(s.warnings) for s in states.values())})
     ds.attrs["seats"] = json.dumps({a: s.seat.label for a, s in states.items()}, sort_keys=True)
     ds.attrs["seat_warnings"] = sum(len(s.warnings) for s in states.values())
+    if posterior is not None:
+        ds.attrs["posterior"] = json.dumps(posterior.describe())
     return ds
 
 

@@ -1,7 +1,8 @@
 """Replay a recorded game: the same scenario, seed and settings, each seat answered from the log.
 
 Every observation is checked against the recorded one, so a replay either reproduces the game
-exactly (same observations, choices and outcomes) or stops at the first difference.
+exactly (same observations, choices and outcomes) or stops at the first difference. A game that drew
+its parameters from a posterior is replayed with the same posterior file (checked by its sha256).
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from redline.calibrate.posterior import Posterior, load_posterior, posterior_beside
 from redline.results.summary import outcome_summary
 from redline.errors import ParameterError
 from redline.play.game import play, read_log
@@ -37,7 +39,7 @@ def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
     seats = {actor: ReplaySeat(actor, exchanges.get(actor, []), str(path)) for actor in header["seats"]}
     ds = play(loaded, seats, runs=header["runs"], seed=header["seed"], horizon=header["horizon"],
               strategies=header.get("strategies") or None, params=header.get("params") or None,
-              on_bad_answer="error")
+              posterior=_recorded_posterior(header, loaded, path), on_bad_answer="error")
     if end is not None:
         now = outcome_summary(ds)
         for name, recorded in end["outcomes"].items():
@@ -45,3 +47,20 @@ def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
                 raise ParameterError(f"{path}: replay differs from the recorded game: {name} happened in "
                                      f"{now.get(name, {}).get('count')} runs, recorded {recorded.get('count')}")
     return ds
+
+
+def _recorded_posterior(header: dict, loaded, log: str | Path) -> Posterior | None:
+    """The posterior the recorded game drew from (None: the priors; logs from before posteriors
+    were recorded are prior games): the recorded file, else the one beside the scenario, with the
+    recorded sha256."""
+    recorded = header.get("posterior")
+    if not recorded:
+        return None
+    for candidate in (Path(recorded["path"]), posterior_beside(loaded)):
+        if candidate is not None and candidate.is_file():
+            post = load_posterior(candidate, loaded)
+            if post.sha256 == recorded["sha256"]:
+                return post
+    raise ParameterError(f"{log}: the game drew its parameters from the posterior {Path(recorded['path']).name} "
+                         f"(sha256 {recorded['sha256'][:12]}...), which is neither at {recorded['path']} nor beside "
+                         "the scenario with that content")

@@ -3,11 +3,15 @@
 Routes (in :mod:`redline.web.routes.play`)
 ------------------------------------------
 ``GET /play``                        the page (``static/play.html`` and ``play.js``).
-``POST /api/play``                   ``{scenario, actor, seed?, horizon?}``: start a game (one run); 201 ``{game}``.
+``POST /api/play``                   ``{scenario, actor, seed?, horizon?, prior?}``: start a game (one run);
+                                     201 ``{game, posterior, prior}``.
 ``GET /api/play/{id}?wait=S``        the game: ``status`` (``waiting`` for a choice, ``running``, ``done``,
                                      ``failed``), the week's ``briefing`` while waiting, the ``result`` when done.
 ``POST /api/play/{id}/act``          ``{choose: {track: action id or null}}``: the week's choice; an action
                                      that is not offered is refused (400) and the seat is asked again.
+
+Like a job, a game draws its run's parameters from the posterior shipped beside the scenario unless
+``prior`` is true; its state records which (``posterior``: name, sha256, particles; or null).
 
 A game runs in its own thread; its seat waits for the browser's answer up to
 :data:`ANSWER_TIMEOUT_S` and then ends the game (``failed``), so an abandoned tab holds nothing.
@@ -25,6 +29,7 @@ from redline.errors import ParameterError, RedlineError, did_you_mean
 from redline.play.briefing import briefing, strategy_comparison
 from redline.play.protocol import BadAnswer
 from redline.play.seats import Seat
+from redline.web.parameters import posterior_record
 
 __all__ = ["WebSeat", "GameTable", "TooManyGames", "ANSWER_TIMEOUT_S", "MAX_GAMES_PER_SESSION"]
 
@@ -100,8 +105,10 @@ class WebSeat(Seat):
 
 
 class _Game:
-    def __init__(self, gid: str, loaded, actor: str, seed: int, horizon: int | None):
+    def __init__(self, gid: str, loaded, actor: str, seed: int, horizon: int | None, *, posterior=None,
+                 prior: bool = False, origin: str = "bundled"):
         self.id, self.loaded, self.actor, self.seed, self.horizon = gid, loaded, actor, seed, horizon
+        self.posterior, self.prior, self.origin = posterior, prior, origin
         self.seat = WebSeat(actor)
         self.status = "running"
         self.result: dict | None = None
@@ -113,11 +120,12 @@ class _Game:
         from redline.play.game import play
 
         try:
-            ds = play(self.loaded, {self.actor: self.seat}, runs=1, seed=self.seed, horizon=self.horizon)
+            ds = play(self.loaded, {self.actor: self.seat}, runs=1, seed=self.seed, horizon=self.horizon,
+                      posterior=self.posterior)
             arms = {"you": outcome_summary(ds)}
             arms.update({name: outcome_summary(other) for name, other in strategy_comparison(
                 self.loaded, self.actor, runs=1, seed=self.seed, horizon=self.horizon, strategies=None,
-                params=None).items()})
+                params=None, posterior=self.posterior).items()})
             self.result = {"horizon": int(ds.attrs["horizon"]),
                            "outcomes": {arm: {o: s["median_week"] for o, s in block.items()} for arm, block in arms.items()},
                            "descriptions": {o: v.description for o, v in self.loaded.spec.outcomes.items()}}
@@ -133,7 +141,8 @@ class _Game:
         turn = self.seat.turn
         status = self.status if self.status != "running" or turn is None else "waiting"
         out: dict[str, Any] = {"game": self.id, "status": status, "actor": self.actor, "seed": self.seed,
-                               "scenario": self.loaded.id}
+                               "scenario": self.loaded.id, "posterior": posterior_record(self.posterior),
+                               "prior": self.prior, "origin": self.origin}
         if status == "waiting":
             out["briefing"] = turn
         if self.result is not None:
@@ -158,14 +167,16 @@ class GameTable:
     def get(self, session_id: str, gid: str) -> _Game | None:
         return self.of(session_id).get(gid)
 
-    def start(self, session_id: str, gid: str, loaded, actor: str, seed: int, horizon: int | None) -> _Game:
-        """Start a game in its own thread; :class:`TooManyGames` (answered 429 by the router) when
-        the session already runs its maximum."""
+    def start(self, session_id: str, gid: str, loaded, actor: str, seed: int, horizon: int | None, *,
+              posterior=None, prior: bool = False, origin: str = "bundled") -> _Game:
+        """Start a game in its own thread, its parameters drawn from ``posterior`` (None: the priors;
+        ``prior`` and ``origin`` say why, for the page); :class:`TooManyGames` (answered 429 by the
+        router) when the session already runs its maximum."""
         mine = self.of(session_id)
         live = [g for g in mine.values() if g.status == "running"]
         if len(live) >= MAX_GAMES_PER_SESSION:
             raise TooManyGames(f"at most {MAX_GAMES_PER_SESSION} games at once; finish one first")
-        game = _Game(gid, loaded, actor, seed, horizon)
+        game = _Game(gid, loaded, actor, seed, horizon, posterior=posterior, prior=prior, origin=origin)
         mine[game.id] = game
         game.thread.start()
         return game

@@ -26,6 +26,7 @@ from redline.limits import MAX_HORIZON, MAX_WEB_RUNS
 from redline.web.context import Ctx
 from redline.web.http import HTTPProblem, json_model
 from redline.web.jobs import Job, new_id
+from redline.web.parameters import Prior, posterior_record
 
 __all__ = ["router", "JobRequest", "CompareRequest", "MAX_RUNS", "TRAJECTORY_BUDGET", "MAX_WAIT_S"]
 
@@ -89,7 +90,7 @@ class JobRequest(BaseModel):
                                      json_schema_extra={"problem": "params must map name -> number"})
     compare: CompareRequest | None = Field(
         None, json_schema_extra={"problem": "compare must be {\"actor\": ..., \"strategies\": [a, b]}"})
-    prior: bool = False
+    prior: Prior = False
     """Run from the priors even when a posterior ships beside the scenario (the CLI's ``--prior``)."""
 
     @field_validator("scenario", mode="before")
@@ -116,13 +117,6 @@ class JobRequest(BaseModel):
         if not isinstance(value, dict):
             raise PydanticCustomError("redline_params", "params must map name -> number")
         return {str(k): _number_check(f"parameter {k}")(v) for k, v in value.items()}
-
-    @field_validator("prior", mode="before")
-    @classmethod
-    def _prior(cls, value: Any) -> Any:
-        if not isinstance(value, bool):  # "yes", 1, "false": no guessing what was meant
-            raise PydanticCustomError("redline_prior", f"prior must be true or false, got {json.dumps(value)[:40]}")
-        return value
 
     def as_job(self) -> dict[str, Any]:
         """The request as a job records it (and the page shows it back)."""
@@ -187,13 +181,6 @@ def run_job(job: Job) -> None:
                                   "memory budget for them (use fewer runs or the CLI)"],
         "elapsed_s": summary.get("elapsed_s"),
     }
-
-
-def posterior_record(post) -> dict[str, Any] | None:
-    """What a job's result records about the posterior its runs drew from, in the shape of the CLI's
-    ``--json`` entry (``path``, ``sha256``, ``particles``) but with the file's name only (the app does
-    not show the server's folders); None: the priors."""
-    return None if post is None else {**post.describe(), "path": post.path.name}
 
 
 def check_job(loaded, req: dict[str, Any]) -> int:

@@ -1,7 +1,8 @@
 """The web seat's routes (see :mod:`redline.web.play` for the seat and its games).
 
 ``GET /play``                 the page.
-``POST /api/play``            :class:`PlayRequest`: start a game (one run); 201 ``{game}``.
+``POST /api/play``            :class:`PlayRequest`: start a game (one run, its parameters drawn like a
+                              job's: the shipped posterior unless ``prior``); 201 ``{game, posterior, prior}``.
 ``GET /api/play/{id}?wait=S`` the game's state (long polling, at most 20 s).
 ``POST /api/play/{id}/act``   :class:`ActRequest`: the week's choice; 202 ``{accepted}``.
 """
@@ -19,6 +20,7 @@ from redline.limits import MAX_HORIZON
 from redline.web.context import Ctx
 from redline.web.http import HTTPProblem, json_model
 from redline.web.jobs import new_id
+from redline.web.parameters import Prior, posterior_record
 from redline.web.play import TooManyGames
 
 __all__ = ["router", "PlayRequest", "ActRequest", "MAX_WAIT_S"]
@@ -38,6 +40,8 @@ class PlayRequest(BaseModel):
     seed: int = Field(0, ge=0, json_schema_extra={"problem": f"seed must be >= 0 and horizon within 1..{MAX_HORIZON} weeks"})
     horizon: int | None = Field(None, ge=1, le=MAX_HORIZON,
                                 json_schema_extra={"problem": f"seed must be >= 0 and horizon within 1..{MAX_HORIZON} weeks"})
+    prior: Prior = False
+    """Play from the priors even when a posterior ships beside the scenario (a job's ``prior``)."""
 
     @field_validator("scenario", "actor", mode="before")
     @classmethod
@@ -83,18 +87,20 @@ async def play_page(ctx: Ctx):
 
 @router.post("/api/play", status_code=201)
 async def start(request: Request, ctx: Ctx, body: Annotated[PlayRequest, Depends(json_model(
-        PlayRequest, shape="expected a JSON object {scenario, actor, seed?, horizon?}"))]):
-    loaded, _ = ctx.loaded(request, body.scenario)
+        PlayRequest, shape="expected a JSON object {scenario, actor, seed?, horizon?, prior?}"))]):
+    loaded, origin = ctx.loaded(request, body.scenario)
     tracks = loaded.program.tracks
     if body.actor not in tracks or not tracks[body.actor]:
         playable = [a for a, t in tracks.items() if t]
         raise HTTPProblem(400, f"unknown or action-less actor '{body.actor[:40]}'{did_you_mean(body.actor, playable)} "
                                f"(playable: {', '.join(playable)})")
+    post = await ctx.off_loop(ctx.posterior, loaded, prior=body.prior)  # the jobs' cached choice; a file read
     try:
-        game = ctx.games.start(request.state.session.id, new_id("game"), loaded, body.actor, body.seed, body.horizon)
+        game = ctx.games.start(request.state.session.id, new_id("game"), loaded, body.actor, body.seed, body.horizon,
+                               posterior=post, prior=body.prior, origin=origin)
     except TooManyGames as err:
         raise HTTPProblem(429, err.message) from None
-    return {"game": game.id}
+    return {"game": game.id, "posterior": posterior_record(post), "prior": body.prior}
 
 
 @router.get("/api/play/{gid}")

@@ -49,8 +49,7 @@
       $("scenario-warnings").textContent = info.warnings.length ? info.warnings.length + " provenance warning(s)" : "";
       buildStrategyControls(info);
       buildParamControls(info);
-      $("prior-box").hidden = !info.posterior;  // only a scenario that ships a posterior can leave it
-      if (!info.posterior) $("prior-toggle").checked = false;
+      window.redline.priorBox(info);  // only a scenario that ships a posterior can leave it
       $("graph").innerHTML = info.graph;
       buildProvenance(info.provenance);
       document.body.setAttribute("data-scenario", ref);
@@ -136,7 +135,7 @@
       if (Number(i.value) !== Number(i.getAttribute("data-default"))) params[i.getAttribute("data-name")] = Number(i.value);
     });
     var req = { scenario: state.scenario, runs: Number($("runs").value), seed: Number($("seed").value), strategies: strategies, params: params };
-    if (state.info && state.info.posterior && $("prior-toggle").checked) req.prior = true;
+    if (window.redline.wantsPrior(state.info)) req.prior = true;
     if ($("compare-toggle").checked) req.compare = { actor: $("compare-actor").value, strategies: [$("compare-a").value, $("compare-b").value] };
     return req;
   }
@@ -185,7 +184,7 @@
     var params = Object.keys(r.params).map(function (k) { return k + "=" + r.params[k]; }).join(", ");
     $("result-meta").textContent = r.scenario + " · " + r.runs.toLocaleString() + (r.compare ? " paired runs per strategy" : " runs") +
       " · " + r.horizon + " weeks · seed " + r.seed + (params ? " · " + params : "") + " · " + (r.elapsed_s || 0).toFixed(2) + " s";
-    parametersLine(r);
+    window.redline.parametersLine(r);
     var notes = $("result-notes");
     notes.textContent = "";
     r.notes.forEach(function (n) { notes.appendChild(el("div", { className: "note", text: n })); });
@@ -237,22 +236,6 @@
     $("dl-parquet").href = "/api/jobs/" + job.id + "/results.parquet";
     $("dl-report").href = "/api/jobs/" + job.id + "/report.html";
     openTab("results");
-  }
-
-  // Where the runs' parameters came from: the posterior shipped with the scenario, or the priors
-  // (asked for, none ships, or an upload, which never has one).
-  function parametersLine(r) {
-    var line = $("result-parameters");
-    line.setAttribute("data-posterior", r.posterior ? String(r.posterior.particles) : "");
-    if (r.posterior) {
-      line.textContent = "parameters drawn from the shipped posterior (" + r.posterior.particles.toLocaleString() + " particles)";
-      line.title = r.posterior.path + ", sha256 " + r.posterior.sha256;
-      return;
-    }
-    var why = r.prior ? "the priors were asked for instead of the shipped posterior" :
-      r.origin === "upload" ? "an uploaded scenario has no posterior beside it" : "no posterior ships with this scenario";
-    line.textContent = "parameters at their priors/defaults (" + why + ")";
-    line.title = "";
   }
 
   // How often each red line fired and was carried out, and how often each action was taken, per block.

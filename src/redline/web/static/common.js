@@ -1,5 +1,6 @@
 // redline web pages' shared helpers (loaded before app.js and play.js): building elements with
-// text inserted as textContent only, and calling the app's JSON API. Vanilla JS, no external resources.
+// text inserted as textContent only, calling the app's JSON API, and saying where a result's
+// parameters came from (the shipped posterior or the priors). Vanilla JS, no external resources.
 (function () {
   "use strict";
 
@@ -32,5 +33,34 @@
     });
   }
 
-  window.redline = { el: el, api: api };
+  // The "priors instead of the shipped posterior" box (#prior-box, #prior-toggle): shown only for a
+  // scenario that ships a posterior (info.posterior, from /api/scenarios/{ref}); unticked otherwise.
+  function priorBox(info) {
+    document.getElementById("prior-box").hidden = !info.posterior;
+    if (!info.posterior) document.getElementById("prior-toggle").checked = false;
+  }
+
+  // Whether a request asks for the priors: only where a posterior ships and the box is ticked.
+  function wantsPrior(info) {
+    return !!(info && info.posterior && document.getElementById("prior-toggle").checked);
+  }
+
+  // Where a result's parameters came from (#result-parameters), from its posterior, prior and
+  // origin: the posterior shipped with the scenario, or the priors (asked for, none ships, or an
+  // upload, which never has one). The same words for runs, comparisons and games.
+  function parametersLine(r) {
+    var line = document.getElementById("result-parameters");
+    line.setAttribute("data-posterior", r.posterior ? String(r.posterior.particles) : "");
+    if (r.posterior) {
+      line.textContent = "parameters drawn from the shipped posterior (" + r.posterior.particles.toLocaleString() + " particles)";
+      line.title = r.posterior.path + ", sha256 " + r.posterior.sha256;
+      return;
+    }
+    var why = r.prior ? "the priors were asked for instead of the shipped posterior" :
+      r.origin === "upload" ? "an uploaded scenario has no posterior beside it" : "no posterior ships with this scenario";
+    line.textContent = "parameters at their priors/defaults (" + why + ")";
+    line.title = "";
+  }
+
+  window.redline = { el: el, api: api, priorBox: priorBox, wantsPrior: wantsPrior, parametersLine: parametersLine };
 })();

@@ -4,6 +4,7 @@
   "use strict";
   var $ = function (id) { return document.getElementById(id); };
   var game = null;
+  var info = null;  // the chosen scenario's controls (/api/scenarios/{ref})
 
   var el = window.redline.el, api = window.redline.api;
 
@@ -24,12 +25,14 @@
   }
 
   function loadActors() {
-    return api("GET", "/api/scenarios/" + encodeURIComponent($("play-scenario").value)).then(function (info) {
+    return api("GET", "/api/scenarios/" + encodeURIComponent($("play-scenario").value)).then(function (data) {
+      info = data;
+      window.redline.priorBox(info);
       var sel = $("play-actor");
       sel.textContent = "";
       info.actors.forEach(function (a) { sel.appendChild(el("option", { value: a.id, text: a.name + " (" + a.id + ")" })); });
-      var wanted = new URLSearchParams(location.search).get("actor");
-      if (wanted) sel.value = wanted;
+      var wanted = new URLSearchParams(location.search).get("actor");  // only if this scenario has it
+      if (wanted && info.actors.some(function (a) { return a.id === wanted; })) sel.value = wanted;
       $("play-horizon").value = info.horizon;
     });
   }
@@ -39,6 +42,7 @@
     $("play-result").hidden = true;
     var body = { scenario: $("play-scenario").value, actor: $("play-actor").value,
                  seed: parseInt($("play-seed").value || "0", 10), horizon: parseInt($("play-horizon").value, 10) || null };
+    if (window.redline.wantsPrior(info)) body.prior = true;
     api("POST", "/api/play", body).then(function (data) {
       game = data.game;
       document.body.dataset.game = game;
@@ -51,6 +55,7 @@
     api("GET", "/api/play/" + game + "?wait=10").then(function (g) {
       if (g.status === "running") return poll();
       $("play-wait").hidden = true;
+      window.redline.parametersLine(g);
       document.body.dataset.status = g.status;
       if (g.status === "waiting") showTurn(g.briefing);
       else if (g.status === "done") showResult(g.result);
