@@ -18,7 +18,7 @@ console = Console(stderr=True)
 out_console = Console()
 
 __all__ = ["console", "out_console", "handle_errors", "emit_json", "emit_error", "error_payload", "parse_assignments",
-           "parse_numbers", "to_jsonable", "POSTERIOR", "PRIOR", "choose_posterior", "posterior_json", "number_table"]
+           "parse_numbers", "to_jsonable", "POSTERIOR", "PRIOR", "choose_posterior", "number_table"]
 
 # The names under which commands take their ``--json`` flag; :func:`handle_errors` reads them to
 # decide whether an error is printed as JSON on stdout.
@@ -138,7 +138,3 @@ def choose_posterior(loaded, posterior, prior: bool, *, quiet: bool = False):
                       "--prior runs from the priors", highlight=False)
     return post
 
-
-def posterior_json(post) -> dict | None:
-    """What ``--json`` records about the posterior used (None: the priors)."""
-    return None if post is None else post.describe()
