@@ -11,13 +11,13 @@ import sys
 import numpy as np
 import pytest
 
-from redline.calibrate import shipped_posterior
+from redline.calibrate import shipped_posterior, write_posterior
 from redline.experiments.compare import simulate
 from redline.play import GameLog, Seat, play, replay
 from redline.play.briefing import strategy_comparison
 from redline.results import outcome_summary
 from redline.scenario import load_scenario
-from tests.conftest import _EXAMPLE_DOC, redline_cli, write_calibrated
+from tests.conftest import _EXAMPLE_DOC, CALIBRATED_PARTICLES, redline_cli, write_calibrated
 from tests.test_play import AGENT
 
 SCENARIO_ID = "proxy-calibrated-play"
@@ -116,7 +116,19 @@ def test_cli_play_uses_the_shipped_posterior_like_run_and_prior_the_priors(tmp_p
     try:
         gone = redline_cli("replay", str(tmp_path / "game0.jsonl"))
         assert gone.returncode == 2 and "drew its parameters from the posterior" in gone.stderr
-        assert len(gone.stderr.strip().splitlines()) == 1
+        assert len(gone.stderr.strip().splitlines()) == 1 and "--posterior FILE" in gone.stderr
+        # ... unless its new place is given: the same numbers again
+        found = redline_cli("replay", str(tmp_path / "game0.jsonl"), "--posterior", str(moved), "--json")
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout)["outcomes"] == arms[False]["outcomes"]
+        # a posterior with other content, or one for a game played from the priors, is refused
+        names, theta, weights = CALIBRATED_PARTICLES
+        wrong = write_posterior(tmp_path / "other.posterior.parquet", names, np.array(theta), np.array(weights[::-1]),
+                                {"scenario": SCENARIO_ID, "scenario_sha256": calibrated.sha256})
+        refused = redline_cli("replay", str(tmp_path / "game0.jsonl"), "--posterior", str(wrong))
+        assert refused.returncode == 2 and "is not the posterior the game drew from" in refused.stderr
+        prior_game = redline_cli("replay", str(tmp_path / "game1.jsonl"), "--posterior", str(moved))
+        assert prior_game.returncode == 2 and "drew its parameters from the priors" in prior_game.stderr
         bad = redline_cli("play", scen, *seat, "--posterior", str(moved), "--prior")
         assert bad.returncode == 2 and "--posterior and --prior exclude each other" in bad.stderr
     finally:

@@ -168,13 +168,16 @@ def _print_game(loaded, ds, summary, seats, *, runs, seed, horizon, strategies, 
 def replay(
     game: Path = typer.Argument(..., help="A game log written by `redline play --log`."),
     scenario: Optional[str] = typer.Option(None, "--scenario", help="The scenario, if it moved since the game."),
+    posterior: Optional[Path] = typer.Option(None, "--posterior",
+                                             help="The game's posterior file, if it moved since the game "
+                                                  "(checked against the recorded sha256)."),
     json_out: bool = typer.Option(False, "--json", help="Print the same JSON as `run --json` on stdout."),
 ) -> None:
     """Play a recorded game again from its log and check it reproduces exactly."""
     from redline.results import summarize
     from redline.play import replay as replay_game
 
-    ds = replay_game(game, scenario)
+    ds = replay_game(game, scenario, posterior)
     summary = summarize(ds)
     if json_out:
         emit_json(summary)

@@ -20,8 +20,9 @@ from redline.scenario import load_scenario
 __all__ = ["replay"]
 
 
-def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
-    """Play the game recorded in ``path`` again; ``scenario`` overrides the recorded location.
+def replay(path: str | Path, scenario: str | Path | None = None, posterior: str | Path | None = None) -> xr.Dataset:
+    """Play the game recorded in ``path`` again; ``scenario`` overrides the recorded location, and
+    ``posterior`` the recorded posterior file's (it must hold the recorded content: same sha256).
 
     Raises
     ------
@@ -39,7 +40,7 @@ def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
     seats = {actor: ReplaySeat(actor, exchanges.get(actor, []), str(path)) for actor in header["seats"]}
     ds = play(loaded, seats, runs=header["runs"], seed=header["seed"], horizon=header["horizon"],
               strategies=header.get("strategies") or None, params=header.get("params") or None,
-              posterior=_recorded_posterior(header, loaded, path), on_bad_answer="error")
+              posterior=_recorded_posterior(header, loaded, path, posterior), on_bad_answer="error")
     if end is not None:
         now = outcome_summary(ds)
         for name, recorded in end["outcomes"].items():
@@ -49,13 +50,22 @@ def replay(path: str | Path, scenario: str | Path | None = None) -> xr.Dataset:
     return ds
 
 
-def _recorded_posterior(header: dict, loaded, log: str | Path) -> Posterior | None:
+def _recorded_posterior(header: dict, loaded, log: str | Path, given: str | Path | None = None) -> Posterior | None:
     """The posterior the recorded game drew from (None: the priors; logs from before posteriors
-    were recorded are prior games): the recorded file, else the one beside the scenario, with the
-    recorded sha256."""
+    were recorded are prior games): ``given`` if set, else the recorded file, else the one beside
+    the scenario; it must have the recorded sha256."""
     recorded = header.get("posterior")
     if not recorded:
+        if given is not None:
+            raise ParameterError(f"{log}: the game drew its parameters from the priors; it is replayed without "
+                                 f"a posterior (drop --posterior {given})")
         return None
+    if given is not None:
+        post = load_posterior(given, loaded)
+        if post.sha256 != recorded["sha256"]:
+            raise ParameterError(f"{log}: {given} is not the posterior the game drew from (sha256 {post.sha256[:12]}..., "
+                                 f"recorded {recorded['sha256'][:12]}...)")
+        return post
     for candidate in (Path(recorded["path"]), posterior_beside(loaded)):
         if candidate is not None and candidate.is_file():
             post = load_posterior(candidate, loaded)
@@ -63,4 +73,4 @@ def _recorded_posterior(header: dict, loaded, log: str | Path) -> Posterior | No
                 return post
     raise ParameterError(f"{log}: the game drew its parameters from the posterior {Path(recorded['path']).name} "
                          f"(sha256 {recorded['sha256'][:12]}...), which is neither at {recorded['path']} nor beside "
-                         "the scenario with that content")
+                         "the scenario with that content: give its new place with --posterior FILE")
