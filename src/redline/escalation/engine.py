@@ -266,9 +266,7 @@ class _Block:
                 # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
                 # is a uniform in runs where every option weighs 0: the block's draw is read
                 # whole (the same numbers), unless so few runs need one that it is drawn sparsely.
-                total = weights[0] if weights else np.zeros(self.n)
-                for w in weights[1:]:
-                    total = total + w
+                total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
                 choosing = total > 0
                 if np.count_nonzero(choosing) > SPARSE_DRAWS:
                     u = self.draw(site)
@@ -490,8 +488,7 @@ class _Block:
         finally:
             self.clear_level(action)
         for eff, amount in zip(action.effects, amounts):
-            old = after[eff.var]
-            after[eff.var] = clip_to_bounds(self.p, eff.var, old + amount if eff.op == "add" else np.array(amount, dtype=float))
+            after[eff.var] = self.updated(eff.var, eff.op, after[eff.var], amount)
         if any(eff.attributed is not None for eff in action.effects):
             attributed_after = dict(after)
             for eff, amount in zip(action.effects, amounts):
@@ -576,7 +573,7 @@ class _Block:
                 new = written.get(var)
                 if new is None:
                     new = written[var] = self.copy_of(var)
-                new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+                new[rows] = self.updated(var, op, new[rows], amount)
         self.values.update(written)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
@@ -614,8 +611,13 @@ class _Block:
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
         """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds."""
         new = self.copy_of(var)
-        new[rows] = clip_to_bounds(self.p, var, new[rows] + amount if op == "add" else np.array(amount, dtype=float))
+        new[rows] = self.updated(var, op, new[rows], amount)
         self.values[var] = new
+
+    def updated(self, var: str, op: str, old, amount) -> np.ndarray:
+        """``var``'s value after an ``add`` of ``amount`` to ``old`` (or a ``set`` to it), within its
+        bounds: a new array, ``old`` is left as it is."""
+        return clip_to_bounds(self.p, var, old + amount if op == "add" else np.array(amount, dtype=float))
 
     def copy_of(self, var: str) -> np.ndarray:
         """A new float array of ``var``'s values, to change: the current one may be held
@@ -705,8 +707,7 @@ class _Block:
             if proc.when is None and all_alive:
                 new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
                 for var, op, value in new_values:
-                    new = self.values[var] + value if op == "add" else np.array(value, dtype=float)
-                    self.values[var] = clip_to_bounds(self.p, var, new)
+                    self.values[var] = self.updated(var, op, self.values[var], value)
                 continue
             mask = self.alive if proc.when is None else self.alive & proc.when.evaluate_truth(ctx)
             rows = np.flatnonzero(mask)
@@ -718,8 +719,7 @@ class _Block:
                     self.write_rows(var, op, rows, value)
                 else:  # computed for every run (see evaluate_rows): kept where the process applies
                     old = self.values[var]
-                    new = clip_to_bounds(self.p, var, old + value if op == "add" else np.array(value, dtype=float))
-                    self.values[var] = np.where(mask, new, old)
+                    self.values[var] = np.where(mask, self.updated(var, op, old, value), old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs

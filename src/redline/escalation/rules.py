@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["UTILITY_BOUND", "scripted_weights", "sanitise_utility", "logit_weights"]
+__all__ = ["UTILITY_BOUND", "scripted_weights", "sanitise_utility", "logit_weights", "sum_in_order"]
 
 UTILITY_BOUND = 1e6
 """Largest magnitude an expected utility (or a rationality) may take after sanitising."""
@@ -31,6 +31,15 @@ def sanitise_utility(value):
     if type(value) is np.ndarray and value.dtype == np.float64 and np.isfinite(value).all():
         return value  # the usual case, at a fraction of nan_to_num's cost
     return np.nan_to_num(value, nan=0.0, posinf=UTILITY_BOUND, neginf=-UTILITY_BOUND)
+
+
+def sum_in_order(arrays: Sequence):
+    """The sum of ``arrays`` (at least one), added one after another from the first: the numbers
+    np.sum over the stacked options gives, without stacking them."""
+    total = arrays[0]
+    for a in arrays[1:]:
+        total = total + a
+    return total
 
 
 def scripted_weights(probabilities: Sequence, available: Sequence | None = None, *, renormalise: bool = False):
@@ -47,9 +56,7 @@ def scripted_weights(probabilities: Sequence, available: Sequence | None = None,
         weights = [np.multiply(w, ok) for w, ok in zip(weights, available)]
     if not weights:
         return []
-    total = weights[0]
-    for w in weights[1:]:  # in order, as np.sum over the options would add them
-        total = total + w
+    total = sum_in_order(weights)
     if renormalise:
         empty = total <= 0
         return [np.where(empty, 1.0 / len(weights), w / np.where(empty, 1.0, total)) for w in weights]
@@ -74,8 +81,6 @@ def logit_weights(rationality, utilities: Sequence, available: Sequence | None =
     if nothing:
         top = np.maximum(top, 0.0)  # 0: the 'do nothing' option
     exps = [np.exp(s - top) for s in scores]
-    total = exps[0]
-    for e in exps[1:]:  # added in order, as np.sum over the stacked options would
-        total = total + e
+    total = sum_in_order(exps)
     denom = (np.exp(-top) if nothing else 0.0) + total
     return [e / denom for e in exps]
