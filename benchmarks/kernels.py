@@ -51,6 +51,20 @@ def by_hand(a, k, t, r, ka):
     return a - 0.05 * k / t + r * np.minimum(ka, 1.0) + 0.05 * (0.453 - a)
 
 
+@numba.njit(cache=True, inline="always")
+def binary(op, x, y):
+    """One binary operation of the bytecode on two numbers."""
+    if op == ADD:
+        return x + y
+    if op == SUB:
+        return x - y
+    if op == MUL:
+        return x * y
+    if op == DIV:
+        return x / y
+    return min(x, y)
+
+
 @numba.njit(cache=True)
 def run_major(code, constants, values, out):
     """Each run walks the program on a small stack."""
@@ -59,25 +73,15 @@ def run_major(code, constants, values, out):
         top = 0
         for pc in range(code.shape[0]):
             op, arg = code[pc, 0], code[pc, 1]
-            if op == 0:
+            if op == LOAD:
                 stack[top] = values[arg, run]
                 top += 1
-            elif op == 1:
+            elif op == CONST:
                 stack[top] = constants[arg]
                 top += 1
             else:
                 top -= 1
-                x, y = stack[top - 1], stack[top]
-                if op == 2:
-                    stack[top - 1] = x + y
-                elif op == 3:
-                    stack[top - 1] = x - y
-                elif op == 4:
-                    stack[top - 1] = x * y
-                elif op == 5:
-                    stack[top - 1] = x / y
-                else:
-                    stack[top - 1] = min(x, y)
+                stack[top - 1] = binary(op, stack[top - 1], stack[top])
         out[run] = stack[0]
     return out
 
@@ -90,26 +94,25 @@ def operation_major(code, constants, values, out):
     top = 0
     for pc in range(code.shape[0]):
         op, arg = code[pc, 0], code[pc, 1]
-        if op == 0:
+        if op == LOAD:
             stack[top] = values[arg]
             top += 1
-        elif op == 1:
+        elif op == CONST:
             stack[top] = constants[arg]
             top += 1
         else:
             top -= 1
             x, y = stack[top - 1], stack[top]
-            for run in range(runs):
-                if op == 2:
-                    x[run] = x[run] + y[run]
-                elif op == 3:
-                    x[run] = x[run] - y[run]
-                elif op == 4:
-                    x[run] = x[run] * y[run]
-                elif op == 5:
-                    x[run] = x[run] / y[run]
-                else:
-                    x[run] = min(x[run], y[run])
+            if op == ADD:  # whole-array operations: each one a loop over the runs
+                x += y
+            elif op == SUB:
+                x -= y
+            elif op == MUL:
+                x *= y
+            elif op == DIV:
+                x /= y
+            else:
+                np.minimum(x, y, x)
     out[:] = stack[0]
     return out
 
