@@ -78,6 +78,29 @@ class _RowValues:
         return value
 
 
+class _IdleCost:
+    """What an action that no run took this week must still do, decided once per block: the
+    expressions whose random call sites or windows must move on (evaluated for no run, see
+    :meth:`_Block.evaluate_rows`) and, for a covert act, the attribution draw's site."""
+
+    __slots__ = ("expressions", "attribution_site")
+
+    def __init__(self, action: CompiledAction):
+        moving = [eff.value for eff in action.effects]
+        self.attribution_site = None
+        if action.covert:  # as :meth:`_Block.attribute` evaluates them
+            moving.append(action.attribution_probability)
+            if any(eff.attributed is not None for eff in action.effects):
+                moving.append(action.attribution_delay)
+            self.attribution_site = f"attribution:{action.id}"
+        self.expressions = tuple(e for e in moving if e.random or e.windows)
+
+    @property
+    def free(self) -> bool:
+        """Whether the action costs nothing in a week when no run takes it."""
+        return not self.expressions and self.attribution_site is None
+
+
 class _Block:
     """State of one block of runs while it is being simulated.
 
@@ -131,6 +154,7 @@ class _Block:
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
+        self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
         self.baseline_trips: dict = {}
         self.plain_policies: dict[str, CompiledPolicy] = {}
         self.events_by_week: dict[int, list] = {}
@@ -555,7 +579,10 @@ class _Block:
                 mask = taken.get(aid)
                 if mask is None:
                     continue
-                rows = np.flatnonzero(mask) if mask.any() else _NO_ROWS  # most actions: no run took them
+                if not mask.any():  # most actions: no run took them
+                    self.pass_idle(action, levels)
+                    continue
+                rows = np.flatnonzero(mask)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
@@ -575,6 +602,22 @@ class _Block:
                     new = written[var] = self.copy_of(var)
                 new[rows] = self.updated(var, op, new[rows], amount)
         self.values.update(written)
+
+    def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
+        """A week in which no run took ``action``: no effect changes anything, but its random
+        call sites and windows move on as they would had some run taken it (aligned streams)."""
+        idle = self.idle_cost[action.id]
+        if idle.free:
+            return
+        if action.levels:
+            self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
+        try:
+            for e in idle.expressions:
+                self.evaluate_rows(e, _NO_ROWS)
+            if idle.attribution_site is not None:
+                self.draw(idle.attribution_site, _NO_ROWS)
+        finally:
+            self.clear_level(action)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
