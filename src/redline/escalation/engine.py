@@ -101,6 +101,27 @@ class _IdleCost:
         return not self.expressions and self.attribution_site is None
 
 
+class _TrackPlan:
+    """One actor's track, as :meth:`_Block.choose` reads it every week: its options, its random
+    call site and whether no option can ever be chosen (each action's availability is the
+    constant 0 and the policy evaluates nothing that draws or keeps windows for it)."""
+
+    __slots__ = ("track", "action_ids", "options", "site", "never_chosen")
+
+    def __init__(self, program: Program, policy: CompiledPolicy, actor: str, track: str, action_ids):
+        self.track = track
+        self.action_ids = list(action_ids)
+        self.options = program.options(action_ids)
+        self.site = f"choice:{actor}:{track}"
+        probabilities = [policy.probabilities.get(option_id(program.actions[aid], level))
+                         for aid, level in self.options]
+        self.never_chosen = (
+            policy.kind != "external"  # a seat is asked about every track
+            and all(program.actions[aid].available is not None and program.actions[aid].available.constant == 0
+                    for aid in self.action_ids)
+            and all(e is None or not (e.random or e.windows) for e in probabilities))
+
+
 class _Block:
     """State of one block of runs while it is being simulated.
 
@@ -134,6 +155,7 @@ class _Block:
         }
         self.values: dict[str, np.ndarray | float] = {}
         self._zeros: np.ndarray | None = None
+        self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
@@ -155,6 +177,9 @@ class _Block:
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
+        self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
+                                    for track, ids in tracks.items()]
+                            for actor, tracks in program.tracks.items()}
         self.baseline_trips: dict = {}
         self.plain_policies: dict[str, CompiledPolicy] = {}
         self.events_by_week: dict[int, list] = {}
@@ -230,6 +255,14 @@ class _Block:
             return self.streams.get(site).random(self.n)
         return self.streams.rows(rows).get(site).random(rows.size)
 
+    def nobody(self) -> np.ndarray:
+        """A read-only all-False mask over the working runs (shared: never written in place)."""
+        nobody = self._nobody
+        if nobody is None or nobody.shape[0] != self.n:
+            nobody = self._nobody = np.zeros(self.n, dtype=bool)
+            nobody.setflags(write=False)
+        return nobody
+
     def zeros(self) -> np.ndarray:
         """A read-only array of zeros over the working runs (shared: never written in place)."""
         zeros = self._zeros
@@ -259,60 +292,71 @@ class _Block:
         return forced
 
     def choose(self, forced) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        taken = {aid: np.zeros(self.n, dtype=bool) for aid in self.p.actions}
-        levels = {aid: np.zeros(self.n, dtype=np.int64) for aid in self.leveled}
-        for actor, tracks in self.p.tracks.items():
+        """Each track's option per run: ``taken`` (action -> runs that took it) and ``levels``
+        (action with levels -> the level taken, where taken)."""
+        taken: dict[str, np.ndarray] = {}
+        levels: dict[str, np.ndarray] = {}
+        for actor, plans in self.track_plans.items():
             policy = self.setup.policies[actor]
-            avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
+            # Every availability that can change is evaluated every week (windows stay current).
+            avails = {plan.track: {aid: self.available(aid) for aid in plan.action_ids}
+                      for plan in plans if not plan.never_chosen}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, avails, forced)
-            for track, action_ids in tracks.items():
-                options = self.p.options(action_ids)
+                external = self.external_weights(actor, self.p.tracks[actor], avails, forced)
+            for plan in plans:
                 # The stream moves on every week, scheduled or not, so a run's later choices keep
                 # their numbers; its uniforms are read only in runs where some option may be taken.
-                site = f"choice:{actor}:{track}"
-                scheduled = forced.get((actor, track))
-                if scheduled is not None:
-                    self.draw(site, _NO_ROWS)
-                    aid, level = scheduled
-                    taken[aid] = self.alive.copy()
-                    if aid in levels:
-                        levels[aid][:] = level
+                scheduled = forced.get((actor, plan.track))
+                if scheduled is not None or plan.never_chosen:
+                    self.draw(plan.site, _NO_ROWS)
+                    for aid in plan.action_ids:
+                        taken[aid] = self.nobody()
+                    if scheduled is not None:
+                        aid, level = scheduled
+                        taken[aid] = self.alive.copy()
+                        if self.p.actions[aid].levels:
+                            levels[aid] = np.full(self.n, level, dtype=np.int64)
                     continue
-                avail = avails[track]
+                avail = avails[plan.track]
                 if policy.kind == "scripted":
-                    weights = self.scripted_weights(policy, options, avail, count=True)
+                    weights = self.scripted_weights(policy, plan.options, avail, count=True)
                 elif policy.kind == "external":
-                    weights = external[track]  # one per option: the seat's pick has weight 1
+                    weights = external[plan.track]  # one per option: the seat's pick has weight 1
                 else:
-                    weights = self.logit_weights(policy, options, avail)
-                # Every policy gives unavailable options (and ended runs) weight 0, and an empty
-                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
-                # is a uniform in runs where every option weighs 0: the block's draw is read
-                # whole (the same numbers), unless so few runs need one that it is drawn sparsely.
-                total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
-                choosing = total > 0
-                if np.count_nonzero(choosing) > SPARSE_DRAWS:
-                    u = self.draw(site)
-                else:
-                    rows = np.flatnonzero(choosing)
-                    u = np.zeros(self.n)
-                    u[rows] = self.draw(site, rows)
-                cumulative = None
-                for (aid, level), w in zip(options, weights):
-                    if cumulative is None:  # u >= 0 always
-                        upper = w
-                        pick = u < upper
-                    else:
-                        upper = cumulative + w
-                        pick = (u >= cumulative) & (u < upper)
-                    cumulative = upper
-                    if aid in levels:
-                        taken[aid] |= pick
-                        levels[aid][pick] = level
-                    else:
-                        taken[aid] = pick
+                    weights = self.logit_weights(policy, plan.options, avail)
+                self.pick(plan, weights, taken, levels)
         return taken, levels
+
+    def pick(self, plan: _TrackPlan, weights: list[np.ndarray], taken: dict, levels: dict) -> None:
+        """Select one option of ``plan``'s track per run from its ``weights`` with the track's
+        uniform: option i where the uniform lies in [w_0 + ... + w_{i-1}, w_0 + ... + w_i).
+
+        Every policy gives unavailable options (and ended runs) weight 0, and an empty interval
+        [c, c) holds no draw, so no separate test of ``alive`` is needed; nor is a uniform in runs
+        where every option weighs 0: the block's draw is read whole (the same numbers), unless so
+        few runs need one that it is drawn sparsely."""
+        total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
+        choosing = total > 0
+        if np.count_nonzero(choosing) > SPARSE_DRAWS:
+            u = self.draw(plan.site)
+        else:
+            rows = np.flatnonzero(choosing)
+            u = np.zeros(self.n)
+            u[rows] = self.draw(plan.site, rows)
+        cumulative = None
+        for (aid, level), w in zip(plan.options, weights):
+            if cumulative is None:  # u >= 0 always
+                upper = w
+                chosen = u < upper
+            else:
+                upper = cumulative + w
+                chosen = (u >= cumulative) & (u < upper)
+            cumulative = upper
+            if self.p.actions[aid].levels:
+                taken[aid] = taken[aid] | chosen if aid in taken else chosen
+                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[chosen] = level
+            else:
+                taken[aid] = chosen
 
     def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
@@ -791,7 +835,10 @@ class _Block:
         ctx = self.ctx
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate_truth(ctx)
-            cred = rl.credibility.evaluate(ctx)
+            # A credibility that draws or keeps windows is evaluated every week (aligned streams,
+            # current windows); any other only where the red line fires (elementwise: same values).
+            moving = rl.credibility.random or rl.credibility.windows
+            cred = rl.credibility.evaluate(ctx) if moving else None
             trigger = cond & self.alive & self.can_fire(rl)
             fired = np.flatnonzero(trigger)
             # Both streams move on by a block every week (aligned streams), read only where needed.
@@ -800,8 +847,9 @@ class _Block:
                 if len(rl.responses) > 1:
                     self.draw(f"response:{rl.id}", fired)
                 continue
+            cred = cred[fired] if moving else self.evaluate_rows(rl.credibility, fired)
             enforce = np.zeros(self.n, dtype=bool)
-            enforce[fired] = draw < cred[fired]
+            enforce[fired] = draw < cred
             if len(rl.responses) > 1:
                 carried = np.flatnonzero(enforce)
                 pick = np.zeros(self.n)
@@ -811,7 +859,7 @@ class _Block:
             self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
             self.red_line_enforced[rl.id] |= enforce
             self.red_line_firings[rl.id] += trigger
-            self.note_clipped(rl.credibility, cred, trigger)
+            self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
             self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
             if not enforce.any():
                 continue
