@@ -39,7 +39,7 @@ from redline.escalation.common import (
     RunSetup,
     block_parameters,
     block_streams,
-    clip_to_bounds,
+    bounds_clipper,
     collective_positions,
 )
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
@@ -176,6 +176,10 @@ class _Block:
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
+        self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
+        # each decision, with whether an input draws or keeps windows (then evaluated every week)
+        self.decisions = [(d, any(e.windows or e.random for e in (*d.positions, *d.saliences, *d.capabilities)))
+                          for d in program.decisions]
         self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
         self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
                                     for track, ids in tracks.items()]
@@ -200,7 +204,7 @@ class _Block:
         for name, e in p.attributes.items():
             v[name] = e.evaluate(ctx).copy()
         for name in p.variables:
-            v[name] = clip_to_bounds(p, name, p.initial[name].evaluate(ctx).copy())
+            v[name] = self.clip[name](p.initial[name].evaluate(ctx).copy())
         self.flow_start = {name: v[name].copy() for name in p.flows}
         for aid in p.actions:
             v[aid] = np.zeros(self.n)
@@ -285,7 +289,7 @@ class _Block:
             for var, op, value in new_values:
                 old = self.values[var]
                 new = old + value if op == "add" else value
-                self.values[var] = clip_to_bounds(self.p, var, np.where(self.alive, new, old))
+                self.values[var] = self.clip[var](np.where(self.alive, new, old))
             if event.action is not None:
                 action = self.p.actions[event.action[0]]
                 forced[(action.actor, action.track)] = event.action
@@ -561,8 +565,8 @@ class _Block:
             attributed_after = dict(after)
             for eff, amount in zip(action.effects, amounts):
                 if eff.attributed is not None:
-                    attributed_after[eff.attributed] = clip_to_bounds(
-                        self.p, eff.attributed, attributed_after[eff.attributed] + amount)
+                    attributed_after[eff.attributed] = self.updated(eff.attributed, "add", attributed_after[eff.attributed],
+                                                                  amount)
             if not action.covert:
                 after, attributed_after, p_now = attributed_after, None, 0.0
         total = np.zeros(self.n)
@@ -704,7 +708,7 @@ class _Block:
     def updated(self, var: str, op: str, old, amount) -> np.ndarray:
         """``var``'s value after an ``add`` of ``amount`` to ``old`` (or a ``set`` to it), within its
         bounds: a new array, ``old`` is left as it is."""
-        return clip_to_bounds(self.p, var, old + amount if op == "add" else np.array(amount, dtype=float))
+        return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
 
     def copy_of(self, var: str) -> np.ndarray:
         """A new float array of ``var``'s values, to change: the current one may be held
@@ -768,7 +772,7 @@ class _Block:
                     inside[inside] &= self.idx[pos[inside]] == ids[ready][inside]
                     add = np.zeros(self.n)
                     np.add.at(add, pos[inside], amount[ready][inside])
-                    self.values[var] = clip_to_bounds(self.p, var, self.values[var] + np.where(self.alive, add, 0.0))
+                    self.values[var] = self.updated(var, "add", self.values[var], np.where(self.alive, add, 0.0))
                 if (~ready).any():
                     waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
             self.far_pending = waiting
@@ -780,8 +784,8 @@ class _Block:
                     continue
                 due = buf[slot, k]
                 if due.any():
-                    self.values[eff.attributed] = clip_to_bounds(
-                        self.p, eff.attributed, self.values[eff.attributed] + np.where(self.alive, due, 0.0))
+                    self.values[eff.attributed] = self.updated(eff.attributed, "add", self.values[eff.attributed],
+                                                               np.where(self.alive, due, 0.0))
                     buf[slot, k] = 0.0
                 k += 1
 
@@ -813,21 +817,22 @@ class _Block:
         with windows or random draws are evaluated every week (windows stay current, streams
         aligned), the others only when the model runs."""
         ctx = self.ctx
-        for d in self.p.decisions:
+        for d, inputs_move in self.decisions:
             due = week % d.every_weeks == 0 or week == 1
-            groups = (d.positions, d.saliences, d.capabilities)
-            if not due and not any(e.windows or e.random for group in groups for e in group):
+            if not due and not inputs_move:
                 continue  # nothing to keep current: the inputs are read only when the model runs
-            inputs = [[e.evaluate(ctx) for e in group] for group in groups]
+            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
             if not due:
                 continue
             live = self.alive
             if not live.any():
                 continue
-            position = collective_positions(d, *([x[live] for x in group] for group in inputs))
+            if not live.all():
+                inputs = [[x[live] for x in group] for group in inputs]
+            position = collective_positions(d, *inputs)
             new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
             new[live] = position
-            self.values[d.target] = clip_to_bounds(self.p, d.target, new)
+            self.values[d.target] = self.clip[d.target](new)
 
     def run_red_lines(self, week: int) -> None:
         """Each red line is checked once a week, in the order written: a response can trip a red
@@ -848,21 +853,16 @@ class _Block:
                     self.draw(f"response:{rl.id}", fired)
                 continue
             cred = cred[fired] if moving else self.evaluate_rows(rl.credibility, fired)
-            enforce = np.zeros(self.n, dtype=bool)
-            enforce[fired] = draw < cred
+            carried = fired[draw < cred]  # the runs where the owner enforces it
             if len(rl.responses) > 1:
-                carried = np.flatnonzero(enforce)
                 pick = np.zeros(self.n)
                 pick[carried] = self.draw(f"response:{rl.id}", carried)
-            fired_before = ~np.isnan(self.red_line_week[rl.id])
-            self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
-            self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
-            self.red_line_enforced[rl.id] |= enforce
-            self.red_line_firings[rl.id] += trigger
             self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
-            self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
-            if not enforce.any():
+            self.record_firing(rl, fired, carried, week)
+            if not carried.size:
                 continue
+            enforce = np.zeros(self.n, dtype=bool)
+            enforce[carried] = True
             if len(rl.responses) == 1:
                 chosen = [enforce]
             else:
@@ -886,6 +886,18 @@ class _Block:
                 self.action_count[aid] += mask
                 if self.p.actions[aid].levels:
                     self.option_count[option_id(self.p.actions[aid], level)] += mask
+
+    def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
+        """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
+        (the records are the block's own arrays, so only those runs are written)."""
+        first_week = self.red_line_week[rl.id]
+        first = fired[np.isnan(first_week[fired])]
+        first_week[first] = float(week)
+        self.last_fired[rl.id][fired] = float(week)
+        self.red_line_enforced[rl.id][carried] = True
+        self.red_line_firings[rl.id][fired] += 1
+        if first.size:
+            self.values[rl.id] = (~np.isnan(first_week)).astype(float)
 
     def run_regimes(self, week: int) -> None:
         """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
