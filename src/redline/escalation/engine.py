@@ -634,7 +634,9 @@ class _Block:
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
-                    amounts = [self.evaluate_rows(eff.value, rows) for eff in action.effects]
+                    # A constant amount stays a number: numpy broadcasts it over the rows.
+                    amounts = [eff.value.constant if eff.value.constant is not None else
+                               self.evaluate_rows(eff.value, rows) for eff in action.effects]
                     for eff, amount in zip(action.effects, amounts):
                         changes.append((eff.var, eff.op, rows, amount))
                     self.attribute(action, amounts, rows, week, changes)
@@ -719,7 +721,8 @@ class _Block:
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
     def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
-        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts`` on those rows)."""
+        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts``: each a number
+        or one value per row)."""
         attributed = [(eff, amt) for eff, amt in zip(action.effects, amounts) if eff.attributed is not None]
         if not action.covert:
             for eff, amt in attributed:
@@ -731,8 +734,7 @@ class _Block:
         if not attributed:
             return
         landing = rows[hit]
-        amounts = [(amt if np.shape(amt) == (rows.size,) else np.broadcast_to(amt, (rows.size,)))[hit]
-                   for _, amt in attributed]
+        amounts = [amt[hit] if np.ndim(amt) else np.full(landing.size, amt) for _, amt in attributed]
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
         now = delay == 0
         later = (delay > 0) & (delay < MAX_DELAY)
