@@ -143,6 +143,42 @@ def test_poisson_inversion_is_monotone_in_rate():
     assert np.all(hi >= lo)
 
 
+def _poisson_inverse_reference(rng, lam, runs):
+    """_poisson_inverse as it was written before its shortcuts (every uniform looked up; the
+    walk adding one per step), for the test below."""
+    u = rng.random(runs)
+    lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0:
+        cdf = ex._poisson_cdf(float(lam))
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+    lam = np.broadcast_to(lam, (runs,))
+    p = np.exp(-lam)
+    k = np.zeros(runs)
+    active = np.nonzero(u > p)[0]
+    p, cdf, lam_a, u_a = p[active], p[active].copy(), lam[active], u[active]
+    j = 0
+    while active.size and j < 200:
+        j += 1
+        k[active] += 1.0
+        p = p * lam_a / j
+        cdf += p
+        still = u_a > cdf
+        active, p, cdf, lam_a, u_a = active[still], p[still], cdf[still], lam_a[still], u_a[still]
+    return k
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-9, 0.05, 0.3, 0.69, 0.7, 2.0, 12.0, 30.0])
+@pytest.mark.parametrize("runs", [0, 1, 5000])
+def test_poisson_inverse_shortcuts_draw_the_same_numbers(lam, runs):
+    spread = np.random.default_rng(3).uniform(0.0, lam, runs)
+    for rate in (lam, np.full(runs, lam), spread):
+        ours, theirs = np.random.default_rng(11), np.random.default_rng(11)
+        got = ex._poisson_inverse(ours, rate, runs)
+        want = _poisson_inverse_reference(theirs, rate, runs)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert ours.random() == theirs.random()  # the stream moved on by the same amount
+
+
 # ---- property test: the vectorised compiler agrees with scalar evaluation ---------------------
 
 _leaf = st.one_of(
@@ -293,3 +329,15 @@ def test_random_draws_windows_and_week_are_never_folded():
     assert not np.array_equal(first, second)  # the stream moved on
     window = ex.parse("sum(1, last=3)", names=set(), site="w")
     assert [float(window.evaluate(ctx)[0]) for _ in range(4)] == [1.0, 2.0, 3.0, 3.0]
+
+
+def test_poisson_odd_rates_still_leave_the_quick_test():
+    # NaN and infinite rates give NaN and infinite draws, huge ones the rounded normal, a
+    # negative one 0, each run on its own, while the ordinary runs keep their inverse draws.
+    lam = np.array([0.3, np.nan, np.inf, 3e6, -1.0, -np.inf, 2.0])
+    out = ex._poisson_vector(np.random.default_rng(4), lam, 7)
+    assert np.isnan(out[1]) and out[2] == np.inf and abs(out[3] - 3e6) < 10 * math.sqrt(3e6)
+    assert out[4] == out[5] == 0.0
+    plain = ex._poisson_inverse(np.random.default_rng(4), np.where(np.isfinite(lam) & (lam < 1e6), np.maximum(lam, 0), 0), 7)
+    assert out[[0, 6]].tolist() == plain[[0, 6]].tolist()
+    assert np.isnan(ex._poisson_vector(np.random.default_rng(4), np.float64(np.nan), 3)).all()

@@ -798,9 +798,9 @@ def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws for every run: a negative rate counts as 0; a NaN or infinite rate gives a
     NaN or infinite draw (the run then fails and is counted, never silently capped)."""
     lam = np.maximum(np.asarray(lam, dtype=float), 0.0)  # np.maximum keeps NaN
-    odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
-    if not odd.any():
+    if (lam <= POISSON_NORMAL_ABOVE).all():  # false for NaN and infinity too
         return _poisson_inverse(rng, lam, runs)
+    odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
     lam_b = np.broadcast_to(lam, (runs,))
     odd_b = np.broadcast_to(odd, (runs,))
     draws = _poisson_inverse(rng, np.where(odd_b, 0.0, lam_b), runs)
@@ -833,19 +833,27 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
         cdf = _poisson_cdf(float(lam))
-        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+        if cdf[0] < 0.5:
+            return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+        # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
+        # the others (the same numbers, a fraction of the binary searches).
+        k = np.zeros(runs)
+        above = np.flatnonzero(u > cdf[0])
+        k[above] = np.minimum(np.searchsorted(cdf, u[above], side="left"), cdf.size - 1)
+        return k
     lam = np.broadcast_to(lam, (runs,))
     if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
         return rng.poisson(lam).astype(float)
     p = np.exp(-lam)
     k = np.zeros(runs)
     # Walk up the CDF only for the runs whose uniform lies above it; most stop at 0 or 1.
-    active = np.nonzero(u > p)[0]
-    p, cdf, lam_a, u_a = p[active], p[active].copy(), lam[active], u[active]
+    active = np.flatnonzero(u > p)
+    p, lam_a, u_a = p[active], lam[active], u[active]
+    cdf = p.copy()
     j = 0
     while active.size and j < 200:
         j += 1
-        k[active] += 1.0
+        k[active] = j  # the runs still walking have all walked j steps
         p = p * lam_a / j
         cdf += p
         still = u_a > cdf
