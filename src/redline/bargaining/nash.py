@@ -68,12 +68,33 @@ def _row_max(x):
     return out
 
 
-def _gains(x, ideal, radius, utility):
-    """Gains over the disagreement point at ``x`` (batch,), their slopes and curvatures (actors, batch)."""
-    d = x - ideal
-    if utility == "linear":
-        return radius - np.abs(d), -np.sign(d), 0.0
-    return radius**2 - d**2, -2.0 * d, -2.0
+def _derivatives(x, ideal, radius, w, off, utility, scratch):
+    """The log-objective's derivative ``sum_i w_i g_i' / g_i`` at ``x`` (batch,) and its slope
+    ``sum_i w_i (g_i'' g_i - g_i'^2) / g_i^2``, actors marked ``off`` left out; ``g_i`` is actor
+    i's gain over its disagreement point (for quadratic utilities ``radius`` holds the squared
+    radii). Written into three scratch tables shaped like ``ideal``, operation for operation as
+    the formulas read, so the numbers are those of the plain expressions."""
+    d, slope, term = scratch
+    np.subtract(x, ideal, out=d)
+    if utility == "linear":  # g = radius - |d|, g' = -sign(d), g'' = 0
+        np.sign(d, out=slope)
+        np.negative(slope, out=slope)
+        g = np.subtract(radius, np.abs(d, out=d), out=d)
+        curvature = 0.0
+    else:  # g = radius**2 - d**2, g' = -2 d, g'' = -2
+        np.multiply(-2.0, d, out=slope)
+        g = np.subtract(radius, np.square(d, out=d), out=d)
+        curvature = -2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(np.multiply(w, slope, out=term), g, out=term)
+        np.copyto(term, 0.0, where=off)
+        f = _row_sum(term)
+        np.multiply(curvature, g, out=term)
+        np.subtract(term, np.square(slope, out=slope), out=term)
+        np.multiply(w, term, out=term)
+        np.divide(term, np.square(g, out=g), out=term)
+        np.copyto(term, 0.0, where=off)
+        return f, _row_sum(term)
 
 
 def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
@@ -86,14 +107,15 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
     rows = np.nonzero(b > a)[0]
     # The working rows' tables are cut once and again only when some row has converged.
     xr, ar, br = x[rows], a[rows], b[rows]
-    idr, rr, on, wr = ideal[:, rows], radius[:, rows], active[:, rows], w[:, rows]
+    idr, rr, off, wr = ideal[:, rows], radius[:, rows], ~active[:, rows], w[:, rows]
+    if utility != "linear":
+        rr = rr**2
+    scratch = np.empty((3,) + idr.shape)
     for _ in range(200):
         if rows.size == 0:
             break
-        g, slope, curvature = _gains(xr, idr, rr, utility)
+        f, fp = _derivatives(xr, idr, rr, wr, off, utility, scratch[:, :, :rows.size])
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = _row_sum(np.where(on, wr * slope / g, 0.0))
-            fp = _row_sum(np.where(on, wr * (curvature * g - slope**2) / g**2, 0.0))
             new = xr - f / fp
         ar = np.where(f > 0, xr, ar)
         br = np.where(f > 0, br, xr)
@@ -105,7 +127,7 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
             continue
         keep = np.flatnonzero(moving)
         rows, xr, ar, br = rows[keep], new[keep], ar[keep], br[keep]
-        idr, rr, on, wr = idr[:, keep], rr[:, keep], on[:, keep], wr[:, keep]
+        idr, rr, off, wr = idr[:, keep], rr[:, keep], off[:, keep], wr[:, keep]
     return x
 
 
