@@ -101,33 +101,39 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
     """Root of the log-objective's derivative ``f(x) = sum_i w_i g_i'(x) / g_i(x)`` inside the
     brackets ``(a, b)`` where ``f`` is smooth and decreasing (the objective is concave): Newton
     steps, replaced by bisection whenever a step leaves the bracket (a safeguarded Newton method,
-    Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). Rows leave the working set as
-    soon as their step falls below ``tolerance``."""
+    Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). A row stops as soon as its step
+    falls below ``tolerance``."""
     x = 0.5 * (a + b)
     rows = np.nonzero(b > a)[0]
-    # The working rows' tables are cut once and again only when some row has converged.
+    # The working set's tables are cut only once fewer than half its rows still move: rows are
+    # independent, so a row that has stopped is carried along (its later steps are not kept).
     xr, ar, br = x[rows], a[rows], b[rows]
     idr, rr, off, wr = ideal[:, rows], radius[:, rows], ~active[:, rows], w[:, rows]
     if utility != "linear":
         rr = rr**2
     scratch = np.empty((3,) + idr.shape)
+    moving = np.ones(rows.size, bool)
     for _ in range(200):
-        if rows.size == 0:
+        if not moving.any():
             break
         f, fp = _derivatives(xr, idr, rr, wr, off, utility, scratch[:, :, :rows.size])
         with np.errstate(divide="ignore", invalid="ignore"):
             new = xr - f / fp
-        ar = np.where(f > 0, xr, ar)
-        br = np.where(f > 0, br, xr)
-        new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
-        x[rows] = new
-        moving = np.abs(new - xr) > tolerance
+            ar = np.where(f > 0, xr, ar)
+            br = np.where(f > 0, br, xr)
+            new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
+            step = np.abs(new - xr) > tolerance
         if moving.all():
-            xr = new
-            continue
-        keep = np.flatnonzero(moving)
-        rows, xr, ar, br = rows[keep], new[keep], ar[keep], br[keep]
-        idr, rr, off, wr = idr[:, keep], rr[:, keep], off[:, keep], wr[:, keep]
+            x[rows] = new
+            moving = step
+        else:
+            x[rows[moving]] = new[moving]
+            moving &= step
+        xr = new
+        if np.count_nonzero(moving) * 2 < rows.size:
+            keep = np.flatnonzero(moving)
+            rows, xr, ar, br, moving = rows[keep], xr[keep], ar[keep], br[keep], moving[keep]
+            idr, rr, off, wr = idr[:, keep], rr[:, keep], off[:, keep], wr[:, keep]
     return x
 
 
