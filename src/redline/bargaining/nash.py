@@ -151,21 +151,21 @@ def _one_sided(x, ideal, w, radius, from_left, weightless, out):
     return _row_sum(inv)
 
 
-def _linear_kinks(ideal, w, radius, active, left, right):
+def _linear_kinks(ideal, w, radius, active, left, right, scratch):
     """For piecewise-linear utilities the optimum is either at an actor's ideal point (a kink,
     where the one-sided derivatives of the log-objective straddle zero) or inside the smooth
     segment between two consecutive kinks. The derivative decreases, so a binary search over the
     sorted ideal points finds which (O(actors log actors) per row). Returns the optimum where it
-    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise."""
+    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise. ``scratch`` is a
+    table shaped like ``ideal``."""
     actors, batch = ideal.shape
     inside = active & (ideal > left) & (ideal < right)
     # sorted per batch row, on the (batch, actors) layout: numpy's sort of equal keys (0.0 and
     # -0.0) depends on the layout it sorts
-    points = np.sort(np.ascontiguousarray(np.where(inside, ideal, np.inf).T), axis=1).ravel()
+    points = np.sort(_where(scratch, inside, ideal, np.inf).T, axis=1).ravel()
     count = inside.sum(axis=0)
     at = np.arange(batch) * actors  # where each batch row's points start in ``points``
     weightless = ~(w > 0)
-    scratch = np.empty(ideal.shape)
     lo, hi = np.zeros_like(count), count.copy()
     while True:
         open_ = lo < hi
@@ -213,33 +213,41 @@ def _pool_identical(ideal, w, active):
     return ideal[keep], pooled, active[keep]
 
 
+def _where(out, condition, x, y):
+    """``np.where(condition, x, y)`` written into ``out`` (the same numbers; numpy's ``where``
+    with a broadcast operand is several times slower than two masked copies)."""
+    np.copyto(out, x)
+    np.copyto(out, y, where=~condition)
+    return out
+
+
 def _solve(ideal, w, active, status_quo, disagreement, utility):
     """The Nash bargaining solution per batch row from (actors, batch) tables of ideal points
     and weights (both 0 where ``active`` is false); returns the prediction and the agreement mask."""
     ideal, w, active = _pool_identical(ideal, w, active)
     batch = ideal.shape[1]
-    lo = _row_min(np.where(active, ideal, np.inf))
-    hi = _row_max(np.where(active, ideal, -np.inf))
+    table, other = np.empty(ideal.shape), np.empty(ideal.shape)
+    lo = _row_min(_where(table, active, ideal, np.inf))
+    hi = _row_max(_where(table, active, ideal, -np.inf))
     if status_quo is None:
         sq = np.full(batch, np.nan)
     else:
         sq = status_quo
         lo = np.fmin(lo, sq)
         hi = np.fmax(hi, sq)
-    far_end = np.where(np.abs(ideal - lo) >= np.abs(ideal - hi), lo, hi)
+    lo_is_far = np.abs(np.subtract(ideal, lo, out=table), out=table) >= np.abs(np.subtract(ideal, hi, out=other), out=other)
+    d_point = _where(table, lo_is_far, lo, hi)
     if disagreement == "status_quo" and status_quo is not None:
-        d_point = np.where(np.isfinite(sq), sq, far_end)
-    else:
-        d_point = far_end
+        np.copyto(d_point, sq, where=np.isfinite(sq))
     # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
-    radius = np.abs(d_point - ideal)
-    left = _row_max(np.where(active, ideal - radius, -np.inf))
-    right = _row_min(np.where(active, ideal + radius, np.inf))
+    radius = np.abs(np.subtract(d_point, ideal, out=table), out=table)
+    left = _row_max(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf))
+    right = _row_min(_where(other, active, np.add(ideal, radius, out=other), np.inf))
     agreement = right > left
     left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
     width = float(np.max(right - left, initial=0.0))
     if utility == "linear":
-        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right)
+        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right, other)
     else:
         at_kink, a, b = np.full(batch, np.nan), left, right
     smooth = np.isnan(at_kink)
