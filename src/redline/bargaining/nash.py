@@ -47,24 +47,15 @@ def _row_sum(x):
     return np.broadcast_to(total, x.shape[1:]) if np.ndim(total) == 0 else total
 
 
-def _row_min(x):
-    """``x.T.min(axis=1)`` for an (actors, batch) table: actor by actor up to 8 actors (the same
-    numbers, signed zeros included); beyond, as numpy does it on the (batch, actors) layout."""
+def _row_extreme(x, ufunc):
+    """``ufunc.reduce(x.T, axis=1)`` for an (actors, batch) table and ``np.minimum`` or
+    ``np.maximum``: actor by actor up to 8 actors (the same numbers, signed zeros included);
+    beyond, as numpy does it on the (batch, actors) layout."""
     if not 1 <= x.shape[0] <= 8:
-        return np.ascontiguousarray(x.T).min(axis=1)
+        return ufunc.reduce(np.ascontiguousarray(x.T), axis=1)
     out = x[0].copy()
     for row in x[1:]:
-        np.minimum(out, row, out=out)
-    return out
-
-
-def _row_max(x):
-    """``x.T.max(axis=1)`` for an (actors, batch) table, as :func:`_row_min`."""
-    if not 1 <= x.shape[0] <= 8:
-        return np.ascontiguousarray(x.T).max(axis=1)
-    out = x[0].copy()
-    for row in x[1:]:
-        np.maximum(out, row, out=out)
+        ufunc(out, row, out=out)
     return out
 
 
@@ -227,8 +218,8 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
     ideal, w, active = _pool_identical(ideal, w, active)
     batch = ideal.shape[1]
     table, other = np.empty(ideal.shape), np.empty(ideal.shape)
-    lo = _row_min(_where(table, active, ideal, np.inf))
-    hi = _row_max(_where(table, active, ideal, -np.inf))
+    lo = _row_extreme(_where(table, active, ideal, np.inf), np.minimum)
+    hi = _row_extreme(_where(table, active, ideal, -np.inf), np.maximum)
     if status_quo is None:
         sq = np.full(batch, np.nan)
     else:
@@ -241,8 +232,8 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
         np.copyto(d_point, sq, where=np.isfinite(sq))
     # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
     radius = np.abs(np.subtract(d_point, ideal, out=table), out=table)
-    left = _row_max(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf))
-    right = _row_min(_where(other, active, np.add(ideal, radius, out=other), np.inf))
+    left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
+    right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
     agreement = right > left
     left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
     width = float(np.max(right - left, initial=0.0))
