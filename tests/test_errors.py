@@ -40,3 +40,16 @@ def test_did_you_mean_suggests_the_closest_choice_only_when_close():
 def test_the_errors_are_part_of_the_public_face():
     for name in ("RedlineError", "ScenarioError", "ExpressionError", "ParameterError"):
         assert name in redline.__all__ and getattr(redline, name) is getattr(redline.errors, name)
+
+
+def test_an_error_is_one_line_whatever_names_it_quotes():
+    """Found by the loader fuzz test: a mapping key '\\n' in a scenario came back as an error of
+    two lines. Control characters and line separators in a message or a file name are escaped."""
+    from redline.scenario.load import scenario_from_text
+
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_text('meta:\n  "\\n": 1\n  "\\u2028\\e[31m": 2\n', name="two\nlines.yaml")
+    text = str(caught.value)
+    assert text.splitlines() == [text] and "\\n" in text and text.startswith("two\\nlines.yaml:")
+    err = ParameterError("tab\there, bell\a, separator\u2028, é kept", Location("f.yaml", 1, 2))
+    assert str(err) == "f.yaml:1:2: tab\\there, bell\\x07, separator\\u2028, é kept"

@@ -6,6 +6,7 @@ the CLI prints a single ``file:line:col: message`` line and exits with code 2.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 __all__ = [
@@ -20,6 +21,15 @@ __all__ = [
 ]
 
 
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters written as escapes (``\\n``,
+    ``\\x1b``...): a name read from a user's file may hold them, and an error is one line."""
+    return _BREAKS.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class Location:
     """A place in a file: 1-based line and column."""
 
@@ -31,7 +41,7 @@ class Location:
         self.column = column
 
     def __str__(self) -> str:
-        parts = [self.file or "<input>"]
+        parts = [one_line(self.file or "<input>")]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -46,6 +56,7 @@ class RedlineError(Exception):
     """Base class of every error redline reports to users."""
 
     def __init__(self, message: str, location: Location | None = None):
+        message = one_line(str(message))
         super().__init__(message)
         self.message = message
         self.location = location
