@@ -194,12 +194,16 @@ class _SiteStream:
 
 def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
     """The bargaining model's predicted position per run, from (parties, runs) arrays."""
-    pos, sal, cap = (np.empty((np.shape(positions[0])[0], len(positions))) for _ in range(3))
-    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # columns of (runs, parties)
-        pos[:, j], sal[:, j], cap[:, j] = p, s, c
+    runs = np.shape(positions[0])[0]
+    pos, sal, cap = (np.empty((len(positions), runs)) for _ in range(3))
+    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # rows of (parties, runs)
+        pos[j], sal[j], cap[j] = p, s, c
     np.clip(sal, 0.0, 1.0, out=sal)
     np.maximum(cap, 0.0, out=cap)
-    actors = bargaining.Actors.from_arrays(pos, sal, cap, names=decision.parties)
+    if bargaining.ALIASES.get(decision.model, decision.model) == "nash_bargaining":
+        # the same numbers as through an Actors table, without its (runs, parties) copies
+        return bargaining.nash.predict_tables(pos, sal, cap, **decision.options)
+    actors = bargaining.Actors.from_arrays(pos.T, sal.T, cap.T, names=decision.parties)
     return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
 
 
