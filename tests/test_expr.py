@@ -143,6 +143,42 @@ def test_poisson_inversion_is_monotone_in_rate():
     assert np.all(hi >= lo)
 
 
+def _poisson_inverse_reference(rng, lam, runs):
+    """_poisson_inverse as it was written before its shortcuts (every uniform looked up; the
+    walk adding one per step), for the test below."""
+    u = rng.random(runs)
+    lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0:
+        cdf = ex._poisson_cdf(float(lam))
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+    lam = np.broadcast_to(lam, (runs,))
+    p = np.exp(-lam)
+    k = np.zeros(runs)
+    active = np.nonzero(u > p)[0]
+    p, cdf, lam_a, u_a = p[active], p[active].copy(), lam[active], u[active]
+    j = 0
+    while active.size and j < 200:
+        j += 1
+        k[active] += 1.0
+        p = p * lam_a / j
+        cdf += p
+        still = u_a > cdf
+        active, p, cdf, lam_a, u_a = active[still], p[still], cdf[still], lam_a[still], u_a[still]
+    return k
+
+
+@pytest.mark.parametrize("lam", [0.0, 1e-9, 0.05, 0.3, 0.69, 0.7, 2.0, 12.0, 30.0])
+@pytest.mark.parametrize("runs", [0, 1, 5000])
+def test_poisson_inverse_shortcuts_draw_the_same_numbers(lam, runs):
+    spread = np.random.default_rng(3).uniform(0.0, lam, runs)
+    for rate in (lam, np.full(runs, lam), spread):
+        ours, theirs = np.random.default_rng(11), np.random.default_rng(11)
+        got = ex._poisson_inverse(ours, rate, runs)
+        want = _poisson_inverse_reference(theirs, rate, runs)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert ours.random() == theirs.random()  # the stream moved on by the same amount
+
+
 # ---- property test: the vectorised compiler agrees with scalar evaluation ---------------------
 
 _leaf = st.one_of(
@@ -205,3 +241,103 @@ def test_windows_agree_with_scalar(series, n, fn):
             window = [float(w != 0) for w in window]
         expected = sum(window) / len(window) if fn == "mean" else sum(window)
         assert math.isclose(s[t], expected, abs_tol=1e-9)
+
+
+# ---- constant folding and shortcut closures give the general path's bits -------------------
+
+def _both_ways(text, names, monkeypatch):
+    """``text`` compiled with the shortcuts (folding, direct operands) and the general way."""
+    fast = ex.parse(text, names=names, site="f")
+    with monkeypatch.context() as m:
+        m.setattr(ex, "_SHORTCUTS", False)
+        general = ex.parse(text, names=names, site="f")
+    return fast, general
+
+
+def _bits(a):
+    return np.ascontiguousarray(np.asarray(a, dtype=float)).view(np.int64)
+
+
+_fold_leaf = st.one_of(
+    st.sampled_from(["x", "y", "z", "week", "true", "false", "0", "2", "-3", "0.1"]),
+    st.floats(min_value=-50, max_value=50, allow_nan=False).map(lambda f: repr(round(f, 3))),
+)
+
+
+def _fold_combine(children):
+    binary = st.tuples(children, st.sampled_from(["+", "-", "*", "/", "%", "**", "<", "<=", ">", ">=", "==", "!=",
+                                                  "and", "or"]), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+    chained = st.tuples(children, children, children).map(lambda t: f"({t[0]} < {t[1]} <= {t[2]})")
+    unary = st.tuples(st.sampled_from(["-", "not ", "abs", "exp", "log", "sqrt", "floor", "round"]), children).map(
+        lambda t: f"({t[0]}({t[1]}))")
+    calls = st.one_of(
+        st.tuples(children, children, children).map(lambda t: f"if({t[0]}, {t[1]}, {t[2]})"),
+        st.tuples(children, children).map(lambda t: f"min({t[0]}, {t[1]})"),
+        st.tuples(children, children, children).map(lambda t: f"max({t[0]}, {t[1]}, {t[2]})"),
+        st.tuples(children, children, children).map(lambda t: f"clip({t[0]}, {t[1]}, {t[2]})"),
+    )
+    return st.one_of(binary, chained, unary, calls)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(_fold_leaf, _fold_combine, max_leaves=10),
+       st.lists(st.sampled_from([0.0, -0.0, 1.0, -2.5, 3.0, 1e-3, 40.0, np.nan, np.inf]), min_size=9, max_size=9))
+def test_shortcuts_give_the_general_path_bit_for_bit(text, numbers):
+    # Hypothesis and monkeypatch do not mix as a fixture: patch by hand.
+    fast = ex.parse(text, names={"x", "y", "z"}, site="f")
+    ex._SHORTCUTS = False
+    try:
+        general = ex.parse(text, names={"x", "y", "z"}, site="f")
+    finally:
+        ex._SHORTCUTS = True
+    arr = np.array(numbers).reshape(3, 3)
+    values = {"x": arr[:, 0], "y": arr[:, 1], "z": arr[:, 2]}
+    with np.errstate(all="ignore"):
+        for e in (fast, general):
+            ctx = ex.EvalContext(values, 3, None)
+            ctx.week = 2
+            e.out, e.truth = e.evaluate(ctx).copy(), e.evaluate_truth(ctx).copy()
+    assert np.array_equal(_bits(fast.out), _bits(general.out)), text
+    assert np.array_equal(fast.truth, general.truth), text
+
+
+def test_constant_parts_are_folded_once_and_only_when_exact(monkeypatch):
+    import redline.functions  # noqa: F401  registers swu_per_kg
+
+    ctx = ex.EvalContext({"x": np.array([1.0, 2.0])}, 2, None)
+    for text in ("false", "swu_per_kg(4.5, 0.711, 0.3)", "-5200 / 7", "min(1, 2) < 3 and not false"):
+        fast, general = _both_ways(text, {"x"}, monkeypatch)
+        assert fast._fixed is not None and general._fixed is None, text
+        assert fast.constant is None  # `constant` still means: a number was written here
+        assert np.array_equal(_bits(fast.evaluate(ctx)), _bits(general.evaluate(ctx))), text
+        assert np.array_equal(fast.evaluate_truth(ctx), general.evaluate_truth(ctx)), text
+    # a part that warns or raises is left to run time, where it warns or raises as before
+    for text in ("1 / 0 + x", "log(0)", "breakout_days(6200, 372.3, 120)"):
+        assert ex.parse(text, names={"x"}, site="f")._fixed is None, text
+    with pytest.warns(RuntimeWarning):
+        ex.parse("log(0)", names=set(), site="f").evaluate(ctx)
+    with pytest.raises(ExpressionError, match="outside"):
+        ex.parse("breakout_days(6200, 372.3, 120)", names=set(), site="f").evaluate(ctx)
+
+
+def test_random_draws_windows_and_week_are_never_folded():
+    streams = {}
+    ctx = ex.EvalContext({}, 50, lambda site: streams.setdefault(site, np.random.default_rng(0)))
+    e = ex.parse("uniform(0, 1) + 0 * sum(1, last=3) + week", names=set(), site="r")
+    assert e._fixed is None
+    first, second = e.evaluate(ctx).copy(), e.evaluate(ctx).copy()
+    assert not np.array_equal(first, second)  # the stream moved on
+    window = ex.parse("sum(1, last=3)", names=set(), site="w")
+    assert [float(window.evaluate(ctx)[0]) for _ in range(4)] == [1.0, 2.0, 3.0, 3.0]
+
+
+def test_poisson_odd_rates_still_leave_the_quick_test():
+    # NaN and infinite rates give NaN and infinite draws, huge ones the rounded normal, a
+    # negative one 0, each run on its own, while the ordinary runs keep their inverse draws.
+    lam = np.array([0.3, np.nan, np.inf, 3e6, -1.0, -np.inf, 2.0])
+    out = ex._poisson_vector(np.random.default_rng(4), lam, 7)
+    assert np.isnan(out[1]) and out[2] == np.inf and abs(out[3] - 3e6) < 10 * math.sqrt(3e6)
+    assert out[4] == out[5] == 0.0
+    plain = ex._poisson_inverse(np.random.default_rng(4), np.where(np.isfinite(lam) & (lam < 1e6), np.maximum(lam, 0), 0), 7)
+    assert out[[0, 6]].tolist() == plain[[0, 6]].tolist()
+    assert np.isnan(ex._poisson_vector(np.random.default_rng(4), np.float64(np.nan), 3)).all()

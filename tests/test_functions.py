@@ -38,6 +38,35 @@ def test_breakout_days_groups_runs_by_their_assays():
     assert days[2] < days[0]  # more separative capacity, fewer days
 
 
+def test_breakout_days_one_assay_set_gives_the_grouped_path_s_bits():
+    # Assays written as numbers skip the grouping; the runs must get the very numbers they get
+    # when the same assays arrive per run among others (the grouped path), stocks at one assay
+    # added, negative stocks counted as none.
+    rng = np.random.default_rng(7)
+    rate = rng.uniform(0.0, 9000.0, 40)
+    leu, heu, more_leu = rng.uniform(-5.0, 400.0, (3, 40))
+    heu[::3] = 0.0
+    fast = breakout_days_expr(rate, leu, 4.5, heu, 20.0, more_leu, 4.5)
+    odd = np.full(40, 4.5)
+    odd[-1] = 3.0  # one run with other assays forces the grouped path
+    grouped = breakout_days_expr(rate, leu, odd, heu, 20.0, more_leu, 4.5)
+    assert np.array_equal(fast[:-1].view(np.int64), grouped[:-1].view(np.int64))
+    assert fast[-1] != grouped[-1]
+    alone = breakout_days({0.045: np.maximum(leu, 0) + np.maximum(more_leu, 0), 0.2: heu}, rate)
+    assert np.allclose(fast, alone, rtol=1e-12)
+
+
+def test_breakout_days_routes_follow_the_assumptions():
+    # The routes are cached per (assays, product assay, assumptions): other tails, other days.
+    from redline.nuclear import BreakoutAssumptions
+
+    stocks, rate = {0.045: np.array([300.0])}, np.array([5000.0])
+    lean = breakout_days(stocks, rate, assumptions=BreakoutAssumptions(natural_tails_assay=0.002,
+                                                                       enriched_tails_assay=0.002))
+    assert breakout_days(stocks, rate)[0] != lean[0]
+    assert breakout_days(stocks, rate)[0] == breakout_days(dict(stocks), rate)[0]
+
+
 def test_breakout_days_refuses_impossible_assays_and_odd_arguments():
     with pytest.raises(ExpressionError, match="outside"):
         breakout_days_expr(np.array([1000.0]), np.array([100.0]), np.array([120.0]))

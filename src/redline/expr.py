@@ -23,6 +23,7 @@ import ast
 import functools
 import math
 import re
+import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -221,15 +222,24 @@ class Expression:
     _scalar: Callable[[ScalarContext], float] = field(repr=False)
     constant: float | None = None
     window_weeks: int = 0  # weeks of history its last=N windows keep per run (memory budgeting)
-    _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # constant, broadcast
+    # The value of a constant: ``constant``, or the whole expression folded at parse time (e.g.
+    # ``false``, ``swu_per_kg(4.5, 0.711, 0.3)``), which ``constant`` does not report because
+    # callers read it as "a number was written here".
+    _fixed: float | None = field(default=None, repr=False, compare=False)
+    _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed, broadcast
+    _constant_truth: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed != 0, broadcast
+
+    def __post_init__(self) -> None:
+        if self._fixed is None:
+            self._fixed = self.constant
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
         (read-only when it is a constant or a broadcast scalar)."""
-        if self.constant is not None:
+        if self._fixed is not None:
             cached = self._constant_runs
             if cached is None or cached.shape[0] != ctx.runs:
-                cached = self._constant_runs = np.broadcast_to(self.constant, (ctx.runs,))
+                cached = self._constant_runs = np.broadcast_to(self._fixed, (ctx.runs,))
             return cached
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
@@ -242,8 +252,13 @@ class Expression:
         """``evaluate(ctx) != 0`` as a bool array of shape (runs,) (read-only when broadcast):
         a comparison, ``and``/``or`` or ``not`` at the top gives its truth values directly,
         without the round trip through 0.0/1.0 (the same values, NaN counting as true)."""
+        if self._fixed is not None:
+            cached = self._constant_truth
+            if cached is None or cached.shape[0] != ctx.runs:
+                cached = self._constant_truth = np.broadcast_to(self._fixed != 0, (ctx.runs,))
+            return cached
         truth = getattr(self._vector, "truth", None)
-        if truth is None or self.constant is not None:
+        if truth is None:
             return self.evaluate(ctx) != 0
         value = truth(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,):
@@ -310,9 +325,11 @@ def parse(
         raise ExpressionError("expression is too deeply nested or malformed", location) from None
     compiler = _Compiler(text, frozenset(names), site, location)
     vector, scalar = compiler.compile(tree.body, depth=0)
+    folded = getattr(vector, "folded", None) if _SHORTCUTS else None
     return Expression(
         text=text, site=site, names=frozenset(compiler.used), random=compiler.random, windows=compiler.windows,
         _vector=vector, _scalar=scalar, window_weeks=compiler.window_weeks,
+        _fixed=None if folded is None else float(folded),
     )
 
 
@@ -347,7 +364,88 @@ def _with_truth(truth: Callable[[EvalContext], Any]) -> Callable[[EvalContext], 
 def _truth_of(vec: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
     """A closure giving ``vec(ctx) != 0`` as bools (directly when ``vec`` is a truth value)."""
     truth = getattr(vec, "truth", None)
-    return truth if truth is not None else (lambda ctx: np.not_equal(vec(ctx), 0))
+    if truth is not None:
+        return truth
+    return _fold(lambda ctx: np.not_equal(vec(ctx), 0), [vec])
+
+
+# --------------------------------------------------------------------------------------------
+# Constant folding and the closures of the commonest node shapes. The vector closure of a
+# constant carries its value as ``folded``; that of a variable, its name as ``variable``.
+
+_SHORTCUTS = True  # False compiles every node the general way (the tests compare the two bit for bit)
+
+
+def _constant(value: Any) -> Callable[[EvalContext], Any]:
+    """The vector closure of a constant (a number, or a part folded at parse time)."""
+    def vec(ctx):
+        return value
+
+    vec.folded = value
+    return vec
+
+
+def _variable(name: str) -> Callable[[EvalContext], Any]:
+    def vec(ctx):
+        return ctx.values[name]
+
+    vec.variable = name
+    return vec
+
+
+def _fold(vec: Callable[[EvalContext], Any], parts) -> Callable[[EvalContext], Any]:
+    """``vec`` computed once, now, when every one of its ``parts`` is a constant.
+
+    Only for pure nodes (arithmetic, comparisons, logic, the plain functions and the registered
+    ones, which must be pure): the same numpy call on the same numbers gives the same result
+    at parse time as every week, so the result is exact, bit for bit. A part that raises or
+    warns (a division by zero, an assay out of range) is left to run time, where its error or
+    warning belongs. A truth value keeps its bools as ``truth``.
+    """
+    if not _SHORTCUTS or not all(hasattr(p, "folded") for p in parts):
+        return vec
+    truth = getattr(vec, "truth", None)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            value = vec(None)  # the parts are constants: nothing is read from a context
+            truth_value = None if truth is None else truth(None)
+    except Exception:  # noqa: BLE001 - whatever it is, it happens at run time as before
+        return vec
+    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "biuf":  # a number or a bool
+        return vec
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    folded = _constant(value)
+    if truth is not None:
+        folded.truth = _constant(truth_value)
+    return folded
+
+
+def _binary(op, left, right) -> Callable[[EvalContext], Any]:
+    """The vector closure of ``op(left, right)`` (a numpy ufunc of two operands), folded when
+    both are constants, and reading a constant or a variable operand directly rather than
+    through its closure (the commonest shapes: ``x * 0.5``, ``x > y``)."""
+    if not _SHORTCUTS:
+        return lambda ctx: op(left(ctx), right(ctx))
+    a, b = getattr(left, "folded", _VARIES), getattr(right, "folded", _VARIES)
+    name_a, name_b = getattr(left, "variable", None), getattr(right, "variable", None)
+    if a is not _VARIES and b is not _VARIES:
+        return _fold(lambda ctx: op(a, b), [left, right])
+    if name_a is not None and b is not _VARIES:
+        return lambda ctx: op(ctx.values[name_a], b)
+    if a is not _VARIES and name_b is not None:
+        return lambda ctx: op(a, ctx.values[name_b])
+    if name_a is not None and name_b is not None:
+        return lambda ctx: op(ctx.values[name_a], ctx.values[name_b])
+    if b is not _VARIES:
+        return lambda ctx: op(left(ctx), b)
+    if a is not _VARIES:
+        return lambda ctx: op(a, right(ctx))
+    return lambda ctx: op(left(ctx), right(ctx))
+
+
+_VARIES = object()  # the ``folded`` of a closure that is not a constant
 
 
 class _Compiler:
@@ -392,7 +490,7 @@ class _Compiler:
         value = float(value)
         if not math.isfinite(value) or abs(value) > 1e15:
             raise self.error(f"number {node.value!r} is out of range (|x| <= 1e15)", node)
-        return (lambda ctx, v=value: v), (lambda ctx, v=value: v)
+        return _constant(value), (lambda ctx, v=value: v)
 
     def _Name(self, node: ast.Name, depth: int):
         name = node.id
@@ -402,13 +500,13 @@ class _Compiler:
             return (lambda ctx: float(ctx.week)), (lambda ctx: float(ctx.week))
         if name in ("true", "false", "True", "False"):
             value = 1.0 if name in ("true", "True") else 0.0
-            return (lambda ctx, v=value: v), (lambda ctx, v=value: v)
+            return _constant(value), (lambda ctx, v=value: v)
         if name not in self.names:
             if name in _function_names() or name == "IF":
                 raise self.error(f"function '{name}' must be called", node)
             raise self.error(f"unknown name '{name}'{did_you_mean(name, self.names | {'week'})}", node)
         self.used.add(name)
-        return (lambda ctx: ctx.values[name]), (lambda ctx: ctx.values[name])
+        return _variable(name), (lambda ctx: ctx.values[name])
 
     # -- operators
     def _BinOp(self, node: ast.BinOp, depth: int):
@@ -418,16 +516,16 @@ class _Compiler:
         lv, ls = self.compile(node.left, depth)
         rv, rs = self.compile(node.right, depth)
         vop, sop = ops
-        return (lambda ctx: vop(lv(ctx), rv(ctx))), (lambda ctx: sop(ls(ctx), rs(ctx)))
+        return _binary(vop, lv, rv), (lambda ctx: sop(ls(ctx), rs(ctx)))
 
     def _UnaryOp(self, node: ast.UnaryOp, depth: int):
         v, s = self.compile(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return (lambda ctx: np.negative(v(ctx))), (lambda ctx: -s(ctx))
+            return _fold(lambda ctx: np.negative(v(ctx)), [v]), (lambda ctx: -s(ctx))
         if isinstance(node.op, ast.UAdd):
             return v, s
         if isinstance(node.op, ast.Not):
-            return _with_truth(lambda ctx: np.equal(v(ctx), 0)), (lambda ctx: float(s(ctx) == 0))
+            return _fold(_with_truth(lambda ctx: np.equal(v(ctx), 0)), [v]), (lambda ctx: float(s(ctx) == 0))
         raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
 
     def _BoolOp(self, node: ast.BoolOp, depth: int):
@@ -455,7 +553,7 @@ class _Compiler:
             def sca(ctx):
                 values = [f(ctx) != 0 for f in sparts]
                 return float(any(values))
-        return _with_truth(truth), sca
+        return _fold(_with_truth(truth), vparts), sca
 
     def _Compare(self, node: ast.Compare, depth: int):
         left = self.compile(node.left, depth)
@@ -476,6 +574,10 @@ class _Compiler:
                 a = b
             return out
 
+        if len(rest) == 1:  # the usual `a < b`
+            ((vop, _), (rv, _)), = rest
+            truth = _binary(vop, left[0], rv)
+
         def sca(ctx):
             a = left[1](ctx)
             result = True
@@ -485,7 +587,7 @@ class _Compiler:
                 a = b
             return float(result)
 
-        return _with_truth(truth), sca
+        return _fold(_with_truth(truth), [left[0]] + [rv for _, (rv, _) in rest]), sca
 
     # -- calls
     def _Call(self, node: ast.Call, depth: int):
@@ -512,7 +614,8 @@ class _Compiler:
             self._arity(name, node, *ext.nargs)
             vfs = [a[0] for a in args]
             sfs = [a[1] for a in args]
-            return (lambda ctx: ext.vectorised(*[f(ctx) for f in vfs])), (lambda ctx: ext.scalar(*[f(ctx) for f in sfs]))
+            return (_fold(lambda ctx: ext.vectorised(*[f(ctx) for f in vfs]), vfs),
+                    lambda ctx: ext.scalar(*[f(ctx) for f in sfs]))
         self._arity(name, node, *_PLAIN_FUNCTIONS[name])
         vfs = [a[0] for a in args]
         sfs = [a[1] for a in args]
@@ -520,22 +623,23 @@ class _Compiler:
             (cv, cs), (av, as_), (bv, bs) = args
             ct = _truth_of(cv)
             return (
-                lambda ctx: np.where(ct(ctx), av(ctx), bv(ctx)),
+                _fold(lambda ctx: np.where(ct(ctx), av(ctx), bv(ctx)), [ct, av, bv]),
                 lambda ctx: _scalar_if(cs(ctx), as_(ctx), bs(ctx)),
             )
-        if name == "min":
-            return (lambda ctx: _reduce(np.minimum, [f(ctx) for f in vfs])), (lambda ctx: _smin([f(ctx) for f in sfs]))
-        if name == "max":
-            return (lambda ctx: _reduce(np.maximum, [f(ctx) for f in vfs])), (lambda ctx: _smax([f(ctx) for f in sfs]))
+        if name in ("min", "max"):
+            op, sop = (np.minimum, _smin) if name == "min" else (np.maximum, _smax)
+            if len(vfs) == 2:  # op(a, b) is what _reduce computes for two values
+                return _binary(op, *vfs), (lambda ctx: sop([f(ctx) for f in sfs]))
+            return _fold(lambda ctx: _reduce(op, [f(ctx) for f in vfs]), vfs), (lambda ctx: sop([f(ctx) for f in sfs]))
         if name == "clip":
             (xv, xs), (lv, ls), (hv, hs) = args
             return (
-                lambda ctx: np.minimum(np.maximum(xv(ctx), lv(ctx)), hv(ctx)),
+                _binary(np.minimum, _binary(np.maximum, xv, lv), hv),
                 lambda ctx: _smin([_smax([xs(ctx), ls(ctx)]), hs(ctx)]),
             )
         vop, sop = _UNARY_MATH[name]
         (xv, xs), = args
-        return (lambda ctx: vop(xv(ctx))), (lambda ctx: sop(xs(ctx)))
+        return _fold(lambda ctx: vop(xv(ctx)), [xv]), (lambda ctx: sop(xs(ctx)))
 
     def _arity(self, name: str, node: ast.Call, lo: int, hi: int) -> None:
         n = len(node.args)
@@ -694,9 +798,9 @@ def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws for every run: a negative rate counts as 0; a NaN or infinite rate gives a
     NaN or infinite draw (the run then fails and is counted, never silently capped)."""
     lam = np.maximum(np.asarray(lam, dtype=float), 0.0)  # np.maximum keeps NaN
-    odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
-    if not odd.any():
+    if (lam <= POISSON_NORMAL_ABOVE).all():  # false for NaN and infinity too
         return _poisson_inverse(rng, lam, runs)
+    odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
     lam_b = np.broadcast_to(lam, (runs,))
     odd_b = np.broadcast_to(odd, (runs,))
     draws = _poisson_inverse(rng, np.where(odd_b, 0.0, lam_b), runs)
@@ -729,19 +833,27 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
         cdf = _poisson_cdf(float(lam))
-        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+        if cdf[0] < 0.5:
+            return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+        # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
+        # the others (the same numbers, a fraction of the binary searches).
+        k = np.zeros(runs)
+        above = np.flatnonzero(u > cdf[0])
+        k[above] = np.minimum(np.searchsorted(cdf, u[above], side="left"), cdf.size - 1)
+        return k
     lam = np.broadcast_to(lam, (runs,))
     if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
         return rng.poisson(lam).astype(float)
     p = np.exp(-lam)
     k = np.zeros(runs)
     # Walk up the CDF only for the runs whose uniform lies above it; most stop at 0 or 1.
-    active = np.nonzero(u > p)[0]
-    p, cdf, lam_a, u_a = p[active], p[active].copy(), lam[active], u[active]
+    active = np.flatnonzero(u > p)
+    p, lam_a, u_a = p[active], lam[active], u[active]
+    cdf = p.copy()
     j = 0
     while active.size and j < 200:
         j += 1
-        k[active] += 1.0
+        k[active] = j  # the runs still walking have all walked j steps
         p = p * lam_a / j
         cdf += p
         still = u_a > cdf

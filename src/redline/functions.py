@@ -31,6 +31,20 @@ def _check_assays(percent: np.ndarray) -> None:
         raise ExpressionError(f"breakout_days: assay {float(percent[bad][0]):g}% is outside (0, 100)")
 
 
+def _flat(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``values`` broadcast to ``shape``, raveled (a view when it already has that shape)."""
+    return values.ravel() if values.shape == shape else np.broadcast_to(values, shape).ravel()
+
+
+def _stocks(kg_columns: list[np.ndarray], percents) -> dict[float, np.ndarray]:
+    """``{assay fraction: kg}`` for :func:`breakout_days`; stocks written at one assay are added."""
+    stocks: dict[float, np.ndarray] = {}
+    for kg, percent in zip(kg_columns, percents):
+        fraction = float(percent) / 100.0
+        stocks[fraction] = stocks[fraction] + kg if fraction in stocks else kg
+    return stocks
+
+
 def breakout_days_expr(swu_per_year, *stock_args):
     """Vectorised ``breakout_days`` for expressions (see module docstring).
 
@@ -45,29 +59,23 @@ def breakout_days_expr(swu_per_year, *stock_args):
     shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
     if not kgs:
         return breakout_days({}, rate)
+    rate_b = _flat(rate, shape)
+    kg_b = [_flat(k, shape) for k in kgs]
     if all(np.ndim(a) == 0 for a in assays):
         # The usual case, assays written as numbers: one assay set for every run (no grouping).
-        table = np.array([[float(a) for a in assays]])
-        _check_assays(table)
-        distinct, group = table, None
-    else:
-        table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
-        _check_assays(table)
-        if (table == table[:1]).all():  # per-run arrays that happen to agree: np.unique sorts rows
-            distinct, group = table[:1], None
-        else:
-            distinct, group = np.unique(table, axis=0, return_inverse=True)
-            group = group.ravel()
-    rate_b = np.broadcast_to(rate, shape).ravel()
-    kg_b = [np.broadcast_to(k, shape).ravel() for k in kgs]
+        percents = [float(a) for a in assays]
+        _check_assays(np.array(percents))
+        return breakout_days(_stocks(kg_b, percents), rate_b).reshape(shape)
+    table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
+    _check_assays(table)
+    if (table == table[:1]).all():  # per-run arrays that happen to agree: np.unique sorts rows
+        return breakout_days(_stocks(kg_b, table[0]), rate_b).reshape(shape)
+    distinct, group = np.unique(table, axis=0, return_inverse=True)
+    group = group.ravel()
     days = np.empty(int(np.prod(shape)))
     for g, row in enumerate(distinct):
-        members = slice(None) if group is None else group == g
-        stocks: dict[float, np.ndarray] = {}
-        for kg, percent in zip(kg_b, row):
-            fraction = float(percent) / 100.0
-            stocks[fraction] = stocks.get(fraction, 0.0) + kg[members]
-        days[members] = breakout_days(stocks, rate_b[members])
+        members = group == g
+        days[members] = breakout_days(_stocks([kg[members] for kg in kg_b], row), rate_b[members])
     return days.reshape(shape)
 
 

@@ -27,6 +27,7 @@ Dantzig, G. B. (1957). Discrete-variable extremum problems. *Operations Research
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 
@@ -211,8 +212,13 @@ def _route(feed_assay: float, product_assay: float, a: BreakoutAssumptions,
                   1.0 / float(feed_per_product(product_assay, feed_assay, tails)), natural)
 
 
-def _routes(assays: list[float], product_assay: float, a: BreakoutAssumptions) -> list[tuple[int, _Route]]:
-    """Usable routes (index into ``assays``, or -1 for natural feed) in the optimal order."""
+@functools.lru_cache(maxsize=256)
+def _routes(assays: tuple[float, ...], product_assay: float, a: BreakoutAssumptions) -> tuple[tuple[int, _Route], ...]:
+    """Usable routes (index into ``assays``, or -1 for natural feed) in the optimal order.
+
+    Cached on its exact inputs (floats and a frozen assumption set): a simulation asks for the
+    same stock assays every week, and the routes' physics is scalar work repeated for nothing.
+    """
     routes = []
     for i, x in enumerate(assays):
         r = _route(x, product_assay, a)
@@ -225,7 +231,7 @@ def _routes(assays: list[float], product_assay: float, a: BreakoutAssumptions) -
     # Cheapest SWU per kg of product first; among equals, the higher assay (less feed) first,
     # finite stocks before natural feed.
     routes.sort(key=lambda ir: (ir[1].swu_per_kg_product, -ir[1].feed_assay, ir[1].natural))
-    return routes
+    return tuple(routes)
 
 
 def _validate_stocks(stocks_kg: Mapping[float, float]) -> dict[float, float]:
@@ -386,7 +392,7 @@ def plan_breakout(stocks_kg: Mapping[float, float], swu_per_year: float, *,
     stocks = _validate_stocks(stocks_kg)
     a = assumptions
     assays = sorted(stocks, reverse=True)
-    routes = _routes(assays, sq.assay, a)
+    routes = _routes(tuple(assays), sq.assay, a)
     remaining = {i: stocks[x] for i, x in enumerate(assays)}
     per_day = swu_per_year * a.efficiency / DAYS_PER_YEAR
     need_per_sq = sq.mass_kg / (1.0 - a.loss_fraction)
@@ -485,7 +491,7 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     True
     """
     if isinstance(sq, str):
-        sq = significant_quantity(sq)
+        sq = _named_quantity(sq)
     a = assumptions
     if isinstance(stocks_kg, Mapping):
         col_assays = [float(x) for x in stocks_kg]
@@ -504,23 +510,31 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     rate = np.asarray(swu_per_year, dtype=float)
     eff = np.asarray(a.efficiency if efficiency is None else efficiency, dtype=float)
     shape = np.broadcast_shapes(rate.shape, eff.shape, *(c.shape for c in columns))
-    per_day = np.broadcast_to(rate * eff / DAYS_PER_YEAR, shape)
+    per_day = np.broadcast_to(rate * eff / DAYS_PER_YEAR, shape)  # gives the result its shape
 
-    need = np.full(shape, sq.mass_kg / (1.0 - a.loss_fraction))
-    swu = np.zeros(shape)
-    enriched = np.zeros(shape, dtype=bool)
+    # need, swu and enriched start as scalars (the same numbers as full arrays of them, without
+    # allocating three arrays a call) and become arrays at the first stock route.
+    need = sq.mass_kg / (1.0 - a.loss_fraction)
     tol = 1e-9 * need
-    for i, r in _routes(col_assays, sq.assay, a):
+    swu = 0.0
+    enriched = False
+    for i, r in _routes(tuple(col_assays), sq.assay, a):
         take = need if i < 0 else np.minimum(np.maximum(columns[i], 0.0) * r.product_per_kg_feed, need)
         if r.swu_per_kg_product > 0:
             swu = swu + take * r.swu_per_kg_product
         if r.tails_assay is not None:
-            enriched |= take > 0
+            enriched = enriched | (take > 0)
         need = need - take
     with np.errstate(divide="ignore", invalid="ignore"):
         enrich_days = np.where(swu > 0, swu / per_day, 0.0)
     days = np.where(enriched, a.setup_days, 0.0) + enrich_days
     return np.where(need > tol, np.inf, days)
+
+
+@functools.lru_cache(maxsize=None)
+def _named_quantity(convention: str) -> SignificantQuantity:
+    """:func:`significant_quantity` for a convention name, built once (the result is frozen)."""
+    return significant_quantity(convention)
 
 
 def with_overrides(assumptions: BreakoutAssumptions, **changes) -> BreakoutAssumptions:
