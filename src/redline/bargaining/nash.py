@@ -26,102 +26,155 @@ import numpy as np
 
 from redline.bargaining._core import Actors, BargainingError, BargainingResult
 
-__all__ = ["predict"]
+__all__ = ["predict", "predict_tables"]
+
+
+# The solver works on tables shaped (actors, batch): one contiguous row per actor, so that a sum,
+# minimum or maximum over actors is a few whole-array operations (numpy's reduction over a short
+# inner axis is slow). The helpers below give exactly the numbers numpy's reductions give on the
+# (batch, actors) layout the models document, so every prediction is unchanged to the bit.
 
 
 def _row_sum(x):
-    """``x.sum(axis=1)`` for a (batch, actors) table, the same numbers: below 8 columns numpy
-    adds a row's terms one after the other from 0.0, which column-by-column addition reproduces
-    at a tenth of the cost (numpy's reduction over a short inner axis is slow)."""
-    if x.shape[1] >= 8:
-        return x.sum(axis=1)
+    """``x.T.sum(axis=1)`` for an (actors, batch) table, the same numbers: below 8 actors numpy
+    adds a row's terms one after the other from 0.0, which actor-by-actor addition reproduces;
+    from 8 on numpy sums pairwise, so the table is laid out as numpy would see it."""
+    if x.shape[0] >= 8:
+        return np.ascontiguousarray(x.T).sum(axis=1)
     total = 0.0
-    for j in range(x.shape[1]):
-        total = total + x[:, j]
-    return np.broadcast_to(total, x.shape[:1]) if np.ndim(total) == 0 else total
+    for row in x:
+        total = total + row
+    return np.broadcast_to(total, x.shape[1:]) if np.ndim(total) == 0 else total
 
 
-def _gains(x, ideal, radius, utility):
-    """Gains over the disagreement point at ``x`` (batch,), their slopes and curvatures (batch, actors)."""
-    d = x[:, None] - ideal
-    if utility == "linear":
-        return radius - np.abs(d), -np.sign(d), 0.0
-    return radius**2 - d**2, -2.0 * d, -2.0
+def _row_extreme(x, ufunc):
+    """``ufunc.reduce(x.T, axis=1)`` for an (actors, batch) table and ``np.minimum`` or
+    ``np.maximum``: actor by actor up to 8 actors (the same numbers, signed zeros included);
+    beyond, as numpy does it on the (batch, actors) layout."""
+    if not 1 <= x.shape[0] <= 8:
+        return ufunc.reduce(np.ascontiguousarray(x.T), axis=1)
+    out = x[0].copy()
+    for row in x[1:]:
+        ufunc(out, row, out=out)
+    return out
+
+
+def _derivatives(x, ideal, radius, w, off, utility, scratch):
+    """The log-objective's derivative ``sum_i w_i g_i' / g_i`` at ``x`` (batch,) and its slope
+    ``sum_i w_i (g_i'' g_i - g_i'^2) / g_i^2``, actors marked ``off`` left out; ``g_i`` is actor
+    i's gain over its disagreement point (for quadratic utilities ``radius`` holds the squared
+    radii). Written into three scratch tables shaped like ``ideal``, operation for operation as
+    the formulas read, so the numbers are those of the plain expressions."""
+    d, slope, term = scratch
+    np.subtract(x, ideal, out=d)
+    if utility == "linear":  # g = radius - |d|, g' = -sign(d), g'' = 0
+        np.sign(d, out=slope)
+        np.negative(slope, out=slope)
+        g = np.subtract(radius, np.abs(d, out=d), out=d)
+        curvature = 0.0
+    else:  # g = radius**2 - d**2, g' = -2 d, g'' = -2
+        np.multiply(-2.0, d, out=slope)
+        g = np.subtract(radius, np.square(d, out=d), out=d)
+        curvature = -2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(np.multiply(w, slope, out=term), g, out=term)
+        np.copyto(term, 0.0, where=off)
+        f = _row_sum(term)
+        np.multiply(curvature, g, out=term)
+        np.subtract(term, np.square(slope, out=slope), out=term)
+        np.multiply(w, term, out=term)
+        np.divide(term, np.square(g, out=g), out=term)
+        np.copyto(term, 0.0, where=off)
+        return f, _row_sum(term)
 
 
 def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
     """Root of the log-objective's derivative ``f(x) = sum_i w_i g_i'(x) / g_i(x)`` inside the
     brackets ``(a, b)`` where ``f`` is smooth and decreasing (the objective is concave): Newton
     steps, replaced by bisection whenever a step leaves the bracket (a safeguarded Newton method,
-    Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). Rows leave the working set as
-    soon as their step falls below ``tolerance``."""
+    Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). A row stops as soon as its step
+    falls below ``tolerance``."""
     x = 0.5 * (a + b)
     rows = np.nonzero(b > a)[0]
-    # The working rows' tables are cut once and again only when some row has converged.
+    # The working set's tables are cut only once fewer than half its rows still move: rows are
+    # independent, so a row that has stopped is carried along (its later steps are not kept).
     xr, ar, br = x[rows], a[rows], b[rows]
-    idr, rr, on, wr = ideal[rows], radius[rows], active[rows], w[rows]
+    idr, rr, off, wr = ideal[:, rows], radius[:, rows], ~active[:, rows], w[:, rows]
+    if utility != "linear":
+        rr = rr**2
+    scratch = np.empty((3,) + idr.shape)
+    moving = np.ones(rows.size, bool)
     for _ in range(200):
-        if rows.size == 0:
+        if not moving.any():
             break
-        g, slope, curvature = _gains(xr, idr, rr, utility)
+        f, fp = _derivatives(xr, idr, rr, wr, off, utility, scratch[:, :, :rows.size])
         with np.errstate(divide="ignore", invalid="ignore"):
-            f = _row_sum(np.where(on, wr * slope / g, 0.0))
-            fp = _row_sum(np.where(on, wr * (curvature * g - slope**2) / g**2, 0.0))
             new = xr - f / fp
-        ar = np.where(f > 0, xr, ar)
-        br = np.where(f > 0, br, xr)
-        new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
-        x[rows] = new
-        moving = np.abs(new - xr) > tolerance
+            ar = np.where(f > 0, xr, ar)
+            br = np.where(f > 0, br, xr)
+            new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
+            step = np.abs(new - xr) > tolerance
         if moving.all():
-            xr = new
-            continue
-        keep = np.flatnonzero(moving)
-        rows, xr, ar, br = rows[keep], new[keep], ar[keep], br[keep]
-        idr, rr, on, wr = idr[keep], rr[keep], on[keep], wr[keep]
+            x[rows] = new
+            moving = step
+        else:
+            x[rows[moving]] = new[moving]
+            moving &= step
+        xr = new
+        if np.count_nonzero(moving) * 2 < rows.size:
+            keep = np.flatnonzero(moving)
+            rows, xr, ar, br, moving = rows[keep], xr[keep], ar[keep], br[keep], moving[keep]
+            idr, rr, off, wr = idr[:, keep], rr[:, keep], off[:, keep], wr[:, keep]
     return x
 
 
-def _one_sided(x, ideal, w, radius, from_left):
+def _one_sided(x, ideal, w, radius, from_left, weightless, out):
     """The log-objective's derivative just below (``from_left``) or just above ``x``, for
     piecewise-linear utilities: an actor whose ideal point is ``x`` counts as above it from the
-    left and below it from the right."""
-    d = ideal - x[:, None]
-    above = d >= 0 if from_left else d > 0
+    left and below it from the right. ``weightless`` marks ``w <= 0``; ``out`` is a scratch table."""
+    d = np.subtract(ideal, x, out=out)
+    below = d < 0 if from_left else d <= 0
+    np.abs(d, out=d)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = np.where(w > 0, w / (radius - np.abs(d)), 0.0)
-    return _row_sum(np.where(above, inv, -inv))
+        inv = np.divide(w, np.subtract(radius, d, out=d), out=d)
+    np.copyto(inv, 0.0, where=weightless)
+    np.negative(inv, out=inv, where=below)
+    return _row_sum(inv)
 
 
-def _linear_kinks(ideal, w, radius, active, left, right):
+def _linear_kinks(ideal, w, radius, active, left, right, scratch):
     """For piecewise-linear utilities the optimum is either at an actor's ideal point (a kink,
     where the one-sided derivatives of the log-objective straddle zero) or inside the smooth
     segment between two consecutive kinks. The derivative decreases, so a binary search over the
     sorted ideal points finds which (O(actors log actors) per row). Returns the optimum where it
-    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise."""
-    inside = active & (ideal > left[:, None]) & (ideal < right[:, None])
-    points = np.sort(np.where(inside, ideal, np.inf), axis=1)
-    count = inside.sum(axis=1)
-    rows = np.arange(points.shape[0])
+    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise. ``scratch`` is a
+    table shaped like ``ideal``."""
+    actors, batch = ideal.shape
+    inside = active & (ideal > left) & (ideal < right)
+    # sorted per batch row, on the (batch, actors) layout: numpy's sort of equal keys (0.0 and
+    # -0.0) depends on the layout it sorts
+    points = np.sort(_where(scratch, inside, ideal, np.inf).T, axis=1).ravel()
+    count = inside.sum(axis=0)
+    at = np.arange(batch) * actors  # where each batch row's points start in ``points``
+    weightless = ~(w > 0)
     lo, hi = np.zeros_like(count), count.copy()
     while True:
-        open_ = np.nonzero(lo < hi)[0]
-        if open_.size == 0:
+        open_ = lo < hi
+        if not open_.any():
             break
-        mid = (lo[open_] + hi[open_]) // 2
-        if open_.size == rows.size:  # every row still searching: no copies of the tables
-            right_of_root = _one_sided(points[rows, mid], ideal, w, radius, False) <= 0
-        else:
-            right_of_root = _one_sided(points[open_, mid], ideal[open_], w[open_], radius[open_], False) <= 0
-        hi[open_] = np.where(right_of_root, mid, hi[open_])
-        lo[open_] = np.where(right_of_root, lo[open_], mid + 1)
-    first = np.minimum(lo, points.shape[1] - 1)
-    candidate = np.where(lo < count, points[rows, first], np.nan)
+        mid = (lo + hi) // 2
+        # every row is evaluated (rows are independent); closed rows' answers are not used
+        x = points[at + np.minimum(mid, actors - 1)]
+        right_of_root = _one_sided(x, ideal, w, radius, False, weightless, scratch) <= 0
+        hi = np.where(open_ & right_of_root, mid, hi)
+        lo = np.where(open_ & ~right_of_root, mid + 1, lo)
+    first = np.minimum(lo, actors - 1)
+    candidate = np.where(lo < count, points[at + first], np.nan)
     safe = np.where(np.isnan(candidate), 0.5 * (left + right), candidate)
-    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True) >= 0)
+    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True, weightless, scratch) >= 0)
     at_kink = np.where(kink, candidate, np.nan)
-    a = np.where(lo > 0, points[rows, np.maximum(lo - 1, 0)], left)
-    b = np.where(lo < count, points[rows, first], right)
+    a = np.where(lo > 0, points[at + np.maximum(lo - 1, 0)], left)
+    b = np.where(lo < count, points[at + first], right)
     return at_kink, a, b
 
 
@@ -129,26 +182,79 @@ def _pool_identical(ideal, w, active):
     """Actors at the same ideal point in every row (and active in the same rows) act as one
     actor with their summed weight: equal ideal points give equal disagreement points and
     gains, and ``w_1 log g + w_2 log g = (w_1 + w_2) log g``, so the solution is unchanged
-    (up to rounding). Blocs that share a position formula cost the solver one column."""
-    columns = ideal.shape[1]
-    if columns < 2 or ideal.shape[0] == 0:
+    (up to rounding). Blocs that share a position formula cost the solver one row."""
+    actors = ideal.shape[0]
+    if actors < 2 or ideal.shape[1] == 0:
         return ideal, w, active
     groups: list[list[int]] = []
-    for j in range(columns):
+    for j in range(actors):
         for group in groups:
             k = group[0]
-            # The first row rules most pairs out; only candidates are compared whole.
-            if ideal[0, j] == ideal[0, k] and np.array_equal(ideal[:, j], ideal[:, k]) \
-                    and np.array_equal(active[:, j], active[:, k]):
+            # The first column rules most pairs out; only candidates are compared whole.
+            if ideal[j, 0] == ideal[k, 0] and np.array_equal(ideal[j], ideal[k]) \
+                    and np.array_equal(active[j], active[k]):
                 group.append(j)
                 break
         else:
             groups.append([j])
-    if len(groups) == columns:
+    if len(groups) == actors:
         return ideal, w, active
     keep = [g[0] for g in groups]
-    pooled = np.stack([w[:, g[0]] if len(g) == 1 else w[:, g].sum(axis=1) for g in groups], axis=1)
-    return ideal[:, keep], pooled, active[:, keep]
+    pooled = np.stack([w[g[0]] if len(g) == 1 else _row_sum(w[g]) for g in groups])
+    return ideal[keep], pooled, active[keep]
+
+
+def _where(out, condition, x, y):
+    """``np.where(condition, x, y)`` written into ``out`` (the same numbers; numpy's ``where``
+    with a broadcast operand is several times slower than two masked copies)."""
+    np.copyto(out, x)
+    np.copyto(out, y, where=~condition)
+    return out
+
+
+def _solve(ideal, w, active, status_quo, disagreement, utility):
+    """The Nash bargaining solution per batch row from (actors, batch) tables of ideal points
+    and weights (both 0 where ``active`` is false); returns the prediction and the agreement mask."""
+    ideal, w, active = _pool_identical(ideal, w, active)
+    batch = ideal.shape[1]
+    table, other = np.empty(ideal.shape), np.empty(ideal.shape)
+    lo = _row_extreme(_where(table, active, ideal, np.inf), np.minimum)
+    hi = _row_extreme(_where(table, active, ideal, -np.inf), np.maximum)
+    if status_quo is None:
+        sq = np.full(batch, np.nan)
+    else:
+        sq = status_quo
+        lo = np.fmin(lo, sq)
+        hi = np.fmax(hi, sq)
+    lo_is_far = np.abs(np.subtract(ideal, lo, out=table), out=table) >= np.abs(np.subtract(ideal, hi, out=other), out=other)
+    d_point = _where(table, lo_is_far, lo, hi)
+    if disagreement == "status_quo" and status_quo is not None:
+        np.copyto(d_point, sq, where=np.isfinite(sq))
+    # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
+    radius = np.abs(np.subtract(d_point, ideal, out=table), out=table)
+    left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
+    right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
+    agreement = right > left
+    left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
+    width = float(np.max(right - left, initial=0.0))
+    if utility == "linear":
+        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right, other)
+    else:
+        at_kink, a, b = np.full(batch, np.nan), left, right
+    smooth = np.isnan(at_kink)
+    a, b = np.where(smooth, a, at_kink), np.where(smooth, b, at_kink)  # a kink is already exact
+    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45)
+    fallback = np.where(np.isfinite(sq), sq, np.nan)
+    prediction = np.where(agreement, x, fallback)
+    prediction = np.where(hi == lo, lo, prediction)  # everyone (and the status quo) agrees already
+    return prediction, agreement
+
+
+def _check_options(disagreement, utility):
+    if disagreement not in ("worst", "status_quo"):
+        raise BargainingError(f"disagreement must be 'worst' or 'status_quo', got '{disagreement}'")
+    if utility not in ("linear", "quadratic"):
+        raise BargainingError(f"utility must be 'linear' or 'quadratic', got '{utility}'")
 
 
 def predict(
@@ -179,40 +285,40 @@ def predict(
         ``prediction`` (batch,); ``diagnostics["agreement"]`` marks rows where some point makes
         every weighted actor better off.
     """
-    if disagreement not in ("worst", "status_quo"):
-        raise BargainingError(f"disagreement must be 'worst' or 'status_quo', got '{disagreement}'")
-    if utility not in ("linear", "quadratic"):
-        raise BargainingError(f"utility must be 'linear' or 'quadratic', got '{utility}'")
-    active = actors.present & (actors.weights > 0)
-    w = np.where(active, actors.weights, 0.0)
+    _check_options(disagreement, utility)
+    weights = actors.weights
+    active = actors.present & (weights > 0)
+    w = np.where(active, weights, 0.0)
     ideal = np.where(active, actors.positions, 0.0)
-    ideal, w, active = _pool_identical(ideal, w, active)
-    batch = ideal.shape[0]
-    sq = np.full(batch, np.nan) if actors.status_quo is None else actors.status_quo
-    lo = np.where(active, ideal, np.inf).min(axis=1)
-    hi = np.where(active, ideal, -np.inf).max(axis=1)
-    lo = np.fmin(lo, sq)
-    hi = np.fmax(hi, sq)
-    use_sq = np.isfinite(sq) if disagreement == "status_quo" else np.zeros(batch, bool)
-    far_end = np.where(np.abs(ideal - lo[:, None]) >= np.abs(ideal - hi[:, None]), lo[:, None], hi[:, None])
-    d_point = np.where(use_sq[:, None], sq[:, None], far_end)
-    # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
-    radius = np.abs(d_point - ideal)
-    left = np.where(active, ideal - radius, -np.inf).max(axis=1)
-    right = np.where(active, ideal + radius, np.inf).min(axis=1)
-    agreement = right > left
-    left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
-    width = float(np.max(right - left, initial=0.0))
-    if utility == "linear":
-        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right)
-    else:
-        at_kink, a, b = np.full(batch, np.nan), left, right
-    smooth = np.isnan(at_kink)
-    a, b = np.where(smooth, a, at_kink), np.where(smooth, b, at_kink)  # a kink is already exact
-    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45)
-    fallback = np.where(np.isfinite(sq), sq, np.nan)
-    prediction = np.where(agreement, x, fallback)
-    prediction = np.where(hi == lo, lo, prediction)  # everyone (and the status quo) agrees already
+    prediction, agreement = _solve(np.ascontiguousarray(ideal.T), np.ascontiguousarray(w.T),
+                                   np.ascontiguousarray(active.T), actors.status_quo, disagreement, utility)
     return BargainingResult("nash_bargaining", prediction,
                             params=dict(disagreement=disagreement, utility=utility),
                             diagnostics={"agreement": agreement})
+
+
+def predict_tables(
+    positions: np.ndarray,
+    saliences: np.ndarray,
+    capabilities: np.ndarray,
+    *,
+    disagreement: Literal["worst", "status_quo"] = "worst",
+    utility: Literal["linear", "quadratic"] = "linear",
+) -> np.ndarray:
+    """:func:`predict`'s ``prediction`` for tables laid out (actors, batch), with no status quo.
+
+    For a caller that holds one row per actor (e.g. the simulation, one value per run): it
+    spares the (batch, actors) copies and the :class:`Actors` range checks, so ``saliences``
+    must already lie in [0, 1] (or be ``NaN``) and ``capabilities`` be non-negative (or
+    ``NaN``). A ``NaN`` salience or capability is left to :meth:`Actors.from_arrays`, which
+    refuses it where the actor holds a position, as for any caller.
+    """
+    _check_options(disagreement, utility)
+    weights = saliences * capabilities
+    if np.isnan(weights).any():
+        actors = Actors.from_arrays(positions.T, saliences.T, capabilities.T)
+        return predict(actors, disagreement=disagreement, utility=utility).prediction
+    active = ~np.isnan(positions) & (weights > 0)
+    w = np.where(active, weights, 0.0)
+    ideal = np.where(active, positions, 0.0)
+    return _solve(ideal, w, active, None, disagreement, utility)[0]

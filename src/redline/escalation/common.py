@@ -5,6 +5,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ __all__ = [
     "ExternalChoice",
     "RunSetup",
     "block_streams",
-    "clip_to_bounds",
+    "bounds_clipper",
     "make_setup",
     "block_parameters",
     "run_parameters",
@@ -193,12 +194,16 @@ class _SiteStream:
 
 def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
     """The bargaining model's predicted position per run, from (parties, runs) arrays."""
-    pos, sal, cap = (np.empty((np.shape(positions[0])[0], len(positions))) for _ in range(3))
-    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # columns of (runs, parties)
-        pos[:, j], sal[:, j], cap[:, j] = p, s, c
+    runs = np.shape(positions[0])[0]
+    pos, sal, cap = (np.empty((len(positions), runs)) for _ in range(3))
+    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # rows of (parties, runs)
+        pos[j], sal[j], cap[j] = p, s, c
     np.clip(sal, 0.0, 1.0, out=sal)
     np.maximum(cap, 0.0, out=cap)
-    actors = bargaining.Actors.from_arrays(pos, sal, cap, names=decision.parties)
+    if bargaining.ALIASES.get(decision.model, decision.model) == "nash_bargaining":
+        # the same numbers as through an Actors table, without its (runs, parties) copies
+        return bargaining.nash.predict_tables(pos, sal, cap, **decision.options)
+    actors = bargaining.Actors.from_arrays(pos.T, sal.T, cap.T, names=decision.parties)
     return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
 
 
@@ -213,16 +218,34 @@ def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) 
     return compiled
 
 
-def clip_to_bounds(program: Program, name: str, values: np.ndarray) -> np.ndarray:
+def bounds_clipper(program: Program, name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The function that brings values of variable ``name`` within its bounds (a boolean to 0 or
+    1), chosen once per variable; it clips in place an array that is its own (see :func:`_owned`)."""
     lo, hi = program.bounds[name]
     if program.kinds[name] == "boolean":
-        return (np.asarray(values) != 0).astype(float)
+        return _as_boolean
     if lo is not None and hi is not None:
-        return np.clip(values, lo, hi, out=values if _owned(values) else None)
+        return partial(_clip_between, lo, hi)
     if lo is not None:
-        return np.maximum(values, lo, out=values if _owned(values) else None)
+        return partial(_clip_by, np.maximum, lo)
     if hi is not None:
-        return np.minimum(values, hi, out=values if _owned(values) else None)
+        return partial(_clip_by, np.minimum, hi)
+    return _unbounded
+
+
+def _as_boolean(values) -> np.ndarray:
+    return (np.asarray(values) != 0).astype(float)
+
+
+def _clip_between(lo: float, hi: float, values) -> np.ndarray:
+    return np.clip(values, lo, hi, out=values if _owned(values) else None)
+
+
+def _clip_by(bound_function, bound: float, values) -> np.ndarray:
+    return bound_function(values, bound, out=values if _owned(values) else None)
+
+
+def _unbounded(values):
     return values
 
 
