@@ -5,6 +5,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ __all__ = [
     "ExternalChoice",
     "RunSetup",
     "block_streams",
-    "clip_to_bounds",
+    "bounds_clipper",
     "make_setup",
     "block_parameters",
     "run_parameters",
@@ -217,16 +218,34 @@ def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) 
     return compiled
 
 
-def clip_to_bounds(program: Program, name: str, values: np.ndarray) -> np.ndarray:
+def bounds_clipper(program: Program, name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The function that brings values of variable ``name`` within its bounds (a boolean to 0 or
+    1), chosen once per variable; it clips in place an array that is its own (see :func:`_owned`)."""
     lo, hi = program.bounds[name]
     if program.kinds[name] == "boolean":
-        return (np.asarray(values) != 0).astype(float)
+        return _as_boolean
     if lo is not None and hi is not None:
-        return np.clip(values, lo, hi, out=values if _owned(values) else None)
+        return partial(_clip_between, lo, hi)
     if lo is not None:
-        return np.maximum(values, lo, out=values if _owned(values) else None)
+        return partial(_clip_by, np.maximum, lo)
     if hi is not None:
-        return np.minimum(values, hi, out=values if _owned(values) else None)
+        return partial(_clip_by, np.minimum, hi)
+    return _unbounded
+
+
+def _as_boolean(values) -> np.ndarray:
+    return (np.asarray(values) != 0).astype(float)
+
+
+def _clip_between(lo: float, hi: float, values) -> np.ndarray:
+    return np.clip(values, lo, hi, out=values if _owned(values) else None)
+
+
+def _clip_by(bound_function, bound: float, values) -> np.ndarray:
+    return bound_function(values, bound, out=values if _owned(values) else None)
+
+
+def _unbounded(values):
     return values
 
 

@@ -39,7 +39,7 @@ from redline.escalation.common import (
     RunSetup,
     block_parameters,
     block_streams,
-    clip_to_bounds,
+    bounds_clipper,
     collective_positions,
 )
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
@@ -78,6 +78,50 @@ class _RowValues:
         return value
 
 
+class _IdleCost:
+    """What an action that no run took this week must still do, decided once per block: the
+    expressions whose random call sites or windows must move on (evaluated for no run, see
+    :meth:`_Block.evaluate_rows`) and, for a covert act, the attribution draw's site."""
+
+    __slots__ = ("expressions", "attribution_site")
+
+    def __init__(self, action: CompiledAction):
+        moving = [eff.value for eff in action.effects]
+        self.attribution_site = None
+        if action.covert:  # as :meth:`_Block.attribute` evaluates them
+            moving.append(action.attribution_probability)
+            if any(eff.attributed is not None for eff in action.effects):
+                moving.append(action.attribution_delay)
+            self.attribution_site = f"attribution:{action.id}"
+        self.expressions = tuple(e for e in moving if e.random or e.windows)
+
+    @property
+    def free(self) -> bool:
+        """Whether the action costs nothing in a week when no run takes it."""
+        return not self.expressions and self.attribution_site is None
+
+
+class _TrackPlan:
+    """One actor's track, as :meth:`_Block.choose` reads it every week: its options, its random
+    call site and whether no option can ever be chosen (each action's availability is the
+    constant 0 and the policy evaluates nothing that draws or keeps windows for it)."""
+
+    __slots__ = ("track", "action_ids", "options", "site", "never_chosen")
+
+    def __init__(self, program: Program, policy: CompiledPolicy, actor: str, track: str, action_ids):
+        self.track = track
+        self.action_ids = list(action_ids)
+        self.options = program.options(action_ids)
+        self.site = f"choice:{actor}:{track}"
+        probabilities = [policy.probabilities.get(option_id(program.actions[aid], level))
+                         for aid, level in self.options]
+        self.never_chosen = (
+            policy.kind != "external"  # a seat is asked about every track
+            and all(program.actions[aid].available is not None and program.actions[aid].available.constant == 0
+                    for aid in self.action_ids)
+            and all(e is None or not (e.random or e.windows) for e in probabilities))
+
+
 class _Block:
     """State of one block of runs while it is being simulated.
 
@@ -111,6 +155,7 @@ class _Block:
         }
         self.values: dict[str, np.ndarray | float] = {}
         self._zeros: np.ndarray | None = None
+        self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
@@ -131,6 +176,14 @@ class _Block:
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
+        self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
+        # each decision, with whether an input draws or keeps windows (then evaluated every week)
+        self.decisions = [(d, any(e.windows or e.random for e in (*d.positions, *d.saliences, *d.capabilities)))
+                          for d in program.decisions]
+        self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
+        self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
+                                    for track, ids in tracks.items()]
+                            for actor, tracks in program.tracks.items()}
         self.baseline_trips: dict = {}
         self.plain_policies: dict[str, CompiledPolicy] = {}
         self.events_by_week: dict[int, list] = {}
@@ -151,7 +204,7 @@ class _Block:
         for name, e in p.attributes.items():
             v[name] = e.evaluate(ctx).copy()
         for name in p.variables:
-            v[name] = clip_to_bounds(p, name, p.initial[name].evaluate(ctx).copy())
+            v[name] = self.clip[name](p.initial[name].evaluate(ctx).copy())
         self.flow_start = {name: v[name].copy() for name in p.flows}
         for aid in p.actions:
             v[aid] = np.zeros(self.n)
@@ -206,6 +259,14 @@ class _Block:
             return self.streams.get(site).random(self.n)
         return self.streams.rows(rows).get(site).random(rows.size)
 
+    def nobody(self) -> np.ndarray:
+        """A read-only all-False mask over the working runs (shared: never written in place)."""
+        nobody = self._nobody
+        if nobody is None or nobody.shape[0] != self.n:
+            nobody = self._nobody = np.zeros(self.n, dtype=bool)
+            nobody.setflags(write=False)
+        return nobody
+
     def zeros(self) -> np.ndarray:
         """A read-only array of zeros over the working runs (shared: never written in place)."""
         zeros = self._zeros
@@ -228,67 +289,78 @@ class _Block:
             for var, op, value in new_values:
                 old = self.values[var]
                 new = old + value if op == "add" else value
-                self.values[var] = clip_to_bounds(self.p, var, np.where(self.alive, new, old))
+                self.values[var] = self.clip[var](np.where(self.alive, new, old))
             if event.action is not None:
                 action = self.p.actions[event.action[0]]
                 forced[(action.actor, action.track)] = event.action
         return forced
 
     def choose(self, forced) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        taken = {aid: np.zeros(self.n, dtype=bool) for aid in self.p.actions}
-        levels = {aid: np.zeros(self.n, dtype=np.int64) for aid in self.leveled}
-        for actor, tracks in self.p.tracks.items():
+        """Each track's option per run: ``taken`` (action -> runs that took it) and ``levels``
+        (action with levels -> the level taken, where taken)."""
+        taken: dict[str, np.ndarray] = {}
+        levels: dict[str, np.ndarray] = {}
+        for actor, plans in self.track_plans.items():
             policy = self.setup.policies[actor]
-            avails = {track: {aid: self.available(aid) for aid in ids} for track, ids in tracks.items()}
+            # Every availability that can change is evaluated every week (windows stay current).
+            avails = {plan.track: {aid: self.available(aid) for aid in plan.action_ids}
+                      for plan in plans if not plan.never_chosen}
             if policy.kind == "external":
-                external = self.external_weights(actor, tracks, avails, forced)
-            for track, action_ids in tracks.items():
-                options = self.p.options(action_ids)
+                external = self.external_weights(actor, self.p.tracks[actor], avails, forced)
+            for plan in plans:
                 # The stream moves on every week, scheduled or not, so a run's later choices keep
                 # their numbers; its uniforms are read only in runs where some option may be taken.
-                site = f"choice:{actor}:{track}"
-                scheduled = forced.get((actor, track))
-                if scheduled is not None:
-                    self.draw(site, _NO_ROWS)
-                    aid, level = scheduled
-                    taken[aid] = self.alive.copy()
-                    if aid in levels:
-                        levels[aid][:] = level
+                scheduled = forced.get((actor, plan.track))
+                if scheduled is not None or plan.never_chosen:
+                    self.draw(plan.site, _NO_ROWS)
+                    for aid in plan.action_ids:
+                        taken[aid] = self.nobody()
+                    if scheduled is not None:
+                        aid, level = scheduled
+                        taken[aid] = self.alive.copy()
+                        if self.p.actions[aid].levels:
+                            levels[aid] = np.full(self.n, level, dtype=np.int64)
                     continue
-                avail = avails[track]
+                avail = avails[plan.track]
                 if policy.kind == "scripted":
-                    weights = self.scripted_weights(policy, options, avail, count=True)
+                    weights = self.scripted_weights(policy, plan.options, avail, count=True)
                 elif policy.kind == "external":
-                    weights = external[track]  # one per option: the seat's pick has weight 1
+                    weights = external[plan.track]  # one per option: the seat's pick has weight 1
                 else:
-                    weights = self.logit_weights(policy, options, avail)
-                # Every policy gives unavailable options (and ended runs) weight 0, and an empty
-                # interval [c, c) holds no draw, so no separate test of ``alive`` is needed; nor
-                # is a uniform in runs where every option weighs 0: the block's draw is read
-                # whole (the same numbers), unless so few runs need one that it is drawn sparsely.
-                total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
-                choosing = total > 0
-                if np.count_nonzero(choosing) > SPARSE_DRAWS:
-                    u = self.draw(site)
-                else:
-                    rows = np.flatnonzero(choosing)
-                    u = np.zeros(self.n)
-                    u[rows] = self.draw(site, rows)
-                cumulative = None
-                for (aid, level), w in zip(options, weights):
-                    if cumulative is None:  # u >= 0 always
-                        upper = w
-                        pick = u < upper
-                    else:
-                        upper = cumulative + w
-                        pick = (u >= cumulative) & (u < upper)
-                    cumulative = upper
-                    if aid in levels:
-                        taken[aid] |= pick
-                        levels[aid][pick] = level
-                    else:
-                        taken[aid] = pick
+                    weights = self.logit_weights(policy, plan.options, avail)
+                self.pick(plan, weights, taken, levels)
         return taken, levels
+
+    def pick(self, plan: _TrackPlan, weights: list[np.ndarray], taken: dict, levels: dict) -> None:
+        """Select one option of ``plan``'s track per run from its ``weights`` with the track's
+        uniform: option i where the uniform lies in [w_0 + ... + w_{i-1}, w_0 + ... + w_i).
+
+        Every policy gives unavailable options (and ended runs) weight 0, and an empty interval
+        [c, c) holds no draw, so no separate test of ``alive`` is needed; nor is a uniform in runs
+        where every option weighs 0: the block's draw is read whole (the same numbers), unless so
+        few runs need one that it is drawn sparsely."""
+        total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
+        choosing = total > 0
+        if np.count_nonzero(choosing) > SPARSE_DRAWS:
+            u = self.draw(plan.site)
+        else:
+            rows = np.flatnonzero(choosing)
+            u = np.zeros(self.n)
+            u[rows] = self.draw(plan.site, rows)
+        cumulative = None
+        for (aid, level), w in zip(plan.options, weights):
+            if cumulative is None:  # u >= 0 always
+                upper = w
+                chosen = u < upper
+            else:
+                upper = cumulative + w
+                chosen = (u >= cumulative) & (u < upper)
+            cumulative = upper
+            if self.p.actions[aid].levels:
+                taken[aid] = taken[aid] | chosen if aid in taken else chosen
+                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[chosen] = level
+            else:
+                taken[aid] = chosen
 
     def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
@@ -493,8 +565,8 @@ class _Block:
             attributed_after = dict(after)
             for eff, amount in zip(action.effects, amounts):
                 if eff.attributed is not None:
-                    attributed_after[eff.attributed] = clip_to_bounds(
-                        self.p, eff.attributed, attributed_after[eff.attributed] + amount)
+                    attributed_after[eff.attributed] = self.updated(eff.attributed, "add", attributed_after[eff.attributed],
+                                                                  amount)
             if not action.covert:
                 after, attributed_after, p_now = attributed_after, None, 0.0
         total = np.zeros(self.n)
@@ -555,11 +627,16 @@ class _Block:
                 mask = taken.get(aid)
                 if mask is None:
                     continue
-                rows = np.flatnonzero(mask) if mask.any() else _NO_ROWS  # most actions: no run took them
+                if not mask.any():  # most actions: no run took them
+                    self.pass_idle(action, levels)
+                    continue
+                rows = np.flatnonzero(mask)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
-                    amounts = [self.evaluate_rows(eff.value, rows) for eff in action.effects]
+                    # A constant amount stays a number: numpy broadcasts it over the rows.
+                    amounts = [eff.value.constant if eff.value.constant is not None else
+                               self.evaluate_rows(eff.value, rows) for eff in action.effects]
                     for eff, amount in zip(action.effects, amounts):
                         changes.append((eff.var, eff.op, rows, amount))
                     self.attribute(action, amounts, rows, week, changes)
@@ -575,6 +652,22 @@ class _Block:
                     new = written[var] = self.copy_of(var)
                 new[rows] = self.updated(var, op, new[rows], amount)
         self.values.update(written)
+
+    def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
+        """A week in which no run took ``action``: no effect changes anything, but its random
+        call sites and windows move on as they would had some run taken it (aligned streams)."""
+        idle = self.idle_cost[action.id]
+        if idle.free:
+            return
+        if action.levels:
+            self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
+        try:
+            for e in idle.expressions:
+                self.evaluate_rows(e, _NO_ROWS)
+            if idle.attribution_site is not None:
+                self.draw(idle.attribution_site, _NO_ROWS)
+        finally:
+            self.clear_level(action)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
@@ -617,7 +710,7 @@ class _Block:
     def updated(self, var: str, op: str, old, amount) -> np.ndarray:
         """``var``'s value after an ``add`` of ``amount`` to ``old`` (or a ``set`` to it), within its
         bounds: a new array, ``old`` is left as it is."""
-        return clip_to_bounds(self.p, var, old + amount if op == "add" else np.array(amount, dtype=float))
+        return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
 
     def copy_of(self, var: str) -> np.ndarray:
         """A new float array of ``var``'s values, to change: the current one may be held
@@ -628,7 +721,8 @@ class _Block:
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
     def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
-        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts`` on those rows)."""
+        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts``: each a number
+        or one value per row)."""
         attributed = [(eff, amt) for eff, amt in zip(action.effects, amounts) if eff.attributed is not None]
         if not action.covert:
             for eff, amt in attributed:
@@ -640,8 +734,7 @@ class _Block:
         if not attributed:
             return
         landing = rows[hit]
-        amounts = [(amt if np.shape(amt) == (rows.size,) else np.broadcast_to(amt, (rows.size,)))[hit]
-                   for _, amt in attributed]
+        amounts = [amt[hit] if np.ndim(amt) else np.full(landing.size, amt) for _, amt in attributed]
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
         now = delay == 0
         later = (delay > 0) & (delay < MAX_DELAY)
@@ -681,7 +774,7 @@ class _Block:
                     inside[inside] &= self.idx[pos[inside]] == ids[ready][inside]
                     add = np.zeros(self.n)
                     np.add.at(add, pos[inside], amount[ready][inside])
-                    self.values[var] = clip_to_bounds(self.p, var, self.values[var] + np.where(self.alive, add, 0.0))
+                    self.values[var] = self.updated(var, "add", self.values[var], np.where(self.alive, add, 0.0))
                 if (~ready).any():
                     waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
             self.far_pending = waiting
@@ -693,8 +786,8 @@ class _Block:
                     continue
                 due = buf[slot, k]
                 if due.any():
-                    self.values[eff.attributed] = clip_to_bounds(
-                        self.p, eff.attributed, self.values[eff.attributed] + np.where(self.alive, due, 0.0))
+                    self.values[eff.attributed] = self.updated(eff.attributed, "add", self.values[eff.attributed],
+                                                               np.where(self.alive, due, 0.0))
                     buf[slot, k] = 0.0
                 k += 1
 
@@ -726,21 +819,22 @@ class _Block:
         with windows or random draws are evaluated every week (windows stay current, streams
         aligned), the others only when the model runs."""
         ctx = self.ctx
-        for d in self.p.decisions:
+        for d, inputs_move in self.decisions:
             due = week % d.every_weeks == 0 or week == 1
-            groups = (d.positions, d.saliences, d.capabilities)
-            if not due and not any(e.windows or e.random for group in groups for e in group):
+            if not due and not inputs_move:
                 continue  # nothing to keep current: the inputs are read only when the model runs
-            inputs = [[e.evaluate(ctx) for e in group] for group in groups]
+            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
             if not due:
                 continue
             live = self.alive
             if not live.any():
                 continue
-            position = collective_positions(d, *([x[live] for x in group] for group in inputs))
+            if not live.all():
+                inputs = [[x[live] for x in group] for group in inputs]
+            position = collective_positions(d, *inputs)
             new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
             new[live] = position
-            self.values[d.target] = clip_to_bounds(self.p, d.target, new)
+            self.values[d.target] = self.clip[d.target](new)
 
     def run_red_lines(self, week: int) -> None:
         """Each red line is checked once a week, in the order written: a response can trip a red
@@ -748,7 +842,10 @@ class _Block:
         ctx = self.ctx
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate_truth(ctx)
-            cred = rl.credibility.evaluate(ctx)
+            # A credibility that draws or keeps windows is evaluated every week (aligned streams,
+            # current windows); any other only where the red line fires (elementwise: same values).
+            moving = rl.credibility.random or rl.credibility.windows
+            cred = rl.credibility.evaluate(ctx) if moving else None
             trigger = cond & self.alive & self.can_fire(rl)
             fired = np.flatnonzero(trigger)
             # Both streams move on by a block every week (aligned streams), read only where needed.
@@ -757,21 +854,17 @@ class _Block:
                 if len(rl.responses) > 1:
                     self.draw(f"response:{rl.id}", fired)
                 continue
-            enforce = np.zeros(self.n, dtype=bool)
-            enforce[fired] = draw < cred[fired]
+            cred = cred[fired] if moving else self.evaluate_rows(rl.credibility, fired)
+            carried = fired[draw < cred]  # the runs where the owner enforces it
             if len(rl.responses) > 1:
-                carried = np.flatnonzero(enforce)
                 pick = np.zeros(self.n)
                 pick[carried] = self.draw(f"response:{rl.id}", carried)
-            fired_before = ~np.isnan(self.red_line_week[rl.id])
-            self.red_line_week[rl.id] = np.where(trigger & ~fired_before, float(week), self.red_line_week[rl.id])
-            self.last_fired[rl.id] = np.where(trigger, float(week), self.last_fired[rl.id])
-            self.red_line_enforced[rl.id] |= enforce
-            self.red_line_firings[rl.id] += trigger
-            self.note_clipped(rl.credibility, cred, trigger)
-            self.values[rl.id] = (~np.isnan(self.red_line_week[rl.id])).astype(float)
-            if not enforce.any():
+            self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
+            self.record_firing(rl, fired, carried, week)
+            if not carried.size:
                 continue
+            enforce = np.zeros(self.n, dtype=bool)
+            enforce[carried] = True
             if len(rl.responses) == 1:
                 chosen = [enforce]
             else:
@@ -795,6 +888,18 @@ class _Block:
                 self.action_count[aid] += mask
                 if self.p.actions[aid].levels:
                     self.option_count[option_id(self.p.actions[aid], level)] += mask
+
+    def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
+        """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
+        (the records are the block's own arrays, so only those runs are written)."""
+        first_week = self.red_line_week[rl.id]
+        first = fired[np.isnan(first_week[fired])]
+        first_week[first] = float(week)
+        self.last_fired[rl.id][fired] = float(week)
+        self.red_line_enforced[rl.id][carried] = True
+        self.red_line_firings[rl.id][fired] += 1
+        if first.size:
+            self.values[rl.id] = (~np.isnan(first_week)).astype(float)
 
     def run_regimes(self, week: int) -> None:
         """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
