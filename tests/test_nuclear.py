@@ -217,3 +217,41 @@ def test_unknown_machine_suggests_nearest():
         fleet_swu_per_year({"IR-6x": 10})
     total, rates = fleet_swu_per_year({"IR-99": 10}, overrides={"IR-99": 2.0})
     assert total == 20.0 and rates == {"IR-99": 2.0}
+
+
+def _breakout_days_reference(stocks, rate, a):
+    """breakout_days as written before its shortcuts (full arrays, the shortfall test always)."""
+    from redline.nuclear.breakout import DAYS_PER_YEAR, _routes
+
+    sq = significant_quantity("iaea")
+    assays, columns = [float(x) for x in stocks], [np.asarray(v, dtype=float) for v in stocks.values()]
+    rate = np.asarray(rate, dtype=float)
+    shape = np.broadcast_shapes(rate.shape, *(c.shape for c in columns))
+    per_day = np.broadcast_to(rate * np.asarray(a.efficiency) / DAYS_PER_YEAR, shape)
+    need = np.full(shape, sq.mass_kg / (1.0 - a.loss_fraction))
+    swu, enriched, tol = np.zeros(shape), np.zeros(shape, dtype=bool), 1e-9 * need
+    for i, r in _routes(tuple(assays), sq.assay, a):
+        take = need if i < 0 else np.minimum(np.maximum(columns[i], 0.0) * r.product_per_kg_feed, need)
+        if r.swu_per_kg_product > 0:
+            swu = swu + take * r.swu_per_kg_product
+        if r.tails_assay is not None:
+            enriched |= take > 0
+        need = need - take
+    with np.errstate(divide="ignore", invalid="ignore"):
+        enrich_days = np.where(swu > 0, swu / per_day, 0.0)
+    return np.where(need > tol, np.inf, np.where(enriched, a.setup_days, 0.0) + enrich_days)
+
+
+@pytest.mark.parametrize("assumptions", [
+    DEFAULT_ASSUMPTIONS, BreakoutAssumptions(natural_feed=False), BreakoutAssumptions(tails_assay=0.008),
+    BreakoutAssumptions(setup_days=0.0, loss_fraction=0.02, efficiency=0.7),
+])
+def test_breakout_days_shortcuts_give_the_reference_bits(assumptions):
+    # Scalar starts, cached routes and no shortfall test behind natural feed: the same bits as
+    # the general computation, odd stocks and capacities included.
+    kg = np.array([300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5000.0, 12.0, 40.0])
+    rate = np.array([5000.0, 5000.0, 5000.0, 5000.0, 0.0, np.inf, 5000.0, -1.0, np.nan, 300.0])
+    for stocks in ({0.045: kg, 0.2: kg[::-1]}, {0.2: kg}, {0.95: kg, 0.0036: kg[::-1]}, {}):
+        got = breakout_days(stocks, rate, assumptions=assumptions)
+        want = _breakout_days_reference(stocks, rate, assumptions)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)), stocks

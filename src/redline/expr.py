@@ -798,7 +798,8 @@ def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws for every run: a negative rate counts as 0; a NaN or infinite rate gives a
     NaN or infinite draw (the run then fails and is counted, never silently capped)."""
     lam = np.maximum(np.asarray(lam, dtype=float), 0.0)  # np.maximum keeps NaN
-    if (lam <= POISSON_NORMAL_ABOVE).all():  # false for NaN and infinity too
+    ordinary = lam <= POISSON_NORMAL_ABOVE  # false for NaN and infinity too
+    if ordinary if lam.ndim == 0 else ordinary.all():  # (a numpy bool's .all() costs microseconds)
         return _poisson_inverse(rng, lam, runs)
     odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
     lam_b = np.broadcast_to(lam, (runs,))
@@ -838,7 +839,7 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
         # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
         # the others (the same numbers, a fraction of the binary searches).
         k = np.zeros(runs)
-        above = np.flatnonzero(u > cdf[0])
+        above = (u > cdf[0]).nonzero()[0]
         k[above] = np.minimum(np.searchsorted(cdf, u[above], side="left"), cdf.size - 1)
         return k
     lam = np.broadcast_to(lam, (runs,))
@@ -847,7 +848,7 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     p = np.exp(-lam)
     k = np.zeros(runs)
     # Walk up the CDF only for the runs whose uniform lies above it; most stop at 0 or 1.
-    active = np.flatnonzero(u > p)
+    active = (u > p).nonzero()[0]
     p, lam_a, u_a = p[active], lam[active], u[active]
     cdf = p.copy()
     j = 0

@@ -14,6 +14,7 @@ All take assays in percent and are vectorised over runs; invalid assay orderings
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -37,11 +38,18 @@ def _flat(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _stocks(kg_columns: list[np.ndarray], percents) -> dict[float, np.ndarray]:
-    """``{assay fraction: kg}`` for :func:`breakout_days`; stocks written at one assay are added."""
-    stocks: dict[float, np.ndarray] = {}
+    """``{assay fraction: kg}`` for :func:`breakout_days`; stocks written at one assay are added,
+    each counted as none where negative. A lone stock is passed as it is: breakout_days clamps
+    it, and clamping once gives the same bits as clamping twice."""
+    by_fraction: dict[float, list[np.ndarray]] = {}
     for kg, percent in zip(kg_columns, percents):
-        fraction = float(percent) / 100.0
-        stocks[fraction] = stocks[fraction] + kg if fraction in stocks else kg
+        by_fraction.setdefault(float(percent) / 100.0, []).append(kg)
+    stocks: dict[float, np.ndarray] = {}
+    for fraction, columns in by_fraction.items():
+        if len(columns) == 1:
+            stocks[fraction] = columns[0]
+        else:
+            stocks[fraction] = functools.reduce(np.add, (np.maximum(kg, 0.0) for kg in columns))
     return stocks
 
 
@@ -54,7 +62,7 @@ def breakout_days_expr(swu_per_year, *stock_args):
     if len(stock_args) % 2:
         raise ExpressionError("breakout_days takes swu_per_year then (kg, assay_percent) pairs")
     rate = np.maximum(np.asarray(swu_per_year, dtype=float), 0.0)
-    kgs = [np.maximum(np.asarray(kg, dtype=float), 0.0) for kg in stock_args[0::2]]
+    kgs = [np.asarray(kg, dtype=float) for kg in stock_args[0::2]]
     assays = [np.asarray(a, dtype=float) for a in stock_args[1::2]]
     shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
     if not kgs:

@@ -41,10 +41,12 @@ def _row_sum(x):
     from 8 on numpy sums pairwise, so the table is laid out as numpy would see it."""
     if x.shape[0] >= 8:
         return np.ascontiguousarray(x.T).sum(axis=1)
-    total = 0.0
-    for row in x:
-        total = total + row
-    return np.broadcast_to(total, x.shape[1:]) if np.ndim(total) == 0 else total
+    if x.shape[0] == 0:
+        return np.zeros(x.shape[1:])
+    total = 0.0 + x[0]
+    for row in x[1:]:
+        np.add(total, row, out=total)
+    return total
 
 
 def _row_extreme(x, ufunc):
@@ -78,13 +80,15 @@ def _derivatives(x, ideal, radius, w, off, utility, scratch):
         curvature = -2.0
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(np.multiply(w, slope, out=term), g, out=term)
-        np.copyto(term, 0.0, where=off)
+        if off is not None:
+            np.copyto(term, 0.0, where=off)
         f = _row_sum(term)
         np.multiply(curvature, g, out=term)
         np.subtract(term, np.square(slope, out=slope), out=term)
         np.multiply(w, term, out=term)
         np.divide(term, np.square(g, out=g), out=term)
-        np.copyto(term, 0.0, where=off)
+        if off is not None:
+            np.copyto(term, 0.0, where=off)
         return f, _row_sum(term)
 
 
@@ -99,7 +103,10 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
     # The working set's tables are cut only once fewer than half its rows still move: rows are
     # independent, so a row that has stopped is carried along (its later steps are not kept).
     xr, ar, br = x[rows], a[rows], b[rows]
-    idr, rr, off, wr = ideal[:, rows], radius[:, rows], ~active[:, rows], w[:, rows]
+    idr, rr, wr = (np.take(t, rows, axis=1, out=np.empty((t.shape[0], rows.size))) for t in (ideal, radius, w))
+    off = ~np.take(active, rows, axis=1)
+    if not off.any():  # every actor active in every working row: nothing to leave out
+        off = None
     if utility != "linear":
         rr = rr**2
     scratch = np.empty((3,) + idr.shape)
@@ -124,7 +131,8 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
         if np.count_nonzero(moving) * 2 < rows.size:
             keep = np.flatnonzero(moving)
             rows, xr, ar, br, moving = rows[keep], xr[keep], ar[keep], br[keep], moving[keep]
-            idr, rr, off, wr = idr[:, keep], rr[:, keep], off[:, keep], wr[:, keep]
+            idr, rr, wr = idr[:, keep], rr[:, keep], wr[:, keep]
+            off = None if off is None else off[:, keep]
     return x
 
 
@@ -137,9 +145,28 @@ def _one_sided(x, ideal, w, radius, from_left, weightless, out):
     np.abs(d, out=d)
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = np.divide(w, np.subtract(radius, d, out=d), out=d)
-    np.copyto(inv, 0.0, where=weightless)
+    if weightless is not None:
+        np.copyto(inv, 0.0, where=weightless)
     np.negative(inv, out=inv, where=below)
     return _row_sum(inv)
+
+
+def _sort_columns(table, zero):
+    """``np.sort(table, axis=0)`` for an (actors, batch) table without NaN; ``zero`` marks the
+    entries that are 0.0 or -0.0. Up to 6 actors an odd-even transposition network of minima and
+    maxima (Knuth, *The Art of Computer Programming* vol. 3, section 5.3.4) sorts every column at
+    once; it may order 0.0 and -0.0 otherwise than numpy's sort, so a table with both signs in one
+    column goes to numpy."""
+    actors = table.shape[0]
+    if actors > 6 or (zero.any() and (np.signbit(table) & zero).any(axis=0)[(~np.signbit(table) & zero).any(axis=0)].any()):
+        return np.sort(table, axis=0)
+    spare = np.empty(table.shape[1:])
+    for turn in range(actors):
+        for i in range(turn % 2, actors - 1, 2):
+            np.minimum(table[i], table[i + 1], out=spare)
+            np.maximum(table[i], table[i + 1], out=table[i + 1])
+            table[i] = spare
+    return table
 
 
 def _linear_kinks(ideal, w, radius, active, left, right, scratch):
@@ -151,12 +178,12 @@ def _linear_kinks(ideal, w, radius, active, left, right, scratch):
     table shaped like ``ideal``."""
     actors, batch = ideal.shape
     inside = active & (ideal > left) & (ideal < right)
-    # sorted per batch row, on the (batch, actors) layout: numpy's sort of equal keys (0.0 and
-    # -0.0) depends on the layout it sorts
-    points = np.sort(_where(scratch, inside, ideal, np.inf).T, axis=1).ravel()
+    points = _sort_columns(_where(np.empty(ideal.shape), inside, ideal, np.inf), inside & (ideal == 0)).ravel()
     count = inside.sum(axis=0)
-    at = np.arange(batch) * actors  # where each batch row's points start in ``points``
+    at = np.arange(batch)  # ``points[r * batch + at]`` is each batch row's point of rank r
     weightless = ~(w > 0)
+    if not weightless.any():
+        weightless = None
     lo, hi = np.zeros_like(count), count.copy()
     while True:
         open_ = lo < hi
@@ -164,17 +191,17 @@ def _linear_kinks(ideal, w, radius, active, left, right, scratch):
             break
         mid = (lo + hi) // 2
         # every row is evaluated (rows are independent); closed rows' answers are not used
-        x = points[at + np.minimum(mid, actors - 1)]
+        x = points[np.minimum(mid, actors - 1) * batch + at]
         right_of_root = _one_sided(x, ideal, w, radius, False, weightless, scratch) <= 0
         hi = np.where(open_ & right_of_root, mid, hi)
         lo = np.where(open_ & ~right_of_root, mid + 1, lo)
     first = np.minimum(lo, actors - 1)
-    candidate = np.where(lo < count, points[at + first], np.nan)
+    candidate = np.where(lo < count, points[first * batch + at], np.nan)
     safe = np.where(np.isnan(candidate), 0.5 * (left + right), candidate)
     kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True, weightless, scratch) >= 0)
     at_kink = np.where(kink, candidate, np.nan)
-    a = np.where(lo > 0, points[at + np.maximum(lo - 1, 0)], left)
-    b = np.where(lo < count, points[at + first], right)
+    a = np.where(lo > 0, points[np.maximum(lo - 1, 0) * batch + at], left)
+    b = np.where(lo < count, points[first * batch + at], right)
     return at_kink, a, b
 
 
@@ -200,7 +227,9 @@ def _pool_identical(ideal, w, active):
     if len(groups) == actors:
         return ideal, w, active
     keep = [g[0] for g in groups]
-    pooled = np.stack([w[g[0]] if len(g) == 1 else _row_sum(w[g]) for g in groups])
+    pooled = np.empty((len(groups), w.shape[1]))
+    for row, g in zip(pooled, groups):
+        row[...] = w[g[0]] if len(g) == 1 else _row_sum(w[g])
     return ideal[keep], pooled, active[keep]
 
 
@@ -210,6 +239,15 @@ def _where(out, condition, x, y):
     np.copyto(out, x)
     np.copyto(out, y, where=~condition)
     return out
+
+
+def _active_tables(positions, weights, active):
+    """Ideal points and weights with 0 where ``active`` is false (``weights`` is overwritten)."""
+    off = ~active
+    ideal = positions.copy()
+    np.copyto(ideal, 0.0, where=off)
+    np.copyto(weights, 0.0, where=off)
+    return ideal, weights, active
 
 
 def _solve(ideal, w, active, status_quo, disagreement, utility):
@@ -288,10 +326,9 @@ def predict(
     _check_options(disagreement, utility)
     weights = actors.weights
     active = actors.present & (weights > 0)
-    w = np.where(active, weights, 0.0)
-    ideal = np.where(active, actors.positions, 0.0)
-    prediction, agreement = _solve(np.ascontiguousarray(ideal.T), np.ascontiguousarray(w.T),
-                                   np.ascontiguousarray(active.T), actors.status_quo, disagreement, utility)
+    tables = _active_tables(np.ascontiguousarray(actors.positions.T), np.ascontiguousarray(weights.T),
+                            np.ascontiguousarray(active.T))
+    prediction, agreement = _solve(*tables, actors.status_quo, disagreement, utility)
     return BargainingResult("nash_bargaining", prediction,
                             params=dict(disagreement=disagreement, utility=utility),
                             diagnostics={"agreement": agreement})
@@ -314,11 +351,11 @@ def predict_tables(
     refuses it where the actor holds a position, as for any caller.
     """
     _check_options(disagreement, utility)
-    weights = saliences * capabilities
-    if np.isnan(weights).any():
+    w = np.multiply(saliences, capabilities)
+    if np.isnan(w).any():
         actors = Actors.from_arrays(positions.T, saliences.T, capabilities.T)
         return predict(actors, disagreement=disagreement, utility=utility).prediction
-    active = ~np.isnan(positions) & (weights > 0)
-    w = np.where(active, weights, 0.0)
-    ideal = np.where(active, positions, 0.0)
-    return _solve(ideal, w, active, None, disagreement, utility)[0]
+    active = np.isnan(positions)
+    np.logical_not(active, out=active)
+    active &= w > 0
+    return _solve(*_active_tables(positions, w, active), None, disagreement, utility)[0]

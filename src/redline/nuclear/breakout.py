@@ -518,7 +518,8 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     tol = 1e-9 * need
     swu = 0.0
     enriched = False
-    for i, r in _routes(tuple(col_assays), sq.assay, a):
+    routes = _routes(tuple(col_assays), sq.assay, a)
+    for i, r in routes:
         take = need if i < 0 else np.minimum(np.maximum(columns[i], 0.0) * r.product_per_kg_feed, need)
         if r.swu_per_kg_product > 0:
             swu = swu + take * r.swu_per_kg_product
@@ -528,6 +529,10 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     with np.errstate(divide="ignore", invalid="ignore"):
         enrich_days = np.where(swu > 0, swu / per_day, 0.0)
     days = np.where(enriched, a.setup_days, 0.0) + enrich_days
+    if any(i < 0 for i, _ in routes):
+        # Natural feed takes all that is still needed, which leaves need - need: 0, or NaN for a
+        # NaN stock, and neither is above tol. Every run makes its SQ; no test needed.
+        return days
     return np.where(need > tol, np.inf, days)
 
 
