@@ -233,6 +233,12 @@ class Expression:
         if self._fixed is None:
             self._fixed = self.constant
 
+    @property
+    def stateful(self) -> bool:
+        """Whether it must be evaluated every week even where its value is not needed: it draws
+        random numbers (their streams stay aligned) or keeps windows (they stay current)."""
+        return self.random or self.windows
+
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
         (read-only when it is a constant or a broadcast scalar)."""

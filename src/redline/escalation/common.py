@@ -200,7 +200,7 @@ def collective_positions(decision, positions, saliences, capabilities) -> np.nda
         pos[j], sal[j], cap[j] = p, s, c
     np.clip(sal, 0.0, 1.0, out=sal)
     np.maximum(cap, 0.0, out=cap)
-    if bargaining.ALIASES.get(decision.model, decision.model) == "nash_bargaining":
+    if bargaining.model_function(decision.model) is bargaining.nash.predict:
         # the same numbers as through an Actors table, without its (runs, parties) copies
         return bargaining.nash.predict_tables(pos, sal, cap, **decision.options)
     actors = bargaining.Actors.from_arrays(pos.T, sal.T, cap.T, names=decision.parties)

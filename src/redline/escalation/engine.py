@@ -93,7 +93,7 @@ class _IdleCost:
             if any(eff.attributed is not None for eff in action.effects):
                 moving.append(action.attribution_delay)
             self.attribution_site = f"attribution:{action.id}"
-        self.expressions = tuple(e for e in moving if e.random or e.windows)
+        self.expressions = tuple(e for e in moving if e.stateful)
 
     @property
     def free(self) -> bool:
@@ -119,7 +119,7 @@ class _TrackPlan:
             policy.kind != "external"  # a seat is asked about every track
             and all(program.actions[aid].available is not None and program.actions[aid].available.constant == 0
                     for aid in self.action_ids)
-            and all(e is None or not (e.random or e.windows) for e in probabilities))
+            and all(e is None or not e.stateful for e in probabilities))
 
 
 class _Block:
@@ -178,7 +178,7 @@ class _Block:
         self.relevant = relevant_red_lines(program)
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         # each decision, with whether an input draws or keeps windows (then evaluated every week)
-        self.decisions = [(d, any(e.windows or e.random for e in (*d.positions, *d.saliences, *d.capabilities)))
+        self.decisions = [(d, any(e.stateful for e in (*d.positions, *d.saliences, *d.capabilities)))
                           for d in program.decisions]
         self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
         self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
@@ -844,7 +844,7 @@ class _Block:
             cond = rl.condition.evaluate_truth(ctx)
             # A credibility that draws or keeps windows is evaluated every week (aligned streams,
             # current windows); any other only where the red line fires (elementwise: same values).
-            moving = rl.credibility.random or rl.credibility.windows
+            moving = rl.credibility.stateful
             cred = rl.credibility.evaluate(ctx) if moving else None
             trigger = cond & self.alive & self.can_fire(rl)
             fired = np.flatnonzero(trigger)
@@ -922,7 +922,7 @@ class _Block:
         ending = np.zeros(self.n, dtype=bool)
         for o in self.p.outcomes:
             off_week = o.week is not None and o.week != week
-            if off_week and not (o.condition.windows or o.condition.random):
+            if off_week and not o.condition.stateful:
                 continue
             cond = o.condition.evaluate_truth(ctx)  # windows stay current, streams aligned
             if off_week:
