@@ -902,7 +902,7 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
             state = ctx.windows[key] = RingBuffer(n, ctx.runs)
         total, filled = state.peek(x)
         if ctx.commit:
-            state.push(x)
+            state.push(x, total)
         if name == "mean":
             return total / filled
         return total
@@ -927,7 +927,10 @@ class RingBuffer:
     """The last ``n`` weekly values of a window argument, for every run, with a running sum.
 
     The running sum is recomputed from the buffer every ``n`` pushes so that floating-point
-    drift cannot accumulate over long horizons.
+    drift cannot accumulate over long horizons. The sum :meth:`peek` gives is the one
+    :meth:`push` would compute next (the same operations in the same order), so a push after a
+    peek of the same value takes it instead of computing it again; it is read-only, because the
+    buffer and the expression's caller then share it.
     """
 
     __slots__ = ("values", "n", "pos", "count", "total", "pushes")
@@ -941,18 +944,24 @@ class RingBuffer:
         self.pushes = 0
 
     def peek(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        """Sum and count of the window that ends with ``x`` (the oldest value drops out if full)."""
+        """Sum (read-only) and count of the window that ends with ``x`` (the oldest value drops
+        out if full)."""
         if self.count < self.n:
-            return self.total + x, self.count + 1
-        return self.total - self.values[self.pos] + x, self.n
-
-    def push(self, x: np.ndarray) -> None:
-        if self.count == self.n:
-            self.total = self.total - self.values[self.pos]
+            total, count = self.total + x, self.count + 1
         else:
+            total, count = self.total - self.values[self.pos] + x, self.n
+        total.setflags(write=False)
+        return total, count
+
+    def push(self, x: np.ndarray, peeked: np.ndarray | None = None) -> None:
+        """Add ``x`` as the newest week; ``peeked`` is what :meth:`peek` gave for ``x`` just
+        before, if it was called (the new sum, not computed again)."""
+        if peeked is None:
+            peeked = self.total - self.values[self.pos] + x if self.count == self.n else self.total + x
+        if self.count < self.n:
             self.count += 1
         self.values[self.pos] = x
-        self.total = self.total + x
+        self.total = peeked
         self.pos = (self.pos + 1) % self.n
         self.pushes += 1
         if self.pushes % self.n == 0:

@@ -25,6 +25,8 @@ spread over workers and strategies compared with the same seed share their rando
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from redline import expr as ex
@@ -436,14 +438,17 @@ class _Block:
         return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
                                       renormalise=renormalise)
 
-    def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
-        """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
-        engine clips it, and ``run`` reports the count against the expression's place."""
+    def note_clipped(self, e: ex.Expression, values, where) -> None:
+        """Count the runs (among ``where``, a mask, or a function giving it when it is needed)
+        in which probability ``e`` left [0, 1] this week; the engine clips it, and ``run``
+        reports the count against the expression's place."""
         if e.constant is not None and 0.0 <= e.constant <= 1.0:
             return
         values = np.asarray(values)
         if values.size and values.min() >= 0.0 and values.max() <= 1.0:  # NaN fails both: counted below
             return
+        if callable(where):
+            where = where()
         outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
         if outside:
             self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
@@ -846,7 +851,10 @@ class _Block:
             # current windows); any other only where the red line fires (elementwise: same values).
             moving = rl.credibility.stateful
             cred = rl.credibility.evaluate(ctx) if moving else None
-            trigger = cond & self.alive & self.can_fire(rl)
+            trigger = cond & self.alive
+            may_fire = self.can_fire(rl)
+            if may_fire is not True:  # spent or resting in some runs
+                trigger &= may_fire
             fired = np.flatnonzero(trigger)
             # Both streams move on by a block every week (aligned streams), read only where needed.
             draw = self.draw(f"red_line:{rl.id}", fired)
@@ -861,33 +869,44 @@ class _Block:
                 pick[carried] = self.draw(f"response:{rl.id}", carried)
             self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
             self.record_firing(rl, fired, carried, week)
-            if not carried.size:
+            if carried.size:
+                self.respond(rl, carried, pick if len(rl.responses) > 1 else None, week)
+
+    def respond(self, rl: CompiledRedLine, carried: np.ndarray, pick: np.ndarray | None, week: int) -> None:
+        """The owner's response to ``rl`` in the runs ``carried``: one of its responses per run
+        (by ``pick``, a uniform per working run, when there are several), applied and counted."""
+        enforce = np.zeros(self.n, dtype=bool)
+        enforce[carried] = True
+        if pick is None:  # one response: every enforcing run takes it
+            chosen = [(enforce, carried)]
+        else:
+            self.baseline_trips = {}  # the state has moved on since the choices
+            shares = self.response_shares(rl, anticipate=True)
+            masks, cumulative = [], np.zeros(self.n)
+            for share in shares:
+                upper = cumulative + share
+                masks.append(enforce & (pick >= cumulative) & (pick < upper))
+                cumulative = upper
+            masks[-1] |= enforce & (pick >= cumulative)  # rounding: the total is 1
+            chosen = [(mask, np.flatnonzero(mask)) for mask in masks]
+        taken: dict[str, np.ndarray] = {}
+        levels: dict[str, np.ndarray] = {}
+        for (aid, level), (mask, _) in zip(rl.responses, chosen):
+            taken[aid] = taken[aid] | mask if aid in taken else mask  # never changed in place
+            if self.p.actions[aid].levels:
+                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[mask] = level
+        self.apply_actions(taken, week, levels, commit=False)
+        for (aid, level), (_, rows) in zip(rl.responses, chosen):
+            if not rows.size:
                 continue
-            enforce = np.zeros(self.n, dtype=bool)
-            enforce[carried] = True
-            if len(rl.responses) == 1:
-                chosen = [enforce]
-            else:
-                self.baseline_trips = {}  # the state has moved on since the choices
-                shares = self.response_shares(rl, anticipate=True)
-                chosen, cumulative = [], np.zeros(self.n)
-                for share in shares:
-                    upper = cumulative + share
-                    chosen.append(enforce & (pick >= cumulative) & (pick < upper))
-                    cumulative = upper
-                chosen[-1] |= enforce & (pick >= cumulative)  # rounding: the total is 1
-            masks: dict[str, np.ndarray] = {}
-            levels: dict[str, np.ndarray] = {}
-            for (aid, level), mask in zip(rl.responses, chosen):
-                masks[aid] = masks.get(aid, np.zeros(self.n, dtype=bool)) | mask
-                if self.p.actions[aid].levels:
-                    levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[mask] = level
-            self.apply_actions(masks, week, levels, commit=False)
-            for (aid, level), mask in zip(rl.responses, chosen):
-                self.values[aid] = np.maximum(self.values[aid], mask.astype(float))
-                self.action_count[aid] += mask
-                if self.p.actions[aid].levels:
-                    self.option_count[option_id(self.p.actions[aid], level)] += mask
+            # An action's value is 1.0 in the runs that took it this week and 0.0 elsewhere, so
+            # marking the rows gives max(value, taken) without a pass over every run.
+            value = self.copy_of(aid)
+            value[rows] = 1.0
+            self.values[aid] = value
+            self.action_count[aid][rows] += 1  # rows are distinct: each counted once
+            if self.p.actions[aid].levels:
+                self.option_count[option_id(self.p.actions[aid], level)][rows] += 1
 
     def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
@@ -898,28 +917,40 @@ class _Block:
         self.last_fired[rl.id][fired] = float(week)
         self.red_line_enforced[rl.id][carried] = True
         self.red_line_firings[rl.id][fired] += 1
-        if first.size:
-            self.values[rl.id] = (~np.isnan(first_week)).astype(float)
+        if first.size:  # its value, 1.0 where it has ever fired, is new in the runs ``first``
+            self.values[rl.id] = self.marked(rl.id, first)
+
+    def marked(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """A new array of ``name``'s values with 1.0 in the working runs ``rows`` (the value of
+        an outcome or red line, 1.0 from the week it is first reached, when it is reached in
+        ``rows``: the same numbers as recomputing it from the record of first weeks)."""
+        value = self.copy_of(name)
+        value[rows] = 1.0
+        return value
 
     def run_regimes(self, week: int) -> None:
         """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
         ctx = self.ctx
+        all_alive = bool(self.alive.all())
         for g in self.p.regimes:
             enter = g.enter.evaluate(ctx)
             leave = g.exit.evaluate(ctx)
             draw = self.streams.get(f"regime:{g.id}").random(self.n)
             inside = self.values[g.id] != 0
-            self.note_clipped(g.enter, enter, self.alive & ~inside)
-            self.note_clipped(g.exit, leave, self.alive & inside)
+            self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
+            self.note_clipped(g.exit, leave, lambda: self.alive & inside)
             now = np.where(inside, ~(draw < leave), draw < enter)
-            now = np.where(self.alive, now, inside)
+            if not all_alive:
+                now = np.where(self.alive, now, inside)
             self.values[g.id] = now.astype(float)
-            self.regime_week[g.id] = np.where(now & np.isnan(self.regime_week[g.id]), float(week), self.regime_week[g.id])
-            self.regime_weeks[g.id] += now & self.alive
+            first_week = self.regime_week[g.id]  # the block's own record: written in place
+            first_week[np.flatnonzero(now & np.isnan(first_week))] = float(week)
+            self.regime_weeks[g.id] += now if all_alive else now & self.alive
 
     def record_outcomes(self, week: int) -> None:
+        """Record the outcomes first reached this week; an absorbing one ends its runs."""
         ctx = self.ctx
-        ending = np.zeros(self.n, dtype=bool)
+        ending = []
         for o in self.p.outcomes:
             off_week = o.week is not None and o.week != week
             if off_week and not o.condition.stateful:
@@ -927,28 +958,34 @@ class _Block:
             cond = o.condition.evaluate_truth(ctx)  # windows stay current, streams aligned
             if off_week:
                 continue
-            first = cond & self.alive & np.isnan(self.outcome_week[o.id])
-            if not first.any():  # no run reaches it this week: its records stay as they are
+            first_week = self.outcome_week[o.id]  # the block's own record: written in place
+            first = np.flatnonzero(cond & self.alive & np.isnan(first_week))
+            if not first.size:  # no run reaches it this week: its records stay as they are
                 continue
-            self.outcome_week[o.id] = np.where(first, float(week), self.outcome_week[o.id])
-            self.values[o.id] = (~np.isnan(self.outcome_week[o.id])).astype(float)
+            first_week[first] = float(week)
+            self.values[o.id] = self.marked(o.id, first)
             if o.absorbing:
-                ending |= first
-        if ending.any():
-            self.stopped_week = np.where(ending, float(week), self.stopped_week)
-            self.alive &= ~ending
+                ending.append(first)
+        if ending:
+            rows = np.concatenate(ending) if len(ending) > 1 else ending[0]
+            self.stopped_week[rows] = float(week)
+            self.alive[rows] = False
 
     def check_finite(self, week: int) -> None:
         """Runs whose state holds a NaN or an infinity fail and stop. A variable's array is never
         changed in place (see :meth:`copy_of`), so one that is the same object as at last week's
-        check holds nothing new and is not summed again."""
+        check holds nothing new and is not read again.
+
+        The quick test is one dot product ``v·v`` per changed variable: a sum of squares is
+        finite only if every value is, or if it overflowed (values beyond about 1e154), and then
+        the exact test below decides. It reads each array once and allocates nothing."""
         total = 0.0
         checked = self.checked
-        for name in self.p.variables:  # a sum is finite only if every term is (or it overflowed)
+        for name in self.p.variables:
             value = self.values[name]
             if checked.get(name) is not value:
-                total = total + value
-        if np.isfinite(total).all():
+                total += np.dot(value, value)
+        if math.isfinite(total):
             self.checked = {name: self.values[name] for name in self.p.variables}
             return
         bad = np.zeros(self.n, dtype=bool)
