@@ -976,15 +976,16 @@ class _Block:
         changed in place (see :meth:`copy_of`), so one that is the same object as at last week's
         check holds nothing new and is not read again.
 
-        The quick test is one dot product ``v·v`` per changed variable: a sum of squares is
-        finite only if every value is, or if it overflowed (values beyond about 1e154), and then
-        the exact test below decides. It reads each array once and allocates nothing."""
+        The quick test sums each changed variable's values: a sum is finite only if every term
+        is, or if it overflowed, and then the exact test below decides. ``np.add.reduce`` reads
+        each array once and allocates nothing (``np.dot`` would too, but BLAS may wake threads
+        for it, which costs far more on a busy machine)."""
         total = 0.0
         checked = self.checked
         for name in self.p.variables:
             value = self.values[name]
             if checked.get(name) is not value:
-                total += np.dot(value, value)
+                total += np.add.reduce(value, axis=None)
         if math.isfinite(total):
             self.checked = {name: self.values[name] for name in self.p.variables}
             return
@@ -1001,53 +1002,58 @@ class _Block:
     def state_matrix(self) -> np.ndarray:
         return np.stack([np.broadcast_to(self.values[v], (self.n,)) for v in self.p.variables])
 
-    def write_out(self, which: np.ndarray) -> None:
-        """Copy the records of working runs ``which`` (a mask) into the block's results."""
-        pos = self.idx[which]
+    def write_out(self, rows: np.ndarray | slice) -> None:
+        """Copy the records of the working runs ``rows`` (increasing indices, or ``slice(None)``
+        for all) into the block's results."""
+        pos = self.idx[rows]
         r = self.result
-        r["final_state"][:, pos] = self.state_matrix()[:, which]
+        r["final_state"][:, pos] = np.stack([np.broadcast_to(self.values[v], (self.n,))[rows]
+                                             for v in self.p.variables])
         for i, o in enumerate(self.p.outcomes):
-            r["outcome_week"][i, pos] = self.outcome_week[o.id][which]
+            r["outcome_week"][i, pos] = self.outcome_week[o.id][rows]
         for i, rl in enumerate(self.p.red_lines):
-            r["red_line_week"][i, pos] = self.red_line_week[rl.id][which]
-            r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][which]
-            r["red_line_firings"][i, pos] = self.red_line_firings[rl.id][which]
+            r["red_line_week"][i, pos] = self.red_line_week[rl.id][rows]
+            r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][rows]
+            r["red_line_firings"][i, pos] = self.red_line_firings[rl.id][rows]
         for i, a in enumerate(self.p.actions):
-            r["action_count"][i, pos] = self.action_count[a][which]
+            r["action_count"][i, pos] = self.action_count[a][rows]
         for i, o in enumerate(self.option_count):
-            r["option_count"][i, pos] = self.option_count[o][which]
+            r["option_count"][i, pos] = self.option_count[o][rows]
         for i, g in enumerate(self.p.regimes):
-            r["regime_week"][i, pos] = self.regime_week[g.id][which]
-            r["regime_weeks"][i, pos] = self.regime_weeks[g.id][which]
-        r["stopped_week"][pos] = self.stopped_week[which]
-        r["failed"][pos] = self.failed[which]
+            r["regime_week"][i, pos] = self.regime_week[g.id][rows]
+            r["regime_weeks"][i, pos] = self.regime_weeks[g.id][rows]
+        r["stopped_week"][pos] = self.stopped_week[rows]
+        r["failed"][pos] = self.failed[rows]
 
     def compact(self) -> None:
-        """Write out ended runs and keep only live ones in the working arrays."""
-        keep = self.alive.copy()
-        self.write_out(~keep)
+        """Write out ended runs and keep only live ones in the working arrays. The runs are cut
+        by their indices (``take``), not by the mask: ended runs are scattered, and a boolean
+        index over scattered runs costs several times as much."""
+        kept = np.flatnonzero(self.alive)
+        self.write_out(np.flatnonzero(~self.alive))
+        n = self.n
 
         def cut(x):
-            return x[..., keep] if isinstance(x, np.ndarray) and x.shape[-1:] == (self.n,) else x
+            return x.take(kept, axis=-1) if isinstance(x, np.ndarray) and x.shape[-1:] == (n,) else x
 
         for name, value in list(self.values.items()):
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
             if isinstance(state, ex.RingBuffer):
-                state.values = state.values[:, keep]
-                state.total = state.total[keep]
+                state.values = state.values.take(kept, axis=1)
+                state.total = state.total.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
-        self.pending = {k: v[:, :, keep] for k, v in self.pending.items()}
+        self.pending = {k: v.take(kept, axis=2) for k, v in self.pending.items()}
         for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
                         self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
             for k in records:
-                records[k] = records[k][keep]
-        self.alive, self.failed, self.stopped_week = self.alive[keep], self.failed[keep], self.stopped_week[keep]
-        self.idx = self.idx[keep]
-        self.n = int(keep.sum())
+                records[k] = records[k].take(kept)
+        self.alive, self.failed, self.stopped_week = self.alive[kept], self.failed[kept], self.stopped_week[kept]
+        self.idx = self.idx[kept]
+        self.n = int(kept.size)
         self.ctx.runs = self.n
         self.streams.subset = self.idx
 
@@ -1071,7 +1077,7 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
                 traj[week - 1] = b.state_matrix()
             if may_compact and b.n >= 64 and np.count_nonzero(b.alive) < COMPACT_BELOW * b.n:
                 b.compact()
-    b.write_out(np.ones(b.n, dtype=bool))
+    b.write_out(slice(None))
     return {
         **b.result,
         "clipped": dict(b.clipped),
