@@ -341,3 +341,29 @@ def test_poisson_odd_rates_still_leave_the_quick_test():
     plain = ex._poisson_inverse(np.random.default_rng(4), np.where(np.isfinite(lam) & (lam < 1e6), np.maximum(lam, 0), 0), 7)
     assert out[[0, 6]].tolist() == plain[[0, 6]].tolist()
     assert np.isnan(ex._poisson_vector(np.random.default_rng(4), np.float64(np.nan), 3)).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8])
+def test_ring_buffer_push_takes_the_peeked_sum_bit_for_bit(n):
+    """A push after a peek takes the peeked sum as the new running sum: the same bits as the
+    push computing it, over odd values too; the shared sum is read-only."""
+    rng = np.random.default_rng(n)
+    odd = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e308, -1e308, 5e-324])
+    given, computed = ex.RingBuffer(n, 12), ex.RingBuffer(n, 12)
+    with np.errstate(all="ignore"):
+        _push_weeks(rng, odd, given, computed, 4 * n + 3)
+
+
+def _push_weeks(rng, odd, given, computed, weeks):
+    for week in range(weeks):
+        x = rng.normal(size=12) * 10.0 ** rng.integers(-3, 4, size=12)
+        if week % 3 == 1:
+            x[:odd.size] = rng.permutation(odd)
+        total, count = given.peek(x)
+        assert not total.flags.writeable
+        want, want_count = computed.peek(x)
+        given.push(x, total)
+        computed.push(x)
+        assert count == want_count
+        assert np.array_equal(total.view(np.int64), want.view(np.int64))
+        assert np.array_equal(given.total.view(np.int64), computed.total.view(np.int64)), week
