@@ -367,3 +367,22 @@ def _push_weeks(rng, odd, given, computed, weeks):
         assert count == want_count
         assert np.array_equal(total.view(np.int64), want.view(np.int64))
         assert np.array_equal(given.total.view(np.int64), computed.total.view(np.int64)), week
+
+
+@pytest.mark.parametrize("text", ["ever(x > 1 or y > 1)", "ever(x)", "ever(true)", "count(x > 0, last=3) >= 2",
+                                  "count(x, last=2)", "weeks_since(x > 1)", "ever(x > 1) and not ever(y > 2)"])
+def test_window_conditions_read_as_truth_values_agree_with_their_numbers(text):
+    """``ever``, ``count`` and ``weeks_since`` read a condition's bools directly and ``ever`` gives
+    its own as a truth value: week by week the same as the numbers (windows advanced once a week)."""
+    e = ex.parse(text, names={"x", "y"}, site="w")
+    rng = np.random.default_rng(5)
+    by_truth = ex.EvalContext({}, 50, None)
+    by_value = ex.EvalContext({}, 50, None)
+    for week in range(1, 12):
+        values = {"x": rng.integers(0, 3, 50).astype(float), "y": rng.integers(0, 4, 50).astype(float)}
+        values["x"][:3] = [np.nan, -0.0, np.inf]
+        for ctx in (by_truth, by_value):
+            ctx.values, ctx.week = values, week
+        truth = e.evaluate_truth(by_truth)
+        number = e.evaluate(by_value)
+        assert truth.dtype == bool and np.array_equal(truth, number != 0), week

@@ -891,10 +891,10 @@ def _draw_scalar(name: str, rng: np.random.Generator, params) -> float:
 
 def _rolling(name: str, key: str, n: int, arg_v, arg_s):
     as_count = name == "count"
+    arg_truth = _truth_of(arg_v) if as_count else None  # count: a condition's bools, not 1.0/0.0 != 0
 
     def vec(ctx):
-        x = arg_v(ctx)
-        x = np.not_equal(x, 0).astype(float) if as_count else np.asarray(x, dtype=float)
+        x = np.asarray(arg_truth(ctx), dtype=float) if as_count else np.asarray(arg_v(ctx), dtype=float)
         if x.shape != (ctx.runs,):
             x = np.broadcast_to(x, (ctx.runs,))
         state = ctx.windows.get(key)
@@ -969,13 +969,18 @@ class RingBuffer:
 
 
 def _ever(key: str, arg_v, arg_s):
-    def vec(ctx):
-        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+    """Whether the condition has held in any week so far, a truth value (see :func:`_with_truth`):
+    a condition given as ``ever(...)`` is read as the bools kept, with no 1.0/0.0 round trip."""
+    arg_truth = _truth_of(arg_v)
+
+    def truth(ctx):
+        x = np.broadcast_to(arg_truth(ctx), (ctx.runs,))
         seen = ctx.windows.get(key)
         now = x if seen is None else (seen | x)
+        now.setflags(write=False)  # kept as the window and handed to the caller
         if ctx.commit:
             ctx.windows[key] = now
-        return now.astype(float)
+        return now
 
     def sca(ctx):
         x = arg_s(ctx) != 0
@@ -984,14 +989,16 @@ def _ever(key: str, arg_v, arg_s):
             ctx.windows[key] = now
         return float(now)
 
-    return vec, sca
+    return _with_truth(truth), sca
 
 
 def _weeks_since(key: str, arg_v, arg_s):
     """Weeks since the condition last held (0 if it holds now; infinity if it never has)."""
 
+    arg_truth = _truth_of(arg_v)
+
     def vec(ctx):
-        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+        x = np.broadcast_to(arg_truth(ctx), (ctx.runs,))
         last = ctx.windows.get(key)
         if last is None:
             last = np.full(ctx.runs, -np.inf)
