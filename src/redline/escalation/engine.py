@@ -80,8 +80,8 @@ class _RowValues:
 
 class _IdleCost:
     """What an action that no run took this week must still do, decided once per block: the
-    expressions whose random call sites or windows must move on (evaluated for no run, see
-    :meth:`_Block.evaluate_rows`) and, for a covert act, the attribution draw's site."""
+    expressions whose random call sites or windows must move on (as an evaluation for no run
+    would, see :meth:`_Block.pass_idle`) and, for a covert act, the attribution draw's site."""
 
     __slots__ = ("expressions", "attribution_site")
 
@@ -655,15 +655,20 @@ class _Block:
 
     def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
         """A week in which no run took ``action``: no effect changes anything, but its random
-        call sites and windows move on as they would had some run taken it (aligned streams)."""
+        call sites and windows move on as they would had some run taken it (aligned streams).
+        A site's stream moves on without the expression being evaluated where the draws do
+        not depend on its value (see :meth:`redline.expr.Expression.skip_draws`)."""
         idle = self.idle_cost[action.id]
         if idle.free:
             return
         if action.levels:
             self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
         try:
-            for e in idle.expressions:
-                self.evaluate_rows(e, _NO_ROWS)
+            if idle.expressions:
+                nobody = self.row_context(_NO_ROWS)
+                for e in idle.expressions:
+                    if not e.skip_draws(nobody):  # windows, or a rate that draws: evaluated for no run
+                        self.evaluate_rows(e, _NO_ROWS)
             if idle.attribution_site is not None:
                 self.draw(idle.attribution_site, _NO_ROWS)
         finally:
@@ -696,10 +701,14 @@ class _Block:
                 pass  # a value outside ``rows`` (an ended run's, say) is outside a function's domain
             else:
                 return full if dense else full[rows]
+        return e.evaluate(self.row_context(rows))
+
+    def row_context(self, rows: np.ndarray) -> ex.EvalContext:
+        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`)."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
-        return e.evaluate(sub)
+        return sub
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
         """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds."""
