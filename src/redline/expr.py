@@ -288,29 +288,28 @@ class Expression:
         if ctx.runs != 0:
             raise ValueError("skip_draws stands for an evaluation for no run (ctx.runs == 0)")
         plan = self.__dict__.get("_skips")
-        if plan is None:  # built once: [(site key, function, poisson rate)], or False
+        if plan is None:  # built once (see _random_sites)
             plan = self._skips = False if self.windows else _random_sites(self)
         if plan is False:
             return False
         if ctx.expected:
             return True  # expected values draw nothing
-        for key, name, rate in plan:
+        for key, uniforms, normals, rate in plan:
             rng = ctx.rng_for(key)
-            if name == "normal":
+            if uniforms:
+                rng.random(0)
+            if rate is not None:  # max(rate, 0) <= POISSON_NORMAL_ABOVE just where rate <= it
+                normals = not (np.asarray(rate._vector(ctx), dtype=float) <= POISSON_NORMAL_ABOVE).all()
+            if normals:
                 rng.standard_normal(0)
-                continue
-            rng.random(0)
-            if rate is not None:
-                lam = rate._fixed if rate._fixed is not None else rate._vector(ctx)
-                if not np.all(np.maximum(np.asarray(lam, dtype=float), 0.0) <= POISSON_NORMAL_ABOVE):
-                    rng.standard_normal(0)
         return True
 
 
 def _random_sites(e: Expression) -> list | bool:
-    """For :meth:`Expression.skip_draws`: each random call site of ``e`` as (key, function,
-    the rate as an expression of its own for ``poisson``), keyed as the compiler numbers calls
-    (depth first, left to right); False when a ``poisson`` rate itself draws."""
+    """For :meth:`Expression.skip_draws`: each random call site of ``e`` as (key, whether it
+    draws uniforms, whether it draws normals, a ``poisson`` rate that must be read to know),
+    keyed as the compiler numbers calls (depth first, left to right); False when a ``poisson``
+    rate itself draws."""
     calls, pending = [], [ast.parse(_IF_CALL.sub("IF", e.text).strip(), mode="eval").body]
     while pending:
         node = pending.pop()
@@ -322,12 +321,16 @@ def _random_sites(e: Expression) -> list | bool:
         name, key = call.func.id, f"{e.site}#{index}"
         if name not in RANDOM_FUNCTIONS:
             continue
-        rate = None
-        if name == "poisson":
-            if any(isinstance(n, ast.Call) and n.func.id in RANDOM_FUNCTIONS for n in ast.walk(call.args[0])):
-                return False
-            rate = parse(ast.unparse(call.args[0]), names=e.names, site=f"{key}.rate")
-        sites.append((key, name, rate))
+        if name != "poisson":
+            sites.append((key, name != "normal", name == "normal", None))
+            continue
+        if any(isinstance(n, ast.Call) and n.func.id in RANDOM_FUNCTIONS for n in ast.walk(call.args[0])):
+            return False
+        rate = parse(ast.unparse(call.args[0]), names=e.names, site=f"{key}.rate")
+        if rate._fixed is None:
+            sites.append((key, True, None, rate))
+        else:
+            sites.append((key, True, not rate._fixed <= POISSON_NORMAL_ABOVE, None))
     return sites
 
 

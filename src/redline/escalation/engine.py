@@ -230,16 +230,16 @@ class _Block:
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
-        self.apply_actions(taken, week, levels)
+        moved = self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
-            if t.any():
+            if aid in moved:
                 self.values[aid] = t.astype(float)
                 self.action_count[aid] += t
             else:  # most actions are not taken in most weeks: nothing to count
                 self.values[aid] = self.zeros()
         for aid in self.leveled:
-            if not taken[aid].any():
+            if aid not in moved:
                 continue
             action = self.p.actions[aid]
             for i in range(action.n_levels):
@@ -613,14 +613,16 @@ class _Block:
         return self.logit_weights(owner, list(rl.responses), None, nothing=False)
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
-                      *, commit: bool = True) -> None:
-        """Apply the effects of every taken action, each computed from the same pre-move state.
+                      *, commit: bool = True) -> set[str]:
+        """Apply the effects of every taken action, each computed from the same pre-move state;
+        return the actions that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
         draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
         aligned and a run's numbers do not depend on what the other runs did."""
         ctx = self.ctx
         ctx.commit = commit
+        moved: set[str] = set()
         changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
@@ -631,6 +633,7 @@ class _Block:
                     self.pass_idle(action, levels)
                     continue
                 rows = np.flatnonzero(mask)
+                moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
@@ -652,6 +655,7 @@ class _Block:
                     new = written[var] = self.copy_of(var)
                 new[rows] = self.updated(var, op, new[rows], amount)
         self.values.update(written)
+        return moved
 
     def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
         """A week in which no run took ``action``: no effect changes anything, but its random
@@ -805,14 +809,22 @@ class _Block:
         where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
+        live_rows = None  # the live runs' positions, found once for every process without a condition
         for proc in self.p.processes:
             if proc.when is None and all_alive:
                 new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
                 for var, op, value in new_values:
                     self.values[var] = self.updated(var, op, self.values[var], value)
                 continue
-            mask = self.alive if proc.when is None else self.alive & proc.when.evaluate_truth(ctx)
-            rows = np.flatnonzero(mask)
+            if proc.when is None:
+                mask = self.alive
+                if live_rows is None:
+                    live_rows = np.flatnonzero(mask)
+                rows = live_rows
+            else:
+                mask = proc.when.evaluate_truth(ctx)
+                mask = mask if all_alive else self.alive & mask
+                rows = np.flatnonzero(mask)
             new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
                 if not rows.size:
