@@ -689,11 +689,12 @@ class _Block:
         expression is evaluated for every run instead (elementwise, so the rows' values are the
         same): cutting each input to the rows costs more than the few extra values. With
         ``dense`` the whole array is returned (shape ``(n,)``; the caller keeps the rows' values),
-        else the rows are cut from it."""
+        else the rows are cut from it; so it is for an expression with windows."""
         if e.constant is not None:
             return np.full(rows.size, e.constant)
         if e.windows:
-            return e.evaluate(self.ctx)[rows]
+            full = e.evaluate(self.ctx)
+            return full if dense else full[rows]
         if rows.size == self.n:
             return e.evaluate(self.ctx)
         if rows.size == 0 and not e.random:
@@ -850,9 +851,7 @@ class _Block:
             live = self.alive
             if not live.any():
                 continue
-            if not live.all():
-                inputs = [[x[live] for x in group] for group in inputs]
-            position = collective_positions(d, *inputs)
+            position = collective_positions(d, *inputs, live=None if live.all() else live)
             new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
             new[live] = position
             self.values[d.target] = self.clip[d.target](new)
