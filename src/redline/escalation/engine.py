@@ -761,15 +761,16 @@ class _Block:
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
             runs = landing[later]
-            # One slot per run, so no index repeats and += adds each amount once; positions in
-            # the flattened (slot, effect, run) buffer take one index array instead of three.
+            # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
+            # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
+            # buffer take one index array instead of three.
             flat = buf.reshape(-1) if buf.flags.c_contiguous else None
             first = slots * (buf.shape[1] * buf.shape[2]) + runs
             for k, amt in enumerate(amounts):
                 if flat is None:
-                    buf[slots, k, runs] += amt[later]
+                    np.add.at(buf, (slots, k, runs), amt[later])
                 else:
-                    flat[first + k * buf.shape[2]] += amt[later]
+                    np.add.at(flat, first + k * buf.shape[2], amt[later])
         if far.any():
             runs = landing[far]
             due = (week + delay[far]).astype(int)
