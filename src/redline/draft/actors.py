@@ -100,6 +100,8 @@ _PARENTHESIS = re.compile(
     r"council|bloc|union|government|firm|cartel|gang|regime)\b[^,;.]{0,80}|for (?:its|his|her|their) part|meanwhile|"
     r"however|in turn|too|also|by contrast|for now|so far|in particular|in response|for example|at least|"
     r"for (?:its|his|her|their) own part),")
+_GROUP_APPOSITIVE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:group|militia|movement|organi[sz]ation|faction|"
+                               r"party|network|battalion|brigade|alliance|coalition|cartel|gang|insurgency)\b")
 _VERB_FOLLOWERS = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those", "it", "them",
                    "him", "us", "no", "all", "most", "some", "any", "both", "each", "every"}
 _REQUEST = re.compile(r"\b(?:ask|asks|asked|urge|urges|urged|press|presses|pressed|call on|calls on|called on|tell|tells|"
@@ -147,6 +149,9 @@ _SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|exper
 _PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
 _INSTITUTION_NOUNS = r"army|military|junta|regime|parliament|navy|air force|government|cabinet|legislature|" \
                      r"opposition|security services|intelligence services|generals"
+# A state's institution named by its demonym that can decide apart from the state ("the Pakistani army"); its
+# government or cabinet is the state itself.
+_OWN_INSTITUTION = r"army|military|junta|parliament|generals|opposition|security services|intelligence services"
 _INSTITUTION_HEADS = re.compile(r"\b(?:Parliament|Congress|Senate|Assembly|Council|Ministry|Department|Army|Navy|"
                                 r"Air Force|Guards?|Corps|Command|Committee|Agency|Bank|Court|Party|Commission|"
                                 r"Office|Cabinet|Government|Union|Organi[sz]ation|Alliance|Forces|Police|Service)\b")
@@ -475,11 +480,10 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             by_form[form] = ent
 
     # A stand-in description for an institution that acts ("The army, which ..., wants to"): an actor.
-    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:{_INSTITUTION_NOUNS})(?![\w-])", text):
-        rest = text[m.end():m.end() + 160]
-        rest = re.sub(r"^,\s+(?:which|who|that)\b[^,]{1,120},", "", rest)
-        nxt = re.findall(r"[\w’']+", rest)[:1]
-        if nxt and (nxt[0] in _AUX or re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0])):
+    own = "|".join(re.escape(d) for d in sorted(all_demonyms, key=len, reverse=True))
+    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:(?:{_INSTITUTION_NOUNS})|(?:{own})\s+(?:{_OWN_INSTITUTION}))"
+                         rf"(?![\w-])", text):
+        if _acts_after(text, m.end()):
             form = m.group()
             ent = entities.setdefault("institution:" + form, _Entity("institution", form))
             ent.forms.add(form)
@@ -514,6 +518,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             if after in ("’s", "'s") and len(text) > e + 2 and not text[e + 2].isalnum():
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
+                continue
+            if _GROUP_APPOSITIVE.match(text, e):
+                # "(belonged to) the Signed-in-Blood Battalion, a group that ...": the text says it is an
+                # organisation, wherever it stands.
+                ent.evidence.append(f"apposition@{s}")
                 continue
             if prev.lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP:
                 continue

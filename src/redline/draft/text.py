@@ -128,7 +128,20 @@ def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment
         tail = rest.strip()
         heading = not out and not re.search(r"[.!?…][" + re.escape(_CLOSERS) + r"]*$", tail)
         out.append(Segment(start + pos + lead, start + pos + lead + len(tail), tail, heading, paragraph))
+    if len(out) == 1 and not out[0].heading and _heading_like(out[0].text):
+        out[0] = Segment(out[0].start, out[0].end, out[0].text, True, paragraph)
     return out
+
+
+def _heading_like(line: str) -> bool:
+    """A one-sentence line that is a headline or a section heading even with end punctuation: in Title Case
+    ("Algeria's Way With Hostage-Takers Has a Price — Who Pays It?"), or a short question standing alone
+    ("Could it come to war?")."""
+    ws = words(line)
+    long_words = [w for w in ws if len(w) >= 4]
+    if len(long_words) >= 3 and sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words):
+        return True
+    return line.endswith("?") and len(ws) <= 10
 
 
 def sentences(text: str) -> list[Segment]:
