@@ -157,11 +157,23 @@ def sentences(text: str) -> list[Segment]:
     return out
 
 
-# Clause boundaries inside a sentence: a semicolon, a colon before a clause, a dash used as a
-# clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", and ", and"
-# before a long second clause.
-_CLAUSE_BREAK = re.compile(r"\s*;\s+|,\s+(?=(?:but|yet|while|whereas|although|though)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
-                           r",\s+(?=and\s+(?:\S+\s+){4,})")
+# Clause boundaries inside a sentence: a semicolon, a colon before a lower-case clause, a dash used as
+# a clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", ", because", ", and"
+# before a long second clause (also after a closing quote: `price," and`), a relative clause that makes
+# its own prediction (", which would ..."), and a second predicate with its own modal or verb of saying
+# ("... ships and may extend", "offered talks and announced that").
+_SPEECH = r"(?:announced|announces|demanded|demands|warned|warns|said|says|threatened|threatens|vowed|vows|promised|" \
+          r"promises|insisted|insists|declared|declares|claimed|claims)"
+_CLAUSE_BREAK = re.compile(r"\s*;\s+|:\s+(?=[a-z](?:\S+\s+){3,})|,[\"”’]?\s+(?=(?:but|yet|while|whereas|although|though|"
+                           r"because)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
+                           r",[\"”’]?\s+(?=and\s+(?:\S+\s+){4,})|,\s+(?=which\s+(?:would|could|might|will|may)\s)|"
+                           r"\s+(?=and\s+(?:may|might|could|would|will|must|should)\s+[a-z]+\s+\S+\s+\S+)|"
+                           rf"\s+(?=and\s+{_SPEECH}\s+(?:that\s+)?(?:\S+\s+){{2,}})")
+
+
+_ANNOUNCES = re.compile(r"\b(?:message|messages|line|plain|clear|simple|this|following|warning|point|lesson|question|"
+                        r"answer|goal|aim|aims|reason|problem|risk|choice|dilemma|verdict|conclusion|said|says|"
+                        r"warned|put it|wrote|declared)\W*$|\b(?:message|warning|lesson|goal|aim|choice)\b", re.I)
 
 
 def clauses(sentence: Segment) -> list[Segment]:
@@ -175,6 +187,8 @@ def clauses(sentence: Segment) -> list[Segment]:
     for m in _CLAUSE_BREAK.finditer(text):
         if re.search(r"[–—]", m.group()) and re.search(r"\s[–—]\s", text[:m.start()]):
             continue  # the closing dash of a pair round an aside
+        if m.group().startswith(":") and _ANNOUNCES.search(text[:m.start()]):
+            continue  # "has made its red line plain: any strike ...": the colon gives the content
         cuts.append(m.start())
         cuts.append(m.end())
     cuts.append(len(text))
