@@ -30,18 +30,22 @@ __all__ = ["find_claims", "classify"]
 _RED_LINE = re.compile(
     r"\bred[- ]lines?\b|\bcannot be (?:touched|tolerated|accepted|allowed|crossed)\b|\boff[- ]limits\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:tolerate|accept|allow|permit|stand for)\b|\bunacceptable\b|"
-    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|"
+    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) line\b|"
+    r"\b(?:will|would|shall) (?:not|never) (?:bargain|negotiate|compromise|yield|back down|give in)\b|"
     r"\bany (?:harm|attack|strike|move|incursion|aggression|violation|crossing)\s+(?:to|on|against|of|by)\b[^.;]{0,80}?"
     r"\b(?:will|would|shall)\b", re.I)
 _THREAT = re.compile(
     r"\bthreat(?:en|ens|ened|ening)\b|\bhint(?:s|ed|ing)? at\b|\bvow(?:s|ed|ing)? (?:to|revenge|retaliation)\b|"
     r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
     r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
-    r"\b(?:not|never) go unanswered\b|\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"\b(?:not|never) go unanswered\b|\bpay [“\"‘']?(?:a|the) (?:heavy |high |steep )?price\b|"
+    r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
-    r"\b(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|intention|priority|purpose|"
-    r"ambition)s?\s+(?:is|was|are|were|remains?)\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
+    r"(?:\b(?:our|their|his|her|its|the)\s+(?:[\w’'-]+\s+)?|\b[A-Z][\w-]*[’']s\s+(?:\w+\s+)?)(?:aim|goal|objective|"
+    r"mission|intention|priority|purpose|ambition)s?\s+(?:is|was|are|were|remains?)\b|"
+    r"\b(?:has|have|had) no intention of\b|\b(?:will|would) (?:go on|continue|not stop|press on) until\b|"
+    r"\bdemand(?:s|ed|ing)? that\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
     r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|tried|trying|strives?|determined|resolved|vowed)\s+to\b|"
     r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no)\b|"
     r"\btime to\b|\bis bent on\b|\binsists? on\b", re.I)
@@ -63,7 +67,7 @@ _CONDITIONAL = re.compile(
     r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
     r"invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
-    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|\bwithout\b|"
+    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|^\s*without\b|"
     r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows?|narrowing|widens?|widening|raises|"
     r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
 _OPTION = re.compile(
@@ -88,10 +92,11 @@ _QUANTITY = re.compile(
     r"fifth|tenth)s? of\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
-                     r"is convinced|are convinced|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
+                     r"is convinced|are convinced|convinced that|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
                      re.I)
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
-_PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled)\b", re.I)
+_PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled|proposes|offers|"
+                       r"suggests|floats|puts forward)\b", re.I)
 _ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
                         r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
