@@ -103,8 +103,11 @@ _ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|
 # A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
 # "tactics and affiliated groups"), else a past-tense verb ("Iraq pressed", "It revoked").
 _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|"
+                   r"\b(?:has|have) (?:\w+ )?(?:shown|known|grown|thrown|drawn|flown|done|gone|seen|set|put|cut|hit|"
+                   r"led|held|kept|sent|built|won|lost|brought|fought|found|said|told|paid|left|met|struck|begun|"
+                   r"made|become|come|run|spent|sought|taught|caught|bought|shut|spread)\b|"
                    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
-                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -116,6 +119,16 @@ _AIM_DECLARATION = re.compile(r"^[“\"‘']?(?:our|their|his|her|its|the)\s+(?:
                               r"purpose)s?\s+(?:is|are|was)\s+(?:clear|simple|this|plain)\W*$", re.I)
 _CAUSAL_AFTER_HEDGE = re.compile(r"^\s+(?:\w+ly\s+)?(?:force|drive|lead to|trigger|provoke|push|prompt|"
                                  r"compel|endanger|undermine|invite)\b", re.I)
+
+# Reported speech: a "would" after a verb of saying is the reported statement's, not a hypothetical.
+_REPORTED = re.compile(r"\b(?:said|says|announced|announces|stated|declared|told \w+|added)\s+(?:that\s+)?[^,;]{0,60}$")
+# A clause whose subject is an event or a thing, not an actor that could choose ("An accident ... could").
+_EVENT_SUBJECT = re.compile(r"^(?:an?|the|any|another|each|every)\s+(?:[\w-]+\s+){0,4}?(?:accident|incident|clash|"
+                            r"crisis|war|conflict|collision|mistake|miscalculation|spiral|escalation|drought|flood|"
+                            r"crash|collapse|failure)\b", re.I)
+# A present-tense verb of saying reports a statement: an event ("Kyiv calls the attack an act of aggression").
+_PRESENT_SPEECH = re.compile(r"\b(?:says|calls|denies|accuses|blames|describes|announces|condemns|rejects|"
+                             r"dismisses)\b")
 
 _PRONOUN_SUBJECT = re.compile(r"^(?:it|its|they|their|he|his|she|her)\s+(?!is\b|are\b|means\b)\w+", re.I)
 
@@ -143,7 +156,8 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         return "conditional", None, ["if-clause"]
     m = _AIM.search(core)
     if m and not re.search(r"\bwhat\b[^,.;]{0,40}$", core[:m.start()]) \
-            and not re.search(r"\b(?:if|unless)\b", core[:m.start()], re.I):
+            and not re.search(r"\b(?:if|unless)\b", core[:m.start()], re.I) \
+            and not re.search(r"\b(?:as|when|while|after|before|until)\s+(?:the\s+)?(?:\w+\s+){0,2}$", core[:m.start()]):
         return "aim", None, [m.group()]
     m = _STRONG_EVENT.search(core)
     if m:
@@ -171,19 +185,26 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         else:
             found.append((s, "modal_assessment", written, written))
     m = _CONDITIONAL.search(core)
-    if m:
+    if m and not (m.group().lower().startswith("would") and _REPORTED.search(core[:m.start()])):
         found.append((m.start(), "conditional", None, m.group()))
     m = _OPTION.search(core)
-    if m:
+    if m and not (re.match(r"(?:could|can|may|might)\b", m.group(), re.I) and _EVENT_SUBJECT.match(_LEAD_CONJ.sub("", lead))):
         found.append((m.start(), "option", None, m.group()))
-    if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) and not any(t == "conditional" for _, t, _, _ in found):
+    if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) \
+            and not any(t in ("conditional", "modal_assessment") for _, t, _, _ in found):
         found.append((-1, "option", None, "action as subject"))
     if found:
         found.sort(key=lambda f: f[0])
         _, kind, modality, cue = found[0]
         return kind, modality, [cue]
+    m = re.search(r"\b(?:cannot|can't|can not|must)\b", core)
+    if m:
+        return "estimate", None, [m.group()]
     if _PAST.search(core):
         return "event", None, ["past tense"]
+    m = _PRESENT_SPEECH.search(core)
+    if m:
+        return "event", None, [m.group()]
     return "estimate", None, ["present tense"]
 
 
