@@ -86,10 +86,12 @@ _QUANTITY = re.compile(
     r"under|only)\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens?|hundreds?|"
     r"thousands?|\d[\d,.]*)\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?|hours?|percent|per cent|%|troops|soldiers|"
     r"fighters|people|kilograms?|kg|tons?|tonnes|missiles|rockets|drones|dollars|billion|million|centrifuges|"
-    r"warheads|ships|aircraft|jets|bases|sites)\b|\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|"
-    r"fighters|missiles|rockets|billion|million|centrifuges|warheads)\b|"
+    r"warheads|ships|aircraft|jets|bases|sites|kilometres|kilometers|miles|metres|meters|megawatts|barrels)\b|"
+    r"\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|fighters|missiles|rockets|billion|million|"
+    r"centrifuges|warheads|kilometres|kilometers|miles|metres|meters|megawatts|MW|barrels)\b|"
     r"\b(?:about|around|roughly|nearly|almost|over|under|only|some)?\s*(?:a|one|two|three) (?:half|third|quarter|"
-    r"fifth|tenth)s? of\b|"
+    r"fifth|tenth)s? of\b|\b(?:about|around|roughly|nearly|almost|over|under|only|some) (?:half|a third|a quarter|"
+    r"two-thirds|a fifth) of\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
                      r"is convinced|are convinced|convinced that|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
@@ -245,7 +247,7 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             named = sorted({aid for s, e, aid in mentions[lo:hi] if e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
             if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
-                    and not any(d in demonyms for d in words(clause.text)):
+                    and not any(d in demonyms or (d.endswith("s") and d[:-1] in demonyms) for d in words(clause.text)):
                 continue
             start, end = _trim(text, clause.start, clause.end)
             anchor = text[start:end]

@@ -102,10 +102,19 @@ _CLOSERS = "\"'”’)]»"
 _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 
 
+_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--)\s+(?=[A-Z“\"])")
+
+
 def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment]:
     line = text[start:end]
     out: list[Segment] = []
     pos = 0
+    date = _DATELINE.match(line)
+    if date and len(line) > date.end() + 20:
+        # A dateline in capitals before the first sentence ("TAIPEI — "): a heading, not part of the claim.
+        stem = date.group().rstrip(" –—-")
+        out.append(Segment(start, start + len(stem), stem, True, paragraph))
+        pos = date.end()
     for m in _END.finditer(line):
         stop = m.end()
         # Do not end a sentence at an abbreviation or a single initial ("Abu M. al-X").
@@ -167,6 +176,7 @@ _SPEECH = r"(?:announced|announces|demanded|demands|warned|warns|said|says|threa
 _CLAUSE_BREAK = re.compile(r"\s*;\s+|:\s+(?=[a-z](?:\S+\s+){3,})|,[\"”’]?\s+(?=(?:but|yet|while|whereas|although|though|"
                            r"because)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
                            r",[\"”’]?\s+(?=and\s+(?:\S+\s+){4,})|,\s+(?=which\s+(?:would|could|might|will|may)\s)|"
+                           r",\s+(?=since\s+(?!\d|then\b)\w+\s+\S+\s+\S+)|"
                            r"\s+(?=and\s+(?:may|might|could|would|will|must|should)\s+[a-z]+\s+\S+\s+\S+)|"
                            rf"\s+(?=and\s+{_SPEECH}\s+(?:that\s+)?(?:\S+\s+){{2,}})")
 
