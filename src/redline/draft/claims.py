@@ -210,6 +210,25 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     return "estimate", None, ["present tense"]
 
 
+# Discourse, not content: a clause about the argument itself ("The question now is whether ...", "That is the
+# real change", "The rhetoric has been hot") or an anaphoric copula ("They are ...", "that is the point").
+_DISCOURSE = re.compile(r"^(?:the\s+|this\s+|that\s+|its\s+)?(?:\w+\s+){0,2}?(?:lesson|question|point|rhetoric|reaction|"
+                        r"problem|change|answer|message|irony|truth|reality|story|issue|debate|puzzle|paradox|upshot|"
+                        r"picture|hard line)s?\b(?!\s+(?:is|was)\s+that\b)|"
+                        r"^(?:that|this|it|they|these|those|there)\s+(?:\w+\s+)?(?:is|are|was|were|has been|have been)\b",
+                        re.I)
+_VERBISH = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|must|should|does|"
+                      r"do|did)\b|\b[a-z]{2,}(?:ed|s)\b")
+
+
+def _plain_statement(clause: str) -> bool:
+    """A clause with no cue and no actor that still states something a modeller keeps: a finite
+    statement about the world ("The exercises looked less like punishment than practice", "A run of dry
+    years is the main risk") of five words or more, not about the argument itself (``_DISCOURSE``)."""
+    lead = _LEAD_CONJ.sub("", clause.strip())
+    return len(words(lead)) >= 5 and not _DISCOURSE.match(lead) and bool(_VERBISH.search(_core(lead)))
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     """Drop a leading conjunction and trailing end punctuation from a span."""
     piece = text[start:end]
@@ -247,7 +266,8 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             named = sorted({aid for s, e, aid in mentions[lo:hi] if e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
             if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
-                    and not any(d in demonyms or (d.endswith("s") and d[:-1] in demonyms) for d in words(clause.text)):
+                    and not any(d in demonyms or (d.endswith("s") and d[:-1] in demonyms) for d in words(clause.text)) \
+                    and not _plain_statement(clause.text):
                 continue
             start, end = _trim(text, clause.start, clause.end)
             anchor = text[start:end]
