@@ -30,7 +30,7 @@ __all__ = ["find_claims", "classify"]
 _RED_LINE = re.compile(
     r"\bred[- ]lines?\b|\bcannot be (?:touched|tolerated|accepted|allowed|crossed)\b|\boff[- ]limits\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:tolerate|accept|allow|permit|stand for)\b|\bunacceptable\b|"
-    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) line\b|"
+    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) (?-i:line)\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:bargain|negotiate|compromise|yield|back down|give in)\b|"
     r"\bany (?:harm|attack|strike|move|incursion|aggression|violation|crossing)\s+(?:to|on|against|of|by)\b[^.;]{0,80}?"
     r"\b(?:will|would|shall)\b", re.I)
@@ -91,7 +91,8 @@ _QUANTITY = re.compile(
     r"centrifuges|warheads|kilometres|kilometers|miles|metres|meters|megawatts|MW|barrels)\b|"
     r"\b(?:about|around|roughly|nearly|almost|over|under|only|some)?\s*(?:a|one|two|three) (?:half|third|quarter|"
     r"fifth|tenth)s? of\b|\b(?:about|around|roughly|nearly|almost|over|under|only|some) (?:half|a third|a quarter|"
-    r"two-thirds|a fifth) of\b|"
+    r"two-thirds|a fifth) of\b|\bby (?:about |around |roughly |nearly |almost |some )?(?:half|a third|a quarter|"
+    r"two-thirds|a fifth|a tenth)\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
                      r"is convinced|are convinced|convinced that|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
@@ -99,8 +100,8 @@ _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculate
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
 _PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled|proposes|offers|"
                        r"suggests|floats|puts forward)\b", re.I)
-_ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
-                        r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
+_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
+                        r"(?:could|can)\s+(?!not\b)(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
 # A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
 # "tactics and affiliated groups"), else a past-tense verb ("Iraq pressed", "It revoked").
@@ -109,7 +110,7 @@ _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|e
                    r"led|held|kept|sent|built|won|lost|brought|fought|found|said|told|paid|left|met|struck|begun|"
                    r"made|become|come|run|spent|sought|taught|caught|bought|shut|spread)\b|"
                    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
-                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -131,6 +132,10 @@ _EVENT_SUBJECT = re.compile(r"^(?:an?|the|any|another|each|every)\s+(?:[\w-]+\s+
 # A present-tense verb of saying reports a statement: an event ("Kyiv calls the attack an act of aggression").
 _PRESENT_SPEECH = re.compile(r"\b(?:says|calls|denies|accuses|blames|describes|announces|condemns|rejects|"
                              r"dismisses)\b")
+
+# A sentence about the text itself ("This brief looks at ...", "Here is what each country wants"): no claim.
+_META = re.compile(r"^(?:here (?:is|are)\b|(?:this|the following) (?:brief|article|analysis|paper|report|piece|note|"
+                   r"essay|explainer|column|section)\b|in this (?:brief|article|analysis|paper|report|piece|note)\b)", re.I)
 
 _PRONOUN_SUBJECT = re.compile(r"^(?:it|its|they|their|he|his|she|her)\s+(?!is\b|are\b|means\b)\w+", re.I)
 
@@ -254,6 +259,8 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             continue
         if _AIM_DECLARATION.match(sent.text):
             inherit = "aim"
+            continue
+        if _META.match(sent.text):
             continue
         for clause in clauses(sent):
             if len(words(clause.text)) < 4:
