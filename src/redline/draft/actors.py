@@ -647,6 +647,8 @@ def _kind(text: str, ent: _Entity) -> str:
     window = " ".join(text[max(0, s - 80):e + 80] for s, e, _ in ent.spans)
     if ent.kind == "person":
         return "leader" if ent.titled or _LEADER_CONTEXT.search(window) else "other"
+    if re.search(r"\b(?:Battalion|Brigades?|Militias?|Front|Legion|Mujahideen)\b", ent.name):
+        return "armed_group"  # a fighting unit's name that is no state's own force (those are folded into it)
     if _INSTITUTION_HEADS.search(ent.name):
         return "institution"
     if _ARMED_CONTEXT.search(window) or "the-group" in ent.evidence:
