@@ -17,7 +17,7 @@ from tests.conftest import SHARED
 
 DEV = Path(__file__).resolve().parent / "data" / "draft_dev"
 OLD = Path(__file__).resolve().parent / "data" / "draft"
-DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas"]
+DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean"]
 
 
 def _gold_files():
@@ -82,9 +82,9 @@ def test_exclusions_are_read_from_the_header():
 
 # Floors a little under what the rules reach (actors F1, claims F1, type accuracy), so a regression shows.
 # Reached when set: balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.89/0.93/0.85, nile 0.91/0.94/0.89,
-# amenas 1.00/0.93/0.81; mean 0.96/0.94/0.90. Before these rules: mean 0.68/0.82/0.69.
+# amenas 1.00/0.93/0.81, aegean 0.96/0.94/0.79; mean 0.96/0.94/0.88. Before these rules: mean 0.70/0.83/0.68.
 FLOOR = {"actors": 0.85, "claims": 0.88, "types": 0.75}
-MEAN_FLOOR = {"actors": 0.93, "claims": 0.91, "types": 0.86}
+MEAN_FLOOR = {"actors": 0.93, "claims": 0.91, "types": 0.85}
 
 
 def _scores(name):
@@ -252,3 +252,17 @@ def test_plain_statements_are_kept_and_talk_about_the_argument_is_not():
             "This brief looks at what each side wants. Here is what each country wants.")
     anchors = [c.anchor_text for c in extract(text).claims]
     assert anchors == ["The exercises looked less like punishment than practice", "A run of dry years is the main risk"]
+
+
+def test_kinds_of_persons_and_acronyms():
+    names = _names("Vladimir Putin warned Kyiv. Its pilot, Wing Commander Abhinandan Varthaman, was captured. "
+                   "The EU condemned the seizure, and the FSB opened a case.")
+    assert names["Vladimir Putin"].kind == "leader"  # a named person who acts
+    assert names["Abhinandan Varthaman"].kind == "other"  # a serving officer things happen to
+    assert names["EU"].kind == "institution" and names["FSB"].kind == "institution"
+
+
+def test_names_after_a_generic_noun_and_indefinite_pronouns_are_no_actors():
+    names = _names("Nobody was hurt. The Greek frigate Limnos and the Turkish frigate Kemal Reis collided. "
+                   "Greece protested.")
+    assert set(names) == {"Greece"}

@@ -58,6 +58,9 @@ _TITLES = (
     "Capt.", "Lieutenant", "Sergeant", "Sgt.", "Corporal", "Interior Minister", "Home Minister", "Finance Minister",
     "Vice Premier", "Deputy Leader",
 )
+# Ranks of serving officers: a title, but not one that makes its bearer a leader.
+_RANKS = ("Wing Commander", "Squadron Leader", "Group Captain", "Captain", "Capt.", "Lieutenant", "Lt.", "Sergeant",
+          "Sgt.", "Corporal", "Private")
 _HEAD_TITLES = {"President", "Prime Minister", "Chancellor", "King", "Queen", "Emir", "Sultan", "Supreme Leader",
                 "Premier", "Commander in Chief", "Commander-in-Chief"}
 _TITLE_RE = re.compile(r"^(?:(?:" + "|".join(re.escape(t) for t in sorted(_TITLES, key=len, reverse=True))
@@ -70,7 +73,8 @@ under across through between among against during about above below near beyond 
 meanwhile still also even only just then thus therefore indeed instead otherwise rather perhaps maybe
 not no yes all any some many much more most few several each every both either neither one two three first
 second last next new old such other another same own very too quite already always never often sometimes
-slowly quickly estimates""".split())
+slowly quickly estimates nobody everybody everyone someone somebody anyone anybody none nothing everything
+something""".split())
 _DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "that", "these",
                 "those"}
 _PLACE_PREP = {"in", "at", "from", "to", "into", "across", "near", "throughout", "within", "outside", "inside",
@@ -436,8 +440,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             continue
         if form in demonyms or form in all_demonyms or (form.endswith("s") and form[:-1] in all_demonyms):
             continue
-        if _thing_name(form) or _possessive_part(text, form):
-            # A thing or a place ("Crimean Bridge"), or the first word of a name in the possessive form
+        if _thing_name(form) or _possessive_part(text, form) or all(
+                _prev_word(text, m.start()).lower() in _THING_NOUNS
+                for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text)):
+            # A thing or a place ("Crimean Bridge"), a name only ever after a generic noun ("the frigate
+            # Kemal Reis"), or the first word of a name in the possessive form
             # ("People’s Liberation Army"): never an actor, but its span keeps a shorter name inside from counting.
             ent = entities.setdefault("thing:" + form, _Entity("thing", form))
             ent.forms.add(form)
@@ -646,7 +653,16 @@ def _kind(text: str, ent: _Entity) -> str:
         return "public"
     window = " ".join(text[max(0, s - 80):e + 80] for s, e, _ in ent.spans)
     if ent.kind == "person":
-        return "leader" if ent.titled or _LEADER_CONTEXT.search(window) else "other"
+        before = [text[max(0, s - 40):s].rstrip() for s, _, _ in ent.spans]
+        if any(b.endswith(r) for b in before for r in _RANKS):
+            # "Wing Commander Abhinandan Varthaman": a serving officer, not a leader, unless he acts as one.
+            return "leader" if any(b.endswith(t) for b in before for t in _HEAD_TITLES) else "other"
+        acts = any(ev.split("@")[0] in ("acts", "owns", "list-acts", "asked", "by", "with") for ev in ent.evidence)
+        return "leader" if ent.titled or _LEADER_CONTEXT.search(window) or acts else "other"
+    if re.fullmatch(r"[A-Z]{2,6}", ent.name):
+        # An acronym ("the EU", "the FSB") names an organisation; armed only with an armed word right by it.
+        near = " ".join(text[max(0, s - 40):e + 40] for s, e, _ in ent.spans)
+        return "armed_group" if _ARMED_CONTEXT.search(near) else "institution"
     if re.search(r"\b(?:Battalion|Brigades?|Militias?|Front|Legion|Mujahideen)\b", ent.name):
         return "armed_group"  # a fighting unit's name that is no state's own force (those are folded into it)
     if _INSTITUTION_HEADS.search(ent.name):
