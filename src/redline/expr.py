@@ -234,6 +234,12 @@ class Expression:
             self._fixed = self.constant
 
     @property
+    def fixed(self) -> float | None:
+        """The value when it is the same in every run and week (a number written, or the whole
+        expression folded at parse time, e.g. ``false``); else None."""
+        return self._fixed
+
+    @property
     def stateful(self) -> bool:
         """Whether it must be evaluated every week even where its value is not needed: it draws
         random numbers (their streams stay aligned) or keeps windows (they stay current)."""

@@ -102,24 +102,58 @@ class _IdleCost:
 
 
 class _TrackPlan:
-    """One actor's track, as :meth:`_Block.choose` reads it every week: its options, its random
-    call site and whether no option can ever be chosen (each action's availability is the
-    constant 0 and the policy evaluates nothing that draws or keeps windows for it)."""
+    """One actor's track, as :meth:`_Block.choose` reads it every week, decided once per block.
 
-    __slots__ = ("track", "action_ids", "options", "site", "never_chosen")
+    An option can weigh something only if its action is not unavailable for good (availability
+    the constant ``false`` or 0) and, under a scripted policy, its probability is not missing or
+    the number 0: every other option gets weight 0 in every run and week, whatever the state,
+    so the week's choice reads neither its weight nor its availability (a weight of 0 is an
+    empty interval of the uniform: never chosen). What such options still evaluate is what
+    draws or keeps windows (streams stay aligned, windows current).
+
+    ``weighed``: the options that can weigh something, in order (every option under an external
+    policy: the seat is asked about all of them); ``probabilities``: a scripted policy's
+    probability of each of them; ``read``: the actions whose availability is evaluated every
+    week; ``moving``: probabilities evaluated only to keep them current; ``never_chosen``:
+    whether no option can ever be chosen; ``level_arrays``: the actions with levels whose level
+    array the week's choice fills even when no run takes them (as it always has).
+    """
+
+    __slots__ = ("track", "action_ids", "options", "site", "weighed", "probabilities", "read", "moving",
+                 "never_chosen", "level_arrays")
 
     def __init__(self, program: Program, policy: CompiledPolicy, actor: str, track: str, action_ids):
         self.track = track
         self.action_ids = list(action_ids)
         self.options = program.options(action_ids)
         self.site = f"choice:{actor}:{track}"
-        probabilities = [policy.probabilities.get(option_id(program.actions[aid], level))
-                         for aid, level in self.options]
-        self.never_chosen = (
-            policy.kind != "external"  # a seat is asked about every track
-            and all(program.actions[aid].available is not None and program.actions[aid].available.constant == 0
-                    for aid in self.action_ids)
-            and all(e is None or not e.stateful for e in probabilities))
+        actions = program.actions
+        probability = {option: policy.probabilities.get(option_id(actions[option[0]], option[1]))
+                       for option in self.options}
+        scripted = policy.kind == "scripted"
+
+        def may_weigh(option) -> bool:
+            available = actions[option[0]].available
+            if available is not None and available.fixed is not None and available.fixed == 0:
+                return False  # never available
+            e = probability[option]
+            return not scripted or (e is not None and e.constant != 0)
+
+        external = policy.kind == "external"
+        self.weighed = list(self.options) if external else [o for o in self.options if may_weigh(o)]
+        self.probabilities = [probability[o] for o in self.weighed] if scripted else []
+        weighed_ids = {aid for aid, _ in self.weighed}
+        self.read = [aid for aid in self.action_ids
+                     if aid in weighed_ids or (actions[aid].available is not None and actions[aid].available.stateful)]
+        self.moving = [e for o, e in probability.items()
+                       if scripted and o not in self.weighed and e is not None and e.stateful]
+        self.never_chosen = not self.weighed
+        # Until every option could be seen to weigh nothing, only a track whose availabilities
+        # were all the written number 0 skipped the choice (and its level arrays): kept as it was.
+        skipped_before = not external and all(
+            actions[aid].available is not None and actions[aid].available.constant == 0 for aid in self.action_ids) and \
+            all(e is None or not e.stateful for e in probability.values())
+        self.level_arrays = [] if skipped_before else [aid for aid in self.action_ids if actions[aid].levels]
 
 
 class _Block:
@@ -300,11 +334,12 @@ class _Block:
         (action with levels -> the level taken, where taken)."""
         taken: dict[str, np.ndarray] = {}
         levels: dict[str, np.ndarray] = {}
+        everyone = None  # whether every working run is alive, counted when first needed
         for actor, plans in self.track_plans.items():
             policy = self.setup.policies[actor]
-            # Every availability that can change is evaluated every week (windows stay current).
-            avails = {plan.track: {aid: self.available(aid) for aid in plan.action_ids}
-                      for plan in plans if not plan.never_chosen}
+            # Every availability that can change and is read, or draws or keeps windows, is
+            # evaluated every week (windows stay current).
+            avails = {plan.track: {aid: self.available(aid) for aid in plan.read} for plan in plans}
             if policy.kind == "external":
                 external = self.external_weights(actor, self.p.tracks[actor], avails, forced)
             for plan in plans:
@@ -312,6 +347,8 @@ class _Block:
                 # their numbers; its uniforms are read only in runs where some option may be taken.
                 scheduled = forced.get((actor, plan.track))
                 if scheduled is not None or plan.never_chosen:
+                    for e in plan.moving:
+                        e.evaluate(self.ctx)  # draws or keeps windows: evaluated every week
                     self.draw(plan.site, _NO_ROWS)
                     for aid in plan.action_ids:
                         taken[aid] = self.nobody()
@@ -320,47 +357,131 @@ class _Block:
                         taken[aid] = self.alive.copy()
                         if self.p.actions[aid].levels:
                             levels[aid] = np.full(self.n, level, dtype=np.int64)
+                    else:
+                        for aid in plan.level_arrays:
+                            levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
                     continue
                 avail = avails[plan.track]
-                if policy.kind == "scripted":
-                    weights = self.scripted_weights(policy, plan.options, avail, count=True)
-                elif policy.kind == "external":
-                    weights = external[plan.track]  # one per option: the seat's pick has weight 1
+                if policy.kind == "external":
+                    chosen = self.pick(plan, external[plan.track])  # the seat's pick has weight 1
                 else:
-                    weights = self.logit_weights(policy, plan.options, avail)
-                self.pick(plan, weights, taken, levels)
+                    if everyone is None:
+                        everyone = np.count_nonzero(self.alive) == self.n
+                    if len(plan.weighed) == 1:
+                        chosen = [self.lone_choice(plan, policy, avail, everyone)]
+                    elif policy.kind == "scripted":
+                        chosen = self.pick(plan, *self.track_weights(plan, avail, everyone))
+                    else:
+                        chosen = self.pick(plan, self.logit_weights(policy, plan.weighed, avail))
+                self.take(plan, chosen, taken, levels)
         return taken, levels
 
-    def pick(self, plan: _TrackPlan, weights: list[np.ndarray], taken: dict, levels: dict) -> None:
-        """Select one option of ``plan``'s track per run from its ``weights`` with the track's
-        uniform: option i where the uniform lies in [w_0 + ... + w_{i-1}, w_0 + ... + w_i).
+    def track_weights(self, plan: _TrackPlan, avail: dict[str, np.ndarray],
+                      everyone: bool) -> tuple[list[np.ndarray], np.ndarray]:
+        """The weights of ``plan``'s weighed options under its scripted policy, and the runs where
+        some option weighs more than 0 (``everyone``: whether every working run is alive).
+
+        The choices of :func:`rules.scripted_weights` (each probability clipped to [0, 1] with NaN
+        as 0, times its availability, the track scaled when its total passes 1), without the
+        passes that change nothing: a probability that :meth:`note_clipped` finds inside [0, 1]
+        is not clipped (at most the sign of a zero differs, which no comparison with a uniform
+        sees) and a weight is not multiplied by an availability that holds in every run."""
+        weights = []
+        for (aid, _), e in zip(plan.weighed, plan.probabilities):
+            ok = avail[aid]
+            if e.constant is not None:  # a number in (0, 1] (the compiler checks the range)
+                weights.append(np.multiply(e.constant, ok))
+                continue
+            weight = self.scripted_probability(e, ok)
+            weights.append(weight if ok is self.alive and everyone else np.multiply(weight, ok))
+        total = rules.sum_in_order(weights)
+        if np.any(total > 1.0):
+            scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
+            weights = [w * scale for w in weights]  # some weight stays above 0 where the total did
+        return weights, total > 0
+
+    def scripted_probability(self, e: ex.Expression, available: np.ndarray) -> np.ndarray:
+        """Scripted probability ``e`` clipped to [0, 1] (NaN -> 0, as :func:`rules.scripted_weights`
+        does), its weeks outside [0, 1] counted among the runs where its option is ``available``
+        (see :meth:`note_clipped`); values already inside are returned as they are."""
+        raw = e.evaluate(self.ctx)
+        return raw if self.note_clipped(e, raw, available) else np.fmin(np.fmax(raw, 0.0), 1.0)
+
+    def lone_choice(self, plan: _TrackPlan, policy: CompiledPolicy, avail: dict[str, np.ndarray],
+                    everyone: bool) -> np.ndarray:
+        """The runs that take the only option of ``plan`` that can weigh something: where it is
+        available and the track's uniform falls below its weight.
+
+        :meth:`pick` on its weight times its availability makes the same choice (an empty
+        interval where it is unavailable); here no weight array is masked: a scripted number
+        stays a number, and a logit weight is computed without the availability (a lone
+        option's weight does not depend on other runs), then the comparisons are masked.
+        ``everyone``: whether every working run is alive (then an option available wherever a
+        run is alive needs no mask)."""
+        aid, _ = plan.weighed[0]
+        ok = avail[aid]
+        if policy.kind == "scripted":
+            e = plan.probabilities[0]
+            weight = e.constant if e.constant is not None else self.scripted_probability(e, ok)
+        else:
+            lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
+            weight = rules.logit_weights(lam, utilities)[0]
+        everywhere = ok is self.alive and everyone
+        if not isinstance(weight, np.ndarray):  # a number in (0, 1]: it weighs where available
+            choosing = ok
+        else:
+            choosing = weight > 0 if everywhere else ok & (weight > 0)
+        u = self.uniforms(plan, choosing)
+        return u < weight if everywhere else ok & (u < weight)
+
+    def uniforms(self, plan: _TrackPlan, choosing: np.ndarray) -> np.ndarray:
+        """The track's uniforms this week, read in runs ``choosing`` (where some option weighs
+        more than 0; 0 elsewhere): the block's draw is read whole (the same numbers), unless so
+        few runs need one that it is drawn sparsely."""
+        if np.count_nonzero(choosing) > SPARSE_DRAWS:
+            return self.draw(plan.site)
+        rows = np.flatnonzero(choosing)
+        u = np.zeros(self.n)
+        u[rows] = self.draw(plan.site, rows)
+        return u
+
+    def pick(self, plan: _TrackPlan, weights: list[np.ndarray], choosing: np.ndarray | None = None) -> list[np.ndarray]:
+        """Which runs choose each of ``plan``'s weighed options, from their ``weights`` and the
+        track's uniform: option i where the uniform lies in [w_0 + ... + w_{i-1}, w_0 + ... + w_i).
+        ``choosing``: the runs where some weight is above 0 (by default, where the weights sum
+        past 0).
 
         Every policy gives unavailable options (and ended runs) weight 0, and an empty interval
         [c, c) holds no draw, so no separate test of ``alive`` is needed; nor is a uniform in runs
-        where every option weighs 0: the block's draw is read whole (the same numbers), unless so
-        few runs need one that it is drawn sparsely."""
-        total = rules.sum_in_order(weights) if weights else np.zeros(self.n)
-        choosing = total > 0
-        if np.count_nonzero(choosing) > SPARSE_DRAWS:
-            u = self.draw(plan.site)
-        else:
-            rows = np.flatnonzero(choosing)
-            u = np.zeros(self.n)
-            u[rows] = self.draw(plan.site, rows)
+        where every option weighs 0."""
+        if choosing is None:
+            choosing = rules.sum_in_order(weights) > 0 if weights else self.nobody()
+        u = self.uniforms(plan, choosing)
+        chosen = []
         cumulative = None
-        for (aid, level), w in zip(plan.options, weights):
+        for w in weights:
             if cumulative is None:  # u >= 0 always
                 upper = w
-                chosen = u < upper
+                chosen.append(u < upper)
             else:
                 upper = cumulative + w
-                chosen = (u >= cumulative) & (u < upper)
+                chosen.append((u >= cumulative) & (u < upper))
             cumulative = upper
+        return chosen
+
+    def take(self, plan: _TrackPlan, chosen: list[np.ndarray], taken: dict, levels: dict) -> None:
+        """Record ``chosen`` (the runs choosing each of ``plan``'s weighed options) in ``taken`` and
+        ``levels``; the track's other options are taken by no run."""
+        for aid in plan.action_ids:
+            taken[aid] = self.nobody()
+        for aid in plan.level_arrays:
+            levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
+        for (aid, level), runs in zip(plan.weighed, chosen):
             if self.p.actions[aid].levels:
-                taken[aid] = taken[aid] | chosen if aid in taken else chosen
-                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[chosen] = level
+                taken[aid] = taken[aid] | runs
+                levels[aid][runs] = level
             else:
-                taken[aid] = chosen
+                taken[aid] = runs
 
     def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
         """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
@@ -436,22 +557,31 @@ class _Block:
         return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
                                       renormalise=renormalise)
 
-    def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> None:
+    def note_clipped(self, e: ex.Expression, values, where: np.ndarray) -> bool:
         """Count the runs (among ``where``) in which probability ``e`` left [0, 1] this week; the
-        engine clips it, and ``run`` reports the count against the expression's place."""
+        engine clips it, and ``run`` reports the count against the expression's place. Returns
+        whether every value lies in [0, 1] (no NaN): then clipping changes none."""
         if e.constant is not None and 0.0 <= e.constant <= 1.0:
-            return
+            return True
         values = np.asarray(values)
         if values.size and values.min() >= 0.0 and values.max() <= 1.0:  # NaN fails both: counted below
-            return
+            return True
         outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
         if outside:
             self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
+        return False
 
     def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
         """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
 
         ``nothing=False``: choose among ``options`` only (a red line's graded responses)."""
+        lam, utilities = self.logit_utilities(policy, options, avail)
+        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
+                                   nothing=nothing)
+
+    def logit_utilities(self, policy: CompiledPolicy, options, avail) -> tuple:
+        """The rationality λ and each option's expected utility (with what it trips, if the policy
+        anticipates and some run may take it), evaluated in expected mode on the current state."""
         ctx = self.ctx
         ctx.expected, ctx.commit = True, False
         try:
@@ -464,8 +594,7 @@ class _Block:
                 utilities.append(u)
         finally:
             ctx.expected, ctx.commit = False, True
-        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
-                                   nothing=nothing)
+        return lam, utilities
 
     def set_level(self, action: CompiledAction, level) -> None:
         """Make the level's values readable by the action's own expressions (a scalar or per run)."""

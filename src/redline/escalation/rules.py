@@ -75,6 +75,8 @@ def logit_weights(rationality, utilities: Sequence, available: Sequence | None =
         scores = [np.where(ok, s, -np.inf) for s, ok in zip(scores, available)]
     if not scores:
         return []
+    if nothing and len(scores) == 1:
+        return [_one_against_nothing(scores[0])]
     top = scores[0]
     for s in scores[1:]:  # the maximum over options, as np.max over the stacked options
         top = np.maximum(top, s)
@@ -84,3 +86,14 @@ def logit_weights(rationality, utilities: Sequence, available: Sequence | None =
     total = sum_in_order(exps)
     denom = (np.exp(-top) if nothing else 0.0) + total
     return [e / denom for e in exps]
+
+
+def _one_against_nothing(score):
+    """The logit weight of a lone option with score ``score`` (λU, or -inf where unavailable)
+    against 'do nothing' at 0: exp(s − m) / (exp(−m) + exp(s − m)) with m = max(s, 0), the
+    general formula's numbers with one exponential instead of two. Of exp(s − m) and exp(−m)
+    one is exp(0) = 1 and the other exp(−|s|): for s ≥ 0 the weight is 1 / (exp(−s) + 1), for
+    s < 0 it is exp(s) / (1 + exp(s)) (s − 0 and −0 are exact, and addition commutes). Scores
+    are finite or -inf (sanitised utilities times a sanitised rationality)."""
+    tail = np.exp(-np.abs(score))
+    return np.where(score >= 0, 1.0, tail) / (1.0 + tail)

@@ -1,0 +1,172 @@
+"""The week's choice in the vectorised engine: its shortcuts against the general computation.
+
+The engine decides once per block which options of a track can weigh anything (a scripted
+probability that is missing or the number 0, an availability that is the constant ``false``:
+those options are never chosen, so their weights are not computed) and skips passes that change
+no choice (clipping a probability already inside [0, 1], multiplying by an availability that
+holds everywhere, scaling a lone option, one exponential for a lone logit option). These tests
+run scenarios whose probabilities leave [0, 1], are NaN or exactly 0, whose tracks sum past 1 and
+whose runs end, once as the engine runs them and once with every option weighed by
+:func:`rules.scripted_weights` and :func:`rules.logit_weights` as they are written, and ask for
+the same numbers, bit for bit.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from redline import escalation
+from redline.escalation import engine, rules
+from redline.scenario import scenario_from_dict
+from redline.scenario.compile import option_id
+
+A = "test assumption"
+
+
+def _general_paths(monkeypatch) -> None:
+    """Make every option of every track weigh and read every availability, choose every track
+    by its masked weights (:meth:`_Block.pick`), computed by :func:`rules.scripted_weights` and
+    the logit formula as written."""
+    plan_init = engine._TrackPlan.__init__
+
+    def every_option(self, program, policy, actor, track, action_ids):
+        plan_init(self, program, policy, actor, track, action_ids)
+        self.weighed = list(self.options)
+        self.probabilities = [policy.probabilities.get(option_id(program.actions[aid], level))
+                              for aid, level in self.options] if policy.kind == "scripted" else []
+        self.read = list(self.action_ids)
+        self.moving = []
+        self.never_chosen = False
+        self.level_arrays = [aid for aid in self.action_ids if program.actions[aid].levels]
+
+    def written_weights(self, plan, avail, everyone):
+        probabilities = []
+        for (aid, _), e in zip(plan.weighed, plan.probabilities):
+            raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
+            if e is not None:
+                self.note_clipped(e, raw, avail[aid])
+            probabilities.append(raw)
+        return rules.scripted_weights(probabilities, [avail[aid] for aid, _ in plan.weighed]), None
+
+    def pick_anyway(self, plan, policy, avail, everyone):
+        if policy.kind == "scripted":
+            return self.pick(plan, *self.track_weights(plan, avail, everyone))[0]
+        return self.pick(plan, self.logit_weights(policy, plan.weighed, avail))[0]
+
+    monkeypatch.setattr(engine._TrackPlan, "__init__", every_option)
+    monkeypatch.setattr(engine._Block, "lone_choice", pick_anyway)
+    monkeypatch.setattr(engine._Block, "track_weights", written_weights)
+    monkeypatch.setattr(rules, "logit_weights", _written_logit_weights)
+
+
+def _written_logit_weights(rationality, utilities, available=None, *, nothing=True):
+    """rules.logit_weights as the formula reads, for every number of options."""
+    lam = rules.sanitise_utility(rationality)
+    scores = [lam * rules.sanitise_utility(u) for u in utilities]
+    if available is not None:
+        scores = [np.where(ok, s, -np.inf) for s, ok in zip(scores, available)]
+    if not scores:
+        return []
+    top = scores[0]
+    for s in scores[1:]:
+        top = np.maximum(top, s)
+    if nothing:
+        top = np.maximum(top, 0.0)
+    exps = [np.exp(s - top) for s in scores]
+    denom = (np.exp(-top) if nothing else 0.0) + rules.sum_in_order(exps)
+    return [e / denom for e in exps]
+
+
+def _edge_doc(example_doc: dict) -> dict:
+    """The example with choices at the edges: a scripted challenger whose probabilities leave
+    [0, 1], are NaN or 0 and sum past 1; a dead track whose availability keeps a window; an
+    option that is never available beside a live one under the defender's logit policy; runs
+    that end (absorbing) early and often."""
+    doc = example_doc
+    doc.pop("decisions", None)
+    doc["actors"]["challenger"]["policy"] = {"kind": "scripted", "probabilities": {
+        "proxy_attack": "(tension - 12) / 40",  # below 0, then above 1
+        "overt_strike": "if(public_support < 0.4, 0.6, sqrt(0.53 - public_support) / 2)",  # NaN above 0.53
+        "sabotage": 0,
+        "propaganda": 0.4,
+    }}
+    doc["strategies"] = {}
+    doc["actors"]["challenger"].pop("strategy")
+    doc["actions"]["sabotage"] = {  # a track of its own that no run can take (probability 0)
+        "actor": "challenger", "track": "covert", "escalation": 5, "assumption": A,
+        "available": "count(proxy_attack, last=3) < 2",
+        "effects": [{"var": "tension", "add": 50}]}
+    doc["actions"]["propaganda"] = {  # a lone number: weighs only where available
+        "actor": "challenger", "track": "media", "escalation": 1, "assumption": A,
+        "available": "tension < 40",
+        "effects": [{"var": "public_support", "add": -0.002}]}
+    doc["actions"]["sanction"] = {  # never available, beside draw_down under a logit policy
+        "actor": "defender", "track": "posture", "escalation": 3, "assumption": A,
+        "available": "false",
+        "effects": [{"var": "tension", "add": -5}]}
+    doc["actions"]["draw_down"]["effects"] = [{"var": "defender_presence", "add": -150}]
+    doc["actors"]["defender"]["policy"]["utilities"]["draw_down"] = "4 * (0.4 - public_support)"
+    return doc
+
+
+def _numbers(ds) -> dict:
+    out = {name: ds[name].values for name in ds.data_vars}
+    out["clipped"] = json.loads(ds.attrs["clipped_probabilities"])
+    return out
+
+
+def _assert_same(fast: dict, general: dict) -> None:
+    assert fast["clipped"] == general["clipped"]
+    for name, value in general.items():
+        if name != "clipped":
+            np.testing.assert_array_equal(fast[name], value, err_msg=name)
+
+
+@pytest.mark.parametrize("runs", [1, 700])
+def test_choices_are_those_of_the_general_computation_at_the_edges(example_doc, monkeypatch, runs):
+    loaded = scenario_from_dict(_edge_doc(example_doc))
+    kw = dict(runs=runs, horizon=104, seed=3)
+    fast = _numbers(escalation.run(loaded, **kw))
+    with monkeypatch.context() as m:
+        _general_paths(m)
+        general = _numbers(escalation.run(loaded, **kw))
+    _assert_same(fast, general)
+    if runs > 1:  # the edges were reached
+        assert fast["clipped"], "no probability left [0, 1]"
+        ended = np.isfinite(fast["stopped_week"])
+        assert runs // 2 < np.count_nonzero(ended) < runs, "too few runs ended to drop them, or all did"
+        counts = dict(zip(loaded.program.actions, fast["action_count"].sum(axis=1)))
+        assert counts["sabotage"] == 0 and counts["sanction"] == 0
+        assert counts["proxy_attack"] > 0 and counts["overt_strike"] > 0 and counts["propaganda"] > 0
+        assert counts["draw_down"] > 0
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
+def test_the_example_chooses_as_the_general_computation(example_doc, monkeypatch, strategy):
+    """The example's own policies, graded responses and anticipation included."""
+    loaded = scenario_from_dict(example_doc)
+    kw = dict(runs=500, horizon=60, seed=8, strategies={"challenger": strategy})
+    fast = _numbers(escalation.run(loaded, **kw))
+    with monkeypatch.context() as m:
+        _general_paths(m)
+        general = _numbers(escalation.run(loaded, **kw))
+    _assert_same(fast, general)
+
+
+def test_a_lone_logit_option_weighs_as_the_written_formula_bit_for_bit():
+    """One option against 'do nothing' takes one exponential instead of two: the same bits, at
+    ±0, tiny and huge scores, where exp underflows, unavailable (-inf) and for Python floats."""
+    rng = np.random.default_rng(0)
+    scores = np.concatenate([rng.normal(0, 1, 2000), rng.normal(0, 300, 2000), rng.normal(0, 1e-300, 100),
+                             [0.0, -0.0, 5e-324, -5e-324, 1e12, -1e12, 745.2, -745.2, 709.9, -709.9]])
+    available = rng.random(scores.size) < 0.7
+    for lam in (1.0, 2.5, 0.0, -3.0, np.nan, np.inf, rng.normal(0, 2, scores.size)):
+        for ok in (None, [available]):
+            fast = rules.logit_weights(lam, [scores], ok)[0]
+            assert fast.tobytes() == _written_logit_weights(lam, [scores], ok)[0].tobytes(), lam
+    for x in (0.0, -0.0, 1.5, -1.5, 800.0, -800.0):
+        fast = rules.logit_weights(2.0, [x])[0]
+        written = _written_logit_weights(2.0, [x])[0]
+        assert float(fast) == float(written) and np.signbit(fast) == np.signbit(written)
