@@ -298,7 +298,9 @@ def test_shortcuts_give_the_general_path_bit_for_bit(text, numbers):
             ctx.week = 2
             e.out, e.truth = e.evaluate(ctx).copy(), e.evaluate_truth(ctx).copy()
     assert np.array_equal(_bits(fast.out), _bits(general.out)), text
-    assert np.array_equal(fast.truth, general.truth), text
+    assert fast.truth.dtype == general.truth.dtype == bool and np.array_equal(fast.truth, general.truth), text
+    # results written into the arrays of nodes below never reach the variables they read
+    assert np.array_equal(_bits(np.stack([values[k] for k in "xyz"], axis=1)), _bits(arr)), text
 
 
 def test_constant_parts_are_folded_once_and_only_when_exact(monkeypatch):
@@ -437,3 +439,28 @@ def test_skip_draws_declines_windows_rates_that_draw_and_draws_nothing_in_expect
     assert ex.parse("poisson(2) + normal(0, 1)", names=set(), site="e").skip_draws(ctx) and not streams
     with pytest.raises(ValueError):
         ex.parse("poisson(2)", names=set(), site="e").skip_draws(ex.EvalContext({}, 3, streams.get))
+
+
+@pytest.mark.parametrize("text", ["(x * 2) > 0.5", "(x + y) < z", "x * 2 + y * 3 - z / 2", "1 - (x * 2) ** 2",
+                                  "if(x > 0, x * 2, y * 3) * 2", "clip(x * 2, 0, 1) + y", "min(x * 2, y) - 1",
+                                  "(x * 2) == (y * 2)", "not (x - y)", "(x * 2 > 1) + (y - z)", "week * 2 + x",
+                                  "2 * x - sum(x, last=2) > 0", "(x + 1) * (y + 1) % 3", "-(x * 2) + y",
+                                  "exp(x - y) * 2", "abs(x) + abs(y)", "floor(x) - round(y)", "max(x, y, z) * 2",
+                                  "if(x > y, x, y) + 1", "if(x > y, 1, 0) * 2", "abs(x > y) + 1",
+                                  "(x > y) * 3 + (y > z)", "weeks_since(x > 1) * 2", "ever(y > 1) + 1"])
+def test_arithmetic_into_a_node_s_own_array_gives_the_general_bits(text, monkeypatch):
+    """An arithmetic node writes its result into the new array of the arithmetic node below it:
+    the same bits as new arrays, truth values stay bools, and the variables read are untouched."""
+    fast, general = _both_ways(text, {"x", "y", "z"}, monkeypatch)
+    arr = np.array([[0.0, -0.0, 1.0], [-2.5, 3.0, np.nan], [np.inf, 1e-3, 40.0], [-0.0, 0.0, -0.0]])
+    for e in (fast, general):
+        values = {"x": arr[:, 0].copy(), "y": arr[:, 1].copy(), "z": arr[:, 2].copy()}
+        with np.errstate(all="ignore"):
+            for week in (1, 2, 3):  # windows: three weeks of the same values
+                ctx = ex.EvalContext(values, 4, None)
+                ctx.week, ctx.windows = week, getattr(e, "windows_kept", {})
+                e.out, e.truth = e.evaluate(ctx), e.evaluate_truth(ctx)
+                e.windows_kept = ctx.windows
+        assert np.array_equal(_bits(np.stack([values[k] for k in "xyz"], axis=1)), _bits(arr)), text
+    assert np.array_equal(_bits(fast.out), _bits(general.out)), text
+    assert fast.truth.dtype == general.truth.dtype == bool and np.array_equal(fast.truth, general.truth), text

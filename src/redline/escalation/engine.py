@@ -205,7 +205,7 @@ class _Block:
         self.leveled = [a for a, x in program.actions.items() if x.levels]
         self.option_count = {option_id(program.actions[a], i): np.zeros(runs, dtype=np.int32)
                              for a in self.leveled for i in range(program.actions[a].n_levels)}
-        self.last_fired = {r.id: np.full(runs, np.nan) for r in program.red_lines}
+        self.last_fired = {r.id: np.full(runs, np.nan) for r in program.red_lines if r.cooldown_weeks}  # rests
         self.regime_week = {g.id: np.full(runs, np.nan) for g in program.regimes}
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
@@ -1014,37 +1014,24 @@ class _Block:
                 continue
             cred = cred[fired] if moving else self.evaluate_rows(rl.credibility, fired)
             carried = fired[draw < cred]  # the runs where the owner enforces it
-            if len(rl.responses) > 1:
-                pick = np.zeros(self.n)
-                pick[carried] = self.draw(f"response:{rl.id}", carried)
+            pick = self.draw(f"response:{rl.id}", carried) if len(rl.responses) > 1 else None
             self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
             self.record_firing(rl, fired, carried, week)
             if carried.size:
-                self.respond(rl, carried, pick if len(rl.responses) > 1 else None, week)
+                self.respond(rl, carried, pick, week)
 
     def respond(self, rl: CompiledRedLine, carried: np.ndarray, pick: np.ndarray | None, week: int) -> None:
         """The owner's response to ``rl`` in the runs ``carried``: one of its responses per run
-        (by ``pick``, a uniform per working run, when there are several), applied and counted."""
-        enforce = np.zeros(self.n, dtype=bool)
-        enforce[carried] = True
-        if pick is None:  # one response: every enforcing run takes it
-            chosen = [(enforce, carried)]
-        else:
-            self.baseline_trips = {}  # the state has moved on since the choices
-            shares = self.response_shares(rl, anticipate=True)
-            masks, cumulative = [], np.zeros(self.n)
-            for share in shares:
-                upper = cumulative + share
-                masks.append(enforce & (pick >= cumulative) & (pick < upper))
-                cumulative = upper
-            masks[-1] |= enforce & (pick >= cumulative)  # rounding: the total is 1
-            chosen = [(mask, np.flatnonzero(mask)) for mask in masks]
+        (by ``pick``, a uniform per run of ``carried``, when there are several), applied and
+        counted."""
+        by_response = [carried] if pick is None else self.picked_responses(rl, carried, pick)
+        chosen = [(self.mask_of(rows), rows) for rows in by_response]
         taken: dict[str, np.ndarray] = {}
         levels: dict[str, np.ndarray] = {}
-        for (aid, level), (mask, _) in zip(rl.responses, chosen):
+        for (aid, level), (mask, rows) in zip(rl.responses, chosen):
             taken[aid] = taken[aid] | mask if aid in taken else mask  # never changed in place
             if self.p.actions[aid].levels:
-                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[mask] = level
+                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[rows] = level
         self.apply_actions(taken, week, levels, commit=False)
         for (aid, level), (_, rows) in zip(rl.responses, chosen):
             if not rows.size:
@@ -1058,13 +1045,34 @@ class _Block:
             if self.p.actions[aid].levels:
                 self.option_count[option_id(self.p.actions[aid], level)][rows] += 1
 
+    def picked_responses(self, rl: CompiledRedLine, carried: np.ndarray, pick: np.ndarray) -> list[np.ndarray]:
+        """The runs of ``carried`` taking each of ``rl``'s responses: the one whose share of the
+        cumulative total holds the run's uniform ``pick``. Only those runs are computed
+        (elementwise: the same numbers as over every run)."""
+        self.baseline_trips = {}  # the state has moved on since the choices
+        shares = self.response_shares(rl, anticipate=True)
+        picked, cumulative = [], np.zeros(carried.size)
+        for share in shares:
+            upper = cumulative + np.broadcast_to(share, (self.n,))[carried]
+            picked.append((pick >= cumulative) & (pick < upper))
+            cumulative = upper
+        picked[-1] |= pick >= cumulative  # rounding: the total is 1
+        return [carried[p] for p in picked]
+
+    def mask_of(self, rows: np.ndarray) -> np.ndarray:
+        """A new mask over the working runs, true in ``rows``."""
+        mask = np.zeros(self.n, dtype=bool)
+        mask[rows] = True
+        return mask
+
     def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
         (the records are the block's own arrays, so only those runs are written)."""
         first_week = self.red_line_week[rl.id]
         first = fired[np.isnan(first_week[fired])]
         first_week[first] = float(week)
-        self.last_fired[rl.id][fired] = float(week)
+        if rl.cooldown_weeks:  # only a red line that rests reads when it last fired
+            self.last_fired[rl.id][fired] = float(week)
         self.red_line_enforced[rl.id][carried] = True
         self.red_line_firings[rl.id][fired] += 1
         if first.size:  # its value, 1.0 where it has ever fired, is new in the runs ``first``
@@ -1089,7 +1097,9 @@ class _Block:
             inside = self.values[g.id] != 0
             self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
             self.note_clipped(g.exit, leave, lambda: self.alive & inside)
-            now = np.where(inside, ~(draw < leave), draw < enter)
+            # inside: stays unless draw < leave; outside: enters if draw < enter (one comparison
+            # with the hazard that applies, flipped for the runs inside)
+            now = (draw < np.where(inside, leave, enter)) ^ inside
             if not all_alive:
                 now = np.where(self.alive, now, inside)
             self.values[g.id] = now.astype(float)
