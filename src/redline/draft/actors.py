@@ -132,29 +132,26 @@ _REPORTING = {"reported", "reports", "wrote", "writes", "published", "publishes"
               "noted", "notes", "estimated", "estimates"}
 
 
-def _verb_after(text: str, end: int) -> str:
-    """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
+def _words_after(text: str, end: int) -> list[str]:
+    """The first two words after a name, past a parenthesis and adverbs ([] if a comma or stop comes first)."""
     rest = text[end:end + 260]
     m = _PARENTHESIS.match(rest)
     if m:
         rest = rest[m.end():]
     rest = re.sub(rf"^\s+(?:{_ADVERBIAL}\s+)+", " ", rest)
     if not re.match(r"\s", rest):
-        return ""
-    nxt = re.findall(r"[\w’']+", rest[:60])[:1]
-    return nxt[0] if nxt else ""
+        return []
+    return re.findall(r"[\w’']+", rest[:60])[:2]
+
+
+def _verb_after(text: str, end: int) -> str:
+    """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
+    return (_words_after(text, end) or [""])[0]
 
 
 def _acts_after(text: str, end: int, institution: bool = False) -> bool:
     """A verb follows a name at ``end``, past a parenthesis and adverbs ("X, for his part, got")."""
-    rest = text[end:end + 260]
-    m = _PARENTHESIS.match(rest)
-    if m:
-        rest = rest[m.end():]
-    rest = re.sub(rf"^\s+(?:{_ADVERBIAL}\s+)+", " ", rest)
-    if not re.match(r"\s", rest):
-        return False
-    nxt = re.findall(r"[\w’']+", rest[:60])[:2]
+    nxt = _words_after(text, end)
     return bool(nxt) and _is_verb(nxt[0], nxt[1] if len(nxt) > 1 else "", institution)
 
 
