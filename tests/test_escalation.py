@@ -347,3 +347,33 @@ def test_uniforms_read_for_a_few_runs_are_the_block_draws_and_keep_streams_align
     assert np.array_equal(few.rows(np.array([1, 2])).get("s").random(2), week3[[1, 2]])
     assert np.array_equal(full.get("s").random(live.size), few.get("s").random(live.size))  # still in step
     assert not np.array_equal(week1, week2)
+
+
+def test_idle_actions_move_their_streams_on_as_an_evaluation_would(example_doc, monkeypatch):
+    """An action no run took moves its random sites on without being evaluated
+    (``Expression.skip_draws``): the numbers are those of evaluating it for no run, for every
+    random function, single and per-run rates, rates that switch to the normal approximation,
+    windows and rates that draw (these two are still evaluated)."""
+    from redline import expr
+
+    example_doc["actions"]["overt_strike"]["effects"] = [
+        {"var": "tension", "add": "poisson(2e6 * (week % 2)) / 1e6 + normal(0, 1) * uniform(0, 1) + bernoulli(0.5)"},
+        {"var": "challenger_losses", "add": "poisson(tension * 1e5) + poisson(casualty_sensitivity * 500)"},
+        {"var": "attacks", "add": "sum(poisson(0.5), last=2) + poisson(uniform(0, 2))"},
+    ]
+    example_doc["strategies"]["deniable"]["policy"]["probabilities"]["overt_strike"] = "if(week % 3 == 0, 0.5, 0)"
+    scenario = scenario_from_dict(example_doc)
+
+    def results(**params):
+        ds = escalation.run(scenario, runs=300, horizon=12, seed=2, params=params)
+        return {name: ds[name].values.copy() for name in ds.data_vars}
+
+    per_run = {"casualty_sensitivity": np.linspace(0.001, 0.01, 300)}
+    skipped, skipped_per_run = results(), results(**per_run)
+    monkeypatch.setattr(expr.Expression, "skip_draws", lambda self, ctx: False)  # evaluate every time
+    for fast, slow in ((skipped, results()), (skipped_per_run, results(**per_run))):
+        assert fast.keys() == slow.keys()
+        for name in fast:
+            assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    monkeypatch.setattr(expr.Expression, "skip_draws", lambda self, ctx: True)  # streams left behind
+    assert not np.array_equal(results()["final_state"], skipped["final_state"], equal_nan=True)

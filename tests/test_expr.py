@@ -341,3 +341,54 @@ def test_poisson_odd_rates_still_leave_the_quick_test():
     plain = ex._poisson_inverse(np.random.default_rng(4), np.where(np.isfinite(lam) & (lam < 1e6), np.maximum(lam, 0), 0), 7)
     assert out[[0, 6]].tolist() == plain[[0, 6]].tolist()
     assert np.isnan(ex._poisson_vector(np.random.default_rng(4), np.float64(np.nan), 3)).all()
+
+
+@pytest.mark.parametrize("text,values", [
+    ("bernoulli(x)", {"x": np.zeros(0)}),
+    ("uniform(x, 2) + normal(1, y)", {"x": np.zeros(0), "y": 3.0}),
+    ("poisson(2)", {}),
+    ("poisson(45)", {}),  # above the tabulated rates
+    ("poisson(3e6)", {}),  # the normal approximation: normals drawn too
+    ("poisson(x)", {"x": np.zeros(0)}),  # a per-run rate: empty for no run, no normals
+    ("poisson(y * 1e7)", {"y": 1.0}),  # a single huge rate read from a parameter
+    ("poisson(y)", {"y": np.nan}),  # NaN and infinite single rates draw normals too
+    ("poisson(y)", {"y": np.inf}),
+    ("poisson(-y)", {"y": 5.0}),
+    ("poisson(y * week)", {"y": 4e5}),  # ordinary in week 1, normal above 1e6 from week 3
+    ("if(bernoulli(0.5), poisson(2), normal(x, 1)) + max(uniform(0, 1), poisson(y))", {"x": np.zeros(0), "y": 2e6}),
+    ("breakout_days(poisson(8) * 100 + 6200, 372.3, 4.5) + (normal(0, 1) > 1 and bernoulli(y))", {"y": 0.5}),
+])
+@pytest.mark.parametrize("week", [1, 3])
+def test_skip_draws_leaves_every_stream_where_an_evaluation_for_no_run_does(text, values, week):
+    """Moving an expression's streams on without evaluating it (an action no run took) must leave
+    every site's generator exactly where evaluating it for no run does, with block streams that
+    draw for the whole block whatever is read (the engine's)."""
+    from redline.escalation.common import block_streams
+
+    e = ex.parse(text, names={"x", "y"}, site="s")
+    nobody = np.zeros(0, dtype=np.intp)
+    states = []
+    for how in ("evaluate", "skip_draws"):
+        streams = block_streams(np.random.SeedSequence(5), 0, 700)
+        ctx = ex.EvalContext(dict(values), 0, streams.rows(nobody).get)
+        ctx.week = week
+        if how == "evaluate":
+            assert e.evaluate(ctx).shape == (0,)
+        else:
+            assert e.skip_draws(ctx)
+        states.append({site: s.rng.bit_generator.state for site, s in streams.streams.items()})
+    fresh = block_streams(np.random.SeedSequence(5), 0, 700)
+    assert states[0] and states[0] == states[1]
+    assert all(state != fresh.get(site).rng.bit_generator.state for site, state in states[0].items())
+
+
+def test_skip_draws_declines_windows_rates_that_draw_and_draws_nothing_in_expected_mode():
+    streams = {}
+    ctx = ex.EvalContext({}, 0, lambda site: streams.setdefault(site, np.random.default_rng(0)))
+    assert not ex.parse("sum(poisson(1), last=2)", names=set(), site="w").skip_draws(ctx)
+    assert not ex.parse("poisson(uniform(0, 2))", names=set(), site="r").skip_draws(ctx)
+    assert not streams  # declined before any draw
+    ctx.expected = True
+    assert ex.parse("poisson(2) + normal(0, 1)", names=set(), site="e").skip_draws(ctx) and not streams
+    with pytest.raises(ValueError):
+        ex.parse("poisson(2)", names=set(), site="e").skip_draws(ex.EvalContext({}, 3, streams.get))

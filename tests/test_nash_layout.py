@@ -84,6 +84,26 @@ def test_collective_positions_bits_unchanged(seed):
     assert np.array_equal(_bits(got), _bits(want))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_collective_positions_for_live_runs_are_those_of_the_cut_inputs(seed):
+    """The engine passes every party's arrays over all working runs and the live mask; the
+    prediction is the one for the live runs' values cut beforehand, bit for bit (constants
+    broadcast as the engine's expressions give them, NaN, weights out of range)."""
+    rng = np.random.default_rng(seed)
+    actors = int(rng.integers(1, 13))
+    pos, sal, cap = _table(rng, 300, actors)
+    sal = sal * 1.4 - 0.2
+    columns = [list(pos.T), list(sal.T), list(cap.T)]
+    columns[0][0] = np.broadcast_to(100.0, (300,))  # a constant party, as Expression.evaluate gives it
+    columns[2][-1] = np.broadcast_to(-2.0, (300,))
+    live = rng.random(300) < [0.9, 0.5, 0.02, 1.0][seed]
+    options = [{}, {"utility": "quadratic"}, {"disagreement": "status_quo"}, {}][seed]
+    decision = SimpleNamespace(model="nash", options=options, parties=tuple(f"p{j}" for j in range(actors)))
+    got = collective_positions(decision, *columns, live=live)
+    want = collective_positions(decision, *[[x[live] for x in group] for group in columns])
+    assert got.shape == (live.sum(),) and np.array_equal(_bits(got), _bits(want))
+
+
 def test_predict_tables_nan_weights_as_actors_table():
     """A NaN salience is refused where the actor holds a position and ignored where it does not."""
     pos = np.array([[0.0, 100.0, 40.0], [10.0, np.nan, 60.0]]).T

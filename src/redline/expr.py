@@ -281,6 +281,64 @@ class Expression:
         """Evaluate for one run with Python floats."""
         return float(self._scalar(ctx))
 
+    def skip_draws(self, ctx: EvalContext) -> bool:
+        """Move every random call site's stream on exactly as :meth:`evaluate` would for no run
+        (``ctx.runs == 0``), without computing the expression; return False, having drawn
+        nothing, where that takes the evaluation itself (windows, or a ``poisson`` rate that
+        draws). Each site takes the draws of an evaluation for no run from ``ctx.rng_for``
+        (``random(0)``, ``standard_normal(0)``): a stream that draws for a whole block anyway
+        (see :mod:`redline.escalation.common`) moves on by it. A rate is read only for
+        ``poisson``: a single number that is NaN, infinite or above :data:`POISSON_NORMAL_ABOVE`
+        also draws normals (see :func:`_poisson_vector`); a rate read from a per-run array is
+        empty for no run and draws none."""
+        if ctx.runs != 0:
+            raise ValueError("skip_draws stands for an evaluation for no run (ctx.runs == 0)")
+        plan = self.__dict__.get("_skips")
+        if plan is None:  # built once (see _random_sites)
+            plan = self._skips = False if self.windows else _random_sites(self)
+        if plan is False:
+            return False
+        if ctx.expected:
+            return True  # expected values draw nothing
+        for key, uniforms, normals, rate in plan:
+            rng = ctx.rng_for(key)
+            if uniforms:
+                rng.random(0)
+            if rate is not None:  # max(rate, 0) <= POISSON_NORMAL_ABOVE just where rate <= it
+                normals = not (np.asarray(rate._vector(ctx), dtype=float) <= POISSON_NORMAL_ABOVE).all()
+            if normals:
+                rng.standard_normal(0)
+        return True
+
+
+def _random_sites(e: Expression) -> list | bool:
+    """For :meth:`Expression.skip_draws`: each random call site of ``e`` as (key, whether it
+    draws uniforms, whether it draws normals, a ``poisson`` rate that must be read to know),
+    keyed as the compiler numbers calls (depth first, left to right); False when a ``poisson``
+    rate itself draws."""
+    calls, pending = [], [ast.parse(_IF_CALL.sub("IF", e.text).strip(), mode="eval").body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Call):
+            calls.append(node)
+        pending += reversed(list(ast.iter_child_nodes(node)))
+    sites = []
+    for index, call in enumerate(calls, start=1):
+        name, key = call.func.id, f"{e.site}#{index}"
+        if name not in RANDOM_FUNCTIONS:
+            continue
+        if name != "poisson":
+            sites.append((key, name != "normal", name == "normal", None))
+            continue
+        if any(isinstance(n, ast.Call) and n.func.id in RANDOM_FUNCTIONS for n in ast.walk(call.args[0])):
+            return False
+        rate = parse(ast.unparse(call.args[0]), names=e.names, site=f"{key}.rate")
+        if rate._fixed is None:
+            sites.append((key, True, None, rate))
+        else:
+            sites.append((key, True, not rate._fixed <= POISSON_NORMAL_ABOVE, None))
+    return sites
+
 
 # --------------------------------------------------------------------------------------------
 # Parsing and checking

@@ -38,7 +38,10 @@ __all__ = ["find_actors", "mention_spans", "resolve_overlaps"]
 _PARTICLE = r"(?:al|el|ad|ash|as|at|az|an|ar|bin|ibn|bint|abu|van|von|de|del|della|da|di|du|le|la|ben)"
 _TOKEN = rf"(?:{_PARTICLE}-)?[A-Z][\w]*(?:(?:[-’']|-[a-z]{{1,3}}-)[A-Z][\w]*)*"
 _BRACKET = rf"\s\[(?:{_TOKEN})(?:\s{_TOKEN})*\]"
-_RUN = re.compile(rf"(?<![\w\-])(?:{_TOKEN})(?:(?:\s|\s(?:of|in|for)\s)(?:{_TOKEN})|{_BRACKET})*(?![\w\-])")
+# A later name word may end in a short lower-case hyphen part ("Tsai Ing-wen", "Kim Jong-un"), but not in a
+# compounding word ("Trump-era", "Iran-backed").
+_GIVEN = r"(?:-(?!(?:era|led|run|held|born|made|wide|like|type|free|based|backed|style)(?![\w-]))[a-z]{2,4})?"
+_RUN = re.compile(rf"(?<![\w\-])(?:{_TOKEN})(?:(?:\s|\s(?:of|in|for)\s)(?:{_TOKEN}){_GIVEN}|{_BRACKET})*(?![\w\-])")
 
 # Office titles (general English); a title in front of a name is not part of the name.
 _TITLES = (
@@ -50,7 +53,14 @@ _TITLES = (
     "Marshal", "Field Marshal", "Premier", "Governor", "Senator", "Sen.", "Representative", "Rep.",
     "Speaker", "Chairman", "Chair", "Mr.", "Mrs.", "Ms.", "Dr.", "Mr", "Mrs", "Ms", "Dr", "Pope", "Cardinal",
     "Imam", "Mullah", "Chief", "Leader", "Director", "Ambassador", "Envoy", "Spokesman", "Spokeswoman",
+    "Wing Commander", "Squadron Leader", "Group Captain", "Air Marshal", "Air Chief Marshal", "Vice Admiral",
+    "Rear Admiral", "Major General", "Lieutenant General", "Brigadier General", "Brigadier", "Colonel", "Captain",
+    "Capt.", "Lieutenant", "Sergeant", "Sgt.", "Corporal", "Interior Minister", "Home Minister", "Finance Minister",
+    "Vice Premier", "Deputy Leader",
 )
+# Ranks of serving officers: a title, but not one that makes its bearer a leader.
+_RANKS = ("Wing Commander", "Squadron Leader", "Group Captain", "Captain", "Capt.", "Lieutenant", "Lt.", "Sergeant",
+          "Sgt.", "Corporal", "Private")
 _HEAD_TITLES = {"President", "Prime Minister", "Chancellor", "King", "Queen", "Emir", "Sultan", "Supreme Leader",
                 "Premier", "Commander in Chief", "Commander-in-Chief"}
 _TITLE_RE = re.compile(r"^(?:(?:" + "|".join(re.escape(t) for t in sorted(_TITLES, key=len, reverse=True))
@@ -63,7 +73,8 @@ under across through between among against during about above below near beyond 
 meanwhile still also even only just then thus therefore indeed instead otherwise rather perhaps maybe
 not no yes all any some many much more most few several each every both either neither one two three first
 second last next new old such other another same own very too quite already always never often sometimes
-slowly quickly estimates""".split())
+slowly quickly estimates nobody everybody everyone someone somebody anyone anybody none nothing everything
+something""".split())
 _DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "our", "my", "your", "this", "that", "these",
                 "those"}
 _PLACE_PREP = {"in", "at", "from", "to", "into", "across", "near", "throughout", "within", "outside", "inside",
@@ -76,12 +87,63 @@ wants wanted seeks sought hinted insists insisted refused refuses agreed agrees 
 launched struck attacked killed fired accused blamed responded retaliated rejected demanded demands chose
 went remains remained appears appeared seems seemed continues continued cannot can't won't wouldn't isn't aren't
 hasn't haven't doesn't didn't""".split())
+# Common irregular past forms of English verbs ("The African Union took over", "the army fought").
+_IRREGULAR_PAST = set("""took gave made said told went came began sent led held won lost broke chose drew fell flew knew
+left met paid ran rose saw sold spoke stood swore threw wrote brought bought caught thought sought built spent kept felt
+dealt meant became found got heard hid laid rode sank shook stole strove swept swung tore understood withdrew overran
+overthrew struck shot fought set put cut hit let shut spread bore froze hung slid stuck sat slept""".split())
+# Words that may stand between a subject and its verb ("Washington in particular worked", "all pressed").
+_ADVERBIAL = (r"(?:all|both|each|alone|too|also|then|now|again|together|jointly|itself|themselves|first|later|still|"
+              r"already|in particular|in turn|so far|for now|meanwhile|instead|soon|eventually|once|never|always|often|"
+              r"quickly|promptly|duly|openly|quietly|repeatedly|reportedly|swiftly|immediately|initially|finally)")
+# A parenthesis between a subject and its verb: a relative clause, an appositive naming a group ("Jaish-e-Mohammed,
+# a militant group based in Pakistan, claimed"), or a discourse phrase (", for his part,").
+_PARENTHESIS = re.compile(
+    r",\s+(?:(?:which|who|that|whose)\b[^,;.]{1,120}|(?:an?|the)\s+[^,;.]{0,60}?\b(?:group|militia|movement|"
+    r"organi[sz]ation|faction|party|network|battalion|brigade|company|alliance|force|forces|army|agency|coalition|"
+    r"council|bloc|union|government|firm|cartel|gang|regime)\b[^,;.]{0,80}|for (?:its|his|her|their) part|meanwhile|"
+    r"however|in turn|too|also|by contrast|for now|so far|in particular|in response|for example|at least|"
+    r"for (?:its|his|her|their) own part),")
+_GROUP_APPOSITIVE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:group|militia|movement|organi[sz]ation|faction|"
+                               r"party|network|battalion|brigade|alliance|coalition|cartel|gang|insurgency)\b")
+_VERB_FOLLOWERS = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those", "it", "them",
+                   "him", "us", "no", "all", "most", "some", "any", "both", "each", "every"}
+_REQUEST = re.compile(r"\b(?:ask|asks|asked|urge|urges|urged|press|presses|pressed|call on|calls on|called on|tell|tells|"
+                      r"told|persuade|persuaded|encourage|encouraged|force|forces|forced|push|pushed|invite|invited|"
+                      r"beg|begged|want|wants|wanted|allow|allowed)\s+(?:the\s+)?$")
+
+
+def _is_verb(word: str, following: str = "") -> bool:
+    """Whether a word after a name reads as its verb: an auxiliary or common verb, a past form, or a
+    third-person form before a determiner or pronoun ("Mali controls its territory")."""
+    if word in _AUX or word in _IRREGULAR_PAST:
+        return True
+    if re.fullmatch(r"[a-z]+(?:ed|es)", word) and not re.fullmatch(r"[a-z]+(?:ies|ses)", word):
+        return True
+    return bool(re.fullmatch(r"[a-z]{3,}s", word)) and not word.endswith(("ss", "us", "is")) \
+        and following in _VERB_FOLLOWERS
+
+
+def _acts_after(text: str, end: int) -> bool:
+    """A verb follows a name at ``end``, past a parenthesis and adverbs ("X, for his part, got")."""
+    rest = text[end:end + 260]
+    m = _PARENTHESIS.match(rest)
+    if m:
+        rest = rest[m.end():]
+    rest = re.sub(rf"^\s+(?:{_ADVERBIAL}\s+)+", " ", rest)
+    if not re.match(r"\s", rest):
+        return False
+    nxt = re.findall(r"[\w’']+", rest[:60])[:2]
+    return bool(nxt) and _is_verb(nxt[0], nxt[1] if len(nxt) > 1 else "")
+
+
 # Generic nouns that name things, not people: a name right after one is a thing's name ("the tanker Stena Impero").
 _THING_NOUNS = set("""tanker supertanker ship vessel boat carrier destroyer frigate submarine aircraft jet drone drones
 missile missiles rocket system operation exercise plan treaty deal accord agreement pact resolution doctrine
 programme program project pipeline company firm airline newspaper channel agency brand base camp city town village
 province region district port airport strait river sea ocean mountain mount island bridge dam field facility site
-plant reactor mosque church hotel square street prison""".split())
+plant reactor mosque church hotel square street prison lake bay canal peninsula desert valley reservoir corridor
+gulf highway road summit""".split())
 _MILITARY_UNITS = {"Marines", "Navy", "Army", "Forces", "Force", "Troops", "Guards", "Corps", "Brigade", "Division",
                    "Regiment", "Battalion", "Commandos", "Special Forces", "Coast Guard"}
 _REGIONS = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Caucasus", "Balkans",
@@ -91,6 +153,9 @@ _SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|exper
 _PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
 _INSTITUTION_NOUNS = r"army|military|junta|regime|parliament|navy|air force|government|cabinet|legislature|" \
                      r"opposition|security services|intelligence services|generals"
+# A state's institution named by its demonym that can decide apart from the state ("the Pakistani army"); its
+# government or cabinet is the state itself.
+_OWN_INSTITUTION = r"army|military|junta|parliament|generals|opposition|security services|intelligence services"
 _INSTITUTION_HEADS = re.compile(r"\b(?:Parliament|Congress|Senate|Assembly|Council|Ministry|Department|Army|Navy|"
                                 r"Air Force|Guards?|Corps|Command|Committee|Agency|Bank|Court|Party|Commission|"
                                 r"Office|Cabinet|Government|Union|Organi[sz]ation|Alliance|Forces|Police|Service)\b")
@@ -188,8 +253,9 @@ def _common_word(token: str, lower_words: set[str]) -> bool:
     """Whether a capitalised sentence-initial word is likely an ordinary word, not a name: it is a
     function word, occurs in lower case elsewhere, or has a common English suffix."""
     low = token.lower()
+    plain = bool(re.fullmatch(r"[A-Z]?[a-z]+", token))
     return (low in _FUNCTION or low in lower_words
-            or bool(re.search(r"(?:ing|ly|ed|tion|tions|ment|ments|ness|ity|ies|es|ers|ive|ous|al)$", low)))
+            or (plain and bool(re.search(r"(?:ing|ly|ed|tion|tions|ment|ments|ness|ity|ies|es|ers|ive|ous|al)$", low))))
 
 
 def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, bool]]:
@@ -244,8 +310,13 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
                     pos = sep.end()
                 parts.append((s + pos, e))
             parts = [q for a, b in parts for q in _split_countries(text, a, b, countries)]
+            prev_end, prev_country = -2, False
             for a, b in parts:
                 piece = text[a:b]
+                after_country, prev_end, prev_country = prev_country and prev_end == a - 1, b, piece in countries
+                if after_country and (piece.split()[-1] in _MILITARY_UNITS or piece in _MILITARY_UNITS):
+                    # "the Pakistan Air Force": the state's own force, as "British Royal Marines" below.
+                    continue
                 first = piece.split()[0]
                 if " " in piece and first in demonym_words and piece not in countries:
                     # "British Royal Marines": the state's own forces; "Turkish Bayraktar": a product.
@@ -262,6 +333,36 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
                     continue
                 out.append((a, b, piece, titled and (a, b) == parts[0]))
     return out
+
+
+_SHIP_PREFIX = {"USS", "HMS", "HMCS", "HMAS", "HMNZS", "INS", "RFS", "FS", "MV", "MT", "SS", "RV", "ROKS", "JS"}
+
+
+def _possessive_part(text: str, form: str) -> bool:
+    """``form`` occurs only as the possessive first word of a longer name ("People’s Liberation Army")."""
+    if " " in form:
+        return False
+    total = _count_whole(text, form)
+    inside = len(re.findall(r"(?<![\w-])" + re.escape(form) + r"[’']s\s+[A-Z]", text))
+    return total > 0 and inside == total and form.lower() in _COMMON_NOUNS_IN_NAMES
+
+
+# Common nouns that begin names in the possessive ("People’s Republic", "Workers' Party").
+_COMMON_NOUNS_IN_NAMES = {"people", "peoples", "workers", "women", "children", "martyrs", "citizens", "farmers",
+                          "nations", "veterans", "students", "soldiers", "mothers", "fathers"}
+
+
+def _thing_name(piece: str) -> bool:
+    """A name of a thing or a place by its head noun: "Crimean Bridge", "Roseires Dam", "Strait of Hormuz",
+    "Sea of Azov", a ship ("USS Ronald Reagan"); an institution's name ("... Agency") is none."""
+    words_ = piece.split()
+    if len(words_) < 2 or _INSTITUTION_HEADS.search(piece):
+        return False
+    if words_[0] in _SHIP_PREFIX:
+        return True
+    if words_[1] == "of" and words_[0].lower() in _THING_NOUNS:
+        return True
+    return words_[-1].lower() in _THING_NOUNS
 
 
 @functools.lru_cache(maxsize=4096)
@@ -313,12 +414,13 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
     cands = _candidates(text, segs)
     # Persons first (multi-word names not after a determiner), so lone surnames can join them.
     for s, e, form, titled in cands:
-        if form in countries or form in demonyms or form in all_demonyms:
+        if form in countries or form in demonyms or form in all_demonyms or _thing_name(form):
             continue
         words_ = form.split()
         prev = _prev_word(text, s).lower()
-        if len(words_) >= 2 and prev not in _DETERMINERS and not prev.endswith(("’s", "'s")) and prev not in _THING_NOUNS \
-                and not _TITLE_RE.fullmatch(form + " ") and not _INSTITUTION_HEADS.search(form):
+        if len(words_) >= 2 and (prev not in _DETERMINERS or prev == "that") and not prev.endswith(("’s", "'s")) \
+                and prev not in _THING_NOUNS and not _TITLE_RE.fullmatch(form + " ") \
+                and not _INSTITUTION_HEADS.search(form) and not re.search(r"\s(?:of|in|for)\s", form):
             ent = by_form.get(form) or entities.setdefault(form, _Entity("person", form))
             ent.forms.add(form)
             ent.titled |= titled
@@ -336,12 +438,23 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             ent.forms.add(form)
             by_form.setdefault(form, ent)
             continue
-        if form in demonyms or form in all_demonyms:
+        if form in demonyms or form in all_demonyms or (form.endswith("s") and form[:-1] in all_demonyms):
+            continue
+        if _thing_name(form) or _possessive_part(text, form) or all(
+                _prev_word(text, m.start()).lower() in _THING_NOUNS
+                for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text)):
+            # A thing or a place ("Crimean Bridge"), a name only ever after a generic noun ("the frigate
+            # Kemal Reis"), or the first word of a name in the possessive form
+            # ("People’s Liberation Army"): never an actor, but its span keeps a shorter name inside from counting.
+            ent = entities.setdefault("thing:" + form, _Entity("thing", form))
+            ent.forms.add(form)
+            by_form[form] = ent
             continue
         persons = [p for p in entities.values() if p.kind == "person"
                    and " " not in form and form in re.sub(r"[\[\]]", "", p.name).split()[-1:]]
-        heads = [g for g in entities.values() if g.kind == "group" and " " in g.name and " " not in form
-                 and (form in g.name.split()[1:] or form.rstrip("s") in g.name.split()[1:])]
+        heads = [g for g in entities.values() if g.kind == "group" and " " not in form
+                 and ((" " in g.name and (form in g.name.split()[1:] or form.rstrip("s") in g.name.split()[1:]))
+                      or (" " not in g.name and g.name.count("-") >= 2 and g.name.split("-")[0] == form))]
         if not persons and len(heads) == 1:
             # "the Guards" after "the Islamic Revolutionary Guard Corps": a short form of the same group.
             heads[0].forms.add(form)
@@ -374,11 +487,10 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             by_form[form] = ent
 
     # A stand-in description for an institution that acts ("The army, which ..., wants to"): an actor.
-    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:{_INSTITUTION_NOUNS})(?![\w-])", text):
-        rest = text[m.end():m.end() + 160]
-        rest = re.sub(r"^,\s+(?:which|who|that)\b[^,]{1,120},", "", rest)
-        nxt = re.findall(r"[\w’']+", rest)[:1]
-        if nxt and (nxt[0] in _AUX or re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0])):
+    own = "|".join(re.escape(d) for d in sorted(all_demonyms, key=len, reverse=True))
+    for m in re.finditer(rf"(?<![\w-])(?:The|the)\s+(?:(?:{_INSTITUTION_NOUNS})|(?:{own})\s+(?:{_OWN_INSTITUTION}))"
+                         rf"(?![\w-])", text):
+        if _acts_after(text, m.end()):
             form = m.group()
             ent = entities.setdefault("institution:" + form, _Entity("institution", form))
             ent.forms.add(form)
@@ -394,6 +506,9 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 for f in ent.forms:
                     by_form[f] = heads[0]
             del entities[key]
+
+    def placed(s: int) -> bool:
+        return _prev_word(text, s).lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP
 
     # Evidence of agency, mention by mention.
     all_forms = sorted(by_form, key=len, reverse=True)
@@ -411,6 +526,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
                 continue
+            if _GROUP_APPOSITIVE.match(text, e):
+                # "(belonged to) the Signed-in-Blood Battalion, a group that ...": the text says it is an
+                # organisation, wherever it stands.
+                ent.evidence.append(f"apposition@{s}")
+                continue
             if prev.lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP:
                 continue
             if prev.lower() in ("his", "her", "their", "its", "our", "my", "your") or prev.endswith(("’s", "'s")):
@@ -418,6 +538,9 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 continue
             if prev.lower() in _AGENT_PREP:
                 ent.evidence.append(f"{prev.lower()}@{s}")
+                continue
+            if _acts_after(text, e):
+                ent.evidence.append(f"acts@{s}")
                 continue
             rel = re.match(r",\s+(?:which|who|that)\b[^,;.]{1,120},\s+([\w’']+)", text[e:e + 200])
             if rel and (rel.group(1) in _AUX or re.fullmatch(r"[a-z]+ed", rel.group(1))):
@@ -448,11 +571,35 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                     and not any(_prev_content_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
                 ent.evidence.append("the-group")
 
+    # Lists of names share their verb ("The United States, China and Saudi Arabia all pressed") and the
+    # request made of them ("asked Germany and France to press Moscow"): every member acts.
+    chain: list[tuple[int, int, str]] = []
+    for k, (s, e, form) in enumerate(spans + [(len(text) + 1, len(text) + 1, "")]):
+        if chain and re.fullmatch(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s*,?\s+(?:and|or)\s+(?:the\s+)?",
+                                  text[chain[-1][1]:s]) and form:
+            chain.append((s, e, form))
+            continue
+        if len(chain) >= 2 and not in_heading(chain[0][0]) and not placed(chain[0][0]):
+            first, last = chain[0][0], chain[-1][1]
+            asked = _REQUEST.search(text[max(0, first - 40):first]) and re.match(r"\s+to\s+[a-z]+", text[last:last + 30])
+            if asked or _acts_after(text, last):
+                for cs, _, cf in chain:
+                    by_form[cf].evidence.append(f"{'asked' if asked else 'list-acts'}@{cs}")
+        chain = [(s, e, form)] if form else []
+    # A name asked to act on its own ("asked the UN Security Council to step in").
+    for s, e, form in spans:
+        if _REQUEST.search(text[max(0, s - 40):s]) and re.match(r"\s+to\s+[a-z]+", text[e:e + 30]) \
+                and not in_heading(s):
+            by_form[form].evidence.append(f"asked@{s}")
+
     def accepted(ent: _Entity) -> bool:
-        if not ent.spans:
+        if not ent.spans or ent.kind == "thing":
             return False
         if ent.kind == "person":
-            return not ent.source_only
+            # A "person" seen only in headings ("Step Back From") or only after a place word ("near In
+            # Amenas", "in Khyber Pakhtunkhwa") is a headline's capitals or a place.
+            body = [s for s, _, _ in ent.spans if not in_heading(s)]
+            return not ent.source_only and bool(body) and not all(placed(s) for s in body)
         return bool(ent.evidence)
 
     # Coordination with an accepted actor ("Hezbollah and Israel") is evidence too; repeat to a fixpoint.
@@ -506,7 +653,18 @@ def _kind(text: str, ent: _Entity) -> str:
         return "public"
     window = " ".join(text[max(0, s - 80):e + 80] for s, e, _ in ent.spans)
     if ent.kind == "person":
-        return "leader" if ent.titled or _LEADER_CONTEXT.search(window) else "other"
+        before = [text[max(0, s - 40):s].rstrip() for s, _, _ in ent.spans]
+        if any(b.endswith(r) for b in before for r in _RANKS):
+            # "Wing Commander Abhinandan Varthaman": a serving officer, not a leader, unless he acts as one.
+            return "leader" if any(b.endswith(t) for b in before for t in _HEAD_TITLES) else "other"
+        acts = any(ev.split("@")[0] in ("acts", "owns", "list-acts", "asked", "by", "with") for ev in ent.evidence)
+        return "leader" if ent.titled or _LEADER_CONTEXT.search(window) or acts else "other"
+    if re.fullmatch(r"[A-Z]{2,6}", ent.name):
+        # An acronym ("the EU", "the FSB") names an organisation; armed only with an armed word right by it.
+        near = " ".join(text[max(0, s - 40):e + 40] for s, e, _ in ent.spans)
+        return "armed_group" if _ARMED_CONTEXT.search(near) else "institution"
+    if re.search(r"\b(?:Battalion|Brigades?|Militias?|Front|Legion|Mujahideen)\b", ent.name):
+        return "armed_group"  # a fighting unit's name that is no state's own force (those are folded into it)
     if _INSTITUTION_HEADS.search(ent.name):
         return "institution"
     if _ARMED_CONTEXT.search(window) or "the-group" in ent.evidence:

@@ -30,18 +30,22 @@ __all__ = ["find_claims", "classify"]
 _RED_LINE = re.compile(
     r"\bred[- ]lines?\b|\bcannot be (?:touched|tolerated|accepted|allowed|crossed)\b|\boff[- ]limits\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:tolerate|accept|allow|permit|stand for)\b|\bunacceptable\b|"
-    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|"
+    r"\bnon-negotiable\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) (?-i:line)\b|"
+    r"\b(?:will|would|shall) (?:not|never) (?:bargain|negotiate|compromise|yield|back down|give in)\b|"
     r"\bany (?:harm|attack|strike|move|incursion|aggression|violation|crossing)\s+(?:to|on|against|of|by)\b[^.;]{0,80}?"
     r"\b(?:will|would|shall)\b", re.I)
 _THREAT = re.compile(
     r"\bthreat(?:en|ens|ened|ening)\b|\bhint(?:s|ed|ing)? at\b|\bvow(?:s|ed|ing)? (?:to|revenge|retaliation)\b|"
     r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
     r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
-    r"\b(?:not|never) go unanswered\b|\bpay (?:a|the) (?:heavy |high )?price\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"\b(?:not|never) go unanswered\b|\bpay [“\"‘']?(?:a|the) (?:heavy |high |steep )?price\b|"
+    r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
-    r"\b(?:our|their|his|her|its|the)\s+(?:\w+\s+)?(?:aim|goal|objective|mission|intention|priority|purpose|"
-    r"ambition)s?\s+(?:is|was|are|were|remains?)\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
+    r"(?:\b(?:our|their|his|her|its|the)\s+(?:[\w’'-]+\s+)?|\b[A-Z][\w-]*[’']s\s+(?:\w+\s+)?)(?:aim|goal|objective|"
+    r"mission|intention|priority|purpose|ambition)s?\s+(?:is|was|are|were|remains?)\b|"
+    r"\b(?:has|have|had) no intention of\b|\b(?:will|would) (?:go on|continue|not stop|press on) until\b|"
+    r"\bdemand(?:s|ed|ing)? that\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
     r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|tried|trying|strives?|determined|resolved|vowed)\s+to\b|"
     r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no)\b|"
     r"\btime to\b|\bis bent on\b|\binsists? on\b", re.I)
@@ -63,7 +67,7 @@ _CONDITIONAL = re.compile(
     r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
     r"invites?|inviting|impacts?|results? in|causes?|causing|depends? on|hinges? on|"
-    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|\bwithout\b|"
+    r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|^\s*without\b|"
     r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows?|narrowing|widens?|widening|raises|"
     r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
 _OPTION = re.compile(
@@ -82,24 +86,31 @@ _QUANTITY = re.compile(
     r"under|only)\s+(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|dozens?|hundreds?|"
     r"thousands?|\d[\d,.]*)\s+(?:\w+\s+)?(?:years?|months?|weeks?|days?|hours?|percent|per cent|%|troops|soldiers|"
     r"fighters|people|kilograms?|kg|tons?|tonnes|missiles|rockets|drones|dollars|billion|million|centrifuges|"
-    r"warheads|ships|aircraft|jets|bases|sites)\b|\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|"
-    r"fighters|missiles|rockets|billion|million|centrifuges|warheads)\b|"
+    r"warheads|ships|aircraft|jets|bases|sites|kilometres|kilometers|miles|metres|meters|megawatts|barrels)\b|"
+    r"\b\d[\d,.]*\s*(?:%|percent|per cent|kg|km|troops|soldiers|fighters|missiles|rockets|billion|million|"
+    r"centrifuges|warheads|kilometres|kilometers|miles|metres|meters|megawatts|MW|barrels)\b|"
     r"\b(?:about|around|roughly|nearly|almost|over|under|only|some)?\s*(?:a|one|two|three) (?:half|third|quarter|"
-    r"fifth|tenth)s? of\b|"
+    r"fifth|tenth)s? of\b|\b(?:about|around|roughly|nearly|almost|over|under|only|some) (?:half|a third|a quarter|"
+    r"two-thirds|a fifth) of\b|\bby (?:about |around |roughly |nearly |almost |some )?(?:half|a third|a quarter|"
+    r"two-thirds|a fifth|a tenth)\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
-                     r"is convinced|are convinced|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
+                     r"is convinced|are convinced|convinced that|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
                      re.I)
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
-_PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled)\b", re.I)
-_ACTOR_CAN = re.compile(r"^(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|They|He|She|We)(?:\s*,[^,]{1,40},)?\s+"
-                        r"(?:could|can)\s+(?:also\s+|still\s+|yet\s+)?[a-z]+")
+_PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled|proposes|offers|"
+                       r"suggests|floats|puts forward)\b", re.I)
+_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
+                        r"(?:could|can)\s+(?!not\b)(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
 # A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
 # "tactics and affiliated groups"), else a past-tense verb ("Iraq pressed", "It revoked").
 _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?\w+(?:ed|en)\b|"
+                   r"\b(?:has|have) (?:\w+ )?(?:shown|known|grown|thrown|drawn|flown|done|gone|seen|set|put|cut|hit|"
+                   r"led|held|kept|sent|built|won|lost|brought|fought|found|said|told|paid|left|met|struck|begun|"
+                   r"made|become|come|run|spent|sought|taught|caught|bought|shut|spread)\b|"
                    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
-                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -111,6 +122,20 @@ _AIM_DECLARATION = re.compile(r"^[“\"‘']?(?:our|their|his|her|its|the)\s+(?:
                               r"purpose)s?\s+(?:is|are|was)\s+(?:clear|simple|this|plain)\W*$", re.I)
 _CAUSAL_AFTER_HEDGE = re.compile(r"^\s+(?:\w+ly\s+)?(?:force|drive|lead to|trigger|provoke|push|prompt|"
                                  r"compel|endanger|undermine|invite)\b", re.I)
+
+# Reported speech: a "would" after a verb of saying is the reported statement's, not a hypothetical.
+_REPORTED = re.compile(r"\b(?:said|says|announced|announces|stated|declared|told \w+|added)\s+(?:that\s+)?[^,;]{0,60}$")
+# A clause whose subject is an event or a thing, not an actor that could choose ("An accident ... could").
+_EVENT_SUBJECT = re.compile(r"^(?:an?|the|any|another|each|every)\s+(?:[\w-]+\s+){0,4}?(?:accident|incident|clash|"
+                            r"crisis|war|conflict|collision|mistake|miscalculation|spiral|escalation|drought|flood|"
+                            r"crash|collapse|failure)\b", re.I)
+# A present-tense verb of saying reports a statement: an event ("Kyiv calls the attack an act of aggression").
+_PRESENT_SPEECH = re.compile(r"\b(?:says|calls|denies|accuses|blames|describes|announces|condemns|rejects|"
+                             r"dismisses)\b")
+
+# A sentence about the text itself ("This brief looks at ...", "Here is what each country wants"): no claim.
+_META = re.compile(r"^(?:here (?:is|are)\b|(?:this|the following) (?:brief|article|analysis|paper|report|piece|note|"
+                   r"essay|explainer|column|section)\b|in this (?:brief|article|analysis|paper|report|piece|note)\b)", re.I)
 
 _PRONOUN_SUBJECT = re.compile(r"^(?:it|its|they|their|he|his|she|her)\s+(?!is\b|are\b|means\b)\w+", re.I)
 
@@ -138,7 +163,8 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         return "conditional", None, ["if-clause"]
     m = _AIM.search(core)
     if m and not re.search(r"\bwhat\b[^,.;]{0,40}$", core[:m.start()]) \
-            and not re.search(r"\b(?:if|unless)\b", core[:m.start()], re.I):
+            and not re.search(r"\b(?:if|unless)\b", core[:m.start()], re.I) \
+            and not re.search(r"\b(?:as|when|while|after|before|until)\s+(?:the\s+)?(?:\w+\s+){0,2}$", core[:m.start()]):
         return "aim", None, [m.group()]
     m = _STRONG_EVENT.search(core)
     if m:
@@ -166,20 +192,46 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         else:
             found.append((s, "modal_assessment", written, written))
     m = _CONDITIONAL.search(core)
-    if m:
+    if m and not (m.group().lower().startswith("would") and _REPORTED.search(core[:m.start()])):
         found.append((m.start(), "conditional", None, m.group()))
     m = _OPTION.search(core)
-    if m:
+    if m and not (re.match(r"(?:could|can|may|might)\b", m.group(), re.I) and _EVENT_SUBJECT.match(_LEAD_CONJ.sub("", lead))):
         found.append((m.start(), "option", None, m.group()))
-    if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) and not any(t == "conditional" for _, t, _, _ in found):
+    if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) \
+            and not any(t in ("conditional", "modal_assessment") for _, t, _, _ in found):
         found.append((-1, "option", None, "action as subject"))
     if found:
         found.sort(key=lambda f: f[0])
         _, kind, modality, cue = found[0]
         return kind, modality, [cue]
+    m = re.search(r"\b(?:cannot|can't|can not|must)\b", core)
+    if m:
+        return "estimate", None, [m.group()]
     if _PAST.search(core):
         return "event", None, ["past tense"]
+    m = _PRESENT_SPEECH.search(core)
+    if m:
+        return "event", None, [m.group()]
     return "estimate", None, ["present tense"]
+
+
+# Discourse, not content: a clause about the argument itself ("The question now is whether ...", "That is the
+# real change", "The rhetoric has been hot") or an anaphoric copula ("They are ...", "that is the point").
+_DISCOURSE = re.compile(r"^(?:the\s+|this\s+|that\s+|its\s+)?(?:\w+\s+){0,2}?(?:lesson|question|point|rhetoric|reaction|"
+                        r"problem|change|answer|message|irony|truth|reality|story|issue|debate|puzzle|paradox|upshot|"
+                        r"picture|hard line)s?\b(?!\s+(?:is|was)\s+that\b)|"
+                        r"^(?:that|this|it|they|these|those|there)\s+(?:\w+\s+)?(?:is|are|was|were|has been|have been)\b",
+                        re.I)
+_VERBISH = re.compile(r"\b(?:is|are|was|were|be|been|has|have|had|will|would|can|could|may|might|must|should|does|"
+                      r"do|did)\b|\b[a-z]{2,}(?:ed|s)\b")
+
+
+def _plain_statement(clause: str) -> bool:
+    """A clause with no cue and no actor that still states something a modeller keeps: a finite
+    statement about the world ("The exercises looked less like punishment than practice", "A run of dry
+    years is the main risk") of five words or more, not about the argument itself (``_DISCOURSE``)."""
+    lead = _LEAD_CONJ.sub("", clause.strip())
+    return len(words(lead)) >= 5 and not _DISCOURSE.match(lead) and bool(_VERBISH.search(_core(lead)))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
@@ -208,6 +260,8 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
         if _AIM_DECLARATION.match(sent.text):
             inherit = "aim"
             continue
+        if _META.match(sent.text):
+            continue
         for clause in clauses(sent):
             if len(words(clause.text)) < 4:
                 continue
@@ -219,7 +273,8 @@ def find_claims(text: str, actors: list[DraftActor], segs: list[Segment] | None 
             named = sorted({aid for s, e, aid in mentions[lo:hi] if e <= clause.end})
             weak = cues and cues[0] in ("past tense", "present tense")
             if weak and not named and not _PRONOUN_SUBJECT.match(_LEAD_CONJ.sub("", clause.text)) \
-                    and not any(d in demonyms for d in words(clause.text)):
+                    and not any(d in demonyms or (d.endswith("s") and d[:-1] in demonyms) for d in words(clause.text)) \
+                    and not _plain_statement(clause.text):
                 continue
             start, end = _trim(text, clause.start, clause.end)
             anchor = text[start:end]

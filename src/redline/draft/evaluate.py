@@ -13,13 +13,14 @@
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from redline.draft.model import Extraction
 from redline.errors import Location, ParameterError
 
-__all__ = ["load_gold", "score", "score_claims", "score_actors"]
+__all__ = ["load_gold", "score", "score_claims", "score_actors", "gold_problems", "gold_exclusions"]
 
 
 def _prf(matched: int, predicted: int, gold: int) -> dict[str, float | int]:
@@ -152,3 +153,82 @@ def score(extraction: Extraction, gold: dict[str, Any]) -> dict[str, Any]:
     exact["lenient"] = {k: lenient[k] for k in ("precision", "recall", "f1", "mentions")}
     result = score_claims(claims, gold["claims"])
     return {"actors": exact, **result, "backend": extraction.backend}
+
+
+_EXCLUSION = re.compile(r"\"([^\"\n]+)\" at ((?:\[\d+, ?\d+\](?:,? (?:and )?)?)+)")
+_GOLD_TYPES = ("event", "aim", "threat", "red_line", "option", "conditional", "estimate", "modal_assessment")
+
+
+def gold_exclusions(raw: str) -> set[tuple[int, int, str]]:
+    """Deliberate exclusions listed in a gold file's header comments: ``"ALIAS" at [s, e]`` (one or
+    more offset pairs after one quoted alias), as ANNOTATION.md asks them to be written."""
+    header = "\n".join(line[1:] for line in raw.splitlines() if line.startswith("#"))
+    header = re.sub(r"\n\s*", " ", header)
+    out = set()
+    for m in _EXCLUSION.finditer(header):
+        for s, e in re.findall(r"\[(\d+), ?(\d+)\]", m.group(2)):
+            out.add((int(s), int(e), m.group(1)))
+    return out
+
+
+def gold_problems(doc: dict[str, Any], text: str, exclusions: set[tuple[int, int, str]] = frozenset()) -> list[str]:
+    """Every way a gold annotation breaks "Checks every gold file passes" of ANNOTATION.md (empty if none):
+    unique ids, exact anchors, the eight types, ``modality`` exactly on modal assessments and inside the
+    anchor, mentions that are whole-word aliases of their actor and overlap no other mention, every alias
+    used, and every whole-word alias occurrence marked, nested in a longer mention of the same actor, or
+    listed as an exclusion."""
+    problems: list[str] = []
+    if not isinstance(doc, dict) or not isinstance(doc.get("actors"), list) or not isinstance(doc.get("claims"), list):
+        return ["top-level `actors` and `claims` lists are required"]
+    for key in ("actors", "claims"):
+        ids = [x.get("id") for x in doc[key]]
+        dup = sorted({i for i in ids if ids.count(i) > 1}, key=str)
+        if dup or None in ids:
+            problems.append(f"{key}: ids missing or not unique: {dup}")
+    for c in doc["claims"]:
+        cid, s, e = c.get("id"), int(c["start"]), int(c["end"])
+        if text[s:e] != c.get("anchor_text"):
+            problems.append(f"claim {cid}: text[{s}:{e}] is {text[s:e]!r}, not the anchor_text")
+        if c.get("type") not in _GOLD_TYPES:
+            problems.append(f"claim {cid}: type {c.get('type')!r} is not one of the eight")
+        modal = c.get("type") == "modal_assessment"
+        if modal != bool(c.get("modality")):
+            problems.append(f"claim {cid}: `modality` belongs on modal_assessment claims and only there")
+        elif modal and c["modality"].lower() not in str(c.get("anchor_text", "")).lower():
+            problems.append(f"claim {cid}: modality {c['modality']!r} is not inside the anchor")
+    marked: list[tuple[int, int, str]] = []
+    for a in doc["actors"]:
+        aliases = list(a.get("aliases") or [])
+        used = set()
+        for s, e in a.get("mentions") or []:
+            piece = text[s:e]
+            if piece not in aliases:
+                problems.append(f"actor {a.get('id')}: mention [{s}, {e}] {piece!r} is not one of its aliases")
+            elif not _whole_word(text, s, e):
+                problems.append(f"actor {a.get('id')}: mention [{s}, {e}] {piece!r} is not a whole word")
+            used.add(piece)
+            marked.append((s, e, a.get("id")))
+        for alias in set(aliases) - used:
+            problems.append(f"actor {a.get('id')}: alias {alias!r} is never marked")
+    marked.sort()
+    for (s1, e1, a1), (s2, e2, a2) in zip(marked, marked[1:]):
+        if s2 < e1:
+            problems.append(f"mentions [{s1}, {e1}] ({a1}) and [{s2}, {e2}] ({a2}) overlap")
+    for a in doc["actors"]:
+        own = [(s, e) for s, e, aid in marked if aid == a.get("id")]
+        for alias in set(a.get("aliases") or []):
+            for m in re.finditer(r"(?<![\w-])" + re.escape(alias) + r"(?![\w-])", text):
+                s, e = m.span()
+                if (s, e) in own or any(os <= s and e <= oe for os, oe in own) or (s, e, alias) in exclusions:
+                    continue
+                problems.append(f"actor {a.get('id')}: {alias!r} at [{s}, {e}] is neither marked, nested in a "
+                                f"longer mention of the same actor, nor listed as an exclusion")
+    for s, e, alias in sorted(exclusions):
+        if text[s:e] != alias:
+            problems.append(f"exclusion {alias!r} at [{s}, {e}]: the text there is {text[s:e]!r}")
+    return problems
+
+
+def _whole_word(text: str, s: int, e: int) -> bool:
+    return not (s > 0 and (text[s - 1].isalnum() or text[s - 1] in "_-")) and \
+        not (e < len(text) and (text[e].isalnum() or text[e] in "_-"))

@@ -8,7 +8,10 @@ Derived forms, each a general rule applied to every country alike:
   would be ambiguous between two states);
 - an all-capital code is kept only when it is the initials of the name ("US", "UK", "UAE"), so
   two-letter ISO codes that are English words ("IN", "IT") never match;
-- a capital such as "Washington D.C." also gives "Washington".
+- a capital such as "Washington D.C." also gives "Washington";
+- a seat of government that stands for its state in English news writing ("the Kremlin", "the White
+  House") counts as a capital: a short general table (:data:`SEATS_OF_GOVERNMENT`), not a list for
+  any article.
 """
 from __future__ import annotations
 
@@ -17,7 +20,14 @@ from dataclasses import dataclass, field
 
 from redline.errors import ParameterError
 
-__all__ = ["Country", "countries", "country_index", "demonym_index"]
+__all__ = ["Country", "SEATS_OF_GOVERNMENT", "countries", "country_index", "demonym_index"]
+
+SEATS_OF_GOVERNMENT = {
+    "Kremlin": "Russia", "White House": "United States", "Downing Street": "United Kingdom", "Elysee": "France",
+    "Élysée": "France", "Zhongnanhai": "China", "Blue House": "South Korea",
+}
+"""Seat of government → the state's name in ``countryinfo``: the buildings English news writing uses for a
+government ("the Kremlin said"), as "Washington" stands for the United States."""
 
 
 @dataclass
@@ -85,6 +95,9 @@ def countries() -> tuple[Country, ...]:
     for tail, owners in tails.items():
         if len(owners) == 1 and tail not in all_names:
             by_name[next(iter(owners))].names.add(tail)
+    for seat, owner in SEATS_OF_GOVERNMENT.items():
+        if owner in by_name:
+            by_name[owner].capitals.add(seat)
     # A capital that is also a country's name (Singapore, Djibouti...) stays that country's name only.
     for c in found:
         c.capitals -= all_names

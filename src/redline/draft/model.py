@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 __all__ = ["CLAIM_TYPES", "ACTOR_KINDS", "DraftActor", "DraftClaim", "Extraction", "slug"]
@@ -15,7 +16,8 @@ ACTOR_KINDS = ("state", "armed_group", "leader", "institution", "public", "other
 
 def slug(text: str, taken: set[str] | None = None, limit: int = 40) -> str:
     """A snake_case identifier from text (ASCII letters/digits), unique within ``taken``."""
-    base = re.sub(r"[^a-z0-9]+", "_", text.lower().encode("ascii", "ignore").decode()).strip("_")[:limit].strip("_")
+    ascii_ = unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()  # "Erdoğan" -> "erdogan"
+    base = re.sub(r"[^a-z0-9]+", "_", ascii_).strip("_")[:limit].strip("_")
     if not base or not base[0].isalpha():
         base = "x_" + base if base else "x"
     name, n = base, 2

@@ -102,10 +102,19 @@ _CLOSERS = "\"'”’)]»"
 _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 
 
+_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--)\s+(?=[A-Z“\"])")
+
+
 def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment]:
     line = text[start:end]
     out: list[Segment] = []
     pos = 0
+    date = _DATELINE.match(line)
+    if date and len(line) > date.end() + 20:
+        # A dateline in capitals before the first sentence ("TAIPEI — "): a heading, not part of the claim.
+        stem = date.group().rstrip(" –—-")
+        out.append(Segment(start, start + len(stem), stem, True, paragraph))
+        pos = date.end()
     for m in _END.finditer(line):
         stop = m.end()
         # Do not end a sentence at an abbreviation or a single initial ("Abu M. al-X").
@@ -128,7 +137,20 @@ def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment
         tail = rest.strip()
         heading = not out and not re.search(r"[.!?…][" + re.escape(_CLOSERS) + r"]*$", tail)
         out.append(Segment(start + pos + lead, start + pos + lead + len(tail), tail, heading, paragraph))
+    if len(out) == 1 and not out[0].heading and _heading_like(out[0].text):
+        out[0] = Segment(out[0].start, out[0].end, out[0].text, True, paragraph)
     return out
+
+
+def _heading_like(line: str) -> bool:
+    """A one-sentence line that is a headline or a section heading even with end punctuation: in Title Case
+    ("Algeria's Way With Hostage-Takers Has a Price — Who Pays It?"), or a short question standing alone
+    ("Could it come to war?")."""
+    ws = words(line)
+    long_words = [w for w in ws if len(w) >= 4]
+    if len(long_words) >= 3 and sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words):
+        return True
+    return line.endswith("?") and len(ws) <= 10
 
 
 def sentences(text: str) -> list[Segment]:
@@ -144,11 +166,24 @@ def sentences(text: str) -> list[Segment]:
     return out
 
 
-# Clause boundaries inside a sentence: a semicolon, a colon before a clause, a dash used as a
-# clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", and ", and"
-# before a long second clause.
-_CLAUSE_BREAK = re.compile(r"\s*;\s+|,\s+(?=(?:but|yet|while|whereas|although|though)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
-                           r",\s+(?=and\s+(?:\S+\s+){4,})")
+# Clause boundaries inside a sentence: a semicolon, a colon before a lower-case clause, a dash used as
+# a clause break (not a pair of dashes round an aside), ", but", ", yet", ", while", ", because", ", and"
+# before a long second clause (also after a closing quote: `price," and`), a relative clause that makes
+# its own prediction (", which would ..."), and a second predicate with its own modal or verb of saying
+# ("... ships and may extend", "offered talks and announced that").
+_SPEECH = r"(?:announced|announces|demanded|demands|warned|warns|said|says|threatened|threatens|vowed|vows|promised|" \
+          r"promises|insisted|insists|declared|declares|claimed|claims)"
+_CLAUSE_BREAK = re.compile(r"\s*;\s+|:\s+(?=[a-z](?:\S+\s+){3,})|,[\"”’]?\s+(?=(?:but|yet|while|whereas|although|though|"
+                           r"because)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
+                           r",[\"”’]?\s+(?=and\s+(?:\S+\s+){4,})|,\s+(?=which\s+(?:would|could|might|will|may)\s)|"
+                           r",\s+(?=since\s+(?!\d|then\b)\w+\s+\S+\s+\S+)|"
+                           r"\s+(?=and\s+(?:may|might|could|would|will|must|should)\s+[a-z]+\s+\S+\s+\S+)|"
+                           rf"\s+(?=and\s+{_SPEECH}\s+(?:that\s+)?(?:\S+\s+){{2,}})")
+
+
+_ANNOUNCES = re.compile(r"\b(?:message|messages|line|plain|clear|simple|this|following|warning|point|lesson|question|"
+                        r"answer|goal|aim|aims|reason|problem|risk|choice|dilemma|verdict|conclusion|said|says|"
+                        r"warned|put it|wrote|declared)\W*$|\b(?:message|warning|lesson|goal|aim|choice)\b", re.I)
 
 
 def clauses(sentence: Segment) -> list[Segment]:
@@ -162,6 +197,8 @@ def clauses(sentence: Segment) -> list[Segment]:
     for m in _CLAUSE_BREAK.finditer(text):
         if re.search(r"[–—]", m.group()) and re.search(r"\s[–—]\s", text[:m.start()]):
             continue  # the closing dash of a pair round an aside
+        if m.group().startswith(":") and _ANNOUNCES.search(text[:m.start()]):
+            continue  # "has made its red line plain: any strike ...": the colon gives the content
         cuts.append(m.start())
         cuts.append(m.end())
     cuts.append(len(text))

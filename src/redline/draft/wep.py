@@ -82,12 +82,15 @@ def find_hedges(text: str) -> list[tuple[int, int, Hedge]]:
     for m in _HEDGE_RE.finditer(text):
         idx = next(int(k[1:]) for k, v in m.groupdict().items() if v is not None)
         word = m.group().lower()
+        if word == "could" and re.match(r"\s+not\b", text[m.end():m.end() + 6]):
+            continue  # "it could not ignore": inability, no hedge
         if word in _MODAL_VERBS:
             after = text[m.end():m.end() + 20]
             if not re.match(r"\s+[a-z]", after):
                 continue
             before = text[max(0, m.start() - 12):m.start()].lower()
-            if re.search(r"\b(?:the|its|his|her|their|military|economic|naval|air)\s+$", before):
+            if word.startswith("might") and re.search(r"\b(?:the|its|his|her|their|military|economic|naval|air)\s+$",
+                                                      before):
                 continue
         out.append((m.start(), m.end(), HEDGES[idx]))
     return out

@@ -192,12 +192,17 @@ class _SiteStream:
         return self.rng.poisson(full)[subset]
 
 
-def collective_positions(decision, positions, saliences, capabilities) -> np.ndarray:
-    """The bargaining model's predicted position per run, from (parties, runs) arrays."""
+def collective_positions(decision, positions, saliences, capabilities, live: np.ndarray | None = None) -> np.ndarray:
+    """The bargaining model's predicted position per run, from one array per party (each over
+    the runs), for the runs in mask ``live`` (all if None): the tables are filled whole, then
+    the live runs are cut from them in one pass rather than from every input."""
     runs = np.shape(positions[0])[0]
-    pos, sal, cap = (np.empty((len(positions), runs)) for _ in range(3))
-    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):  # rows of (parties, runs)
+    tables = np.empty((3, len(positions), runs))  # (position, salience, capability) x parties x runs
+    pos, sal, cap = tables
+    for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):
         pos[j], sal[j], cap[j] = p, s, c
+    if live is not None:
+        pos, sal, cap = tables.reshape(-1, runs).compress(live, axis=1).reshape(3, len(positions), -1)
     np.clip(sal, 0.0, 1.0, out=sal)
     np.maximum(cap, 0.0, out=cap)
     if bargaining.model_function(decision.model) is bargaining.nash.predict:

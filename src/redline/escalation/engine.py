@@ -80,8 +80,8 @@ class _RowValues:
 
 class _IdleCost:
     """What an action that no run took this week must still do, decided once per block: the
-    expressions whose random call sites or windows must move on (evaluated for no run, see
-    :meth:`_Block.evaluate_rows`) and, for a covert act, the attribution draw's site."""
+    expressions whose random call sites or windows must move on (as an evaluation for no run
+    would, see :meth:`_Block.pass_idle`) and, for a covert act, the attribution draw's site."""
 
     __slots__ = ("expressions", "attribution_site")
 
@@ -265,16 +265,16 @@ class _Block:
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
-        self.apply_actions(taken, week, levels)
+        moved = self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
-            if t.any():
+            if aid in moved:
                 self.values[aid] = t.astype(float)
                 self.action_count[aid] += t
             else:  # most actions are not taken in most weeks: nothing to count
                 self.values[aid] = self.zeros()
         for aid in self.leveled:
-            if not taken[aid].any():
+            if aid not in moved:
                 continue
             action = self.p.actions[aid]
             for i in range(action.n_levels):
@@ -753,14 +753,16 @@ class _Block:
                 for share in self.logit_weights(owner, list(rl.responses), None, nothing=False)]
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
-                      *, commit: bool = True) -> None:
-        """Apply the effects of every taken action, each computed from the same pre-move state.
+                      *, commit: bool = True) -> set[str]:
+        """Apply the effects of every taken action, each computed from the same pre-move state;
+        return the actions that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
         draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
         aligned and a run's numbers do not depend on what the other runs did."""
         ctx = self.ctx
         ctx.commit = commit
+        moved: set[str] = set()
         changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
@@ -771,6 +773,7 @@ class _Block:
                     self.pass_idle(action, levels)
                     continue
                 rows = np.flatnonzero(mask)
+                moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
                 try:
@@ -792,18 +795,24 @@ class _Block:
                     new = written[var] = self.copy_of(var)
                 new[rows] = self.updated(var, op, new[rows], amount)
         self.values.update(written)
+        return moved
 
     def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
         """A week in which no run took ``action``: no effect changes anything, but its random
-        call sites and windows move on as they would had some run taken it (aligned streams)."""
+        call sites and windows move on as they would had some run taken it (aligned streams).
+        A site's stream moves on without the expression being evaluated where the draws do
+        not depend on its value (see :meth:`redline.expr.Expression.skip_draws`)."""
         idle = self.idle_cost[action.id]
         if idle.free:
             return
         if action.levels:
             self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
         try:
-            for e in idle.expressions:
-                self.evaluate_rows(e, _NO_ROWS)
+            if idle.expressions:
+                nobody = self.row_context(_NO_ROWS)
+                for e in idle.expressions:
+                    if not e.skip_draws(nobody):  # windows, or a rate that draws: evaluated for no run
+                        self.evaluate_rows(e, _NO_ROWS)
             if idle.attribution_site is not None:
                 self.draw(idle.attribution_site, _NO_ROWS)
         finally:
@@ -820,11 +829,12 @@ class _Block:
         expression is evaluated for every run instead (elementwise, so the rows' values are the
         same): cutting each input to the rows costs more than the few extra values. With
         ``dense`` the whole array is returned (shape ``(n,)``; the caller keeps the rows' values),
-        else the rows are cut from it."""
+        else the rows are cut from it; so it is for an expression with windows."""
         if e.constant is not None:
             return np.full(rows.size, e.constant)
         if e.windows:
-            return e.evaluate(self.ctx)[rows]
+            full = e.evaluate(self.ctx)
+            return full if dense else full[rows]
         if rows.size == self.n:
             return e.evaluate(self.ctx)
         if rows.size == 0 and not e.random:
@@ -836,10 +846,14 @@ class _Block:
                 pass  # a value outside ``rows`` (an ended run's, say) is outside a function's domain
             else:
                 return full if dense else full[rows]
+        return e.evaluate(self.row_context(rows))
+
+    def row_context(self, rows: np.ndarray) -> ex.EvalContext:
+        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`)."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
-        return e.evaluate(sub)
+        return sub
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
         """Add ``amount`` to (or set it as) ``var`` in runs ``rows``, within its bounds."""
@@ -887,15 +901,16 @@ class _Block:
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
             runs = landing[later]
-            # One slot per run, so no index repeats and += adds each amount once; positions in
-            # the flattened (slot, effect, run) buffer take one index array instead of three.
+            # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
+            # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
+            # buffer take one index array instead of three.
             flat = buf.reshape(-1) if buf.flags.c_contiguous else None
             first = slots * (buf.shape[1] * buf.shape[2]) + runs
             for k, amt in enumerate(amounts):
                 if flat is None:
-                    buf[slots, k, runs] += amt[later]
+                    np.add.at(buf, (slots, k, runs), amt[later])
                 else:
-                    flat[first + k * buf.shape[2]] += amt[later]
+                    np.add.at(flat, first + k * buf.shape[2], amt[later])
         if far.any():
             runs = landing[far]
             due = (week + delay[far]).astype(int)
@@ -936,14 +951,22 @@ class _Block:
         where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
+        live_rows = None  # the live runs' positions, found once for every process without a condition
         for proc in self.p.processes:
             if proc.when is None and all_alive:
                 new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
                 for var, op, value in new_values:
                     self.values[var] = self.updated(var, op, self.values[var], value)
                 continue
-            mask = self.alive if proc.when is None else self.alive & proc.when.evaluate_truth(ctx)
-            rows = np.flatnonzero(mask)
+            if proc.when is None:
+                mask = self.alive
+                if live_rows is None:
+                    live_rows = np.flatnonzero(mask)
+                rows = live_rows
+            else:
+                mask = proc.when.evaluate_truth(ctx)
+                mask = mask if all_alive else self.alive & mask
+                rows = np.flatnonzero(mask)
             new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
                 if not rows.size:
@@ -969,9 +992,7 @@ class _Block:
             live = self.alive
             if not live.any():
                 continue
-            if not live.all():
-                inputs = [[x[live] for x in group] for group in inputs]
-            position = collective_positions(d, *inputs)
+            position = collective_positions(d, *inputs, live=None if live.all() else live)
             new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
             new[live] = position
             self.values[d.target] = self.clip[d.target](new)

@@ -1,0 +1,268 @@
+"""`redline draft` on the development set (tests/data/draft_dev/): every gold file passes ANNOTATION.md's
+checks, the drafter scores above a floor on each article and on average, and each general rule added
+for it works on a sentence of its own."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from redline.draft import extract, load_gold, score
+from redline.draft.claims import classify
+from redline.draft.evaluate import gold_exclusions, gold_problems
+from redline.draft.text import clauses, sentences
+from redline.draft.wep import find_hedges
+from tests.conftest import SHARED
+
+DEV = Path(__file__).resolve().parent / "data" / "draft_dev"
+OLD = Path(__file__).resolve().parent / "data" / "draft"
+DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean"]
+
+
+def _gold_files():
+    out = [(DEV / f"{n}.txt", DEV / f"{n}.gold.yaml") for n in DEV_ARTICLES]
+    out += [(OLD / f"{n}.txt", OLD / f"{n}.gold.yaml") for n in ("kashmir", "hormuz", "karabakh")]
+    seed = SHARED / "seed"
+    if (seed / "gold.yaml").exists():
+        out.append((seed / "article.txt", seed / "gold.yaml"))
+    return out
+
+
+# --- the gold files ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("article, gold", _gold_files(), ids=lambda p: p.parent.name + "/" + p.name)
+def test_gold_files_pass_the_annotation_checks(article, gold):
+    text = article.read_text(encoding="utf-8")
+    raw = gold.read_text(encoding="utf-8")
+    assert gold_problems(yaml.safe_load(raw), text, gold_exclusions(raw)) == []
+
+
+def test_dev_articles_are_the_promised_size():
+    for n in DEV_ARTICLES[1:]:  # balakot is the lead's shorter piece
+        assert 400 <= len((DEV / f"{n}.txt").read_text(encoding="utf-8").split()) <= 900
+
+
+def _doc(text, **over):
+    doc = {"actors": [{"id": "valdoria", "name": "Valdoria", "kind": "state", "aliases": ["Valdoria"],
+                       "mentions": [[0, 8]]}],
+           "claims": [{"id": "c1", "start": 0, "end": 14, "anchor_text": text[0:14], "type": "event"}]}
+    doc.update(over)
+    return doc
+
+
+def test_gold_checker_catches_each_kind_of_error():
+    text = "Valdoria voted. Valdoria-backed groups may strike Valdoria."
+    # the second whole-word "Valdoria" (at 50) is neither marked nor excluded; the hyphenated one never counts
+    assert any("[50, 58]" in p for p in gold_problems(_doc(text), text))
+    assert gold_problems(_doc(text), text, {(50, 58, "Valdoria")}) == []
+    full = _doc(text, actors=[{"id": "v", "name": "Valdoria", "kind": "state", "aliases": ["Valdoria", "Ostria"],
+                               "mentions": [[0, 8], [50, 58]]}])
+    assert any("'Ostria' is never marked" in p for p in gold_problems(full, text))
+    overlap = _doc(text, actors=[
+        {"id": "v", "name": "Valdoria", "kind": "state", "aliases": ["Valdoria"], "mentions": [[0, 8], [50, 58]]},
+        {"id": "w", "name": "Vald", "kind": "state", "aliases": ["Valdoria voted"], "mentions": [[0, 14]]}])
+    assert any("overlap" in p for p in gold_problems(overlap, text))
+    bad_claims = [{"id": "c1", "start": 0, "end": 14, "anchor_text": "Valdoria voted", "type": "event",
+                   "modality": "may"},
+                  {"id": "c1", "start": 16, "end": 20, "anchor_text": "nope", "type": "guess"}]
+    problems = gold_problems(_doc(text, claims=bad_claims), text, {(50, 58, "Valdoria")})
+    assert any("not unique" in p for p in problems)
+    assert any("not the anchor_text" in p for p in problems)
+    assert any("not one of the eight" in p for p in problems)
+    assert any("`modality` belongs" in p for p in problems)
+
+
+def test_exclusions_are_read_from_the_header():
+    raw = '# EXCLUDED ON PURPOSE: "US" at [4958, 4960], inside "the US electorate"; "Ostria" at [1, 7],\n#   [9, 15].\n'
+    assert gold_exclusions(raw) == {(4958, 4960, "US"), (1, 7, "Ostria"), (9, 15, "Ostria")}
+
+
+# --- the drafter on the development set -----------------------------------------------------------
+
+# Floors a little under what the rules reach (actors F1, claims F1, type accuracy), so a regression shows.
+# Reached when set: balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.89/0.93/0.85, nile 0.91/0.94/0.89,
+# amenas 1.00/0.93/0.81, aegean 0.96/0.94/0.79; mean 0.96/0.94/0.88. Before these rules: mean 0.70/0.83/0.68.
+FLOOR = {"actors": 0.85, "claims": 0.88, "types": 0.75}
+MEAN_FLOOR = {"actors": 0.93, "claims": 0.91, "types": 0.85}
+
+
+def _scores(name):
+    text = (DEV / f"{name}.txt").read_text(encoding="utf-8")
+    r = score(extract(text), load_gold(DEV / f"{name}.gold.yaml", text))
+    return {"actors": r["actors"]["f1"], "claims": r["claims"]["f1"], "types": r["types"]["accuracy"]}
+
+
+def test_dev_set_scores_hold():
+    scores = {n: _scores(n) for n in DEV_ARTICLES}
+    low = {(n, k): v for n, s in scores.items() for k, v in s.items() if v < FLOOR[k]}
+    assert not low, f"below the per-article floor {FLOOR}: {low}"
+    mean = {k: sum(s[k] for s in scores.values()) / len(scores) for k in FLOOR}
+    assert all(mean[k] >= MEAN_FLOOR[k] for k in MEAN_FLOOR), (mean, MEAN_FLOOR)
+
+
+# --- actors: one general rule per test ------------------------------------------------------------
+
+def _names(text):
+    return {a.name: a for a in extract(text).actors}
+
+
+def test_headline_capitals_are_no_actor():
+    names = _names("India and Pakistan Step Back From the Brink, for Now\n\nIndia warned Pakistan. Pakistan said no.")
+    assert set(names) == {"India", "Pakistan"}
+
+
+def test_a_title_case_headline_ending_in_a_question_is_a_heading():
+    segs = sentences("Algeria's Way With Hostage-Takers Has a Price — Who Pays It?\n\nCould it come to war?\n\n"
+                     "Is the war over? Nobody knows yet.")
+    assert [s.heading for s in segs] == [True, True, False, False]
+
+
+def test_a_rank_before_a_name_is_cut_off():
+    names = _names("Its pilot, Wing Commander Abhinandan Varthaman, was captured. Varthaman was returned.")
+    assert "Abhinandan Varthaman" in names and "Varthaman" in names["Abhinandan Varthaman"].aliases
+
+
+def test_a_states_own_force_is_the_state():
+    text = "On Tuesday the Pakistan Air Force answered with strikes. Pakistan said it had hit back."
+    names = _names(text)
+    assert set(names) == {"Pakistan"}
+    assert [text[s:e] for s, e in names["Pakistan"].mentions] == ["Pakistan", "Pakistan"]
+
+
+def test_a_name_seen_only_after_place_words_is_a_place():
+    names = _names("India struck a camp near Balakot, in Khyber Pakhtunkhwa. Islamabad denied it. "
+                   "The siege near In Amenas is over.")
+    assert "Khyber Pakhtunkhwa" not in names and "In Amenas" not in names and "Pakistan" in names
+
+
+def test_things_are_named_by_their_head_noun():
+    names = _names("A tanker was parked under the new Crimean Bridge. The Roseires Dam lies downstream. "
+                   "The USS Ronald Reagan stayed east. Russia closed the Kerch Strait, and the Kerch Strait stayed shut.")
+    assert set(names) == {"Russia"}
+
+
+def test_a_list_of_names_shares_its_verb():
+    names = _names("The United States, China and Saudi Arabia all pressed both capitals to show restraint.")
+    assert {"United States", "China", "Saudi Arabia"} <= set(names)
+
+
+def test_adverbs_and_parentheses_between_a_name_and_its_verb():
+    names = _names("Washington in particular worked the phones. Belmokhtar, for his part, got attention. "
+                   "Jaish-e-Mohammed, a militant group based in Pakistan, claimed responsibility. "
+                   "The African Union took over. France will fight until Mali controls its territory.")
+    assert {"United States", "Belmokhtar", "Jaish-e-Mohammed", "African Union", "Mali"} <= set(names)
+
+
+def test_those_asked_to_act_are_actors():
+    names = _names("Kyiv has asked Germany and France to press Moscow. Egypt asked the UN Security Council to step in.")
+    assert {"Germany", "France", "UN Security Council"} <= set(names)
+
+
+def test_a_group_named_in_an_appositive_is_an_actor_and_keeps_its_short_form():
+    text = ("The attackers belonged to the Signed-in-Blood Battalion, a group that Mokhtar Belmokhtar set up. "
+            "Jaish-e-Mohammed claimed the attack. If Jaish strikes again, India will respond.")
+    names = _names(text)
+    assert names["Signed-in-Blood Battalion"].kind == "armed_group"
+    assert "Mokhtar Belmokhtar" in names
+    assert names["Jaish-e-Mohammed"].aliases == ["Jaish-e-Mohammed", "Jaish"]
+
+
+def test_a_seat_of_government_stands_for_its_state():
+    names = _names("The Kremlin warned Kyiv. The White House said nothing.")
+    assert "Kremlin" in names["Russia"].aliases and "White House" in names["United States"].aliases
+
+
+def test_an_institution_named_by_a_demonym():
+    names = _names("Modi cannot look weak; the Pakistani army cannot let an Indian strike go unanswered.")
+    assert names["the Pakistani army"].kind == "institution"
+    assert "the Indian government" not in _names("the Indian government withdrew the status. India waited.")
+
+
+def test_hyphenated_given_names_and_possessive_compounds():
+    names = _names("President Tsai Ing-wen said the island would stay calm. "
+                   "The People’s Liberation Army drew a noose around Taiwan. The Trump-era deal died.")
+    assert "Tsai Ing-wen" in names and "People" not in names and not any("Trump-era" in n for n in names)
+
+
+# --- clauses and claims --------------------------------------------------------------------------
+
+def _clauses(text):
+    return [c.text for s in sentences(text) for c in clauses(s)]
+
+
+def test_clause_splits():
+    assert _clauses("Ukraine cannot win a naval contest in the Sea of Azov: its navy lost most of its ships.") == \
+        ["Ukraine cannot win a naval contest in the Sea of Azov", "its navy lost most of its ships."]
+    assert _clauses("Pakistan’s army has made its red line plain: any Indian strike would be met with force.") == \
+        ["Pakistan’s army has made its red line plain: any Indian strike would be met with force."]
+    assert len(_clauses("An accident in the air could escalate quickly, because neither side has a hotline.")) == 2
+    assert len(_clauses("Russia will keep inspecting ships and may extend its checks to foreign vessels, "
+                        "which would choke Ukraine's eastern ports.")) == 3
+    assert len(_clauses("Imran Khan then offered talks and announced that the pilot would be released.")) == 2
+    assert len(_clauses('Modi promised that they would pay "a heavy price," and the government withdrew the status.')) == 2
+    assert len(_clauses("A blockade is a more plausible option, since China could impose one in stages.")) == 2
+    assert len(_clauses("Egypt and Sudan want a deal and Ethiopia wants time.")) == 1
+
+
+def test_a_capitals_dateline_is_a_heading():
+    segs = sentences("TAIPEI — For four days the army drew a noose around Taiwan.\nNATO — the alliance said so.")
+    assert (segs[0].text, segs[0].heading) == ("TAIPEI", True)
+    assert segs[1].text.startswith("For four days") and not segs[2].heading
+
+
+@pytest.mark.parametrize("clause, kind", [
+    ("Beijing had warned that a trip by the Speaker would cross a line", "red_line"),
+    ("Indian jets crossed the Line of Control", "event"),
+    ("Its interior minister said the state would not bargain with terrorists", "red_line"),
+    ("it has said it will not renounce the use of force to achieve it", "threat"),
+    ('Narendra Modi promised that the attackers would pay "a heavy price', "threat"),
+    ("Beijing’s goal is unification", "aim"),
+    ("The Kremlin's aim is to turn the sea into its own waters", "aim"),
+    ("France, meanwhile, has no intention of pulling back", "aim"),
+    ("Paris says the operation will go on until Mali controls its whole territory", "aim"),
+    ("Russian ships seized three vessels as they tried to pass through the strait", "event"),
+    ("the Eastern Theater Command said it would patrol around Taiwan regularly", "event"),
+    ("An accident in the air could escalate quickly", "modal_assessment"),
+    ("an invasion in the next few years remains unlikely", "modal_assessment"),
+    ("the Pakistani army cannot let an Indian strike go unanswered", "estimate"),
+    ("it could not ignore the violation of its airspace", "estimate"),
+    ("Kyiv calls the attack an act of aggression", "event"),
+    ("India has now set a precedent of striking across the border", "event"),
+    ("Ethiopia offers guidelines it could revise as its needs grow", "option"),
+    ("they, unlike the generals, can leave", "option"),
+    ("it came out convinced that any concession invites the next attack", "estimate"),
+    ("NATO called on Russia to release the ships and crews without delay", "event"),
+    ("traffic to both ports has fallen by roughly a third", "estimate"),
+    ("Tokyo is now expected to raise its defence spending", "estimate"),
+    ("the strait is 130 kilometres wide", "estimate"),
+])
+def test_claim_types_of_the_new_rules(clause, kind):
+    assert classify(clause)[0] == kind
+
+
+def test_could_is_a_hedge_after_a_noun_and_might_the_noun_is_not():
+    assert [h[2].term for h in find_hedges("An accident in the air could escalate")] == ["general area of possibility"]
+    assert find_hedges("its air might is unmatched") == []
+
+
+def test_plain_statements_are_kept_and_talk_about_the_argument_is_not():
+    text = ("The exercises looked less like punishment than practice. A run of dry years is the main risk. "
+            "The question now is whether the line still exists. That is the real change. "
+            "This brief looks at what each side wants. Here is what each country wants.")
+    anchors = [c.anchor_text for c in extract(text).claims]
+    assert anchors == ["The exercises looked less like punishment than practice", "A run of dry years is the main risk"]
+
+
+def test_kinds_of_persons_and_acronyms():
+    names = _names("Vladimir Putin warned Kyiv. Its pilot, Wing Commander Abhinandan Varthaman, was captured. "
+                   "The EU condemned the seizure, and the FSB opened a case.")
+    assert names["Vladimir Putin"].kind == "leader"  # a named person who acts
+    assert names["Abhinandan Varthaman"].kind == "other"  # a serving officer things happen to
+    assert names["EU"].kind == "institution" and names["FSB"].kind == "institution"
+
+
+def test_names_after_a_generic_noun_and_indefinite_pronouns_are_no_actors():
+    names = _names("Nobody was hurt. The Greek frigate Limnos and the Turkish frigate Kemal Reis collided. "
+                   "Greece protested.")
+    assert set(names) == {"Greece"}
