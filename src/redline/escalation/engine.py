@@ -32,7 +32,7 @@ import numpy as np
 from redline import expr as ex
 from redline.errors import ExpressionError
 from redline.escalation import rules
-from redline.escalation.anticipation import relevant_red_lines
+from redline.escalation.anticipation import relevant_red_lines, seen_effects
 from redline.escalation.common import (
     BLOCK_RUNS,
     MAX_DELAY,
@@ -212,6 +212,7 @@ class _Block:
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
+        self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         # each decision, with whether an input draws or keeps windows (then evaluated every week)
         self.decisions = [(d, any(e.stateful for e in (*d.positions, *d.saliences, *d.capabilities)))
@@ -429,8 +430,8 @@ class _Block:
             lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
             weight = rules.logit_weights(lam, utilities)[0]
         everywhere = ok is self.alive and everyone
-        if not isinstance(weight, np.ndarray):  # a number in (0, 1]: it weighs where available
-            choosing = ok
+        if np.ndim(weight) == 0:  # the same number in every run: it weighs where available, if above 0
+            choosing = ok if weight > 0 else self.nobody()
         else:
             choosing = weight > 0 if everywhere else ok & (weight > 0)
         u = self.uniforms(plan, choosing)
@@ -590,7 +591,7 @@ class _Block:
         ctx = self.ctx
         ctx.expected, ctx.commit = True, False
         try:
-            lam = policy.rationality.evaluate(ctx)
+            lam = self.value_of(policy.rationality)
             utilities = []
             for aid, level in options:
                 u = self.expected_utility(self.p.actions[aid], level, policy)
@@ -614,11 +615,13 @@ class _Block:
             self.values.pop(key, None)
 
     def expected_utility(self, action: CompiledAction, level: int, policy: CompiledPolicy, *,
-                         effects_only: bool = False) -> np.ndarray:
+                         effects_only: bool = False) -> np.ndarray | float:
         """The chooser's goal change from the action's expected effects (plus its utility terms
-        unless ``effects_only``), evaluated in expected mode on the current state."""
+        unless ``effects_only``), evaluated in expected mode on the current state: a number when
+        every term is the same in every run (the same value each run's array would hold, as
+        each step is the same IEEE operation on numbers as on arrays)."""
         goals = policy.goals
-        total = np.zeros(self.n)
+        total = 0.0
         p_attr = None
         self.set_level(action, level)
         try:
@@ -627,25 +630,29 @@ class _Block:
                 w_att = goals.get(eff.attributed, 0.0) if eff.attributed else 0.0
                 if not w_var and not w_att:
                     continue
-                mean = eff.value.evaluate(self.ctx)
+                mean = self.value_of(eff.value)
                 delta = mean if eff.op == "add" else mean - self.values[eff.var]
                 total = total + w_var * delta
                 if w_att:
                     if action.covert:
                         if p_attr is None:
-                            p_attr = np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1)
+                            p_attr = np.clip(self.value_of(action.attribution_probability), 0, 1)
                         total = total + w_att * p_attr * delta
                     else:
                         total = total + w_att * delta
             if not effects_only:
                 if action.utility is not None:
-                    total = total + action.utility.evaluate(self.ctx)
+                    total = total + self.value_of(action.utility)
                 extra = policy.utilities.get(action.id)
                 if extra is not None:
-                    total = total + extra.evaluate(self.ctx)
+                    total = total + self.value_of(extra)
         finally:
             self.clear_level(action)
         return rules.sanitise_utility(total)
+
+    def value_of(self, e: ex.Expression) -> np.ndarray | float:
+        """``e``'s value: a number when it is the same in every run and week, else one per run."""
+        return e.fixed if e.fixed is not None else e.evaluate(self.ctx)
 
     # -- anticipation (see redline.escalation.anticipation)
     def can_fire(self, rl: CompiledRedLine) -> np.ndarray | bool:
@@ -690,14 +697,16 @@ class _Block:
             if action.covert:
                 delay = np.rint(action.attribution_delay.evaluate(self.ctx))
                 p_now = np.where(delay <= 0, np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1), 0.0)
-            amounts = [eff.value.evaluate(self.ctx) for eff in action.effects]
+            # Only what a relevant condition reads is changed (the conditions read nothing else).
+            effects = [action.effects[k] for k in self.seen_effects[aid]]
+            amounts = [eff.value.evaluate(self.ctx) for eff in effects]
         finally:
             self.clear_level(action)
-        for eff, amount in zip(action.effects, amounts):
+        for eff, amount in zip(effects, amounts):
             after[eff.var] = self.updated(eff.var, eff.op, after[eff.var], amount)
         if any(eff.attributed is not None for eff in action.effects):
             attributed_after = dict(after)
-            for eff, amount in zip(action.effects, amounts):
+            for eff, amount in zip(effects, amounts):
                 if eff.attributed is not None:
                     attributed_after[eff.attributed] = self.updated(eff.attributed, "add", attributed_after[eff.attributed],
                                                                   amount)
@@ -744,7 +753,9 @@ class _Block:
             return self.scripted_weights(owner, list(rl.responses), None, renormalise=True)
         if not anticipate and owner.anticipate:
             owner = self.plain_policies.setdefault(rl.owner, _without_anticipation(owner))
-        return self.logit_weights(owner, list(rl.responses), None, nothing=False)
+        # Shares that are the same in every run come as numbers: spread them over the runs.
+        return [np.broadcast_to(share, (self.n,))
+                for share in self.logit_weights(owner, list(rl.responses), None, nothing=False)]
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
