@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from redline.scenario.compile import Program
 
-__all__ = ["relevant_red_lines", "touched_names"]
+__all__ = ["relevant_red_lines", "seen_effects", "touched_names"]
 
 
 def touched_names(program: Program, aid: str) -> frozenset[str]:
@@ -70,3 +70,16 @@ def relevant_red_lines(program: Program) -> dict[str, tuple[int, ...]]:
         touched = touched_names(program, aid)
         relevant[aid] = tuple(i for i, rl in enumerate(program.red_lines) if rl.condition.names & touched)
     return relevant
+
+
+def seen_effects(program: Program, relevant: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """Action id -> indices of the effects the look-ahead evaluates: those whose variable or
+    attributed record the condition of one of its ``relevant`` red lines reads (the state after
+    the action differs from the state without it in what a condition sees only through these),
+    and those that draw or keep windows (their streams and windows move as they always have)."""
+    seen = {}
+    for aid, action in program.actions.items():
+        names = frozenset().union(*(program.red_lines[i].condition.names for i in relevant[aid]))
+        seen[aid] = tuple(k for k, eff in enumerate(action.effects)
+                          if eff.var in names or eff.attributed in names or eff.value.stateful)
+    return seen

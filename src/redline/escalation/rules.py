@@ -16,6 +16,7 @@ Python floats), so edge cases cannot drift apart:
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +31,8 @@ def sanitise_utility(value):
     """NaN -> 0, ±inf -> ±UTILITY_BOUND; finite values pass unchanged (arrays or floats)."""
     if type(value) is np.ndarray and value.dtype == np.float64 and np.isfinite(value).all():
         return value  # the usual case, at a fraction of nan_to_num's cost
+    if isinstance(value, float) and math.isfinite(value):
+        return value  # a number (np.float64 is a float): nan_to_num would give it back as np.float64
     return np.nan_to_num(value, nan=0.0, posinf=UTILITY_BOUND, neginf=-UTILITY_BOUND)
 
 
