@@ -81,8 +81,8 @@ def test_exclusions_are_read_from_the_header():
 # --- the drafter on the development set -----------------------------------------------------------
 
 # Floors a little under what the rules reach (actors F1, claims F1, type accuracy), so a regression shows.
-# Reached when set: balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.89/0.93/0.85, nile 0.91/0.94/0.89,
-# amenas 1.00/0.93/0.81, aegean 0.96/0.94/0.79; mean 0.96/0.94/0.88. Before these rules: mean 0.70/0.83/0.68.
+# Reached when set: balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.89/0.93/0.88, nile 0.91/0.94/0.89,
+# amenas 1.00/0.93/0.81, aegean 1.00/0.94/0.79; mean 0.97/0.94/0.88. Before these rules: mean 0.70/0.83/0.68.
 FLOOR = {"actors": 0.85, "claims": 0.88, "types": 0.75}
 MEAN_FLOOR = {"actors": 0.93, "claims": 0.91, "types": 0.85}
 
@@ -136,15 +136,26 @@ def test_a_name_seen_only_after_place_words_is_a_place():
     assert "Khyber Pakhtunkhwa" not in names and "In Amenas" not in names and "Pakistan" in names
 
 
-def test_things_are_named_by_their_head_noun():
-    names = _names("A tanker was parked under the new Crimean Bridge. The Roseires Dam lies downstream. "
-                   "The USS Ronald Reagan stayed east. Russia closed the Kerch Strait, and the Kerch Strait stayed shut.")
-    assert set(names) == {"Russia"}
-
-
-def test_a_list_of_names_shares_its_verb():
-    names = _names("The United States, China and Saudi Arabia all pressed both capitals to show restraint.")
-    assert {"United States", "China", "Saudi Arabia"} <= set(names)
+@pytest.mark.parametrize("text, expected, exact", [
+    # things and places by their head noun, and ships, are no actors
+    ("A tanker was parked under the new Crimean Bridge. The Roseires Dam lies downstream. The USS Ronald Reagan "
+     "stayed east. Russia closed the Kerch Strait, and the Kerch Strait stayed shut.", {"Russia"}, True),
+    # a name only ever after a generic noun is a thing's; an indefinite pronoun is no name
+    ("Nobody was hurt. The Greek frigate Limnos and the Turkish frigate Kemal Reis collided. Greece protested.",
+     {"Greece"}, True),
+    # sources: an outlet that reports, an author described as a fellow who only writes
+    ("Reuters reported that Iran moved missiles. Iran denied it. Jane Smith is a senior fellow at a research "
+     "institute in London. Jane Smith wrote this brief.", {"Iran"}, True),
+    # a list shares its verb; "neither X nor Y" is a list
+    ("The United States, China and Saudi Arabia all pressed both capitals to show restraint.",
+     {"United States", "China", "Saudi Arabia"}, False),
+    ("Neither Egypt nor Sudan will sign the deal.", {"Egypt", "Sudan"}, False),
+    # an institution's present verb before a preposition
+    ("The European Council meets on 24 September.", {"European Council"}, False),
+])
+def test_which_names_are_actors(text, expected, exact):
+    names = set(_names(text))
+    assert names == expected if exact else expected <= names
 
 
 def test_adverbs_and_parentheses_between_a_name_and_its_verb():
@@ -262,7 +273,5 @@ def test_kinds_of_persons_and_acronyms():
     assert names["EU"].kind == "institution" and names["FSB"].kind == "institution"
 
 
-def test_names_after_a_generic_noun_and_indefinite_pronouns_are_no_actors():
-    names = _names("Nobody was hurt. The Greek frigate Limnos and the Turkish frigate Kemal Reis collided. "
-                   "Greece protested.")
-    assert set(names) == {"Greece"}
+def test_a_quoted_warning_of_harm_is_a_threat():
+    assert classify("Xi Jinping said that “those who play with fire will perish by it.”")[0] == "threat"

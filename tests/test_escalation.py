@@ -349,6 +349,42 @@ def test_uniforms_read_for_a_few_runs_are_the_block_draws_and_keep_streams_align
     assert not np.array_equal(week1, week2)
 
 
+@pytest.mark.parametrize("strategy", ["deniable", "loud"])
+def test_records_written_on_their_rows_match_the_records_recomputed(example, strategy):
+    """Outcome and red-line values are written only in the runs that reach them, and an action's
+    value only where a response takes it: each week they equal what recomputing them from the
+    records gives (1.0 from the week of first reaching, 0.0 before), also after compaction."""
+    from redline.escalation import common, engine
+
+    setup = common.make_setup(example.program, seed=3, horizon=60, strategies={"challenger": strategy}, params=None)
+    p = example.program
+    b = engine._Block(p, setup, 2000, 0)
+    responders = {aid for rl in p.red_lines for aid, _ in rl.responses}
+    seen = {"outcome": 0, "red_line": 0, "compacted": 0}
+    with np.errstate(all="ignore"):
+        b.initialise()
+        for week in range(1, 61):
+            before = {aid: b.action_count[aid].copy() for aid in responders}
+            b.step(week)
+            for o in p.outcomes:
+                want = (~np.isnan(b.outcome_week[o.id])).astype(float)
+                assert np.array_equal(b.values[o.id], want), (week, o.id)
+                seen["outcome"] += int(np.any(b.outcome_week[o.id] == week))
+            for rl in p.red_lines:
+                want = (~np.isnan(b.red_line_week[rl.id])).astype(float)
+                assert np.array_equal(b.values[rl.id], want), (week, rl.id)
+                seen["red_line"] += int(np.any(b.red_line_week[rl.id] == week))
+            for aid in responders:
+                value = np.broadcast_to(b.values[aid], (b.n,))
+                assert set(np.unique(value)) <= {0.0, 1.0}
+                assert np.all(value[b.action_count[aid] > before[aid]] == 1.0), (week, aid)
+            assert np.all(b.stopped_week[~b.alive & ~b.failed] <= week)
+            if b.n >= 64 and np.count_nonzero(b.alive) < engine.COMPACT_BELOW * b.n:
+                b.compact()
+                seen["compacted"] += 1
+    assert seen["outcome"] and seen["red_line"] and seen["compacted"]  # the paths were exercised
+
+
 def test_idle_actions_move_their_streams_on_as_an_evaluation_would(example_doc, monkeypatch):
     """An action no run took moves its random sites on without being evaluated
     (``Expression.skip_draws``): the numbers are those of evaluating it for no run, for every
@@ -377,3 +413,31 @@ def test_idle_actions_move_their_streams_on_as_an_evaluation_would(example_doc, 
             assert np.array_equal(fast[name], slow[name], equal_nan=True), name
     monkeypatch.setattr(expr.Expression, "skip_draws", lambda self, ctx: True)  # streams left behind
     assert not np.array_equal(results()["final_state"], skipped["final_state"], equal_nan=True)
+
+
+def test_parties_sharing_a_rule_share_its_values_but_not_its_draws(example_doc, monkeypatch):
+    """A decision's parties that share a rule (the same text) share one evaluation of it, unless
+    it draws or keeps windows: each party then keeps its own random site and window."""
+    from redline.escalation import engine
+
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["position"] = parties["opposition"]["salience"] = "clip(20 + 1.5 * tension, 0, 100) / 100"
+    parties["opposition"]["position"] = "clip(20 + 1.5 * tension, 0, 100) / 100"
+    parties["militia_bloc"]["position"] = parties["militia_bloc"]["capability"] = "uniform(0, 100)"
+    parties["government"]["capability"] = "uniform(0, 100)"
+    parties["bloc_2"] = {"position": "uniform(0, 100)", "salience": "sum(tension, last=3) / 300", "capability": 20}
+    parties["bloc_3"] = {"position": "uniform(0, 100)", "salience": "sum(tension, last=3) / 300", "capability": 20}
+    scenario = scenario_from_dict(example_doc)
+
+    def results():
+        ds = escalation.run(scenario, runs=200, horizon=12, seed=4, trajectories=True)
+        return ds["trajectory"].sel(variable="host_stance").values.copy()
+
+    shared = results()
+
+    def each_on_its_own(self, d):
+        return [[e.evaluate(self.ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
+
+    monkeypatch.setattr(engine._Block, "decision_inputs", each_on_its_own)
+    assert np.array_equal(shared, results(), equal_nan=True)
+    assert len(np.unique(shared[-1])) > 100  # the draws reach the stance

@@ -298,7 +298,9 @@ def test_shortcuts_give_the_general_path_bit_for_bit(text, numbers):
             ctx.week = 2
             e.out, e.truth = e.evaluate(ctx).copy(), e.evaluate_truth(ctx).copy()
     assert np.array_equal(_bits(fast.out), _bits(general.out)), text
-    assert np.array_equal(fast.truth, general.truth), text
+    assert fast.truth.dtype == general.truth.dtype == bool and np.array_equal(fast.truth, general.truth), text
+    # results written into the arrays of nodes below never reach the variables they read
+    assert np.array_equal(_bits(np.stack([values[k] for k in "xyz"], axis=1)), _bits(arr)), text
 
 
 def test_constant_parts_are_folded_once_and_only_when_exact(monkeypatch):
@@ -341,6 +343,51 @@ def test_poisson_odd_rates_still_leave_the_quick_test():
     plain = ex._poisson_inverse(np.random.default_rng(4), np.where(np.isfinite(lam) & (lam < 1e6), np.maximum(lam, 0), 0), 7)
     assert out[[0, 6]].tolist() == plain[[0, 6]].tolist()
     assert np.isnan(ex._poisson_vector(np.random.default_rng(4), np.float64(np.nan), 3)).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8])
+def test_ring_buffer_push_takes_the_peeked_sum_bit_for_bit(n):
+    """A push after a peek takes the peeked sum as the new running sum: the same bits as the
+    push computing it, over odd values too; the shared sum is read-only."""
+    rng = np.random.default_rng(n)
+    odd = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e308, -1e308, 5e-324])
+    given, computed = ex.RingBuffer(n, 12), ex.RingBuffer(n, 12)
+    with np.errstate(all="ignore"):
+        _push_weeks(rng, odd, given, computed, 4 * n + 3)
+
+
+def _push_weeks(rng, odd, given, computed, weeks):
+    for week in range(weeks):
+        x = rng.normal(size=12) * 10.0 ** rng.integers(-3, 4, size=12)
+        if week % 3 == 1:
+            x[:odd.size] = rng.permutation(odd)
+        total, count = given.peek(x)
+        assert not total.flags.writeable
+        want, want_count = computed.peek(x)
+        given.push(x, total)
+        computed.push(x)
+        assert count == want_count
+        assert np.array_equal(total.view(np.int64), want.view(np.int64))
+        assert np.array_equal(given.total.view(np.int64), computed.total.view(np.int64)), week
+
+
+@pytest.mark.parametrize("text", ["ever(x > 1 or y > 1)", "ever(x)", "ever(true)", "count(x > 0, last=3) >= 2",
+                                  "count(x, last=2)", "weeks_since(x > 1)", "ever(x > 1) and not ever(y > 2)"])
+def test_window_conditions_read_as_truth_values_agree_with_their_numbers(text):
+    """``ever``, ``count`` and ``weeks_since`` read a condition's bools directly and ``ever`` gives
+    its own as a truth value: week by week the same as the numbers (windows advanced once a week)."""
+    e = ex.parse(text, names={"x", "y"}, site="w")
+    rng = np.random.default_rng(5)
+    by_truth = ex.EvalContext({}, 50, None)
+    by_value = ex.EvalContext({}, 50, None)
+    for week in range(1, 12):
+        values = {"x": rng.integers(0, 3, 50).astype(float), "y": rng.integers(0, 4, 50).astype(float)}
+        values["x"][:3] = [np.nan, -0.0, np.inf]
+        for ctx in (by_truth, by_value):
+            ctx.values, ctx.week = values, week
+        truth = e.evaluate_truth(by_truth)
+        number = e.evaluate(by_value)
+        assert truth.dtype == bool and np.array_equal(truth, number != 0), week
 
 
 @pytest.mark.parametrize("text,values", [
@@ -392,3 +439,28 @@ def test_skip_draws_declines_windows_rates_that_draw_and_draws_nothing_in_expect
     assert ex.parse("poisson(2) + normal(0, 1)", names=set(), site="e").skip_draws(ctx) and not streams
     with pytest.raises(ValueError):
         ex.parse("poisson(2)", names=set(), site="e").skip_draws(ex.EvalContext({}, 3, streams.get))
+
+
+@pytest.mark.parametrize("text", ["(x * 2) > 0.5", "(x + y) < z", "x * 2 + y * 3 - z / 2", "1 - (x * 2) ** 2",
+                                  "if(x > 0, x * 2, y * 3) * 2", "clip(x * 2, 0, 1) + y", "min(x * 2, y) - 1",
+                                  "(x * 2) == (y * 2)", "not (x - y)", "(x * 2 > 1) + (y - z)", "week * 2 + x",
+                                  "2 * x - sum(x, last=2) > 0", "(x + 1) * (y + 1) % 3", "-(x * 2) + y",
+                                  "exp(x - y) * 2", "abs(x) + abs(y)", "floor(x) - round(y)", "max(x, y, z) * 2",
+                                  "if(x > y, x, y) + 1", "if(x > y, 1, 0) * 2", "abs(x > y) + 1",
+                                  "(x > y) * 3 + (y > z)", "weeks_since(x > 1) * 2", "ever(y > 1) + 1"])
+def test_arithmetic_into_a_node_s_own_array_gives_the_general_bits(text, monkeypatch):
+    """An arithmetic node writes its result into the new array of the arithmetic node below it:
+    the same bits as new arrays, truth values stay bools, and the variables read are untouched."""
+    fast, general = _both_ways(text, {"x", "y", "z"}, monkeypatch)
+    arr = np.array([[0.0, -0.0, 1.0], [-2.5, 3.0, np.nan], [np.inf, 1e-3, 40.0], [-0.0, 0.0, -0.0]])
+    for e in (fast, general):
+        values = {"x": arr[:, 0].copy(), "y": arr[:, 1].copy(), "z": arr[:, 2].copy()}
+        with np.errstate(all="ignore"):
+            for week in (1, 2, 3):  # windows: three weeks of the same values
+                ctx = ex.EvalContext(values, 4, None)
+                ctx.week, ctx.windows = week, getattr(e, "windows_kept", {})
+                e.out, e.truth = e.evaluate(ctx), e.evaluate_truth(ctx)
+                e.windows_kept = ctx.windows
+        assert np.array_equal(_bits(np.stack([values[k] for k in "xyz"], axis=1)), _bits(arr)), text
+    assert np.array_equal(_bits(fast.out), _bits(general.out)), text
+    assert fast.truth.dtype == general.truth.dtype == bool and np.array_equal(fast.truth, general.truth), text

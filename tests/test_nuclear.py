@@ -251,7 +251,10 @@ def test_breakout_days_shortcuts_give_the_reference_bits(assumptions):
     # the general computation, odd stocks and capacities included.
     kg = np.array([300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5000.0, 12.0, 40.0])
     rate = np.array([5000.0, 5000.0, 5000.0, 5000.0, 0.0, np.inf, 5000.0, -1.0, np.nan, 300.0])
-    for stocks in ({0.045: kg, 0.2: kg[::-1]}, {0.2: kg}, {0.95: kg, 0.0036: kg[::-1]}, {}):
-        got = breakout_days(stocks, rate, assumptions=assumptions)
-        want = _breakout_days_reference(stocks, rate, assumptions)
-        assert np.array_equal(got.view(np.int64), want.view(np.int64)), stocks
+    for stocks in ({0.045: kg, 0.2: kg[::-1]}, {0.2: kg}, {0.95: kg, 0.0036: kg[::-1]}, {},
+                   {0.045: 250.0, 0.2: kg}, {0.2: np.float64(3.0)}):  # a stock the same in every run
+        for capacity in (rate, 4554.0, -rate, -np.inf):
+            got = breakout_days(stocks, capacity, assumptions=assumptions)
+            want = _breakout_days_reference(stocks, capacity, assumptions)
+            assert np.shape(got) == np.shape(want), stocks
+            assert np.array_equal(np.asarray(got).view(np.int64), np.asarray(want).view(np.int64)), (stocks, capacity)

@@ -423,12 +423,13 @@ def _check_paren_depth(text: str, location: Location | None) -> None:
 def _with_truth(truth: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
     """The vector closure of a node whose value is a truth value: 1.0/0.0 for arithmetic, with
     the bool values themselves kept as its ``truth`` attribute for ``if``, ``and``/``or``, ``not``
-    and conditions (see :func:`_truth_of`, :meth:`Expression.evaluate_truth`)."""
+    and conditions (see :func:`_truth_of`, :meth:`Expression.evaluate_truth`). The 1.0/0.0 are
+    always a new array (the bools converted), which an arithmetic parent may write into."""
     def vec(ctx):
-        return np.asarray(truth(ctx), dtype=float)
+        return np.array(truth(ctx), dtype=float)
 
     vec.truth = truth
-    return vec
+    return _owning(vec)
 
 
 def _truth_of(vec: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
@@ -495,24 +496,85 @@ def _fold(vec: Callable[[EvalContext], Any], parts) -> Callable[[EvalContext], A
 def _binary(op, left, right) -> Callable[[EvalContext], Any]:
     """The vector closure of ``op(left, right)`` (a numpy ufunc of two operands), folded when
     both are constants, and reading a constant or a variable operand directly rather than
-    through its closure (the commonest shapes: ``x * 0.5``, ``x > y``)."""
+    through its closure (the commonest shapes: ``x * 0.5``, ``x > y``). An operand that is the
+    new array of an arithmetic node below (see :func:`_owned`) takes the result in place."""
     if not _SHORTCUTS:
         return lambda ctx: op(left(ctx), right(ctx))
     a, b = getattr(left, "folded", _VARIES), getattr(right, "folded", _VARIES)
     name_a, name_b = getattr(left, "variable", None), getattr(right, "variable", None)
     if a is not _VARIES and b is not _VARIES:
         return _fold(lambda ctx: op(a, b), [left, right])
+    arithmetic = op in _ARITHMETIC  # a float result: it may go into an operand's array
+    left_owned = arithmetic and getattr(left, "owned", False)
+    right_owned = arithmetic and getattr(right, "owned", False)
     if name_a is not None and b is not _VARIES:
-        return lambda ctx: op(ctx.values[name_a], b)
-    if a is not _VARIES and name_b is not None:
-        return lambda ctx: op(a, ctx.values[name_b])
-    if name_a is not None and name_b is not None:
-        return lambda ctx: op(ctx.values[name_a], ctx.values[name_b])
-    if b is not _VARIES:
-        return lambda ctx: op(left(ctx), b)
-    if a is not _VARIES:
-        return lambda ctx: op(a, right(ctx))
-    return lambda ctx: op(left(ctx), right(ctx))
+        vec = lambda ctx: op(ctx.values[name_a], b)  # noqa: E731
+    elif a is not _VARIES and name_b is not None:
+        vec = lambda ctx: op(a, ctx.values[name_b])  # noqa: E731
+    elif name_a is not None and name_b is not None:
+        vec = lambda ctx: op(ctx.values[name_a], ctx.values[name_b])  # noqa: E731
+    elif b is not _VARIES:
+        vec = _into_left(op, left, b) if left_owned else (lambda ctx: op(left(ctx), b))
+    elif a is not _VARIES:
+        vec = _into_right(op, a, right) if right_owned else (lambda ctx: op(a, right(ctx)))
+    elif left_owned or right_owned:
+        vec = _into_either(op, left, right, left_owned, right_owned)
+    else:
+        vec = lambda ctx: op(left(ctx), right(ctx))  # noqa: E731
+    if arithmetic:
+        vec.owned = True
+    return vec
+
+
+_ARITHMETIC = frozenset({np.add, np.subtract, np.multiply, np.divide, np.mod, np.power, np.minimum, np.maximum})
+"""The ufuncs whose node gives a new float array (or a number) that only its parent reads."""
+
+
+def _owning(vec: Callable[[EvalContext], Any]) -> Callable[[EvalContext], Any]:
+    """``vec``, marked as giving a new array each time that only its parent reads (its numpy
+    call made it: negation, ``if``, ``min``/``max`` of 3+, the unary functions), so that an
+    arithmetic parent may write its result into it (see :func:`_owned`)."""
+    if _SHORTCUTS:
+        vec.owned = True
+    return vec
+
+
+def _owned(value, runs: int) -> bool:
+    """Whether ``value``, given by a node marked ``owned`` (an arithmetic node: its ufunc made it,
+    and only the parent node reads it), can take the parent's result in place: a float array
+    over the runs (not a number, nor a 0-d array of numbers). Writing the result into it gives
+    the same values as a new array, one allocation fewer."""
+    return type(value) is np.ndarray and value.shape == (runs,) and value.dtype == np.float64
+
+
+def _into_left(op, left, b):
+    def vec(ctx):
+        x = left(ctx)
+        return op(x, b, out=x) if _owned(x, ctx.runs) else op(x, b)
+
+    return vec
+
+
+def _into_right(op, a, right):
+    def vec(ctx):
+        y = right(ctx)
+        return op(a, y, out=y) if _owned(y, ctx.runs) else op(a, y)
+
+    return vec
+
+
+def _into_either(op, left, right, left_owned: bool, right_owned: bool):
+    def vec(ctx):
+        x = left(ctx)  # left first: the order of random draws and windows is the written one
+        y = right(ctx)
+        runs = ctx.runs
+        if left_owned and _owned(x, runs) and getattr(y, "shape", ()) in ((), x.shape):
+            return op(x, y, out=x)
+        if right_owned and _owned(y, runs) and getattr(x, "shape", ()) in ((), y.shape):
+            return op(x, y, out=y)
+        return op(x, y)
+
+    return vec
 
 
 _VARIES = object()  # the ``folded`` of a closure that is not a constant
@@ -591,7 +653,7 @@ class _Compiler:
     def _UnaryOp(self, node: ast.UnaryOp, depth: int):
         v, s = self.compile(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return _fold(lambda ctx: np.negative(v(ctx)), [v]), (lambda ctx: -s(ctx))
+            return _fold(_owning(lambda ctx: np.negative(v(ctx))), [v]), (lambda ctx: -s(ctx))
         if isinstance(node.op, ast.UAdd):
             return v, s
         if isinstance(node.op, ast.Not):
@@ -693,14 +755,15 @@ class _Compiler:
             (cv, cs), (av, as_), (bv, bs) = args
             ct = _truth_of(cv)
             return (
-                _fold(lambda ctx: np.where(ct(ctx), av(ctx), bv(ctx)), [ct, av, bv]),
+                _fold(_owning(lambda ctx: np.where(ct(ctx), av(ctx), bv(ctx))), [ct, av, bv]),
                 lambda ctx: _scalar_if(cs(ctx), as_(ctx), bs(ctx)),
             )
         if name in ("min", "max"):
             op, sop = (np.minimum, _smin) if name == "min" else (np.maximum, _smax)
             if len(vfs) == 2:  # op(a, b) is what _reduce computes for two values
                 return _binary(op, *vfs), (lambda ctx: sop([f(ctx) for f in sfs]))
-            return _fold(lambda ctx: _reduce(op, [f(ctx) for f in vfs]), vfs), (lambda ctx: sop([f(ctx) for f in sfs]))
+            return (_fold(_owning(lambda ctx: _reduce(op, [f(ctx) for f in vfs])), vfs),
+                    lambda ctx: sop([f(ctx) for f in sfs]))
         if name == "clip":
             (xv, xs), (lv, ls), (hv, hs) = args
             return (
@@ -709,7 +772,7 @@ class _Compiler:
             )
         vop, sop = _UNARY_MATH[name]
         (xv, xs), = args
-        return _fold(lambda ctx: vop(xv(ctx)), [xv]), (lambda ctx: sop(xs(ctx)))
+        return _fold(_owning(lambda ctx: vop(xv(ctx))), [xv]), (lambda ctx: sop(xs(ctx)))
 
     def _arity(self, name: str, node: ast.Call, lo: int, hi: int) -> None:
         n = len(node.args)
@@ -891,6 +954,16 @@ def _poisson_cdf(lam: float) -> np.ndarray:
     return cdf
 
 
+@functools.lru_cache(maxsize=256)
+def _poisson_draws(lam: float) -> np.ndarray:
+    """The draw for each result of ``searchsorted`` in :func:`_poisson_cdf` (``lam``): the index
+    itself as a float, the last one past the table counted as the table's last term (read-only)."""
+    size = _poisson_cdf(lam).size
+    draws = np.minimum(np.arange(size + 1), size - 1).astype(float)
+    draws.setflags(write=False)
+    return draws
+
+
 def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws by inversion of the CDF from one uniform per run.
 
@@ -903,32 +976,39 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     lam = np.asarray(lam, dtype=float)
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
-        cdf = _poisson_cdf(float(lam))
+        cdf, draws = _poisson_cdf(float(lam)), _poisson_draws(float(lam))
         if cdf[0] < 0.5:
-            return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+            return draws.take(np.searchsorted(cdf, u, side="left"))
         # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
         # the others (the same numbers, a fraction of the binary searches).
         k = np.zeros(runs)
         above = (u > cdf[0]).nonzero()[0]
-        k[above] = np.minimum(np.searchsorted(cdf, u[above], side="left"), cdf.size - 1)
+        k[above] = draws.take(np.searchsorted(cdf, u[above], side="left"))
         return k
     lam = np.broadcast_to(lam, (runs,))
     if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
         return rng.poisson(lam).astype(float)
     p = np.exp(-lam)
     k = np.zeros(runs)
-    # Walk up the CDF only for the runs whose uniform lies above it; most stop at 0 or 1.
-    active = (u > p).nonzero()[0]
-    p, lam_a, u_a = p[active], lam[active], u[active]
+    # Walk up the CDF only for the runs whose uniform lies above P(0); most stop at 1. A run's
+    # draw is 1 + the number of steps j = 1, 2, ... (at most 199) whose CDF its uniform still
+    # exceeds: the CDF only grows (or turns NaN, and stays below no uniform), so these are the
+    # first steps. Every walking run takes every step until none is above (the same operations
+    # on each run as walking it alone): fewer numpy calls than cutting the walkers at each step.
+    walking = (u > p).nonzero()[0]
+    p, lam_a, u_a = p[walking], lam[walking], u[walking]
     cdf = p.copy()
+    steps = np.zeros(walking.size)
+    above = walking.size > 0
     j = 0
-    while active.size and j < 200:
+    while above and j < 199:
         j += 1
-        k[active] = j  # the runs still walking have all walked j steps
         p = p * lam_a / j
         cdf += p
         still = u_a > cdf
-        active, p, cdf, lam_a, u_a = active[still], p[still], cdf[still], lam_a[still], u_a[still]
+        steps += still
+        above = still.any()
+    k[walking] = steps + 1.0
     return k
 
 
@@ -955,10 +1035,10 @@ def _draw_scalar(name: str, rng: np.random.Generator, params) -> float:
 
 def _rolling(name: str, key: str, n: int, arg_v, arg_s):
     as_count = name == "count"
+    arg_truth = _truth_of(arg_v) if as_count else None  # count: a condition's bools, not 1.0/0.0 != 0
 
     def vec(ctx):
-        x = arg_v(ctx)
-        x = np.not_equal(x, 0).astype(float) if as_count else np.asarray(x, dtype=float)
+        x = np.asarray(arg_truth(ctx), dtype=float) if as_count else np.asarray(arg_v(ctx), dtype=float)
         if x.shape != (ctx.runs,):
             x = np.broadcast_to(x, (ctx.runs,))
         state = ctx.windows.get(key)
@@ -966,7 +1046,7 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
             state = ctx.windows[key] = RingBuffer(n, ctx.runs)
         total, filled = state.peek(x)
         if ctx.commit:
-            state.push(x)
+            state.push(x, total)
         if name == "mean":
             return total / filled
         return total
@@ -991,7 +1071,10 @@ class RingBuffer:
     """The last ``n`` weekly values of a window argument, for every run, with a running sum.
 
     The running sum is recomputed from the buffer every ``n`` pushes so that floating-point
-    drift cannot accumulate over long horizons.
+    drift cannot accumulate over long horizons. The sum :meth:`peek` gives is the one
+    :meth:`push` would compute next (the same operations in the same order), so a push after a
+    peek of the same value takes it instead of computing it again; it is read-only, because the
+    buffer and the expression's caller then share it.
     """
 
     __slots__ = ("values", "n", "pos", "count", "total", "pushes")
@@ -1005,18 +1088,25 @@ class RingBuffer:
         self.pushes = 0
 
     def peek(self, x: np.ndarray) -> tuple[np.ndarray, int]:
-        """Sum and count of the window that ends with ``x`` (the oldest value drops out if full)."""
+        """Sum (read-only) and count of the window that ends with ``x`` (the oldest value drops
+        out if full)."""
         if self.count < self.n:
-            return self.total + x, self.count + 1
-        return self.total - self.values[self.pos] + x, self.n
+            total, count = self.total + x, self.count + 1
+        else:  # (total - oldest) + x, the second step into the first's new array
+            total, count = self.total - self.values[self.pos], self.n
+            total += x
+        total.setflags(write=False)
+        return total, count
 
-    def push(self, x: np.ndarray) -> None:
-        if self.count == self.n:
-            self.total = self.total - self.values[self.pos]
-        else:
+    def push(self, x: np.ndarray, peeked: np.ndarray | None = None) -> None:
+        """Add ``x`` as the newest week; ``peeked`` is what :meth:`peek` gave for ``x`` just
+        before, if it was called (the new sum, not computed again)."""
+        if peeked is None:
+            peeked = self.total - self.values[self.pos] + x if self.count == self.n else self.total + x
+        if self.count < self.n:
             self.count += 1
         self.values[self.pos] = x
-        self.total = self.total + x
+        self.total = peeked
         self.pos = (self.pos + 1) % self.n
         self.pushes += 1
         if self.pushes % self.n == 0:
@@ -1024,13 +1114,18 @@ class RingBuffer:
 
 
 def _ever(key: str, arg_v, arg_s):
-    def vec(ctx):
-        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+    """Whether the condition has held in any week so far, a truth value (see :func:`_with_truth`):
+    a condition given as ``ever(...)`` is read as the bools kept, with no 1.0/0.0 round trip."""
+    arg_truth = _truth_of(arg_v)
+
+    def truth(ctx):
+        x = np.broadcast_to(arg_truth(ctx), (ctx.runs,))
         seen = ctx.windows.get(key)
         now = x if seen is None else (seen | x)
+        now.setflags(write=False)  # kept as the window and handed to the caller
         if ctx.commit:
             ctx.windows[key] = now
-        return now.astype(float)
+        return now
 
     def sca(ctx):
         x = arg_s(ctx) != 0
@@ -1039,21 +1134,23 @@ def _ever(key: str, arg_v, arg_s):
             ctx.windows[key] = now
         return float(now)
 
-    return vec, sca
+    return _with_truth(truth), sca
 
 
 def _weeks_since(key: str, arg_v, arg_s):
     """Weeks since the condition last held (0 if it holds now; infinity if it never has)."""
 
+    arg_truth = _truth_of(arg_v)
+
     def vec(ctx):
-        x = np.broadcast_to(np.not_equal(arg_v(ctx), 0), (ctx.runs,))
+        x = np.broadcast_to(arg_truth(ctx), (ctx.runs,))
         last = ctx.windows.get(key)
         if last is None:
             last = np.full(ctx.runs, -np.inf)
         now = np.where(x, float(ctx.week), last)
         if ctx.commit:
             ctx.windows[key] = now
-        return ctx.week - now
+        return ctx.week - now  # a new array
 
     def sca(ctx):
         x = arg_s(ctx) != 0
@@ -1063,7 +1160,7 @@ def _weeks_since(key: str, arg_v, arg_s):
             ctx.windows[key] = now
         return ctx.week - now
 
-    return vec, sca
+    return _owning(vec), sca
 
 
 def site_seed_key(site: str) -> int:

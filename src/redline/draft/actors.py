@@ -113,28 +113,46 @@ _REQUEST = re.compile(r"\b(?:ask|asks|asked|urge|urges|urged|press|presses|press
                       r"beg|begged|want|wants|wanted|allow|allowed)\s+(?:the\s+)?$")
 
 
-def _is_verb(word: str, following: str = "") -> bool:
+def _is_verb(word: str, following: str = "", institution: bool = False) -> bool:
     """Whether a word after a name reads as its verb: an auxiliary or common verb, a past form, or a
-    third-person form before a determiner or pronoun ("Mali controls its territory")."""
+    third-person form before a determiner or pronoun ("Mali controls its territory") — or, after an
+    institution's name, before a preposition too ("The European Council meets on")."""
     if word in _AUX or word in _IRREGULAR_PAST:
         return True
     if re.fullmatch(r"[a-z]+(?:ed|es)", word) and not re.fullmatch(r"[a-z]+(?:ies|ses)", word):
         return True
+    followers = _VERB_FOLLOWERS | _PREPOSITIONS if institution else _VERB_FOLLOWERS
     return bool(re.fullmatch(r"[a-z]{3,}s", word)) and not word.endswith(("ss", "us", "is")) \
-        and following in _VERB_FOLLOWERS
+        and following in followers
 
 
-def _acts_after(text: str, end: int) -> bool:
-    """A verb follows a name at ``end``, past a parenthesis and adverbs ("X, for his part, got")."""
+_PREPOSITIONS = {"on", "in", "at", "with", "for", "to", "next", "today", "again", "tomorrow", "this", "later"}
+# Verbs of reporting: an outlet or a research body that only reports ("Reuters reported") is a source.
+_REPORTING = {"reported", "reports", "wrote", "writes", "published", "publishes", "quoted", "quotes", "cited", "cites",
+              "noted", "notes", "estimated", "estimates"}
+
+
+def _words_after(text: str, end: int) -> list[str]:
+    """The first two words after a name, past a parenthesis and adverbs ([] if a comma or stop comes first)."""
     rest = text[end:end + 260]
     m = _PARENTHESIS.match(rest)
     if m:
         rest = rest[m.end():]
     rest = re.sub(rf"^\s+(?:{_ADVERBIAL}\s+)+", " ", rest)
     if not re.match(r"\s", rest):
-        return False
-    nxt = re.findall(r"[\w’']+", rest[:60])[:2]
-    return bool(nxt) and _is_verb(nxt[0], nxt[1] if len(nxt) > 1 else "")
+        return []
+    return re.findall(r"[\w’']+", rest[:60])[:2]
+
+
+def _verb_after(text: str, end: int) -> str:
+    """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
+    return (_words_after(text, end) or [""])[0]
+
+
+def _acts_after(text: str, end: int, institution: bool = False) -> bool:
+    """A verb follows a name at ``end``, past a parenthesis and adverbs ("X, for his part, got")."""
+    nxt = _words_after(text, end)
+    return bool(nxt) and _is_verb(nxt[0], nxt[1] if len(nxt) > 1 else "", institution)
 
 
 # Generic nouns that name things, not people: a name right after one is a thing's name ("the tanker Stena Impero").
@@ -148,8 +166,9 @@ _MILITARY_UNITS = {"Marines", "Navy", "Army", "Forces", "Force", "Troops", "Guar
                    "Regiment", "Battalion", "Commandos", "Special Forces", "Coast Guard"}
 _REGIONS = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Caucasus", "Balkans",
             "Levant", "Maghreb", "Sahel", "Gulf", "Middle East", "Far East", "Near East", "Arctic", "Antarctic"}
-_SOURCE_NOUNS = re.compile(r"^,?\s*(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|researcher|scholar|"
-                           r"correspondent|journalist|editor|reporter|author|historian|commentator|columnist)\b")
+_SOURCE_NOUNS = re.compile(r"^(?:,?\s*|\s+(?:is|was)\s+)(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|"
+                           r"researcher|scholar|correspondent|journalist|editor|reporter|author|historian|commentator|"
+                           r"columnist|lecturer|economist)\b")
 _PUBLIC_NOUNS = r"(?:electorate|public|voters|population|people|citizenry)"
 _INSTITUTION_NOUNS = r"army|military|junta|regime|parliament|navy|air force|government|cabinet|legislature|" \
                      r"opposition|security services|intelligence services|generals"
@@ -539,7 +558,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             if prev.lower() in _AGENT_PREP:
                 ent.evidence.append(f"{prev.lower()}@{s}")
                 continue
-            if _acts_after(text, e):
+            if ent.kind == "group" and _verb_after(text, e) in _REPORTING:
+                # "Reuters reported", "the institute estimates": a source, not a participant.
+                ent.evidence.append(f"reports@{s}")
+                continue
+            if _acts_after(text, e, bool(_INSTITUTION_HEADS.search(form))):
                 ent.evidence.append(f"acts@{s}")
                 continue
             rel = re.match(r",\s+(?:which|who|that)\b[^,;.]{1,120},\s+([\w’']+)", text[e:e + 200])
@@ -560,7 +583,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         if ent.kind == "person":
             for s, e, form in ent.spans:
                 before = text[max(0, s - 20):s].lower()
-                if "according to" not in before and not _SOURCE_NOUNS.match(text[e:e + 60]):
+                if "according to" not in before and not _SOURCE_NOUNS.match(text[e:e + 60]) \
+                        and _verb_after(text, e) not in _REPORTING:
                     break
             else:
                 ent.source_only = bool(ent.spans)
@@ -575,7 +599,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
     # request made of them ("asked Germany and France to press Moscow"): every member acts.
     chain: list[tuple[int, int, str]] = []
     for k, (s, e, form) in enumerate(spans + [(len(text) + 1, len(text) + 1, "")]):
-        if chain and re.fullmatch(r"\s*,\s*(?:(?:and|or)\s+)?(?:the\s+)?|\s*,?\s+(?:and|or)\s+(?:the\s+)?",
+        if chain and re.fullmatch(r"\s*,\s*(?:(?:and|or|nor)\s+)?(?:the\s+)?|\s*,?\s+(?:and|or|nor)\s+(?:the\s+)?",
                                   text[chain[-1][1]:s]) and form:
             chain.append((s, e, form))
             continue
@@ -600,7 +624,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             # Amenas", "in Khyber Pakhtunkhwa") is a headline's capitals or a place.
             body = [s for s, _, _ in ent.spans if not in_heading(s)]
             return not ent.source_only and bool(body) and not all(placed(s) for s in body)
-        return bool(ent.evidence)
+        return any(not ev.startswith("reports@") for ev in ent.evidence)
 
     # Coordination with an accepted actor ("Hezbollah and Israel") is evidence too; repeat to a fixpoint.
     for _ in range(4):

@@ -39,7 +39,9 @@ _THREAT = re.compile(
     r"\bwarn(?:s|ed|ing)? (?:that|of|it|they|he|she|we|them|him|her)\b|\bultimatum\b|"
     r"\bpromis(?:ed|es|ing) (?:revenge|retaliation|to (?:retaliate|respond|punish|avenge)|an? (?:\w+ )?response)\b|"
     r"\b(?:not|never) go unanswered\b|\bpay [“\"‘']?(?:a|the) (?:heavy |high |steep )?price\b|"
-    r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|"
+    r"\b(?:will|would|shall) (?:perish|regret it|be crushed|be destroyed|be punished|face (?:severe |grave )?"
+    r"consequences|bear (?:the )?responsibility)\b|\bsevere consequences\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
     r"(?:\b(?:our|their|his|her|its|the)\s+(?:[\w’'-]+\s+)?|\b[A-Z][\w-]*[’']s\s+(?:\w+\s+)?)(?:aim|goal|objective|"

@@ -513,23 +513,32 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     per_day = np.broadcast_to(rate * eff / DAYS_PER_YEAR, shape)  # gives the result its shape
 
     # need, swu and enriched start as scalars (the same numbers as full arrays of them, without
-    # allocating three arrays a call) and become arrays at the first stock route.
+    # allocating three arrays a call) and become arrays at the first stock route. swu starts
+    # as its first term rather than 0 + it (which differs only in the sign of a zero, and swu is
+    # read only where it is positive).
     need = sq.mass_kg / (1.0 - a.loss_fraction)
     tol = 1e-9 * need
-    swu = 0.0
-    enriched = False
+    swu = None
+    enriched = None
     routes = _routes(tuple(col_assays), sq.assay, a)
-    for i, r in routes:
+    natural = any(i < 0 for i, _ in routes)
+    for k, (i, r) in enumerate(routes):
         take = need if i < 0 else np.minimum(np.maximum(columns[i], 0.0) * r.product_per_kg_feed, need)
         if r.swu_per_kg_product > 0:
-            swu = swu + take * r.swu_per_kg_product
+            swu = take * r.swu_per_kg_product if swu is None else swu + take * r.swu_per_kg_product
         if r.tails_assay is not None:
-            enriched = enriched | (take > 0)
-        need = need - take
-    with np.errstate(divide="ignore", invalid="ignore"):
-        enrich_days = np.where(swu > 0, swu / per_day, 0.0)
-    days = np.where(enriched, a.setup_days, 0.0) + enrich_days
-    if any(i < 0 for i, _ in routes):
+            enriched = take > 0 if enriched is None else enriched | (take > 0)
+        if not (natural and k == len(routes) - 1):  # what is still needed is read after this route
+            need = need - take
+    # Days: swu / per_day where swu > 0, plus the set-up time where enrichment runs. Where it does
+    # not, swu is not positive (only enrichment routes count SWU), so those days stay 0.0.
+    days = np.zeros(np.shape(per_day))
+    if swu is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(swu, per_day, out=days, where=swu > 0)
+    if enriched is not None:
+        np.add(days, a.setup_days, out=days, where=enriched)
+    if natural:
         # Natural feed takes all that is still needed, which leaves need - need: 0, or NaN for a
         # NaN stock, and neither is above tol. Every run makes its SQ; no test needed.
         return days
