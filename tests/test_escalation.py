@@ -413,3 +413,31 @@ def test_idle_actions_move_their_streams_on_as_an_evaluation_would(example_doc, 
             assert np.array_equal(fast[name], slow[name], equal_nan=True), name
     monkeypatch.setattr(expr.Expression, "skip_draws", lambda self, ctx: True)  # streams left behind
     assert not np.array_equal(results()["final_state"], skipped["final_state"], equal_nan=True)
+
+
+def test_parties_sharing_a_rule_share_its_values_but_not_its_draws(example_doc, monkeypatch):
+    """A decision's parties that share a rule (the same text) share one evaluation of it, unless
+    it draws or keeps windows: each party then keeps its own random site and window."""
+    from redline.escalation import engine
+
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["position"] = parties["opposition"]["salience"] = "clip(20 + 1.5 * tension, 0, 100) / 100"
+    parties["opposition"]["position"] = "clip(20 + 1.5 * tension, 0, 100) / 100"
+    parties["militia_bloc"]["position"] = parties["militia_bloc"]["capability"] = "uniform(0, 100)"
+    parties["government"]["capability"] = "uniform(0, 100)"
+    parties["bloc_2"] = {"position": "uniform(0, 100)", "salience": "sum(tension, last=3) / 300", "capability": 20}
+    parties["bloc_3"] = {"position": "uniform(0, 100)", "salience": "sum(tension, last=3) / 300", "capability": 20}
+    scenario = scenario_from_dict(example_doc)
+
+    def results():
+        ds = escalation.run(scenario, runs=200, horizon=12, seed=4, trajectories=True)
+        return ds["trajectory"].sel(variable="host_stance").values.copy()
+
+    shared = results()
+
+    def each_on_its_own(self, d):
+        return [[e.evaluate(self.ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
+
+    monkeypatch.setattr(engine._Block, "decision_inputs", each_on_its_own)
+    assert np.array_equal(shared, results(), equal_nan=True)
+    assert len(np.unique(shared[-1])) > 100  # the draws reach the stance

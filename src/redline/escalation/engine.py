@@ -80,6 +80,12 @@ class _RowValues:
         return value
 
 
+def _at(amount, which: np.ndarray):
+    """An effect's amount for the rows picked by mask ``which``: one value per row, or a number
+    that stands for every row (numpy broadcasts it, so the sums are the same)."""
+    return amount[which] if np.ndim(amount) else amount
+
+
 class _IdleCost:
     """What an action that no run took this week must still do, decided once per block: the
     expressions whose random call sites or windows must move on (as an evaluation for no run
@@ -150,8 +156,9 @@ class _TrackPlan:
         self.moving = [e for o, e in probability.items()
                        if scripted and o not in self.weighed and e is not None and e.stateful]
         self.never_chosen = not self.weighed
-        # Until every option could be seen to weigh nothing, only a track whose availabilities
-        # were all the written number 0 skipped the choice (and its level arrays): kept as it was.
+        # A track whose every availability is the written number 0 gets no level arrays; any other
+        # gets them even in weeks no run takes its actions (an idle action's expressions then read
+        # its level per run rather than as one number: the same values; kept so no number moves).
         skipped_before = not external and all(
             actions[aid].available is not None and actions[aid].available.constant == 0 for aid in self.action_ids) and \
             all(e is None or not e.stateful for e in probability.values())
@@ -804,20 +811,16 @@ class _Block:
 
     def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
         """A week in which no run took ``action``: no effect changes anything, but its random
-        call sites and windows move on as they would had some run taken it (aligned streams).
-        A site's stream moves on without the expression being evaluated where the draws do
-        not depend on its value (see :meth:`redline.expr.Expression.skip_draws`)."""
+        call sites and windows move on as they would had some run taken it (aligned streams;
+        for no run, :meth:`evaluate_rows` mostly moves them on without evaluating anything)."""
         idle = self.idle_cost[action.id]
         if idle.free:
             return
         if action.levels:
             self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
         try:
-            if idle.expressions:
-                nobody = self.row_context(_NO_ROWS)
-                for e in idle.expressions:
-                    if not e.skip_draws(nobody):  # windows, or a rate that draws: evaluated for no run
-                        self.evaluate_rows(e, _NO_ROWS)
+            for e in idle.expressions:
+                self.evaluate_rows(e, _NO_ROWS)
             if idle.attribution_site is not None:
                 self.draw(idle.attribution_site, _NO_ROWS)
         finally:
@@ -842,8 +845,8 @@ class _Block:
             return full if dense else full[rows]
         if rows.size == self.n:
             return e.evaluate(self.ctx)
-        if rows.size == 0 and not e.random:
-            return np.empty(0)
+        if rows.size == 0 and (not e.random or e.skip_draws(self.row_context(rows))):
+            return np.empty(0)  # the streams moved on as an evaluation moves them (see Expression.skip_draws)
         if not e.random and rows.size >= DENSE_SHARE * self.n:
             try:
                 full = e.evaluate(self.ctx)
@@ -893,15 +896,20 @@ class _Block:
         if not attributed:
             return
         landing = rows[hit]
-        amounts = [amt[hit] if np.ndim(amt) else np.full(landing.size, amt) for _, amt in attributed]
+        amounts = [_at(amt, hit) for _, amt in attributed]  # a number stays a number
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
         now = delay == 0
-        later = (delay > 0) & (delay < MAX_DELAY)
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped.
-        far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
+        far = None
+        if delay.size and delay.max() >= MAX_DELAY:
+            later = (delay > 0) & (delay < MAX_DELAY)
+            far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
+        else:
+            later = delay > 0
+        landing_now = landing[now]
         for (eff, _), amt in zip(attributed, amounts):
-            changes.append((eff.attributed, "add", landing[now], amt[now]))
+            changes.append((eff.attributed, "add", landing_now, _at(amt, now)))
         if later.any():
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
@@ -913,14 +921,15 @@ class _Block:
             first = slots * (buf.shape[1] * buf.shape[2]) + runs
             for k, amt in enumerate(amounts):
                 if flat is None:
-                    np.add.at(buf, (slots, k, runs), amt[later])
+                    np.add.at(buf, (slots, k, runs), _at(amt, later))
                 else:
-                    np.add.at(flat, first + k * buf.shape[2], amt[later])
-        if far.any():
+                    np.add.at(flat, first + k * buf.shape[2], _at(amt, later))
+        if far is not None and far.any():
             runs = landing[far]
             due = (week + delay[far]).astype(int)
             for (eff, _), amt in zip(attributed, amounts):
-                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed, amt[far].copy()))
+                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
+                                         np.array(np.broadcast_to(amt, landing.shape)[far])))
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
@@ -986,12 +995,11 @@ class _Block:
         """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs
         with windows or random draws are evaluated every week (windows stay current, streams
         aligned), the others only when the model runs."""
-        ctx = self.ctx
         for d, inputs_move in self.decisions:
             due = week % d.every_weeks == 0 or week == 1
             if not due and not inputs_move:
                 continue  # nothing to keep current: the inputs are read only when the model runs
-            inputs = [[e.evaluate(ctx) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
+            inputs = self.decision_inputs(d)
             if not due:
                 continue
             live = self.alive
@@ -1001,6 +1009,21 @@ class _Block:
             new = self.values[d.target].copy() if isinstance(self.values[d.target], np.ndarray) else np.full(self.n, self.values[d.target])
             new[live] = position
             self.values[d.target] = self.clip[d.target](new)
+
+    def decision_inputs(self, d) -> list[list[np.ndarray]]:
+        """A decision's positions, saliences and capabilities, one array per party. Parties often
+        share a rule (the same text): one that neither draws nor keeps windows is evaluated once
+        (its arrays are only read)."""
+        ctx, shared = self.ctx, {}
+
+        def value(e: ex.Expression) -> np.ndarray:
+            if e.stateful:
+                return e.evaluate(ctx)
+            if e.text not in shared:
+                shared[e.text] = e.evaluate(ctx)
+            return shared[e.text]
+
+        return [[value(e) for e in group] for group in (d.positions, d.saliences, d.capabilities)]
 
     def run_red_lines(self, week: int) -> None:
         """Each red line is checked once a week, in the order written: a response can trip a red
