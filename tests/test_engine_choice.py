@@ -193,12 +193,10 @@ def test_the_flagship_chooses_as_the_general_computation(monkeypatch):
     _assert_same(fast, general)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known issue, left for a decision because fixing it changes results: a red line's logit owner, "
-    "weighed inside the look-ahead (response_value -> response_shares -> logit_utilities), leaves "
-    "ctx.expected False and ctx.commit True behind, so the chooser's later options are weighed on "
-    "random draws and commit windows; the reference interpreter's weights() does the same"))
 def test_the_look_ahead_stays_in_expected_mode(monkeypatch):
+    """A red line's logit owner weighed inside a chooser's look-ahead (response_value ->
+    response_shares -> logit_utilities) leaves the chooser in expected mode: its later options are
+    weighed on means, not random draws, and nothing is committed to windows."""
     from redline.scenario import load_scenario
 
     modes = []

@@ -511,6 +511,7 @@ class _Block:
             aid, level = by_name[name]
             action = self.p.actions[aid]
             ctx = self.ctx
+            outer = ctx.expected, ctx.commit
             ctx.expected, ctx.commit = True, False
             self.set_level(action, level)
             try:
@@ -522,7 +523,7 @@ class _Block:
                 return changes
             finally:
                 self.clear_level(action)
-                ctx.expected, ctx.commit = False, True
+                ctx.expected, ctx.commit = outer
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
@@ -596,6 +597,7 @@ class _Block:
         """The rationality λ and each option's expected utility (with what it trips, if the policy
         anticipates and some run may take it), evaluated in expected mode on the current state."""
         ctx = self.ctx
+        outer = ctx.expected, ctx.commit  # nested inside a look-ahead when a red line's owner weighs its responses
         ctx.expected, ctx.commit = True, False
         try:
             lam = self.value_of(policy.rationality)
@@ -606,7 +608,7 @@ class _Block:
                     u = u + self.anticipated(aid, level, policy)
                 utilities.append(u)
         finally:
-            ctx.expected, ctx.commit = False, True
+            ctx.expected, ctx.commit = outer
         return lam, utilities
 
     def set_level(self, action: CompiledAction, level) -> None:

@@ -222,6 +222,7 @@ class _Run:
                     self.note_clipped(e, raw)
                 probs.append(raw)
             return [float(w) for w in rules.scripted_weights(probs, renormalise=not nothing)]
+        outer = self.ctx.expected, self.ctx.commit  # nested inside a look-ahead (a red line's owner weighing)
         self.ctx.expected, self.ctx.commit = True, False
         lam = policy.rationality.evaluate_scalar(self.ctx)
         utilities = []
@@ -230,7 +231,7 @@ class _Run:
             if anticipate and policy.anticipate:
                 u += self.anticipated(aid, level, policy)
             utilities.append(u)
-        self.ctx.expected, self.ctx.commit = False, True
+        self.ctx.expected, self.ctx.commit = outer
         return [float(w) for w in rules.logit_weights(lam, utilities, nothing=nothing)]
 
     def with_level(self, action: CompiledAction, level: int) -> None:
