@@ -156,8 +156,9 @@ class _TrackPlan:
         self.moving = [e for o, e in probability.items()
                        if scripted and o not in self.weighed and e is not None and e.stateful]
         self.never_chosen = not self.weighed
-        # Until every option could be seen to weigh nothing, only a track whose availabilities
-        # were all the written number 0 skipped the choice (and its level arrays): kept as it was.
+        # A track whose every availability is the written number 0 gets no level arrays; any other
+        # gets them even in weeks no run takes its actions (an idle action's expressions then read
+        # its level per run rather than as one number: the same values; kept so no number moves).
         skipped_before = not external and all(
             actions[aid].available is not None and actions[aid].available.constant == 0 for aid in self.action_ids) and \
             all(e is None or not e.stateful for e in probability.values())
