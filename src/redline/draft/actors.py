@@ -144,6 +144,29 @@ def _words_after(text: str, end: int) -> list[str]:
     return re.findall(r"[\w’']+", rest[:60])[:2]
 
 
+_NOT_DOING = {"is", "are", "was", "were", "be", "been", "being", "remains", "remained", "seems", "seemed", "appears",
+              "appeared", "has", "have", "had", "will", "would", "may", "might", "could", "can", "must", "should",
+              "shall", "did", "does", "do", "lies", "lay", "borders", "bordered", "contains", "holds"}
+"""Verbs after 'which'/'X and its partners' that do not show the name doing something: copulas,
+auxiliaries (a passive or a tense to come: "which was annexed", "which has been"), and a place's
+own verbs ("which lies", "which borders")."""
+_RELATIVE = re.compile(r",\s+(?:which|who)\s+((?:(?:on|in|at|by|last|this|since|earlier|later)(?:\s+[\w’']+){1,3}?\s+)?)"
+                       r"([a-z][\w’']*)\s+([\w’']*)")
+
+
+def _relative_acts(text: str, end: int) -> bool:
+    """A relative clause on the name whose own verb says what it did: "the International Court of
+    Justice, which on December 1 ordered Venezuela" (see :data:`_NOT_DOING` for what says nothing)."""
+    m = _RELATIVE.match(text, end)
+    return bool(m) and m.group(2) not in _NOT_DOING and _is_verb(m.group(2), m.group(3))
+
+
+def _acts_with_partners(text: str, end: int) -> bool:
+    """The name and its own people act together: "ExxonMobil and its partners found"."""
+    m = re.match(r"\s+and\s+(?:its|their|his|her)\s+[a-z]+\s+([a-z][\w’']*)\s*([\w’']*)", text[end:end + 80])
+    return bool(m) and m.group(1) not in _NOT_DOING and _is_verb(m.group(1), m.group(2))
+
+
 def _verb_after(text: str, end: int) -> str:
     """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
     return (_words_after(text, end) or [""])[0]
@@ -549,6 +572,10 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 # "(belonged to) the Signed-in-Blood Battalion, a group that ...": the text says it is an
                 # organisation, wherever it stands.
                 ent.evidence.append(f"apposition@{s}")
+                continue
+            if _relative_acts(text, e) or _acts_with_partners(text, e):
+                # what it did is said right after it, wherever it stands ("appealed to the Court, which ordered")
+                ent.evidence.append(f"acts@{s}")
                 continue
             if prev.lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP:
                 continue
