@@ -129,3 +129,18 @@ def test_sort_columns_as_numpy(actors):
         want = np.sort(table, axis=0)
         got = nash._sort_columns(table.copy(), table == 0)
         assert np.array_equal(_bits(got), _bits(want))
+
+
+def test_a_derivative_that_overflows_is_infinite_without_a_warning():
+    """w / (radius - d) with a gap below the smallest normal number is +inf, as a zero gap is:
+    the solver means it, so numpy's overflow warning is silenced with the divide-by-zero one
+    (hypothesis found the warning in test_models_stay_within_positions)."""
+    import warnings
+
+    from redline.bargaining import nash
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = nash._one_sided(np.zeros(1), np.array([[1e-300]]), np.array([[1e10]]), np.array([[1e-300 + 1e-316]]),
+                              True, None, np.empty((1, 1)))
+    assert np.isinf(out).all()

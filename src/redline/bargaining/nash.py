@@ -78,7 +78,7 @@ def _derivatives(x, ideal, radius, w, off, utility, scratch):
         np.multiply(-2.0, d, out=slope)
         g = np.subtract(radius, np.square(d, out=d), out=d)
         curvature = -2.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         np.divide(np.multiply(w, slope, out=term), g, out=term)
         if off is not None:
             np.copyto(term, 0.0, where=off)
@@ -115,7 +115,7 @@ def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
         if not moving.any():
             break
         f, fp = _derivatives(xr, idr, rr, wr, off, utility, scratch[:, :, :rows.size])
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             new = xr - f / fp
             ar = np.where(f > 0, xr, ar)
             br = np.where(f > 0, br, xr)
@@ -143,7 +143,7 @@ def _one_sided(x, ideal, w, radius, from_left, weightless, out):
     d = np.subtract(ideal, x, out=out)
     below = d < 0 if from_left else d <= 0
     np.abs(d, out=d)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         inv = np.divide(w, np.subtract(radius, d, out=d), out=d)
     if weightless is not None:
         np.copyto(inv, 0.0, where=weightless)
