@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -190,6 +191,19 @@ class _SiteStream:
         full = np.zeros(self.owner.runs)
         full[subset] = lam
         return self.rng.poisson(full)[subset]
+
+
+@contextmanager
+def expected_mode(ctx) -> Iterator[None]:
+    """Evaluate in expected mode inside the block: random draws replaced by their means, windows
+    not committed. The caller's mode comes back afterwards, so look-aheads may nest (a chooser's
+    look-ahead weighing a red line's logit owner)."""
+    outer = ctx.expected, ctx.commit
+    ctx.expected, ctx.commit = True, False
+    try:
+        yield
+    finally:
+        ctx.expected, ctx.commit = outer
 
 
 def collective_positions(decision, positions, saliences, capabilities, live: np.ndarray | None = None) -> np.ndarray:

@@ -43,6 +43,7 @@ from redline.escalation.common import (
     block_streams,
     bounds_clipper,
     collective_positions,
+    expected_mode,
 )
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
@@ -511,19 +512,17 @@ class _Block:
             aid, level = by_name[name]
             action = self.p.actions[aid]
             ctx = self.ctx
-            outer = ctx.expected, ctx.commit
-            ctx.expected, ctx.commit = True, False
-            self.set_level(action, level)
-            try:
-                changes: dict[str, np.ndarray] = {}
-                for eff in action.effects:
-                    mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
-                    delta = mean if eff.op == "add" else mean - self.values[eff.var]
-                    changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
-                return changes
-            finally:
-                self.clear_level(action)
-                ctx.expected, ctx.commit = outer
+            with expected_mode(ctx):
+                self.set_level(action, level)
+                try:
+                    changes: dict[str, np.ndarray] = {}
+                    for eff in action.effects:
+                        mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
+                        delta = mean if eff.op == "add" else mean - self.values[eff.var]
+                        changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
+                    return changes
+                finally:
+                    self.clear_level(action)
 
         request = ExternalChoice(
             actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
@@ -596,10 +595,7 @@ class _Block:
     def logit_utilities(self, policy: CompiledPolicy, options, avail) -> tuple:
         """The rationality λ and each option's expected utility (with what it trips, if the policy
         anticipates and some run may take it), evaluated in expected mode on the current state."""
-        ctx = self.ctx
-        outer = ctx.expected, ctx.commit  # nested inside a look-ahead when a red line's owner weighs its responses
-        ctx.expected, ctx.commit = True, False
-        try:
+        with expected_mode(self.ctx):
             lam = self.value_of(policy.rationality)
             utilities = []
             for aid, level in options:
@@ -607,8 +603,6 @@ class _Block:
                 if policy.anticipate and self.relevant[aid] and (avail is None or avail[aid].any()):
                     u = u + self.anticipated(aid, level, policy)
                 utilities.append(u)
-        finally:
-            ctx.expected, ctx.commit = outer
         return lam, utilities
 
     def set_level(self, action: CompiledAction, level) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from redline import expr as ex
 from redline.escalation import rules
 from redline.escalation.anticipation import relevant_red_lines
-from redline.escalation.common import BLOCK_RUNS, RunSetup, block_parameters, collective_positions
+from redline.escalation.common import BLOCK_RUNS, RunSetup, block_parameters, collective_positions, expected_mode
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_reference"]
@@ -222,16 +222,14 @@ class _Run:
                     self.note_clipped(e, raw)
                 probs.append(raw)
             return [float(w) for w in rules.scripted_weights(probs, renormalise=not nothing)]
-        outer = self.ctx.expected, self.ctx.commit  # nested inside a look-ahead (a red line's owner weighing)
-        self.ctx.expected, self.ctx.commit = True, False
-        lam = policy.rationality.evaluate_scalar(self.ctx)
-        utilities = []
-        for aid, level in options:
-            u = self.expected_utility(self.p.actions[aid], level, policy)
-            if anticipate and policy.anticipate:
-                u += self.anticipated(aid, level, policy)
-            utilities.append(u)
-        self.ctx.expected, self.ctx.commit = outer
+        with expected_mode(self.ctx):
+            lam = policy.rationality.evaluate_scalar(self.ctx)
+            utilities = []
+            for aid, level in options:
+                u = self.expected_utility(self.p.actions[aid], level, policy)
+                if anticipate and policy.anticipate:
+                    u += self.anticipated(aid, level, policy)
+                utilities.append(u)
         return [float(w) for w in rules.logit_weights(lam, utilities, nothing=nothing)]
 
     def with_level(self, action: CompiledAction, level: int) -> None:
