@@ -26,6 +26,7 @@ spread over workers and strategies compared with the same seed share their rando
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -79,6 +80,21 @@ class _RowValues:
                 value = value[self.rows]
             self.cut[name] = value
         return value
+
+
+def _references(values: dict, name: str) -> int:
+    """CPython's reference count of ``values[name]`` as seen from here."""
+    return sys.getrefcount(values[name])
+
+
+_ONLY_DICT = _references({"x": np.empty(1)}, "x")
+"""The count :func:`_references` gives for an object that only its dict holds (2 on CPython
+3.11: the dict's entry and the call's argument; calibrated, as newer versions may borrow)."""
+
+
+_COUNTED = sys.implementation.name == "cpython"
+"""Whether reference counts say who holds an object (on another interpreter no array is
+changed in place: :meth:`_Block.unshared` is never true)."""
 
 
 def _at(amount, which: np.ndarray):
@@ -275,6 +291,7 @@ class _Block:
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
+        self.baseline_trips = {}  # the look-ahead's state is not read again: let go of its arrays
         moved = self.apply_actions(taken, week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
@@ -870,11 +887,29 @@ class _Block:
         bounds: a new array, ``old`` is left as it is."""
         return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
 
+    def unshared(self, var: str) -> bool:
+        """Whether nothing but :attr:`values` holds ``var``'s array, once :meth:`check_finite`'s
+        record of it is dropped (a changed array is summed at the next check, as a new one is):
+        no variable, list, dict, closure, view (a view holds its base) or buffer refers to it,
+        so a change in place can be seen only through :attr:`values`. CPython's reference count
+        tells (the test numpy's ``ndarray.resize`` makes before it reallocates in place)."""
+        refs = _references(self.values, var)
+        if refs == _ONLY_DICT + 1 and self.checked.get(var) is self.values[var]:
+            del self.checked[var]
+            refs -= 1
+        return _COUNTED and refs == _ONLY_DICT
+
     def copy_of(self, var: str) -> np.ndarray:
-        """A new float array of ``var``'s values, to change: the current one may be held
-        elsewhere (anticipation's baseline, a chooser's view), so it is never changed in place."""
+        """An array of ``var``'s values that the caller may change and then store as ``var``:
+        the current array itself when nothing but :attr:`values` holds it (see :meth:`unshared`),
+        else a new float array. An array held elsewhere (anticipation's baseline, a chooser's
+        view, :meth:`check_finite`'s record, an amount about to be applied) is never changed in
+        place, so whoever holds it keeps the values it saw."""
+        sole = self.unshared(var)  # asked before ``value`` below holds it too
         value = self.values[var]
         if type(value) is np.ndarray and value.shape == (self.n,) and value.dtype == np.float64:
+            if sole and value.flags.writeable and value.flags.owndata:
+                return value
             return value.copy()
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
@@ -1081,6 +1116,7 @@ class _Block:
         (elementwise: the same numbers as over every run)."""
         self.baseline_trips = {}  # the state has moved on since the choices
         shares = self.response_shares(rl, anticipate=True)
+        self.baseline_trips = {}  # read by nothing after the shares: let go of its arrays
         picked, cumulative = [], np.zeros(carried.size)
         for share in shares:
             upper = cumulative + np.broadcast_to(share, (self.n,))[carried]
