@@ -84,3 +84,4 @@ def test_in_place_changes_give_the_numbers_of_copies(example, monkeypatch, strat
     assert fast.keys() == slow.keys()
     for name in fast:
         assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+

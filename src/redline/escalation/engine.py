@@ -292,7 +292,7 @@ class _Block:
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
         self.baseline_trips = {}  # the look-ahead's state is not read again: let go of its arrays
-        moved = self.apply_actions(taken, week, levels)
+        moved = self.apply_actions(self.rows_taking(taken), week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
             if aid in moved:
@@ -777,10 +777,18 @@ class _Block:
         return [np.broadcast_to(share, (self.n,))
                 for share in self.logit_weights(owner, list(rl.responses), None, nothing=False)]
 
+    def rows_taking(self, taken: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The working runs (increasing) that took each action, from masks ``taken``; the shared
+        :meth:`nobody` mask of an action no run could take is not read."""
+        nobody = self._nobody
+        return {aid: _NO_ROWS if mask is nobody or not mask.any() else np.flatnonzero(mask)
+                for aid, mask in taken.items()}
+
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
-        """Apply the effects of every taken action, each computed from the same pre-move state;
-        return the actions that some run took.
+        """Apply the effects of every taken action (``taken``: action -> the working runs that
+        took it, increasing), each computed from the same pre-move state; return the actions
+        that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
         draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
@@ -791,13 +799,12 @@ class _Block:
         changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
-                mask = taken.get(aid)
-                if mask is None:
+                rows = taken.get(aid)
+                if rows is None:
                     continue
-                if not mask.any():  # most actions: no run took them
+                if not rows.size:  # most actions: no run took them
                     self.pass_idle(action, levels)
                     continue
-                rows = np.flatnonzero(mask)
                 moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
@@ -1090,15 +1097,16 @@ class _Block:
         (by ``pick``, a uniform per run of ``carried``, when there are several), applied and
         counted."""
         by_response = [carried] if pick is None else self.picked_responses(rl, carried, pick)
-        chosen = [(self.mask_of(rows), rows) for rows in by_response]
-        taken: dict[str, np.ndarray] = {}
+        parts: dict[str, list[np.ndarray]] = {}
         levels: dict[str, np.ndarray] = {}
-        for (aid, level), (mask, rows) in zip(rl.responses, chosen):
-            taken[aid] = taken[aid] | mask if aid in taken else mask  # never changed in place
+        for (aid, level), rows in zip(rl.responses, by_response):
+            parts.setdefault(aid, []).append(rows)
             if self.p.actions[aid].levels:
                 levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[rows] = level
+        # the responses split ``carried`` (increasing): an action's runs are its parts, sorted
+        taken = {aid: rows[0] if len(rows) == 1 else np.sort(np.concatenate(rows)) for aid, rows in parts.items()}
         self.apply_actions(taken, week, levels, commit=False)
-        for (aid, level), (_, rows) in zip(rl.responses, chosen):
+        for (aid, level), rows in zip(rl.responses, by_response):
             if not rows.size:
                 continue
             # An action's value is 1.0 in the runs that took it this week and 0.0 elsewhere, so
@@ -1124,12 +1132,6 @@ class _Block:
             cumulative = upper
         picked[-1] |= pick >= cumulative  # rounding: the total is 1
         return [carried[p] for p in picked]
-
-    def mask_of(self, rows: np.ndarray) -> np.ndarray:
-        """A new mask over the working runs, true in ``rows``."""
-        mask = np.zeros(self.n, dtype=bool)
-        mask[rows] = True
-        return mask
 
     def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
