@@ -102,7 +102,7 @@ _CLOSERS = "\"'”’)]»"
 _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 
 
-_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--)\s+(?=[A-Z“\"])")
+_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--?)\s+(?=[A-Z“\"])")
 
 
 def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment]:
@@ -139,10 +139,13 @@ def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment
         out.append(Segment(start + pos + lead, start + pos + lead + len(tail), tail, heading, paragraph))
     if len(out) == 1 and not out[0].heading and _heading_like(out[0].text):
         out[0] = Segment(out[0].start, out[0].end, out[0].text, True, paragraph)
+    elif len(out) > 1 and len(words(line)) <= 20 and _heading_like(line, title_only=True):
+        # A headline of two sentences in Title Case ("The Rebels Have Closed a Sea Lane. Can Anyone Reopen It?").
+        out = [Segment(o.start, o.end, o.text, True, paragraph) for o in out]
     return out
 
 
-def _heading_like(line: str) -> bool:
+def _heading_like(line: str, title_only: bool = False) -> bool:
     """A one-sentence line that is a headline or a section heading even with end punctuation: in Title Case
     ("Algeria's Way With Hostage-Takers Has a Price — Who Pays It?"), or a short question standing alone
     ("Could it come to war?")."""
@@ -150,7 +153,7 @@ def _heading_like(line: str) -> bool:
     long_words = [w for w in ws if len(w) >= 4]
     if len(long_words) >= 3 and sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words):
         return True
-    return line.endswith("?") and len(ws) <= 10
+    return not title_only and line.endswith("?") and len(ws) <= 10
 
 
 def sentences(text: str) -> list[Segment]:
