@@ -99,6 +99,7 @@ _QUANTITY = re.compile(
     r"two-thirds|a fifth|a tenth)\b|"
     r"\b(?:two|three|four|five|ten|\d+) to one\b", re.I)
 _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculates?|judges?|reckons?|"
+                     r"estimates? that|estimated that|"
                      r"is convinced|are convinced|convinced that|(?:argues?|argued|insists?|insisted|maintains?|contends?) that)\b",
                      re.I)
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
@@ -193,7 +194,7 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     m = _QUANTITY.search(core)
     if m:
         act = _PAST_ACTION.search(core[:m.start()])
-        if act:
+        if act and not _BELIEF.search(core[:act.start()]):
             # "The United States signed an agreement for up to $600 million", "have fired more than a hundred
             # drones": a dated action with its size is an event; a copula states a quantity ("were worth about").
             return "event", None, [act.group()]
@@ -209,7 +210,8 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         return "option", None, [m.group().strip()]
     found: list[tuple[int, str, str | None, str]] = []
     hedges = [h for h in find_hedges(core)
-              if not re.search(r"\b(?:who|whom|which|what|where)\s+(?:\w+\s+)?$", core[:h[0]], re.I)]
+              if not re.search(r"\b(?:who|whom|which|what|where)\s+(?:\w+\s+)?$", core[:h[0]], re.I)
+              and not re.match(r"may\s+only\b", core[h[0]:], re.I)]  # "may only defend": a permission
     if hedges:
         s, e, _h = hedges[0]
         written = core[s:e]
@@ -226,7 +228,7 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         cue = m.group().lower()
         if cue.startswith("would") and _REPORTED.search(core[:m.start()]):
             break
-        if cue.startswith("would") and re.search(r"\w\s+(?:that|which|who)\s+$", core[:m.start()]):
+        if cue.startswith("would") and re.search(r"\w\s+(?:that|which|who)\s+$", _LEAD_CONJ.sub("", core[:m.start()].lstrip())):
             continue  # "the panel that would hear an appeal": a relative clause's would, not the claim's
         if hedges and (cue.strip() == "without" or (cue.startswith("would") and re.match(
                 r"\s+(?:probably|likely|almost certainly|very likely|possibly|perhaps)\b", core[m.end():]))):
@@ -235,8 +237,11 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
         break
     m = _OPTION.search(core)
     if m and re.match(r"\s+(?:are|is|were|was|remain|remains|look|looks|seem|seems)\s+(?:\w+ly\s+)?"
-                      r"(?!to\b|an?\b|the\b|\w+ing\b)[a-z]+\s*$", core[m.end():]):
+                      r"(?!to\b|an?\b|the\b|\w+ing\b)[a-z]+\W*$", core[m.end():]):
         m = None  # "Lithuania's options are narrow": a state, not a move
+    if m and re.search(r"\b(?:shown|showed|shows|proved|proven|demonstrated|learned|learnt|knows|know|knew)\s+that\b",
+                       core[:m.start()]):
+        m = None  # "have shown that a group with cheap drones can close ...": an ability stated, not a move
     if m and not (re.match(r"(?:could|can|may|might)\b", m.group(), re.I) and _EVENT_SUBJECT.match(_LEAD_CONJ.sub("", lead))):
         found.append((m.start(), "option", None, m.group()))
     if _ACTION_SUBJECT.search(_LEAD_CONJ.sub("", lead)) \

@@ -180,6 +180,10 @@ _CLAUSE_BREAK = re.compile(r"\s*;\s+|:\s+(?=[a-z](?:\S+\s+){3,})|,[\"”’]?\s+
                            r"because)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
                            r",[\"”’]?\s+(?=and\s+(?:\S+\s+){4,})|,\s+(?=which\s+(?:would|could|might|will|may)\s)|"
                            r",\s+(?=since\s+(?!\d|then\b)\w+\s+\S+\s+\S+)|"
+                           r",\s+(?=(?:most|some|many|all|none|several|both) of (?:which|whom)\s)|"
+                           r",\s+(?=whose\s[^,]+$)|(?<=\S[”\"])\s+(?=but\s)|"
+                           r",\s+(?=or\s+(?:it|they|he|she|we|[A-Z]\w+)\s+(?:could|can|may|might|would|will)\s)|"
+                           r",\s+(?=so\s+(?!that\b|far\b|much\b|many\b|long\b)(?:the|it|they|he|she|we|this|[A-Z]\w*)\s+(?:\S+\s+){2,})|"
                            r"\s+(?=and\s+(?:may|might|could|would|will|must|should)\s+[a-z]+\s+\S+\s+\S+)|"
                            rf"\s+(?=and\s+{_SPEECH}\s+(?:that\s+)?(?:\S+\s+){{2,}})")
 
