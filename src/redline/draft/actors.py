@@ -175,6 +175,14 @@ def _acts_with_partners(text: str, end: int) -> bool:
     return bool(m) and m.group(1) not in _NOT_DOING and _is_verb(m.group(1), m.group(2))
 
 
+def _copula_only(text: str, end: int) -> bool:
+    """The name is followed by a copula that is no auxiliary of an action ("is almost everything", not
+    "is pushing", "was sent", "is to")."""
+    m = re.match(r"\s+(?:is|was|remains|remained|seems|seemed)\s+(?:\w+ly\s+)?([\w’']+)", text[end:end + 60])
+    return bool(m) and not re.fullmatch(r"[a-z]+(?:ing|ed|en)|to|not|now|also|still|already|ready|able|"
+                                        r"determined|prepared|willing|set|about", m.group(1))
+
+
 def _verb_after(text: str, end: int) -> str:
     """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
     return (_words_after(text, end) or [""])[0]
@@ -637,6 +645,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 # "Reuters reported", "the institute estimates": a source, not a participant.
                 ent.evidence.append(f"reports@{s}")
                 continue
+            if ent.kind != "country" and _copula_only(text, e):
+                continue  # "the Nile is almost everything": a copula says what it is, not what it does
             if _acts_after(text, e, bool(_INSTITUTION_HEADS.search(form))):
                 ent.evidence.append(f"acts@{s}")
                 continue
@@ -668,7 +678,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         if ent.kind == "group" and " " not in ent.name:
             # "the Houthis", "the Taliban": a named collective after "the" acts as a group.
             if any(_prev_word(text, s).lower() == "the" and not in_heading(s) and _not_modifier(text, e)
-                   for s, e, _ in ent.spans) \
+                   and not _copula_only(text, e) for s, e, _ in ent.spans) \
                     and not any(_prev_content_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
                 ent.evidence.append("the-group")
 

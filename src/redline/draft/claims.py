@@ -31,7 +31,8 @@ _RED_LINE = re.compile(
     r"\bred[- ]lines?\b|\bcannot be (?:touched|tolerated|accepted|allowed|crossed)\b|\boff[- ]limits\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:tolerate|accept|allow|permit|stand for)\b|\bunacceptable\b|"
     r"\bnon-negotiable\b|\bnot (?:up for )?negotiable\b|\bno room for (?:compromise|concessions?|negotiation)\b|"
-    r"\b(?:will|would|shall) (?:not|never) stand (?:idly )?by\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) (?-i:line)\b|"
+    r"\b(?:will|would|shall) (?:not|never) stand (?:idly )?by\b|"
+    r"[“\"‘]\s*(?:no one|nobody|no country|no power|no force|no state)\s+(?:can|could|will|may|shall)\b|\bline in the sand\b|\bnever allow\b|\bcross(?:es|ed|ing)? (?:a|the|that|this|any) (?-i:line)\b|"
     r"\b(?:will|would|shall) (?:not|never) (?:bargain|negotiate|compromise|yield|back down|give in)\b|"
     r"\bany (?:harm|attack|strike|move|incursion|aggression|violation|crossing)\s+(?:to|on|against|of|by)\b[^.;]{0,80}?"
     r"\b(?:will|would|shall)\b", re.I)
@@ -72,7 +73,7 @@ _CONDITIONAL = re.compile(
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
     r"invites?|inviting|impacts?|results? in|causes?|causing|hinges? on|depends? (?:(?:less|more|largely|partly|mainly|heavily|entirely|above all)\s+)?on|"
     r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|^\s*without\b|"
-    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows?|narrowing|widens?|widening|raises|"
+    r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows|narrowing|widens|widening|raises|"
     r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
 _OPTION = re.compile(
     r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
