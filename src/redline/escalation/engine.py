@@ -324,7 +324,9 @@ class _Block:
         alive) keep ``old``'s values. Copying the few ended runs' values costs less than a
         select over every run."""
         if ended is not None and ended.size:
-            new[ended] = np.broadcast_to(old, new.shape)[ended]
+            if type(old) is not np.ndarray or old.shape != new.shape:
+                old = np.broadcast_to(old, new.shape)
+            new[ended] = old[ended]
         return new
 
     def draw(self, site: str, rows: np.ndarray | None = None) -> np.ndarray:
