@@ -316,7 +316,7 @@ class _Block:
 
     def ended(self) -> np.ndarray:
         """The positions of the working runs that have ended (increasing)."""
-        return np.flatnonzero(~self.alive)
+        return (~self.alive).nonzero()[0]
 
     def kept_where_ended(self, new: np.ndarray, old, ended: np.ndarray | None) -> np.ndarray:
         """``np.where(self.alive, new, old)`` written into ``new`` (a new array over the working
@@ -483,7 +483,7 @@ class _Block:
         few runs need one that it is drawn sparsely."""
         if np.count_nonzero(choosing) > SPARSE_DRAWS:
             return self.draw(plan.site)
-        rows = np.flatnonzero(choosing)
+        rows = choosing.nonzero()[0]
         u = np.zeros(self.n)
         u[rows] = self.draw(plan.site, rows)
         return u
@@ -796,7 +796,7 @@ class _Block:
         """The working runs (increasing) that took each action, from masks ``taken``; the shared
         :meth:`nobody` mask of an action no run could take is not read."""
         nobody = self._nobody
-        return {aid: _NO_ROWS if mask is nobody or not mask.any() else np.flatnonzero(mask)
+        return {aid: _NO_ROWS if mask is nobody or not mask.any() else mask.nonzero()[0]
                 for aid, mask in taken.items()}
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
@@ -1031,12 +1031,12 @@ class _Block:
             if proc.when is None:
                 mask = self.alive
                 if live_rows is None:
-                    live_rows = np.flatnonzero(mask)
+                    live_rows = mask.nonzero()[0]
                 rows = live_rows
             else:
                 mask = proc.when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
-                rows = np.flatnonzero(mask)
+                rows = mask.nonzero()[0]
             new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
                 if not rows.size:
@@ -1100,7 +1100,7 @@ class _Block:
             may_fire = self.can_fire(rl)
             if may_fire is not True:  # spent or resting in some runs
                 trigger &= may_fire
-            fired = np.flatnonzero(trigger)
+            fired = trigger.nonzero()[0]
             # Both streams move on by a block every week (aligned streams), read only where needed.
             draw = self.draw(f"red_line:{rl.id}", fired)
             if not fired.size:  # nothing fires: no record changes
@@ -1195,7 +1195,7 @@ class _Block:
                 now = self.kept_where_ended(now, inside, self.ended())
             self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
-            first_week[np.flatnonzero(now & np.isnan(first_week))] = float(week)
+            first_week[(now & np.isnan(first_week)).nonzero()[0]] = float(week)
             self.regime_weeks[g.id] += now if all_alive else now & self.alive
 
     def record_outcomes(self, week: int) -> None:
@@ -1210,7 +1210,7 @@ class _Block:
             if off_week:
                 continue
             first_week = self.outcome_week[o.id]  # the block's own record: written in place
-            first = np.flatnonzero(cond & self.alive & np.isnan(first_week))
+            first = (cond & self.alive & np.isnan(first_week)).nonzero()[0]
             if not first.size:  # no run reaches it this week: its records stay as they are
                 continue
             first_week[first] = float(week)
