@@ -95,7 +95,7 @@ def test_a_call_for_no_run_moves_the_counter_and_keeps_later_calls_aligned():
             a, b = expression_draws(e.text, drawn, None), expression_draws(e.text, skipped, None)
             assert np.array_equal(a, b)
     assert {k: s.calls for k, s in drawn.sites.items()} == {k: s.calls for k, s in skipped.sites.items()}
-    assert skipped.get("x").random(0).size == 0 and skipped.sites["x"].calls == 1
+    assert skipped.rows(nobody).get("x").random(0).size == 0 and skipped.sites["x"].calls == 1
 
 
 def test_numpy_poisson_fallback_is_reproducible_and_moves_no_counter():
