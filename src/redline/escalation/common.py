@@ -121,9 +121,10 @@ class block_streams:
         self.subset: np.ndarray | None = None
         self.sites: dict[str, _Site] = {}
         self.views: dict[str, _SiteStream] = {}
-        first = block * BLOCK_RUNS + 1
-        # GOLDEN * (r + 1) for the block's runs r, wrapping modulo 2**64 as uint64 arithmetic does
-        self.offsets = np.arange(first, first + runs, dtype=np.uint64) * np.uint64(_GOLDEN)
+        # GOLDEN * (r + 1) for the block's runs r = first + position, wrapping modulo 2**64 as
+        # uint64 arithmetic does: GOLDEN * position + GOLDEN * (first + 1)
+        self.origin = _GOLDEN * (block * BLOCK_RUNS + 1) & _MASK
+        self.offsets = np.arange(runs, dtype=np.uint64) * _GOLDEN_0D + np.uint64(self.origin)
         self.work = np.empty(runs, dtype=np.uint64)  # scratch for the mixing (never returned)
 
     def site(self, name: str) -> _Site:
@@ -194,13 +195,14 @@ class _SiteStream:
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
             return np.empty(0)
-        key = np.uint64(self.site.next_call_key())
+        key = self.site.next_call_key()
         streams = self.site.streams
         if subset is None:
-            x = np.add(streams.offsets, key)
-        else:
-            x = streams.offsets.take(subset)
-            np.add(x, key, out=x)
+            x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
+        else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
+            positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
+            x = np.multiply(positions, _GOLDEN_0D)
+            np.add(x, np.array((streams.origin + key) & _MASK, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
         return _fraction_bits(_mix_in_place(x, scratch), scratch)
 
@@ -240,10 +242,12 @@ class _SiteStream:
 
 
 _GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio, odd: SplitMix64's increment (Steele et al. 2014)
-_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+# numpy constants as 0-d arrays: a ufunc takes them faster than numpy scalars or Python ints
+_GOLDEN_0D = np.array(_GOLDEN, dtype=np.uint64)
+_MIX1, _MIX2 = np.array(0xBF58476D1CE4E5B9, dtype=np.uint64), np.array(0x94D049BB133111EB, dtype=np.uint64)
 _MASK = 2**64 - 1
-_FRACTION_SHIFT = np.uint64(12)
-_ONE_BITS = np.uint64(0x3FF0000000000000)  # the exponent bits of 1.0
+_FRACTION_SHIFT = np.array(12, dtype=np.uint64)
+_ONE_BITS = np.array(0x3FF0000000000000, dtype=np.uint64)  # the exponent bits of 1.0
 
 
 def _mix64(z: int) -> int:
@@ -275,7 +279,7 @@ def _fraction_bits(x: np.ndarray, scratch: np.ndarray) -> np.ndarray:
     return x.view(np.float64)
 
 
-_SHIFT30, _SHIFT27, _SHIFT43 = np.uint64(30), np.uint64(27), np.uint64(43)
+_SHIFT30, _SHIFT27, _SHIFT43 = (np.array(k, dtype=np.uint64) for k in (30, 27, 43))
 
 
 @contextmanager
