@@ -17,7 +17,7 @@ from tests.conftest import SHARED
 
 DEV = Path(__file__).resolve().parent / "data" / "draft_dev"
 OLD = Path(__file__).resolve().parent / "data" / "draft"
-DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean"]
+DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean", "vilnius", "redsea"]
 
 
 def _gold_files():
@@ -39,8 +39,10 @@ def test_gold_files_pass_the_annotation_checks(article, gold):
 
 
 def test_dev_articles_are_the_promised_size():
-    for n in DEV_ARTICLES[1:]:  # balakot is the lead's shorter piece
-        assert 400 <= len((DEV / f"{n}.txt").read_text(encoding="utf-8").split()) <= 900
+    # balakot is the lead's shorter piece; the first five written for redline run 400-900 words, the later
+    # ones (vilnius, redsea and the held-out belarus) 700-1,200 (a longer article tests more of the rules)
+    for n in DEV_ARTICLES[1:]:
+        assert 400 <= len((DEV / f"{n}.txt").read_text(encoding="utf-8").split()) <= 1200
 
 
 def _doc(text, **over):
@@ -81,10 +83,12 @@ def test_exclusions_are_read_from_the_header():
 # --- the drafter on the development set -----------------------------------------------------------
 
 # Floors a little under what the rules reach (actors F1, claims F1, type accuracy), so a regression shows.
-# Reached when set: balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.89/0.93/0.88, nile 0.91/0.94/0.89,
-# amenas 1.00/0.93/0.81, aegean 1.00/0.94/0.79; mean 0.97/0.94/0.88. Before these rules: mean 0.70/0.83/0.68.
+# Reached after the round on unseen articles (vilnius and redsea written and annotated before the drafter saw
+# them): balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.94/0.93/0.88, nile 1.00/0.95/0.92,
+# amenas 1.00/0.93/0.81, aegean 1.00/0.94/0.79, vilnius 0.92/0.95/0.88, redsea 0.87/0.96/0.87; mean of eight
+# 0.97/0.95/0.885. Before that round the two new articles scored vilnius 0.83/0.93/0.70, redsea 0.58/0.92/0.70.
 FLOOR = {"actors": 0.85, "claims": 0.88, "types": 0.75}
-MEAN_FLOOR = {"actors": 0.93, "claims": 0.91, "types": 0.85}
+MEAN_FLOOR = {"actors": 0.94, "claims": 0.92, "types": 0.86}
 
 
 def _scores(name):
@@ -284,3 +288,90 @@ def test_kinds_of_persons_and_acronyms():
 
 def test_a_quoted_warning_of_harm_is_a_threat():
     assert classify("Xi Jinping said that “those who play with fire will perish by it.”")[0] == "threat"
+
+
+# --- rules from the round on longer, unseen articles (vilnius, redsea) ------------------------------
+
+def test_accented_capitals_and_date_words_before_names():
+    names = _names("Ingrida Šimonytė’s coalition came to power in 2020. On 18 December Lloyd Austin announced a "
+                   "coalition. Today Abdul-Malik al-Houthi decides how much trade passes.")
+    assert {"Ingrida Šimonytė", "Lloyd Austin", "Abdul-Malik al-Houthi"} <= set(names)
+    assert not any(n.startswith(("December", "Today")) for n in names)
+
+
+@pytest.mark.parametrize("text, absent", [
+    ("US Central Command has struck again. The Eastern Theater Command fired missiles into the sea.",
+     {"Central Command", "Eastern Theater Command"}),  # a state's military command
+    ("Valdoria announced Operation Blue Shield on Monday. Ostria has not joined Blue Shield, and Ostria said so.",
+     {"Operation Blue Shield", "Blue Shield"}),  # an operation, and its short form
+    ("A missile disabled the Sea Star, a British-owned bulk carrier that sank two weeks later.", {"Sea Star"}),
+    ("On 6 March a strike on the True Confidence killed three of its crew.", {"True Confidence"}),
+    ("Azerbaijani troops have taken the town of Shusha, which overlooks the road.", {"Shusha"}),
+    ("Azerbaijan has used Turkish Bayraktar drones to great effect.", {"Bayraktar"}),
+    ("For Egypt the Nile is almost everything. Egypt says the Nile is its lifeline.", {"Nile"}),
+    ("The war in Gaza goes on. Aid is stuck outside Gaza. Hunger spread across Gaza while Gaza starves.", {"Gaza"}),
+    ("In December its military spokesman, Yahya Saree, said any ship would be a target.", {"Yahya Saree"}),
+    ("Exports to Central and Eastern Europe fell, and Latin America bought more.",
+     {"Central and Eastern Europe", "Eastern Europe", "Latin America"}),
+])
+def test_things_places_forces_and_voices_are_no_actors(text, absent):
+    assert not absent & set(_names(text))
+
+
+def test_an_office_appositive_lets_the_verb_count():
+    assert _names("Valdis Dombrovskis, the trade commissioner, called the measures discriminatory.")[
+        "Valdis Dombrovskis"].kind == "leader"
+
+
+def test_a_two_sentence_title_case_headline_and_a_hyphen_dateline_are_headings():
+    segs = sentences("The Rebels Have Closed a Sea Lane. Can Anyone Reopen It?\n\n"
+                     "SANAA - Five months ago few shipping executives knew the name of the rebels' leader.")
+    assert [s.heading for s in segs] == [True, True, True, False]
+    assert segs[2].text == "SANAA"
+
+
+def test_clause_splits_of_the_round():
+    def texts(sentence):
+        return [c.text for c in clauses(sentences(sentence)[0])]
+    assert texts("It could rename the office, or it could wait for the court to rule on the case.")[-1] \
+        == "or it could wait for the court to rule on the case."
+    assert len(texts("In October the rebels fired missiles towards the port, most of which were shot down by "
+                     "air defences.")) == 2
+    assert texts('He said the movement "does not seek a war with anyone" but will not stand by while the city '
+                 'starves.')[-1].startswith("but will not stand by")
+    assert texts("In February the union launched its own naval mission, Aspides, whose ships may only defend "
+                 "themselves.")[-1].startswith("whose ships")
+    assert len(texts("Exports were worth little, so the blockade on its own would have done little damage.")) == 2
+
+
+@pytest.mark.parametrize("clause, kind", [
+    ("its foreign ministry said that the government “must bear all the ensuing consequences”", "threat"),
+    ("They declared American and British ships legitimate targets", "threat"),
+    ("officials have said that on Taiwan there is “no room for compromise”", "red_line"),
+    ('the president said in March that "no one can take a drop of water from Egypt"', "red_line"),
+    ("will not stand by while the city starves", "red_line"),
+    ("The point is to deter larger countries", "aim"),
+    ("Lithuania’s government says it wants closer economic ties with Taiwan", "aim"),
+    ("The United States first tried to defend the lane without hitting the coast", "event"),
+    ("The chamber warned that foreign investors might close their factories if the dispute dragged on", "conditional"),
+    ("warned that doing so would bring instability that no one could imagine", "threat"),
+    ("Ostria warned that it would cut gas supplies", "threat"),
+    ("Ostria might reopen the pass if the talks fail", "conditional"),
+    ("Without one, the dispute is likely to run for years", "modal_assessment"),
+    ("they would probably pause them to claim a victory", "modal_assessment"),
+    ("the panel that would hear an appeal has not sat since 2019", "estimate"),
+    ("which would end the crisis", "conditional"),
+    ("Gitanas Nausėda, the president, has been less sure", "estimate"),
+    ("The United States signed an agreement for up to $600 million in export credits", "event"),
+    ("Since November the rebels have fired more than a hundred drones at merchant ships", "event"),
+    ("traffic to both ports has fallen by roughly a third", "estimate"),
+    ("US officials estimate that the strikes have destroyed about a third of the arsenal", "estimate"),
+    ("Lithuania’s options are narrow", "estimate"),
+    # no option; a past finding is an event, as in balakot.gold.yaml
+    ("the rebels have shown that a group with cheap drones can close a sea lane", "event"),
+    ("whose ships may only defend themselves and the vessels they escort", "estimate"),
+    ("the lesson will depend less on Vilnius than on Brussels", "conditional"),
+    ("China, whose exporters depend on the route, has called for an end to attacks on ships", "event"),
+])
+def test_claim_types_of_the_round_on_unseen_articles(clause, kind):
+    assert classify(clause)[0] == kind

@@ -36,7 +36,9 @@ from redline.draft.text import Segment, sentences
 __all__ = ["find_actors", "mention_spans", "resolve_overlaps"]
 
 _PARTICLE = r"(?:al|el|ad|ash|as|at|az|an|ar|bin|ibn|bint|abu|van|von|de|del|della|da|di|du|le|la|ben)"
-_TOKEN = rf"(?:{_PARTICLE}-)?[A-Z][\w]*(?:(?:[-’']|-[a-z]{{1,3}}-)[A-Z][\w]*)*"
+# Capital letters of the Latin alphabets, ASCII and accented ("Šimonytė", "Łukasz", "Ørsted").
+_UPPER = "A-Z" + "".join(c for c in map(chr, range(0xC0, 0x250)) if c.isupper())
+_TOKEN = rf"(?:{_PARTICLE}-)?[{_UPPER}][\w]*(?:(?:[-’']|-[a-z]{{1,3}}-)[{_UPPER}][\w]*)*"
 _BRACKET = rf"\s\[(?:{_TOKEN})(?:\s{_TOKEN})*\]"
 # A later name word may end in a short lower-case hyphen part ("Tsai Ing-wen", "Kim Jong-un"), but not in a
 # compounding word ("Trump-era", "Iran-backed").
@@ -80,6 +82,7 @@ _DETERMINERS = {"the", "a", "an", "his", "her", "its", "their", "our", "my", "yo
 _PLACE_PREP = {"in", "at", "from", "to", "into", "across", "near", "throughout", "within", "outside", "inside",
                "toward", "towards", "via", "leave", "leaving", "left", "visit", "visited", "visiting",
                "around", "enter", "entered", "over"}
+_OBJECT_PREP = {"on", "of", "for", "about", "upon", "onto", "off", "under", "like", "than"}
 _AGENT_PREP = {"by", "between", "against", "with", "versus", "vs"}
 _AUX = set("""has have had is are was were will would may might could can must should shall did does do
 said says say warned warns threatened threatens vowed vows announced announces declared declares signed
@@ -101,7 +104,10 @@ _ADVERBIAL = (r"(?:all|both|each|alone|too|also|then|now|again|together|jointly|
 _PARENTHESIS = re.compile(
     r",\s+(?:(?:which|who|that|whose)\b[^,;.]{1,120}|(?:an?|the)\s+[^,;.]{0,60}?\b(?:group|militia|movement|"
     r"organi[sz]ation|faction|party|network|battalion|brigade|company|alliance|force|forces|army|agency|coalition|"
-    r"council|bloc|union|government|firm|cartel|gang|regime)\b[^,;.]{0,80}|for (?:its|his|her|their) part|meanwhile|"
+    r"council|bloc|union|government|firm|cartel|gang|regime)\b[^,;.]{0,80}|"
+    r"(?:the|its|his|her|their)\s+(?:[\w’'-]+\s+){0,3}?(?:minister|commissioner|president|secretary|chief|head|leader|"
+    r"director|chair|chairman|chairwoman|envoy|ambassador|commander|governor|premier|speaker|negotiator)\b[^,;.]{0,40}|"
+    r"for (?:its|his|her|their) part|meanwhile|"
     r"however|in turn|too|also|by contrast|for now|so far|in particular|in response|for example|at least|"
     r"for (?:its|his|her|their) own part),")
 _GROUP_APPOSITIVE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:group|militia|movement|organi[sz]ation|faction|"
@@ -119,6 +125,8 @@ def _is_verb(word: str, following: str = "", institution: bool = False) -> bool:
     institution's name, before a preposition too ("The European Council meets on")."""
     if word in _AUX or word in _IRREGULAR_PAST:
         return True
+    if word in _THING_NOUNS:
+        return False  # a plural noun the name modifies ("Bayraktar drones"), not a verb
     if re.fullmatch(r"[a-z]+(?:ed|es)", word) and not re.fullmatch(r"[a-z]+(?:ies|ses)", word):
         return True
     followers = _VERB_FOLLOWERS | _PREPOSITIONS if institution else _VERB_FOLLOWERS
@@ -167,6 +175,14 @@ def _acts_with_partners(text: str, end: int) -> bool:
     return bool(m) and m.group(1) not in _NOT_DOING and _is_verb(m.group(1), m.group(2))
 
 
+def _copula_only(text: str, end: int) -> bool:
+    """The name is followed by a copula that is no auxiliary of an action ("is almost everything", not
+    "is pushing", "was sent", "is to")."""
+    m = re.match(r"\s+(?:is|was|remains|remained|seems|seemed)\s+(?:\w+ly\s+)?([\w’']+)", text[end:end + 60])
+    return bool(m) and not re.fullmatch(r"[a-z]+(?:ing|ed|en)|to|not|now|also|still|already|ready|able|"
+                                        r"determined|prepared|willing|set|about", m.group(1))
+
+
 def _verb_after(text: str, end: int) -> str:
     """The first word after a name, past a parenthesis and adverbs ("" if a comma or stop comes first)."""
     return (_words_after(text, end) or [""])[0]
@@ -186,9 +202,14 @@ province region district port airport strait river sea ocean mountain mount isla
 plant reactor mosque church hotel square street prison lake bay canal peninsula desert valley reservoir corridor
 gulf highway road summit""".split())
 _MILITARY_UNITS = {"Marines", "Navy", "Army", "Forces", "Force", "Troops", "Guards", "Corps", "Brigade", "Division",
-                   "Regiment", "Battalion", "Commandos", "Special Forces", "Coast Guard"}
+                   "Regiment", "Battalion", "Commandos", "Special Forces", "Coast Guard", "Command", "Fleet"}
 _REGIONS = {"North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Caucasus", "Balkans",
             "Levant", "Maghreb", "Sahel", "Gulf", "Middle East", "Far East", "Near East", "Arctic", "Antarctic"}
+# World regions named by a part of a continent ("Central and Eastern Europe", "Latin America"): places. A continent
+# alone may stand for its states ("Europe has tried to save the deal") and needs agency like any name.
+_CONTINENT = re.compile(r"(?:(?:North|South|East|West|Northern|Southern|Eastern|Western|Central|Southeast|Northeast|"
+                        r"Southeastern|Sub-Saharan|Continental)\s+)+(?:Europe|Asia|Africa|Eurasia)|"
+                        r"(?:Latin|South|Central)\s+America")
 _SOURCE_NOUNS = re.compile(r"^(?:,?\s*|\s+(?:is|was)\s+)(?:an?|the)\s+(?:\w+\s+){0,3}(?:analyst|expert|professor|fellow|"
                            r"researcher|scholar|correspondent|journalist|editor|reporter|author|historian|commentator|"
                            r"columnist|lecturer|economist)\b")
@@ -205,6 +226,7 @@ _ARMED_CONTEXT = re.compile(r"\b(?:militant|militia|militias|armed|rebel|rebels|
                             r"guerrilla|paramilitary|terrorist|jihadist|proxies|proxy)\b", re.I)
 _LEADER_CONTEXT = re.compile(r"\b(?:leader|head|commander|general|chief|president|minister|king|emir|ruler|"
                              r"chancellor|premier)\b", re.I)
+_TIME_WORDS = {"today", "yesterday", "tomorrow", "tonight", "now", "then"}
 _CALENDAR = {*calendar.day_name, *calendar.month_name, *calendar.day_abbr, *calendar.month_abbr} - {""}
 
 
@@ -324,9 +346,14 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
                 titled = True
                 s += t.end()
                 form = text[s:e]
-            # Drop leading sentence-initial common words ("As", "Yet", "Estimates") one by one.
+            # Drop leading sentence-initial common words ("As", "Yet", "Estimates") one by one, and a date or
+            # time word before a name anywhere ("On 18 December Lloyd Austin", "Today Abdul-Malik al-Houthi").
             while form:
                 first = re.match(r"\S+", form).group()
+                if (first in _CALENDAR or first.lower() in _TIME_WORDS) and " " in form:
+                    s += re.match(r"\S+\s+", form).end()
+                    form = text[s:e]
+                    continue
                 if s in starts and (first.lower() in _FUNCTION or first.lower() in lower_words) \
                         and first not in countries and not _capitalised_elsewhere(text, first, starts):
                     rest = re.match(r"\S+\s+(?:(?:of|in|for)\s+)?", form)
@@ -366,7 +393,7 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
                     if rest.split()[-1] in _MILITARY_UNITS or rest in _MILITARY_UNITS:
                         continue
                     a, piece = b - len(rest), rest
-                if piece in _REGIONS:
+                if piece in _REGIONS or _CONTINENT.fullmatch(piece):
                     continue
                 if a in starts and " " not in piece and piece not in countries \
                         and not _capitalised_elsewhere(text, piece, starts) and _common_word(piece, lower_words):
@@ -398,13 +425,30 @@ def _thing_name(piece: str) -> bool:
     """A name of a thing or a place by its head noun: "Crimean Bridge", "Roseires Dam", "Strait of Hormuz",
     "Sea of Azov", a ship ("USS Ronald Reagan"); an institution's name ("... Agency") is none."""
     words_ = piece.split()
-    if len(words_) < 2 or _INSTITUTION_HEADS.search(piece):
+    if len(words_) < 2:
         return False
-    if words_[0] in _SHIP_PREFIX:
-        return True
+    if words_[-1] != "Command" and _INSTITUTION_HEADS.search(piece):
+        return False
+    if words_[0] in _SHIP_PREFIX or words_[0] in ("Operation", "Exercise"):
+        return True  # a ship ("USS Carney"), a military operation or exercise ("Operation Prosperity Guardian")
+    if words_[-1] == "Command":
+        return True  # a state's military command ("the Eastern Theater Command"), folded into its state
     if words_[1] == "of" and words_[0].lower() in _THING_NOUNS:
         return True
     return words_[-1].lower() in _THING_NOUNS
+
+
+# A name followed by an appositive whose head is a vessel or a place ("the Rubymar, a British-owned bulk carrier")
+# names that thing.
+_THING_APPOSITIVE = re.compile(r",\s+(?:an?|the)\s+(?:[\w’'-]+\s+){0,3}?(?:tanker|supertanker|ship|vessel|boat|"
+                               r"carrier|destroyer|frigate|submarine|freighter|trawler|yacht|ferry|city|town|village|"
+                               r"province|region|district|port|island|river|dam|bridge|plant|field|pipeline)\b")
+
+
+def _thing_apposed(text: str, form: str) -> bool:
+    """``form`` is once followed by an appositive naming a vessel or a place (see ``_THING_APPOSITIVE``)."""
+    return any(_THING_APPOSITIVE.match(text, m.end())
+               for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -454,6 +498,12 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         return i >= 0 and pos < heading_spans[i][1]
 
     cands = _candidates(text, segs)
+    # A name that ends a thing's name is that thing ("Prosperity Guardian" after "Operation Prosperity Guardian").
+    thing_forms = {form for _, _, form, _ in cands if _thing_name(form)}
+
+    def thing_tail(form: str) -> bool:
+        return any(t.endswith(" " + form) for t in thing_forms)
+
     # Persons first (multi-word names not after a determiner), so lone surnames can join them.
     for s, e, form, titled in cands:
         if form in countries or form in demonyms or form in all_demonyms or _thing_name(form):
@@ -462,7 +512,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         prev = _prev_word(text, s).lower()
         if len(words_) >= 2 and (prev not in _DETERMINERS or prev == "that") and not prev.endswith(("’s", "'s")) \
                 and prev not in _THING_NOUNS and not _TITLE_RE.fullmatch(form + " ") \
-                and not _INSTITUTION_HEADS.search(form) and not re.search(r"\s(?:of|in|for)\s", form):
+                and not _INSTITUTION_HEADS.search(form) and not re.search(r"\s(?:of|in|for)\s", form) \
+                and not thing_tail(form) and not _thing_apposed(text, form):
             ent = by_form.get(form) or entities.setdefault(form, _Entity("person", form))
             ent.forms.add(form)
             ent.titled |= titled
@@ -482,7 +533,7 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             continue
         if form in demonyms or form in all_demonyms or (form.endswith("s") and form[:-1] in all_demonyms):
             continue
-        if _thing_name(form) or _possessive_part(text, form) or all(
+        if _thing_name(form) or _possessive_part(text, form) or thing_tail(form) or _thing_apposed(text, form) or all(
                 _prev_word(text, m.start()).lower() in _THING_NOUNS
                 for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text)):
             # A thing or a place ("Crimean Bridge"), a name only ever after a generic noun ("the frigate
@@ -568,6 +619,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
                 continue
+            if re.search(r"\b(?:town|city|village|port|province|region|district|island)\s+of\s+$", text[max(0, s - 30):s]):
+                continue  # "the town of Shusha, which overlooks": a place
             if _GROUP_APPOSITIVE.match(text, e):
                 # "(belonged to) the Signed-in-Blood Battalion, a group that ...": the text says it is an
                 # organisation, wherever it stands.
@@ -579,6 +632,9 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 continue
             if prev.lower() in _PLACE_PREP or _prev_content_word(text, s).lower() in _PLACE_PREP:
                 continue
+            if prev.lower() in _OBJECT_PREP or _prev_content_word(text, s).lower() in _OBJECT_PREP:
+                # The object of a preposition is not the subject of the verb after it ("a strike on X killed").
+                continue
             if prev.lower() in ("his", "her", "their", "its", "our", "my", "your") or prev.endswith(("’s", "'s")):
                 # Someone's thing ("his Twitter feed"): not an actor of its own.
                 continue
@@ -589,6 +645,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                 # "Reuters reported", "the institute estimates": a source, not a participant.
                 ent.evidence.append(f"reports@{s}")
                 continue
+            if ent.kind != "country" and _copula_only(text, e):
+                continue  # "the Nile is almost everything": a copula says what it is, not what it does
             if _acts_after(text, e, bool(_INSTITUTION_HEADS.search(form))):
                 ent.evidence.append(f"acts@{s}")
                 continue
@@ -600,7 +658,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             if nxt and (nxt[0] in _AUX or (nxt[0] in ("(", ",") and len(nxt) > 1 and nxt[1] == "who") or nxt[0] == "who"):
                 ent.evidence.append(f"acts@{s}")
                 continue
-            if nxt and re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0]) and not re.fullmatch(r"[a-z]+(?:ies|ses)", nxt[0]):
+            if nxt and re.fullmatch(r"[a-z]+(?:ed|es)", nxt[0]) and not re.fullmatch(r"[a-z]+(?:ies|ses)", nxt[0]) \
+                    and nxt[0] not in _THING_NOUNS:
                 ent.evidence.append(f"acts@{s}")
                 continue
             if ent.kind == "country" and re.match(r"\s+(?:troops|forces|military|army|navy|government|officials|"
@@ -611,14 +670,15 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             for s, e, form in ent.spans:
                 before = text[max(0, s - 20):s].lower()
                 if "according to" not in before and not _SOURCE_NOUNS.match(text[e:e + 60]) \
-                        and _verb_after(text, e) not in _REPORTING:
+                        and _verb_after(text, e) not in _REPORTING \
+                        and not re.search(r"spokes(?:man|woman|person)\s*,?\s*$", before):
                     break
             else:
                 ent.source_only = bool(ent.spans)
         if ent.kind == "group" and " " not in ent.name:
             # "the Houthis", "the Taliban": a named collective after "the" acts as a group.
             if any(_prev_word(text, s).lower() == "the" and not in_heading(s) and _not_modifier(text, e)
-                   for s, e, _ in ent.spans) \
+                   and not _copula_only(text, e) for s, e, _ in ent.spans) \
                     and not any(_prev_content_word(text, s).lower() in _PLACE_PREP for s, _, _ in ent.spans):
                 ent.evidence.append("the-group")
 
@@ -651,6 +711,11 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             # Amenas", "in Khyber Pakhtunkhwa") is a headline's capitals or a place.
             body = [s for s, _, _ in ent.spans if not in_heading(s)]
             return not ent.source_only and bool(body) and not all(placed(s) for s in body)
+        if ent.kind != "country":
+            # Mostly a place ("in Gaza", "the war in Gaza", "on Gaza") with at most one sign of agency: a place.
+            body = [s for s, _, _ in ent.spans if not in_heading(s)]
+            if len(body) >= 3 and 3 * sum(placed(s) for s in body) >= 2 * len(body) and len(ent.evidence) <= 1:
+                return False
         return any(not ev.startswith("reports@") for ev in ent.evidence)
 
     # Coordination with an accepted actor ("Hezbollah and Israel") is evidence too; repeat to a fixpoint.

@@ -102,7 +102,7 @@ _CLOSERS = "\"'”’)]»"
 _END = re.compile(r"[.!?…]+[" + re.escape(_CLOSERS) + r"]*(?=\s)")
 
 
-_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--)\s+(?=[A-Z“\"])")
+_DATELINE = re.compile(r"[A-Z][A-Z.'’-]+(?: [A-Z][A-Z.'’-]+)*(?:,\s*[A-Z][\w.]*(?: [A-Z][\w.]*)*)?\s+(?:[–—]|--?)\s+(?=[A-Z“\"])")
 
 
 def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment]:
@@ -139,10 +139,13 @@ def _split_line(text: str, start: int, end: int, paragraph: int) -> list[Segment
         out.append(Segment(start + pos + lead, start + pos + lead + len(tail), tail, heading, paragraph))
     if len(out) == 1 and not out[0].heading and _heading_like(out[0].text):
         out[0] = Segment(out[0].start, out[0].end, out[0].text, True, paragraph)
+    elif len(out) > 1 and len(words(line)) <= 20 and _heading_like(line, title_only=True):
+        # A headline of two sentences in Title Case ("The Rebels Have Closed a Sea Lane. Can Anyone Reopen It?").
+        out = [Segment(o.start, o.end, o.text, True, paragraph) for o in out]
     return out
 
 
-def _heading_like(line: str) -> bool:
+def _heading_like(line: str, title_only: bool = False) -> bool:
     """A one-sentence line that is a headline or a section heading even with end punctuation: in Title Case
     ("Algeria's Way With Hostage-Takers Has a Price — Who Pays It?"), or a short question standing alone
     ("Could it come to war?")."""
@@ -150,7 +153,7 @@ def _heading_like(line: str) -> bool:
     long_words = [w for w in ws if len(w) >= 4]
     if len(long_words) >= 3 and sum(w[0].isupper() for w in long_words) >= 0.8 * len(long_words):
         return True
-    return line.endswith("?") and len(ws) <= 10
+    return not title_only and line.endswith("?") and len(ws) <= 10
 
 
 def sentences(text: str) -> list[Segment]:
@@ -177,6 +180,10 @@ _CLAUSE_BREAK = re.compile(r"\s*;\s+|:\s+(?=[a-z](?:\S+\s+){3,})|,[\"”’]?\s+
                            r"because)\s)|\s+[–—]\s+(?=[^–—]{25,}$)|"
                            r",[\"”’]?\s+(?=and\s+(?:\S+\s+){4,})|,\s+(?=which\s+(?:would|could|might|will|may)\s)|"
                            r",\s+(?=since\s+(?!\d|then\b)\w+\s+\S+\s+\S+)|"
+                           r",\s+(?=(?:most|some|many|all|none|several|both) of (?:which|whom)\s)|"
+                           r",\s+(?=whose\s[^,]+$)|(?<=\S[”\"])\s+(?=but\s)|"
+                           r",\s+(?=or\s+(?:it|they|he|she|we|[A-Z]\w+)\s+(?:could|can|may|might|would|will)\s)|"
+                           r",\s+(?=so\s+(?!that\b|far\b|much\b|many\b|long\b)(?:the|it|they|he|she|we|this|[A-Z]\w*)\s+(?:\S+\s+){2,})|"
                            r"\s+(?=and\s+(?:may|might|could|would|will|must|should)\s+[a-z]+\s+\S+\s+\S+)|"
                            rf"\s+(?=and\s+{_SPEECH}\s+(?:that\s+)?(?:\S+\s+){{2,}})")
 
