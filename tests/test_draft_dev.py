@@ -372,6 +372,10 @@ def test_clause_splits_of_the_round():
     ("whose ships may only defend themselves and the vessels they escort", "estimate"),
     ("the lesson will depend less on Vilnius than on Brussels", "conditional"),
     ("China, whose exporters depend on the route, has called for an end to attacks on ships", "event"),
+    ("A country that crosses that line without paying for it would be an invitation to others", "conditional"),
+    ("his criticism gives Beijing a reason to wait for the government to crack", "conditional"),
+    ("it has given the rebels a cause that unites their own territory", "event"),
+    ("while unexplained customs delays are much harder to prove", "estimate"),
 ])
 def test_claim_types_of_the_round_on_unseen_articles(clause, kind):
     assert classify(clause)[0] == kind

@@ -71,7 +71,7 @@ _CONDITIONAL = re.compile(
     r"\bwould\b|\bwouldn’t\b|\bwouldn't\b|\bby (?!the\b|a\b|an\b)\w+ing\b|\b(?:leads?|led|leading) to\b|"
     r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
-    r"invites?|inviting|impacts?|results? in|causes?|causing|hinges? on|depends? (?:(?:less|more|largely|partly|mainly|heavily|entirely|above all)\s+)?on|"
+    r"invites?|inviting|impacts?|results? in|(?<!\ba )(?<!\bthe )(?<!\bits )causes?|causing|hinges? on|gives? [^,.;]{1,40}?\b(?:reason|incentive|excuse|pretext) to|depends? (?:(?:less|more|largely|partly|mainly|heavily|entirely|above all)\s+)?on|"
     r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|^\s*without\b|"
     r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows|narrowing|widens|widening|raises|"
     r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
@@ -116,7 +116,7 @@ _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?(?!been\b)
                    r"led|held|kept|sent|built|won|lost|brought|fought|found|said|told|paid|left|met|struck|begun|"
                    r"made|become|come|run|spent|sought|taught|caught|bought|shut|spread)\b|"
                    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
-                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!\bwhile )(?<!\bwhereas )(?<!\balthough )(?<!\bbecause )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -139,7 +139,7 @@ _WARNED_OF_CONSEQUENCE = re.compile(
 # A change of level ("has fallen by a third") is a state's new value (an estimate), and a passive ("the deal was
 # signed in 2015") is background: neither counts.
 _PAST_ACTION = re.compile(r"(?<!\bwas )(?<!\bwere )(?<!\bbeen )(?<!\bbe )(?<!\bis )(?<!\bare )"
-                          r"\b(?:(?:has|have)\s+(?:\w+\s+)?)?(?:signed|fired|launched|sent|deployed|struck|killed|"
+                          r"\b(?:(?:has|have)\s+(?:(?!been\b)\w+\s+)?)?(?:signed|fired|launched|sent|deployed|struck|killed|"
                           r"seized|imposed|bought|sold|paid|spent|built|hit|shot|destroyed|captured|arrested|expelled|"
                           r"pledged|offered|moved)\b")
 # Reported speech: a "would" after a verb of saying is the reported statement's, not a hypothetical.
@@ -176,6 +176,9 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     lead = core.strip()
     for name, rx in (("red_line", _RED_LINE), ("threat", _THREAT)):
         m = rx.search(core)
+        if m and name == "red_line" and m.group().lower().startswith("cross") \
+                and re.search(r"\w\s+(?:that|who|which)\s+$", core[:m.start()]):
+            m = None  # "A country that crosses that line ... would be": a relative clause's hypothetical
         if m and name == "threat" and _WARNED_OF_CONSEQUENCE.search(core) and not rx.search(core, m.end()):
             # "The chamber warned that foreign investors might close their factories": the warner foretells
             # what others may do; no harm of its own is threatened.
