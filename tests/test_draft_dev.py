@@ -376,6 +376,8 @@ def test_clause_splits_of_the_round():
     ("his criticism gives Beijing a reason to wait for the government to crack", "conditional"),
     ("it has given the rebels a cause that unites their own territory", "event"),
     ("while unexplained customs delays are much harder to prove", "estimate"),
+    ("its members need unanimity", "estimate"),  # "need" is no past form
+    ("Their capability is real but limited", "estimate"),
 ])
 def test_claim_types_of_the_round_on_unseen_articles(clause, kind):
     assert classify(clause)[0] == kind
