@@ -616,6 +616,9 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             nxt = _next_words(text, e, 3)
             after = text[e:e + 2]
             if after in ("’s", "'s") and len(text) > e + 2 and not text[e + 2].isalnum():
+                if ent.kind == "country" and re.match(r"\s+(?:[A-Z][\w-]*\s+)*[A-Z][\w-]*\s+(?:movement|group|"
+                                                      r"militia|rebels|party|company|firm)\b", text[e + 2:e + 80]):
+                    continue  # "Yemen's Houthi movement": the country locates a named group, it does not own it
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
                 continue
