@@ -320,6 +320,11 @@ def test_things_places_forces_and_voices_are_no_actors(text, absent):
     assert not absent & set(_names(text))
 
 
+def test_an_acronym_and_the_name_it_abbreviates_are_one_actor():
+    names = _names("The European Union banned the airline. Later the EU imposed sanctions, and the EU said so.")
+    assert "EU" not in names and set(names["European Union"].aliases) == {"European Union", "EU"}
+
+
 def test_an_office_appositive_lets_the_verb_count():
     assert _names("Valdis Dombrovskis, the trade commissioner, called the measures discriminatory.")[
         "Valdis Dombrovskis"].kind == "leader"
@@ -375,6 +380,7 @@ def test_clause_splits_of_the_round():
     ("the lesson will depend less on Vilnius than on Brussels", "conditional"),
     ("China, whose exporters depend on the route, has called for an end to attacks on ships", "event"),
     ("A country that crosses that line without paying for it would be an invitation to others", "conditional"),
+    ("If a soldier is killed or troops cross the line, Ostria will demand action from its allies", "conditional"),
     ("his criticism gives Beijing a reason to wait for the government to crack", "conditional"),
     ("it has given the rebels a cause that unites their own territory", "event"),
     ("while unexplained customs delays are much harder to prove", "estimate"),

@@ -746,6 +746,21 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
         if not changed:
             break
 
+    # An acronym and the name it abbreviates are one actor ("EU" and "European Union"): the initials of the
+    # name's capitalised words spell the acronym.
+    for key, ent in list(entities.items()):
+        if ent.kind != "group" or not re.fullmatch(r"[A-Z]{2,6}", ent.name):
+            continue
+        longs = [g for g in entities.values() if g is not ent and g.kind in ("group", "institution")
+                 and " " in g.name and "".join(w[0] for w in g.name.split() if w[0].isupper()) == ent.name]
+        if len(longs) == 1 and (accepted(ent) or accepted(longs[0])):
+            longs[0].forms |= ent.forms
+            longs[0].spans = sorted(longs[0].spans + ent.spans)
+            longs[0].evidence += ent.evidence
+            for f in ent.forms:
+                by_form[f] = longs[0]
+            del entities[key]
+
     actors: list[DraftActor] = []
     taken: set[str] = set()
     for ent in entities.values():

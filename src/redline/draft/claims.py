@@ -177,6 +177,8 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     lead = core.strip()
     for name, rx in (("red_line", _RED_LINE), ("threat", _THREAT)):
         m = rx.search(core)
+        if m and name == "red_line" and re.match(r"(?:and |but )?(?:if|unless|should)\b[^,;]*$", core[:m.start()].strip(), re.I):
+            m = None  # "If ... troops cross the line, Warsaw will demand": the cue is the condition, no declared limit
         if m and name == "red_line" and m.group().lower().startswith("cross") \
                 and re.search(r"\w\s+(?:that|who|which)\s+$", core[:m.start()]):
             m = None  # "A country that crosses that line ... would be": a relative clause's hypothetical
