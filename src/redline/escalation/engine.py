@@ -26,6 +26,7 @@ spread over workers and strategies compared with the same seed share their rando
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -79,6 +80,21 @@ class _RowValues:
                 value = value[self.rows]
             self.cut[name] = value
         return value
+
+
+def _references(values: dict, name: str) -> int:
+    """CPython's reference count of ``values[name]`` as seen from here."""
+    return sys.getrefcount(values[name])
+
+
+_ONLY_DICT = _references({"x": np.empty(1)}, "x")
+"""The count :func:`_references` gives for an object that only its dict holds (2 on CPython
+3.11: the dict's entry and the call's argument; calibrated, as newer versions may borrow)."""
+
+
+_COUNTED = sys.implementation.name == "cpython"
+"""Whether reference counts say who holds an object (on another interpreter no array is
+changed in place: :meth:`_Block.unshared` is never true)."""
 
 
 def _at(amount, which: np.ndarray):
@@ -275,7 +291,8 @@ class _Block:
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
-        moved = self.apply_actions(taken, week, levels)
+        self.baseline_trips = {}  # the look-ahead's state is not read again: let go of its arrays
+        moved = self.apply_actions(self.rows_taking(taken), week, levels)
         self.deliver_attributions(week)
         for aid, t in taken.items():
             if aid in moved:
@@ -760,10 +777,18 @@ class _Block:
         return [np.broadcast_to(share, (self.n,))
                 for share in self.logit_weights(owner, list(rl.responses), None, nothing=False)]
 
+    def rows_taking(self, taken: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The working runs (increasing) that took each action, from masks ``taken``; the shared
+        :meth:`nobody` mask of an action no run could take is not read."""
+        nobody = self._nobody
+        return {aid: _NO_ROWS if mask is nobody or not mask.any() else np.flatnonzero(mask)
+                for aid, mask in taken.items()}
+
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
-        """Apply the effects of every taken action, each computed from the same pre-move state;
-        return the actions that some run took.
+        """Apply the effects of every taken action (``taken``: action -> the working runs that
+        took it, increasing), each computed from the same pre-move state; return the actions
+        that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
         draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
@@ -774,13 +799,12 @@ class _Block:
         changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
         try:
             for aid, action in self.p.actions.items():
-                mask = taken.get(aid)
-                if mask is None:
+                rows = taken.get(aid)
+                if rows is None:
                     continue
-                if not mask.any():  # most actions: no run took them
+                if not rows.size:  # most actions: no run took them
                     self.pass_idle(action, levels)
                     continue
-                rows = np.flatnonzero(mask)
                 moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
@@ -870,11 +894,29 @@ class _Block:
         bounds: a new array, ``old`` is left as it is."""
         return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
 
+    def unshared(self, var: str) -> bool:
+        """Whether nothing but :attr:`values` holds ``var``'s array, once :meth:`check_finite`'s
+        record of it is dropped (a changed array is summed at the next check, as a new one is):
+        no variable, list, dict, closure, view (a view holds its base) or buffer refers to it,
+        so a change in place can be seen only through :attr:`values`. CPython's reference count
+        tells (the test numpy's ``ndarray.resize`` makes before it reallocates in place)."""
+        refs = _references(self.values, var)
+        if refs == _ONLY_DICT + 1 and self.checked.get(var) is self.values[var]:
+            del self.checked[var]
+            refs -= 1
+        return _COUNTED and refs == _ONLY_DICT
+
     def copy_of(self, var: str) -> np.ndarray:
-        """A new float array of ``var``'s values, to change: the current one may be held
-        elsewhere (anticipation's baseline, a chooser's view), so it is never changed in place."""
+        """An array of ``var``'s values that the caller may change and then store as ``var``:
+        the current array itself when nothing but :attr:`values` holds it (see :meth:`unshared`),
+        else a new float array. An array held elsewhere (anticipation's baseline, a chooser's
+        view, :meth:`check_finite`'s record, an amount about to be applied) is never changed in
+        place, so whoever holds it keeps the values it saw."""
+        sole = self.unshared(var)  # asked before ``value`` below holds it too
         value = self.values[var]
         if type(value) is np.ndarray and value.shape == (self.n,) and value.dtype == np.float64:
+            if sole and value.flags.writeable and value.flags.owndata:
+                return value
             return value.copy()
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
@@ -1055,15 +1097,16 @@ class _Block:
         (by ``pick``, a uniform per run of ``carried``, when there are several), applied and
         counted."""
         by_response = [carried] if pick is None else self.picked_responses(rl, carried, pick)
-        chosen = [(self.mask_of(rows), rows) for rows in by_response]
-        taken: dict[str, np.ndarray] = {}
+        parts: dict[str, list[np.ndarray]] = {}
         levels: dict[str, np.ndarray] = {}
-        for (aid, level), (mask, rows) in zip(rl.responses, chosen):
-            taken[aid] = taken[aid] | mask if aid in taken else mask  # never changed in place
+        for (aid, level), rows in zip(rl.responses, by_response):
+            parts.setdefault(aid, []).append(rows)
             if self.p.actions[aid].levels:
                 levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))[rows] = level
+        # the responses split ``carried`` (increasing): an action's runs are its parts, sorted
+        taken = {aid: rows[0] if len(rows) == 1 else np.sort(np.concatenate(rows)) for aid, rows in parts.items()}
         self.apply_actions(taken, week, levels, commit=False)
-        for (aid, level), (_, rows) in zip(rl.responses, chosen):
+        for (aid, level), rows in zip(rl.responses, by_response):
             if not rows.size:
                 continue
             # An action's value is 1.0 in the runs that took it this week and 0.0 elsewhere, so
@@ -1081,6 +1124,7 @@ class _Block:
         (elementwise: the same numbers as over every run)."""
         self.baseline_trips = {}  # the state has moved on since the choices
         shares = self.response_shares(rl, anticipate=True)
+        self.baseline_trips = {}  # read by nothing after the shares: let go of its arrays
         picked, cumulative = [], np.zeros(carried.size)
         for share in shares:
             upper = cumulative + np.broadcast_to(share, (self.n,))[carried]
@@ -1088,12 +1132,6 @@ class _Block:
             cumulative = upper
         picked[-1] |= pick >= cumulative  # rounding: the total is 1
         return [carried[p] for p in picked]
-
-    def mask_of(self, rows: np.ndarray) -> np.ndarray:
-        """A new mask over the working runs, true in ``rows``."""
-        mask = np.zeros(self.n, dtype=bool)
-        mask[rows] = True
-        return mask
 
     def record_firing(self, rl: CompiledRedLine, fired: np.ndarray, carried: np.ndarray, week: int) -> None:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``

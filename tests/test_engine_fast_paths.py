@@ -1,0 +1,87 @@
+"""The vectorised engine's fast paths give the numbers of the general path, bit for bit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redline import escalation
+from redline.escalation import common, engine
+from redline.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def example():
+    return load_scenario("proxy-deterrence")
+
+
+def _block(example, runs=500, strategy="deniable"):
+    setup = common.make_setup(example.program, seed=5, horizon=30, strategies={"challenger": strategy}, params=None)
+    b = engine._Block(example.program, setup, runs, 0)
+    b.initialise()
+    return b
+
+
+def _results(scenario, **kw):
+    ds = escalation.run(scenario, **kw)
+    return {name: ds[name].values.copy() for name in ds.data_vars}
+
+
+def test_an_array_held_elsewhere_is_copied_and_one_held_by_nobody_changed_in_place(example):
+    """``copy_of`` hands back the variable's own array only when nothing but the values hold it
+    (or :meth:`check_finite`'s record, which it then drops); a read-only array, a view and an
+    array anyone else holds are copied, and keep their values after the write."""
+    b = _block(example)
+    rows = np.array([0, 7])
+    b.values["tension"] = np.arange(b.n, dtype=float)
+    held = b.values["tension"]
+    b.write_rows("tension", "set", rows, np.array([50.0, 60.0]))
+    assert b.values["tension"] is not held and held[7] == 7.0 and b.values["tension"][7] == 60.0
+    del held
+    own = b.values["tension"]
+    own_id = id(own)
+    del own
+    b.write_rows("tension", "add", rows, 1.0)
+    assert id(b.values["tension"]) == own_id and b.values["tension"][7] == 61.0  # in place
+    # check_finite's record alone does not keep the array from changing; the change is checked
+    b.check_finite(1)
+    assert b.checked["tension"] is b.values["tension"]
+    b.write_rows("tension", "set", rows[1:], np.array([np.nan]))
+    assert id(b.values["tension"]) == own_id and "tension" not in b.checked
+    b.check_finite(1)
+    assert b.failed[7] and not b.failed[0] and not b.alive[7]
+    # read-only (shared zeros) and views are copied; their bases keep their values
+    b.values["attacks"] = b.zeros()
+    b.write_rows("attacks", "add", rows, 1.0)
+    assert not b.zeros().any() and b.values["attacks"][7] == 1.0
+    base = np.zeros(2 * b.n)
+    b.values["attacks"] = base[: b.n]
+    del base
+    b.write_rows("attacks", "add", rows, 1.0)
+    assert b.values["attacks"].base is None and b.values["attacks"][0] == 1.0
+
+
+def test_the_look_ahead_and_a_chooser_see_the_state_they_were_given(example):
+    """Every array held anywhere when a week starts keeps its values through the week."""
+    b = _block(example, 2000)
+    with np.errstate(all="ignore"):
+        for week in range(1, 25):
+            held = dict(b.values)
+            want = {k: np.array(v, copy=True) for k, v in held.items()}
+            b.step(week)
+            for k, v in held.items():
+                assert np.array_equal(v, want[k], equal_nan=True), (week, k)
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud"])
+@pytest.mark.parametrize("trajectories", [False, True])
+def test_in_place_changes_give_the_numbers_of_copies(example, monkeypatch, strategy, trajectories):
+    """Changing unshared arrays in place gives the same results, bit for bit, as copying every
+    array before a change (the general path), with compaction and with trajectories."""
+    kw = dict(runs=3000, horizon=60, seed=9, strategies={"challenger": strategy}, trajectories=trajectories)
+    fast = _results(example, **kw)
+    monkeypatch.setattr(engine, "_COUNTED", False)  # every change on a copy
+    slow = _results(example, **kw)
+    assert fast.keys() == slow.keys()
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+
