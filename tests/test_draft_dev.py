@@ -17,7 +17,7 @@ from tests.conftest import SHARED
 
 DEV = Path(__file__).resolve().parent / "data" / "draft_dev"
 OLD = Path(__file__).resolve().parent / "data" / "draft"
-DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean", "vilnius", "redsea"]
+DEV_ARTICLES = ["balakot", "kerch", "taiwan", "nile", "amenas", "aegean", "vilnius", "redsea", "belarus", "ransomware"]
 
 
 def _gold_files():
@@ -83,11 +83,16 @@ def test_exclusions_are_read_from_the_header():
 # --- the drafter on the development set -----------------------------------------------------------
 
 # Floors a little under what the rules reach (actors F1, claims F1, type accuracy), so a regression shows.
-# Reached after the round on unseen articles (vilnius and redsea written and annotated before the drafter saw
-# them): balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.94/0.93/0.88, nile 1.00/0.95/0.92,
-# amenas 1.00/0.93/0.81, aegean 1.00/0.94/0.79, vilnius 0.92/0.95/0.88, redsea 0.87/0.96/0.87; mean of eight
-# 0.97/0.95/0.885. Before that round the two new articles scored vilnius 0.83/0.93/0.70, redsea 0.58/0.92/0.70.
+# Reached after the second round (vilnius and redsea written and annotated before the drafter saw them, then
+# tuned on; belarus and ransomware held out, each scored ONCE before any rule looked at it, then a few general
+# fixes): balakot 1.00/0.98/0.96, kerch 1.00/0.93/0.97, taiwan 0.94/0.93/0.88, nile 1.00/0.95/0.92,
+# amenas 1.00/0.93/0.81, aegean 1.00/0.94/0.82, vilnius 0.92/0.95/0.92, redsea 0.90/0.95/0.90,
+# belarus 0.93/0.89/0.74, ransomware 0.89/0.88/0.85; mean of ten 0.96/0.93/0.88. The held-out single scores:
+# belarus 0.90/0.89/0.72, ransomware 0.74/0.88/0.76. Before the round: vilnius 0.83/0.93/0.70,
+# redsea 0.58/0.92/0.70.
 FLOOR = {"actors": 0.85, "claims": 0.88, "types": 0.75}
+# The two held-out articles sit at or under the common floor; their own floors keep what they reach.
+OWN_FLOOR = {("belarus", "types"): 0.72, ("ransomware", "claims"): 0.86}
 MEAN_FLOOR = {"actors": 0.94, "claims": 0.92, "types": 0.86}
 
 
@@ -99,7 +104,7 @@ def _scores(name):
 
 def test_dev_set_scores_hold():
     scores = {n: _scores(n) for n in DEV_ARTICLES}
-    low = {(n, k): v for n, s in scores.items() for k, v in s.items() if v < FLOOR[k]}
+    low = {(n, k): v for n, s in scores.items() for k, v in s.items() if v < OWN_FLOOR.get((n, k), FLOOR[k])}
     assert not low, f"below the per-article floor {FLOOR}: {low}"
     mean = {k: sum(s[k] for s in scores.values()) / len(scores) for k in FLOOR}
     assert all(mean[k] >= MEAN_FLOOR[k] for k in MEAN_FLOOR), (mean, MEAN_FLOOR)
@@ -311,11 +316,27 @@ def test_accented_capitals_and_date_words_before_names():
     ("For Egypt the Nile is almost everything. Egypt says the Nile is its lifeline.", {"Nile"}),
     ("The war in Gaza goes on. Aid is stuck outside Gaza. Hunger spread across Gaza while Gaza starves.", {"Gaza"}),
     ("In December its military spokesman, Yahya Saree, said any ship would be a target.", {"Yahya Saree"}),
+    ("Few could have named the leader of Yemen's Houthi movement. The war in Yemen goes on. Troops went into Yemen.",
+     {"Yemen"}),  # a country's possessive before a named group locates it; it shows no agency
     ("Exports to Central and Eastern Europe fell, and Latin America bought more.",
      {"Central and Eastern Europe", "Eastern Europe", "Latin America"}),
 ])
 def test_things_places_forces_and_voices_are_no_actors(text, absent):
     assert not absent & set(_names(text))
+
+
+def test_a_states_departments_are_the_state_and_an_apposed_company_is_an_actor():
+    names = _names("On 7 June the Justice Department announced it had recovered the ransom. The Treasury could act. "
+                   "The Transportation Security Administration now requires reports. Three weeks later a gang hit "
+                   "JBS, the world’s largest meat processor, which paid $11 million. Sanctions hit its state oil "
+                   "company, PDVSA, which lost buyers.")
+    assert not {"Justice Department", "Treasury", "Transportation Security Administration"} & set(names)
+    assert {"JBS", "PDVSA"} <= set(names)
+
+
+def test_an_acronym_and_the_name_it_abbreviates_are_one_actor():
+    names = _names("The European Union banned the airline. Later the EU imposed sanctions, and the EU said so.")
+    assert "EU" not in names and set(names["European Union"].aliases) == {"European Union", "EU"}
 
 
 def test_an_office_appositive_lets_the_verb_count():
@@ -372,6 +393,17 @@ def test_clause_splits_of_the_round():
     ("whose ships may only defend themselves and the vessels they escort", "estimate"),
     ("the lesson will depend less on Vilnius than on Brussels", "conditional"),
     ("China, whose exporters depend on the route, has called for an end to attacks on ships", "event"),
+    ("A country that crosses that line without paying for it would be an invitation to others", "conditional"),
+    ("If a soldier is killed or troops cross the line, Ostria will demand action from its allies", "conditional"),
+    # seen on the held-out ransomware article after its single scoring
+    ("that Washington will take “any necessary action” to defend its people", "threat"),
+    ("demanded $70 million for a universal key", "aim"),
+    ("the Treasury could sanction the exchanges that turn ransoms into cash", "option"),
+    ("his criticism gives Beijing a reason to wait for the government to crack", "conditional"),
+    ("it has given the rebels a cause that unites their own territory", "event"),
+    ("while unexplained customs delays are much harder to prove", "estimate"),
+    ("its members need unanimity", "estimate"),  # "need" is no past form
+    ("Their capability is real but limited", "estimate"),
 ])
 def test_claim_types_of_the_round_on_unseen_articles(clause, kind):
     assert classify(clause)[0] == kind

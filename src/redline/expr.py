@@ -286,8 +286,8 @@ class Expression:
         (``ctx.runs == 0``), without computing the expression; return False, having drawn
         nothing, where that takes the evaluation itself (windows, or a ``poisson`` rate that
         draws). Each site takes the draws of an evaluation for no run from ``ctx.rng_for``
-        (``random(0)``, ``standard_normal(0)``): a stream that draws for a whole block anyway
-        (see :mod:`redline.escalation.common`) moves on by it. A rate is read only for
+        (``random(0)``, ``standard_normal(0)``): the engine's counter-based streams move their
+        call counter on by it (see :class:`redline.escalation.common.block_streams`). A rate is read only for
         ``poisson``: a single number that is NaN, infinite or above :data:`POISSON_NORMAL_ABOVE`
         also draws normals (see :func:`_poisson_vector`); a rate read from a per-run array is
         empty for no run and draws none."""

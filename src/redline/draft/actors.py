@@ -110,8 +110,12 @@ _PARENTHESIS = re.compile(
     r"for (?:its|his|her|their) part|meanwhile|"
     r"however|in turn|too|also|by contrast|for now|so far|in particular|in response|for example|at least|"
     r"for (?:its|his|her|their) own part),")
-_GROUP_APPOSITIVE = re.compile(r",\s+(?:an?|the)\s+(?:[\w-]+\s+){0,3}?(?:group|militia|movement|organi[sz]ation|faction|"
-                               r"party|network|battalion|brigade|alliance|coalition|cartel|gang|insurgency)\b")
+_ORG_NOUNS = (r"group|militia|movement|organi[sz]ation|faction|party|network|battalion|brigade|alliance|coalition|"
+              r"cartel|gang|insurgency|company|firm|corporation|conglomerate|producer|processor|maker|manufacturer|"
+              r"operator|insurer|bank|exporter|importer|refiner")
+_GROUP_APPOSITIVE = re.compile(rf",\s+(?:an?|the)\s+(?:[\w’'-]+\s+){{0,3}}?(?:{_ORG_NOUNS})\b")
+# The name apposed after an organisation noun ("sanctions on its state oil company, PDVSA, which").
+_ORG_BEFORE = re.compile(rf"\b(?:{_ORG_NOUNS}),\s+$")
 _VERB_FOLLOWERS = {"the", "a", "an", "its", "his", "her", "their", "our", "this", "that", "these", "those", "it", "them",
                    "him", "us", "no", "all", "most", "some", "any", "both", "each", "every"}
 _REQUEST = re.compile(r"\b(?:ask|asks|asked|urge|urges|urged|press|presses|pressed|call on|calls on|called on|tell|tells|"
@@ -404,6 +408,10 @@ def _candidates(text: str, segs: list[Segment]) -> list[tuple[int, int, str, boo
     return out
 
 
+_INTERNATIONAL = re.compile(r"\b(?:United Nations|UN|European|African|Arab|Asian|World|International|Inter-American|"
+                            r"Atlantic|Pacific|Islamic|Gulf)\b")
+# A state's finance and defence ministries by their one-word names: the state's, not actors of their own.
+_ONE_WORD_DEPARTMENTS = {"Treasury", "Pentagon", "Exchequer"}
 _SHIP_PREFIX = {"USS", "HMS", "HMCS", "HMAS", "HMNZS", "INS", "RFS", "FS", "MV", "MT", "SS", "RV", "ROKS", "JS"}
 
 
@@ -427,12 +435,16 @@ def _thing_name(piece: str) -> bool:
     words_ = piece.split()
     if len(words_) < 2:
         return False
-    if words_[-1] != "Command" and _INSTITUTION_HEADS.search(piece):
+    if words_[-1] not in ("Command", "Department", "Ministry", "Administration") and words_[0] not in (
+            "Department", "Ministry") and _INSTITUTION_HEADS.search(piece):
         return False
     if words_[0] in _SHIP_PREFIX or words_[0] in ("Operation", "Exercise"):
         return True  # a ship ("USS Carney"), a military operation or exercise ("Operation Prosperity Guardian")
     if words_[-1] == "Command":
         return True  # a state's military command ("the Eastern Theater Command"), folded into its state
+    if (words_[-1] in ("Department", "Ministry", "Administration") or words_[0] in ("Department", "Ministry")) \
+            and not _INTERNATIONAL.search(piece):
+        return True  # a state's executive department ("the Justice Department"), folded into its state
     if words_[1] == "of" and words_[0].lower() in _THING_NOUNS:
         return True
     return words_[-1].lower() in _THING_NOUNS
@@ -533,7 +545,8 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             continue
         if form in demonyms or form in all_demonyms or (form.endswith("s") and form[:-1] in all_demonyms):
             continue
-        if _thing_name(form) or _possessive_part(text, form) or thing_tail(form) or _thing_apposed(text, form) or all(
+        if _thing_name(form) or _possessive_part(text, form) or thing_tail(form) or _thing_apposed(text, form) \
+                or form in _ONE_WORD_DEPARTMENTS or all(
                 _prev_word(text, m.start()).lower() in _THING_NOUNS
                 for m in re.finditer(r"(?<![\w-])" + re.escape(form) + r"(?![\w-])", text)):
             # A thing or a place ("Crimean Bridge"), a name only ever after a generic noun ("the frigate
@@ -616,12 +629,16 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
             nxt = _next_words(text, e, 3)
             after = text[e:e + 2]
             if after in ("’s", "'s") and len(text) > e + 2 and not text[e + 2].isalnum():
+                if ent.kind == "country" and re.match(r"\s+(?:[A-Z][\w-]*\s+)*[A-Z][\w-]*\s+(?:movement|group|"
+                                                      r"militia|rebels|party|company|firm)\b", text[e + 2:e + 80]):
+                    continue  # "Yemen's Houthi movement": the country locates a named group, it does not own it
                 if prev.lower() not in _PLACE_PREP:
                     ent.evidence.append(f"owns@{s}")
                 continue
             if re.search(r"\b(?:town|city|village|port|province|region|district|island)\s+of\s+$", text[max(0, s - 30):s]):
                 continue  # "the town of Shusha, which overlooks": a place
-            if _GROUP_APPOSITIVE.match(text, e):
+            if _GROUP_APPOSITIVE.match(text, e) or (_ORG_BEFORE.search(text[max(0, s - 40):s])
+                                                     and re.match(r",\s", text[e:e + 2])):
                 # "(belonged to) the Signed-in-Blood Battalion, a group that ...": the text says it is an
                 # organisation, wherever it stands.
                 ent.evidence.append(f"apposition@{s}")
@@ -742,6 +759,21 @@ def find_actors(text: str, segs: list[Segment] | None = None) -> list[DraftActor
                     break
         if not changed:
             break
+
+    # An acronym and the name it abbreviates are one actor ("EU" and "European Union"): the initials of the
+    # name's capitalised words spell the acronym.
+    for key, ent in list(entities.items()):
+        if ent.kind != "group" or not re.fullmatch(r"[A-Z]{2,6}", ent.name):
+            continue
+        longs = [g for g in entities.values() if g is not ent and g.kind in ("group", "institution")
+                 and " " in g.name and "".join(w[0] for w in g.name.split() if w[0].isupper()) == ent.name]
+        if len(longs) == 1 and (accepted(ent) or accepted(longs[0])):
+            longs[0].forms |= ent.forms
+            longs[0].spans = sorted(longs[0].spans + ent.spans)
+            longs[0].evidence += ent.evidence
+            for f in ent.forms:
+                by_form[f] = longs[0]
+            del entities[key]
 
     actors: list[DraftActor] = []
     taken: set[str] = set()

@@ -43,13 +43,13 @@ _THREAT = re.compile(
     r"\b(?:not|never) go unanswered\b|\bpay [“\"‘']?(?:a|the) (?:heavy |high |steep )?price\b|"
     r"\bnot (?:renounce|rule out|exclude|give up) (?:the (?:use|option) of )?(?:force|military (?:action|force|options?))\b|"
     r"\b(?:will|would|shall) (?:perish|regret it|be crushed|be destroyed|be punished|face (?:severe |grave )?"
-    r"consequences|bear (?:the )?responsibility)\b|\bsevere consequences\b|\bbear (?:all |the |full )*(?:\w+ )?consequences\b|\blegitimate targets?\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
+    r"consequences|bear (?:the )?responsibility)\b|\bsevere consequences\b|\bbear (?:all |the |full )*(?:\w+ )?consequences\b|\blegitimate targets?\b|\btake [“\"‘']?(?:any|all) (?:necessary|required|appropriate) (?:action|measures|steps)\b|\b(?:harsh|crushing) (?:response|retaliation)\b",
     re.I)
 _AIM = re.compile(
     r"(?:\b(?:our|their|his|her|its|the)\s+(?:[\w’'-]+\s+)?|\b[A-Z][\w-]*[’']s\s+(?:\w+\s+)?)(?:aim|goal|objective|"
     r"mission|intention|priority|purpose|ambition)s?\s+(?:is|was|are|were|remains?)\b|"
     r"\b(?:has|have|had) no intention of\b|\b(?:will|would) (?:go on|continue|not stop|press on) [“\"‘']?until\b|"
-    r"\bdemand(?:s|ed|ing)? that\b|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
+    r"\bdemand(?:s|ed|ing)? (?:that\b|\$|€|£|(?:a|an|the)\s+(?:ransom|payment|withdrawal|apology|release)\b)|\b(?:wants?|wanted|wanting|seeks?|sought|seeking|intends?|"
     r"intended|aims?|aimed|aiming|hopes?|hoped|hoping|tries|trying|strives?|determined|resolved|vowed)\s+to\b|"
     r"\b(?:wants?|wanted|seeks?|sought)\s+(?:a|an|the|no|its|their|his|her|our|more|less|closer|better|\w+er)\b|"
     r"\bthe (?:whole )?point (?:is|was) to\b|"
@@ -71,13 +71,14 @@ _CONDITIONAL = re.compile(
     r"\bwould\b|\bwouldn’t\b|\bwouldn't\b|\bby (?!the\b|a\b|an\b)\w+ing\b|\b(?:leads?|led|leading) to\b|"
     r"\b(?:drives?|driving|drove|fuels?|fuell?ing|fuell?ed|foments?|fomenting|fomented|provokes?|provoking|"
     r"provoked|triggers?|triggering|triggered|endangers?|endangering|endangered|undermines?|undermining|"
-    r"invites?|inviting|impacts?|results? in|causes?|causing|hinges? on|depends? (?:(?:less|more|largely|partly|mainly|heavily|entirely|above all)\s+)?on|"
+    r"invites?|inviting|impacts?|results? in|(?<!\ba )(?<!\bthe )(?<!\bits )causes?|causing|hinges? on|gives? [^,.;]{1,40}?\b(?:reason|incentive|excuse|pretext) to|depends? (?:(?:less|more|largely|partly|mainly|heavily|entirely|above all)\s+)?on|"
     r"means?|threatens to)\b|\bforc(?:es?|ed|ing)\s+(?:\w+\s+){0,3}?to\b|\bin turn\b|\bso that\b|^\s*without\b|"
     r"\bmak(?:es?|ing)\s+[^.,;]{1,40}?\b(?:more|less)\b|\b(?:narrows|narrowing|widens|widening|raises|"
     r"lowers|increases|reduces|weakens|strengthens|erodes|deepens)\b", re.I)
 _OPTION = re.compile(
     r"\b(?:could|can|may|might)\s+(?:also\s+|still\s+|yet\s+)?(?:hit|strike|attack|launch|target|use|close|block|"
     r"seize|mine|cut|impose|expel|withdraw|escalate|retaliate|respond|send|deploy|invade|fire|sabotage|disrupt|"
+    r"sanction|freeze|ban|embargo|indict|hack|"
     r"sponsor|arm|enrich|build|test|walk away|pull out|shut|halt|resume|turn to|resort to|choose|opt)\b|"
     r"\b(?:options?|last card|trump card|cards? to play|levers?|a plan (?:for|to)|course of action|"
     r"could choose|is feasible|it is (?:also )?feasible|in reserve|fallback)\b", re.I)
@@ -106,7 +107,7 @@ _BELIEF = re.compile(r"\b(?:believes?|thinks?|expects?|assumes?|fears?|calculate
 # An offer or proposal puts a course of action on the table: an option, even in the past tense.
 _PROPOSAL = re.compile(r"\b(?:has|have|had)?\s*(?:proposed|offered|suggested|floated|put forward|tabled|proposes|offers|"
                        r"suggests|floats|puts forward)\b", re.I)
-_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
+_ACTOR_CAN = re.compile(r"^(?:(?:since|because|as|so)\s+)?(?:(?:[Tt]he\s+)?[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*|It|[Tt]hey|[Hh]e|[Ss]he|[Ww]e)(?:\s*,[^,]{1,40},)?\s+"
                         r"(?:could|can)\s+(?!not\b)(?:also\s+|still\s+|yet\s+)?[a-z]+")
 # Past tense: regular "-ed" forms and the common irregular past forms of English.
 # A bare "-ed" word is an adjective after a determiner, "and"/"or" or an "-ly" adverb ("the Iranian-backed",
@@ -116,7 +117,8 @@ _PAST = re.compile(r"\b(?:was|were|had|did)\b|\b(?:has|have) (?:\w+ )?(?!been\b)
                    r"led|held|kept|sent|built|won|lost|brought|fought|found|said|told|paid|left|met|struck|begun|"
                    r"made|become|come|run|spent|sought|taught|caught|bought|shut|spread)\b|"
                    r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\band )(?<!\bor )(?<!\bits )(?<!\bhis )(?<!\bher )(?<!\bof )"
-                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])\w+ed\b|\b(?:struck|shot|fought|"
+                   r"(?<!\bour )(?<!\bwith )(?<!\btheir )(?<!\bwhile )(?<!\bwhereas )(?<!\balthough )(?<!\bbecause )(?<!\bbut )(?<!ly )(?<!\bis )(?<!\bare )(?<!\bnow )(?<!\bbe )(?<!\bthat )(?<!\bwhich )(?<!\bwho )(?<![\w-])(?!(?:need|needed|indeed|proceed|succeed|exceed|speed|feed|seed|breed|bleed|greed|heed|deed|red|bed|shed|"
+                   r"hundred|sacred|naked|wicked|hatred)\b)\w+ed\b|\b(?:struck|shot|fought|"
                    r"took|gave|made|said|told|went|came|began|sent|led|held|won|lost|broke|chose|drew|fell|flew|knew|"
                    r"left|met|paid|ran|rose|saw|sold|spoke|stood|swore|threw|wrote|brought|bought|caught|thought|"
                    r"sought|built|spent|kept|felt|dealt|meant|became|found|got|heard|hid|laid|lay|rode|sank|shook|"
@@ -139,7 +141,7 @@ _WARNED_OF_CONSEQUENCE = re.compile(
 # A change of level ("has fallen by a third") is a state's new value (an estimate), and a passive ("the deal was
 # signed in 2015") is background: neither counts.
 _PAST_ACTION = re.compile(r"(?<!\bwas )(?<!\bwere )(?<!\bbeen )(?<!\bbe )(?<!\bis )(?<!\bare )"
-                          r"\b(?:(?:has|have)\s+(?:\w+\s+)?)?(?:signed|fired|launched|sent|deployed|struck|killed|"
+                          r"\b(?:(?:has|have)\s+(?:(?!been\b)\w+\s+)?)?(?:signed|fired|launched|sent|deployed|struck|killed|"
                           r"seized|imposed|bought|sold|paid|spent|built|hit|shot|destroyed|captured|arrested|expelled|"
                           r"pledged|offered|moved)\b")
 # Reported speech: a "would" after a verb of saying is the reported statement's, not a hypothetical.
@@ -176,6 +178,11 @@ def classify(text: str) -> tuple[str, str | None, list[str]]:
     lead = core.strip()
     for name, rx in (("red_line", _RED_LINE), ("threat", _THREAT)):
         m = rx.search(core)
+        if m and name == "red_line" and re.match(r"(?:and |but )?(?:if|unless|should)\b[^,;]*$", core[:m.start()].strip(), re.I):
+            m = None  # "If ... troops cross the line, Warsaw will demand": the cue is the condition, no declared limit
+        if m and name == "red_line" and m.group().lower().startswith("cross") \
+                and re.search(r"\w\s+(?:that|who|which)\s+$", core[:m.start()]):
+            m = None  # "A country that crosses that line ... would be": a relative clause's hypothetical
         if m and name == "threat" and _WARNED_OF_CONSEQUENCE.search(core) and not rx.search(core, m.end()):
             # "The chamber warned that foreign investors might close their factories": the warner foretells
             # what others may do; no harm of its own is threatened.

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy.special import ndtri
 
 from redline import __version__, bargaining
 from redline.budget import check_seed
@@ -38,12 +39,11 @@ __all__ = [
 ]
 
 BLOCK_RUNS = 32768
-"""Runs per replication block; each block has its own spawned random streams."""
+"""Runs per replication block (the random numbers of a run do not depend on it: see :class:`block_streams`)."""
 
 SPARSE_DRAWS = 32
-"""Up to this many runs needing a site's uniforms (and at most one in 512 of the block), they are
-drawn one by one with the stream jumped over the others: the same numbers as a full-block draw,
-at a fraction of its cost (a jump and a single draw cost about as much as 500 block draws)."""
+"""Up to this many runs needing a track's uniforms, the engine reads them alone (see
+``engine._Block.uniforms``): the same numbers as reading every run's."""
 
 MAX_DELAY = 64
 """Longest attribution delay, in weeks (longer delays are cut to this)."""
@@ -98,35 +98,69 @@ class ExternalChoice:
 
 
 class block_streams:
-    """One random stream per random call site for one block, created on first use.
+    """The random numbers of one block: a counter-based generator per random call site.
 
-    The stream of site *s* in block *b* is seeded by ``SeedSequence(entropy, spawn_key=(*key, b,
-    crc32(s)))``: it depends only on the experiment's seed, the block and the site's name.
-    Every draw is made for all runs of the block, then restricted to the runs still being
-    simulated (``subset``), so a run's random numbers do not depend on which other runs have
-    ended: dropping finished runs changes no result.
+    The uniform of site *s*, call *c* (1, 2, ... per block) and run *r* (the global run index,
+    ``block * BLOCK_RUNS + position``) is a pure function of them: a 64-bit hash (the SplitMix64
+    finalizer, Steele, Lea & Flood 2014, "Fast splittable pseudorandom number generators",
+    OOPSLA, doi:10.1145/2660193.2660195) of ``call_key + GOLDEN * (r + 1)``, where ``call_key =
+    mix(site_key + GOLDEN * c)`` and ``site_key`` comes from ``SeedSequence(entropy,
+    spawn_key=(*key, crc32(s)))``. So a call computes numbers only for the runs it reads (the runs
+    still simulated, ``subset``, or fewer: :meth:`rows`), a run's numbers never depend on which
+    other runs ended or were read, and they depend neither on the block size nor on how runs are
+    split into blocks: run *r* draws the same numbers in a run of ``r + 1`` runs as in one of a
+    million. For one call the values are SplitMix64's own output sequence started at
+    ``call_key`` (which passes BigCrush); calls start at hashed points of its 2**64 cycle.
     """
 
     def __init__(self, seed_sequence: np.random.SeedSequence, block: int, runs: int):
         self.entropy = seed_sequence.entropy
-        self.key = tuple(seed_sequence.spawn_key) + (block,)
+        self.key = tuple(seed_sequence.spawn_key)
+        self.block = block
         self.runs = runs
         self.subset: np.ndarray | None = None
-        self.streams: dict[str, _SiteStream] = {}
+        self.sites: dict[str, _Site] = {}
+        self.views: dict[str, _SiteStream] = {}
+        # GOLDEN * (r + 1) for the block's runs r = first + position, wrapping modulo 2**64 as
+        # uint64 arithmetic does: GOLDEN * position + GOLDEN * (first + 1)
+        self.origin = _GOLDEN * (block * BLOCK_RUNS + 1) & _MASK
+        self.offsets = np.arange(runs, dtype=np.uint64) * _GOLDEN_0D + np.uint64(self.origin)
+        self.work = np.empty(runs, dtype=np.uint64)  # scratch for the mixing (never returned)
 
-    def get(self, site: str) -> _SiteStream:
-        stream = self.streams.get(site)
-        if stream is None:
-            ss = np.random.SeedSequence(self.entropy, spawn_key=self.key + (site_seed_key(site),))
-            stream = self.streams[site] = _SiteStream(np.random.Generator(np.random.PCG64(ss)), self)
-        return stream
+    def site(self, name: str) -> _Site:
+        site = self.sites.get(name)
+        if site is None:
+            ss = np.random.SeedSequence(self.entropy, spawn_key=self.key + (site_seed_key(name),))
+            site = self.sites[name] = _Site(int(ss.generate_state(1, np.uint64)[0]), self)
+        return site
 
+    def get(self, name: str) -> _SiteStream:
+        """Site ``name``'s draws for the runs still simulated."""
+        view = self.views.get(name)
+        if view is None:
+            view = self.views[name] = _SiteStream(self.site(name), self)
+        return view
 
     def rows(self, rows: np.ndarray) -> _RowStreams:
-        """The same streams restricted further to ``rows`` (positions among the runs still
-        simulated): every draw is still made for the whole block, so the streams stay aligned
-        whether or not a value is needed for every run."""
+        """The same streams read only at ``rows`` (positions among the runs still simulated):
+        a call computes those runs' numbers alone, and moves the site's call counter on as a
+        call for every run does, so later calls stay aligned."""
         return _RowStreams(self, rows if self.subset is None else self.subset[rows])
+
+
+class _Site:
+    """One call site of a block: its 64-bit key and the number of calls made so far."""
+
+    __slots__ = ("key", "calls", "streams")
+
+    def __init__(self, key: int, streams: block_streams):
+        self.key = key
+        self.calls = 0
+        self.streams = streams
+
+    def next_call_key(self) -> int:
+        self.calls += 1
+        return _mix64((self.key + _GOLDEN * self.calls) & _MASK)
 
 
 class _RowStreams:
@@ -139,58 +173,113 @@ class _RowStreams:
         self.runs = owner.runs
         self.subset = subset
 
-    def get(self, site: str) -> _SiteStream:
-        return _SiteStream(self.owner.get(site).rng, self)
+    def get(self, name: str) -> _SiteStream:
+        return _SiteStream(self.owner.site(name), self)
 
 
 class _SiteStream:
-    """The draws of one call site: full-block draws restricted to the runs still simulated."""
+    """The draws of one call site at the positions its owner reads (all runs of the block, the
+    runs still simulated, or given rows). ``size`` is the number of positions read, as for a
+    numpy ``Generator``; a call for no position only moves the counter on (draws nothing)."""
 
-    __slots__ = ("rng", "owner")
+    __slots__ = ("site", "owner")
 
-    def __init__(self, rng: np.random.Generator, owner: block_streams | _RowStreams):
-        self.rng = rng
+    def __init__(self, site: _Site, owner: block_streams | _RowStreams):
+        self.site = site
         self.owner = owner
 
-    def _restrict(self, full: np.ndarray) -> np.ndarray:
+    def _doubles(self) -> np.ndarray:
+        """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
+        fraction; a new array, may be empty)."""
         subset = self.owner.subset
-        return full if subset is None else full[subset]
+        if subset is not None and subset.size == 0:
+            self.site.calls += 1  # a call for no run: only the counter moves
+            return np.empty(0)
+        key = self.site.next_call_key()
+        streams = self.site.streams
+        if subset is None:
+            x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
+        else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
+            positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
+            x = np.multiply(positions, _GOLDEN_0D)
+            np.add(x, np.array((streams.origin + key) & _MASK, dtype=np.uint64), out=x)
+        scratch = streams.work[:x.size]
+        return _fraction_bits(_mix_in_place(x, scratch), scratch)
 
     def random(self, size: int) -> np.ndarray:
-        subset = self.owner.subset
-        if subset is not None and subset.size <= SPARSE_DRAWS and subset.size * 512 <= self.owner.runs:
-            return self._sparse_uniforms(subset)  # cheaper than the block's draw (a small block: only none)
-        return self._restrict(self.rng.random(self.owner.runs))
-
-    def _sparse_uniforms(self, positions: np.ndarray) -> np.ndarray:
-        """The block's uniforms at a few ``positions`` (increasing), the stream left where a
-        full-block draw leaves it. PCG64 makes one 64-bit output per double, so skipping k
-        doubles is ``advance(k)``, a jump-ahead of its underlying LCG in O(log k) steps (Brown
-        1994, Trans. Am. Nucl. Soc. 71:202; O'Neill 2014, PCG, HMC-CS-2014-0905): the numbers
-        are exactly those of the full draw."""
-        bits, draw = self.rng.bit_generator, self.rng.random
-        out = np.empty(positions.size)
-        at = 0
-        for i, position in enumerate(positions.tolist()):
-            if position > at:
-                bits.advance(position - at)
-            out[i] = draw()
-            at = position + 1
-        if self.owner.runs > at:
-            bits.advance(self.owner.runs - at)
-        return out
+        """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
+        minus 1 (multiples of 2**-52; Vigna, "xoshiro / xoroshiro generators and the PRNG shootout",
+        prng.di.unimi.it, section "Generating uniform doubles in the unit interval")."""
+        u = self._doubles()
+        return np.subtract(u, 1.0, out=u)
 
     def standard_normal(self, size: int) -> np.ndarray:
-        return self._restrict(self.rng.standard_normal(self.owner.runs))
+        """Standard normals by inversion, ``ndtri(u)`` of a uniform on the open interval (0, 1)
+        (the same 52 bits, centred: ``(2k + 1) * 2**-53``): a monotone function of its uniform, so
+        a normal draw shares its randomness across strategies that scale it (common random
+        numbers; Glasserman & Yao 1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884)."""
+        z = self._doubles()
+        np.subtract(z, 1.0 - 2.0**-53, out=z)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
+        return ndtri(z, out=z)
 
     def poisson(self, lam) -> np.ndarray:
+        """numpy's Poisson sampler (for rates above the inversion tables; see
+        :func:`redline.expr._poisson_inverse`), from a generator seeded by the site's key, its
+        current call number (the call that drew the uniforms just before) and the block: it moves
+        no counter, so the site's later calls stay aligned whatever the rates. It draws for the
+        whole block (rate 0 at positions not read) as numpy's sampler has no jump: the numbers of
+        the runs read can depend on which other runs are read there (this rare path only)."""
+        site, streams = self.site, self.site.streams
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            site.key, spawn_key=(site.calls, streams.block))))
         lam = np.asarray(lam, dtype=float)
         subset = self.owner.subset
         if subset is None:
-            return self.rng.poisson(np.broadcast_to(lam, (self.owner.runs,)))
-        full = np.zeros(self.owner.runs)
+            return rng.poisson(np.broadcast_to(lam, (streams.runs,)))
+        full = np.zeros(streams.runs)
         full[subset] = lam
-        return self.rng.poisson(full)[subset]
+        return rng.poisson(full)[subset]
+
+
+_GOLDEN = 0x9E3779B97F4A7C15  # 2**64 / golden ratio, odd: SplitMix64's increment (Steele et al. 2014)
+# numpy constants as 0-d arrays: a ufunc takes them faster than numpy scalars or Python ints
+_GOLDEN_0D = np.array(_GOLDEN, dtype=np.uint64)
+_MIX1, _MIX2 = np.array(0xBF58476D1CE4E5B9, dtype=np.uint64), np.array(0x94D049BB133111EB, dtype=np.uint64)
+_MASK = 2**64 - 1
+_FRACTION_SHIFT = np.array(12, dtype=np.uint64)
+_ONE_BITS = np.array(0x3FF0000000000000, dtype=np.uint64)  # the exponent bits of 1.0
+
+
+def _mix64(z: int) -> int:
+    """SplitMix64's finalizer on a Python int (Steele, Lea & Flood 2014; Stafford's "Mix13")."""
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _mix_in_place(x: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """The first two rounds of :func:`_mix64` on every element of the uint64 array ``x``, in place
+    (``scratch``: a uint64 array of the same size, overwritten); uint64 products wrap modulo 2**64
+    as the finalizer's do. :func:`_fraction_bits` does the last round."""
+    for shift, factor in ((_SHIFT30, _MIX1), (_SHIFT27, _MIX2)):
+        np.right_shift(x, shift, out=scratch)
+        np.bitwise_xor(x, scratch, out=x)
+        np.multiply(x, factor, out=x)
+    return x
+
+
+def _fraction_bits(x: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """The last round of :func:`_mix64` (``z ^ (z >> 31)``) and its top 52 bits as the fraction of
+    a double in [1, 2), in place: ``(z ^ (z >> 31)) >> 12 == (z >> 12) ^ (z >> 43)``, one pass
+    fewer."""
+    np.right_shift(x, _SHIFT43, out=scratch)
+    np.bitwise_or(scratch, _ONE_BITS, out=scratch)  # the exponent of 1.0 (z >> 12 has none)
+    np.right_shift(x, _FRACTION_SHIFT, out=x)
+    np.bitwise_xor(x, scratch, out=x)
+    return x.view(np.float64)
+
+
+_SHIFT30, _SHIFT27, _SHIFT43 = (np.array(k, dtype=np.uint64) for k in (30, 27, 43))
 
 
 @contextmanager

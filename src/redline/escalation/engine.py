@@ -19,9 +19,10 @@ Each simulated week (simultaneous moves):
 6. regimes are entered and left with their weekly hazards;
 7. outcomes are recorded; an absorbing outcome ends its run (the run is masked, not branched).
 
-Randomness comes from one stream per random call site, spawned from the experiment's
-``SeedSequence`` per block of :data:`BLOCK_RUNS` runs, so results do not depend on how blocks are
-spread over workers and strategies compared with the same seed share their random numbers.
+Randomness comes from a counter-based generator per random call site, keyed from the experiment's
+``SeedSequence`` (:class:`~redline.escalation.common.block_streams`): a run's numbers depend on
+the site, the call and the run alone, so results do not depend on how blocks are spread over
+workers and strategies compared with the same seed share their random numbers.
 """
 from __future__ import annotations
 
@@ -331,7 +332,7 @@ class _Block:
 
     def draw(self, site: str, rows: np.ndarray | None = None) -> np.ndarray:
         """Site ``site``'s uniforms for this week, for the working runs ``rows`` (all if None);
-        the stream always moves on by a whole block (see :class:`block_streams`)."""
+        the site's call counter moves on by one either way (see :class:`block_streams`)."""
         if rows is None or rows.size == self.n:
             return self.streams.get(site).random(self.n)
         return self.streams.rows(rows).get(site).random(rows.size)
@@ -479,8 +480,8 @@ class _Block:
 
     def uniforms(self, plan: _TrackPlan, choosing: np.ndarray) -> np.ndarray:
         """The track's uniforms this week, read in runs ``choosing`` (where some option weighs
-        more than 0; 0 elsewhere): the block's draw is read whole (the same numbers), unless so
-        few runs need one that it is drawn sparsely."""
+        more than 0; 0 elsewhere): drawn for every working run (the same numbers), unless so few
+        runs need one that finding them costs less than drawing the others."""
         if np.count_nonzero(choosing) > SPARSE_DRAWS:
             return self.draw(plan.site)
         rows = choosing.nonzero()[0]
@@ -806,8 +807,8 @@ class _Block:
         that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
-        draw for the whole block each time (see :meth:`evaluate_rows`), so random streams stay
-        aligned and a run's numbers do not depend on what the other runs did."""
+        count a call each time (see :meth:`evaluate_rows`), so random streams stay aligned and a
+        run's numbers do not depend on what the other runs did."""
         ctx = self.ctx
         ctx.commit = commit
         moved: set[str] = set()
@@ -863,9 +864,9 @@ class _Block:
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
-        not computed, but each of its random call sites draws for the whole block as a full
-        evaluation would (Glasserman & Yao 1992: common random numbers need every draw in its
-        place). Expressions with windows are evaluated for every run (their accumulators advance
+        not computed, and each of its random call sites computes only their draws, which are those
+        a full evaluation would give them (counter-based streams; Glasserman & Yao 1992: common
+        random numbers need every draw in its place). Expressions with windows are evaluated for every run (their accumulators advance
         for all runs at once).
 
         When ``rows`` hold at least :data:`DENSE_SHARE` of the runs and ``e`` draws nothing, the

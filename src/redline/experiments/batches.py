@@ -16,8 +16,8 @@ random numbers, and a resumed sweep recomputes an interrupted batch exactly.
 Random streams: the batch starting at experiment ``s`` is seeded by ``SeedSequence(seed,
 spawn_key=(s,))`` (the seed experiment ``s`` has alone), so a batch of one experiment is exactly the
 engine run of that experiment; within a batch, run ``r`` of experiment ``s + k`` is run
-``k·runs + r`` of the call. The engine draws every random call site for all runs of a block and
-each run reads only its own draws (:class:`redline.escalation.common.block_streams`), so the
+``k·runs + r`` of the call. A run's random numbers are a function of its site, call and run
+index alone (:class:`redline.escalation.common.block_streams`), so the
 experiments of a batch are independent, identically distributed as if run alone; only which
 draws each one gets depends on its place in the batch. Posterior draws stay per experiment
 (seeded by the experiment's own ``SeedSequence(seed, spawn_key=(i,))``), independent of batching.
