@@ -26,7 +26,7 @@ import numpy as np
 
 from redline.bargaining._core import Actors, BargainingError, BargainingResult
 
-__all__ = ["predict", "predict_tables"]
+__all__ = ["predict", "predict_parties", "predict_tables"]
 
 
 # The solver works on tables shaped (actors, batch): one contiguous row per actor, so that a sum,
@@ -359,3 +359,61 @@ def predict_tables(
     np.logical_not(active, out=active)
     active &= w > 0
     return _solve(*_active_tables(positions, w, active), None, disagreement, utility)[0]
+
+
+def predict_parties(
+    positions: list[np.ndarray],
+    saliences: list[np.ndarray],
+    capabilities: list[np.ndarray],
+    *,
+    disagreement: Literal["worst", "status_quo"] = "worst",
+    utility: Literal["linear", "quadratic"] = "linear",
+) -> np.ndarray:
+    """:func:`predict_tables` for one 1-D array per party (each over the same batch), with the
+    parties that :func:`_pool_identical` would pool (the same ideal points and active rows in
+    every batch row) pooled before any table is built: the tables hold one row per group
+    instead of one per party. The groups, their order and their summed weights are those of
+    :func:`_pool_identical`, so the prediction is the same to the bit. The same conditions on
+    ``saliences`` and ``capabilities`` as for :func:`predict_tables`; a ``NaN`` weight goes to
+    :func:`predict_tables` itself."""
+    _check_options(disagreement, utility)
+    weights = [np.multiply(s, c) for s, c in zip(saliences, capabilities)]
+    if any(np.isnan(w).any() for w in weights):
+        return predict_tables(np.array(positions, dtype=float), np.array(saliences, dtype=float),
+                              np.array(capabilities, dtype=float), disagreement=disagreement, utility=utility)
+    ideals, actives = [], []
+    for position, w in zip(positions, weights):  # as _active_tables, one party at a time
+        active = np.isnan(position)
+        np.logical_not(active, out=active)
+        active &= w > 0
+        off = ~active
+        ideal = np.array(position, dtype=float)
+        np.copyto(ideal, 0.0, where=off)
+        np.copyto(w, 0.0, where=off)
+        ideals.append(ideal)
+        actives.append(active)
+    groups = _groups(ideals, actives)
+    shape = (len(groups), positions[0].shape[0])
+    pooled = np.empty(shape)
+    for row, g in zip(pooled, groups):
+        row[...] = weights[g[0]] if len(g) == 1 else _row_sum(np.array([weights[j] for j in g]))
+    ideal = np.array([ideals[g[0]] for g in groups], dtype=float).reshape(shape)
+    active = np.array([actives[g[0]] for g in groups], dtype=bool).reshape(shape)
+    return _solve(ideal, pooled, active, None, disagreement, utility)[0]
+
+
+def _groups(ideals: list[np.ndarray], actives: list[np.ndarray]) -> list[list[int]]:
+    """The parties :func:`_pool_identical` pools, in its order: each joins the first earlier
+    group whose first party has the same ideal points and active rows."""
+    if len(ideals) < 2 or ideals[0].shape[0] == 0:
+        return [[j] for j in range(len(ideals))]
+    groups: list[list[int]] = []
+    for j, ideal in enumerate(ideals):
+        for group in groups:
+            k = group[0]
+            if ideal[0] == ideals[k][0] and np.array_equal(ideal, ideals[k]) and np.array_equal(actives[j], actives[k]):
+                group.append(j)
+                break
+        else:
+            groups.append([j])
+    return groups

@@ -300,6 +300,8 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
     the runs), for the runs in mask ``live`` (all if None): the tables are filled whole, then
     the live runs are cut from them in one pass rather than from every input."""
     runs = np.shape(positions[0])[0]
+    if bargaining.model_function(decision.model) is bargaining.nash.predict:
+        return _nash_positions(decision, positions, saliences, capabilities, live, runs)
     tables = np.empty((3, len(positions), runs))  # (position, salience, capability) x parties x runs
     pos, sal, cap = tables
     for j, (p, s, c) in enumerate(zip(positions, saliences, capabilities)):
@@ -308,11 +310,33 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
         pos, sal, cap = tables.reshape(-1, runs).compress(live, axis=1).reshape(3, len(positions), -1)
     np.clip(sal, 0.0, 1.0, out=sal)
     np.maximum(cap, 0.0, out=cap)
-    if bargaining.model_function(decision.model) is bargaining.nash.predict:
-        # the same numbers as through an Actors table, without its (runs, parties) copies
-        return bargaining.nash.predict_tables(pos, sal, cap, **decision.options)
     actors = bargaining.Actors.from_arrays(pos.T, sal.T, cap.T, names=decision.parties)
     return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
+
+
+def _nash_positions(decision, positions, saliences, capabilities, live, runs: int) -> np.ndarray:
+    """The Nash bargaining model's positions (see :func:`collective_positions`): each distinct
+    input array (parties often share one: the same rule, or the same number) is cut to the
+    live runs once, and the parties go to :func:`bargaining.nash.predict_parties`, which pools
+    the ones with the same ideal points before building its tables (the same numbers as the
+    tables of every party through an Actors table, without its copies)."""
+    cut: dict[int, tuple] = {}  # id of an input -> (the input, kept so the id stays its own; its live runs)
+    count = 0 if live is None else int(np.count_nonzero(live))
+
+    def live_runs(x) -> np.ndarray:
+        held = cut.get(id(x))
+        if held is None:
+            row = np.broadcast_to(np.asarray(x, dtype=float), (runs,))
+            if live is not None:  # a number spread over the runs (stride 0) is spread again
+                row = np.full(count, row[0]) if row.strides == (0,) and runs else row.compress(live)
+            held = cut[id(x)] = (x, row)
+        return held[1]
+
+    return bargaining.nash.predict_parties(
+        [live_runs(p) for p in positions],
+        [np.clip(live_runs(s), 0.0, 1.0) for s in saliences],
+        [np.maximum(live_runs(c), 0.0) for c in capabilities],
+        **decision.options)
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
