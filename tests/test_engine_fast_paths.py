@@ -85,3 +85,33 @@ def test_in_place_changes_give_the_numbers_of_copies(example, monkeypatch, strat
     for name in fast:
         assert np.array_equal(fast[name], slow[name], equal_nan=True), name
 
+
+
+@pytest.mark.parametrize("ended", [[], [0, 3, 5], list(range(8))])
+def test_ended_runs_keep_their_values_as_a_select_over_every_run_gives(example, ended):
+    """``kept_where_ended`` gives the bits of ``np.where(alive, new, old)`` (NaN, ±0, ±inf; an
+    ``old`` that is one number for every run), for no, some and every run ended."""
+    b = _block(example, 8)
+    b.alive[ended] = False
+    new = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1.5, -2.0, 7.0])
+    old = np.array([0.0, 0.0, -0.0, np.nan, 3.0, -np.inf, np.inf, -0.0])
+    for previous in (old, np.broadcast_to(-0.0, (8,))):
+        want = np.where(b.alive, new, previous)
+        got = b.kept_where_ended(new.copy(), previous, b.ended() if ended else None)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_ended_runs_keep_their_state_through_a_week(example):
+    """Processes, attributions falling due and regimes leave an ended run's state as it was."""
+    b = _block(example, 3000, "loud")
+    seen = 0
+    with np.errstate(all="ignore"):
+        for week in range(1, 30):
+            ended = ~b.alive.copy()
+            before = {v: np.array(b.values[v], copy=True) for v in (*example.program.variables,
+                                                                     *(g.id for g in example.program.regimes))}
+            b.step(week)
+            for v, value in before.items():
+                assert np.array_equal(np.broadcast_to(b.values[v], (b.n,))[ended], value[ended], equal_nan=True), (week, v)
+            seen += int(ended.sum())
+    assert seen  # some runs had ended

@@ -286,9 +286,9 @@ class _Block:
         if self.setup.choosers:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
         all_alive = bool(self.alive.all())
+        ended = None if all_alive or not self.p.flows else self.ended()
         for name in self.p.flows:
-            self.values[name] = (self.flow_start[name].copy() if all_alive else
-                                 np.where(self.alive, self.flow_start[name], self.values[name]))
+            self.values[name] = self.kept_where_ended(self.flow_start[name].copy(), self.values[name], ended)
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
@@ -314,6 +314,21 @@ class _Block:
         self.record_outcomes(week)
         self.check_finite(week)
         self.record_probes(week)
+
+    def ended(self) -> np.ndarray:
+        """The positions of the working runs that have ended (increasing)."""
+        return (~self.alive).nonzero()[0]
+
+    def kept_where_ended(self, new: np.ndarray, old, ended: np.ndarray | None) -> np.ndarray:
+        """``np.where(self.alive, new, old)`` written into ``new`` (a new array over the working
+        runs, changed in place): the runs ``ended`` (:meth:`ended`, or None when every run is
+        alive) keep ``old``'s values. Copying the few ended runs' values costs less than a
+        select over every run."""
+        if ended is not None and ended.size:
+            if type(old) is not np.ndarray or old.shape != new.shape:
+                old = np.broadcast_to(old, new.shape)
+            new[ended] = old[ended]
+        return new
 
     def draw(self, site: str, rows: np.ndarray | None = None) -> np.ndarray:
         """Site ``site``'s uniforms for this week, for the working runs ``rows`` (all if None);
@@ -469,7 +484,7 @@ class _Block:
         runs need one that finding them costs less than drawing the others."""
         if np.count_nonzero(choosing) > SPARSE_DRAWS:
             return self.draw(plan.site)
-        rows = np.flatnonzero(choosing)
+        rows = choosing.nonzero()[0]
         u = np.zeros(self.n)
         u[rows] = self.draw(plan.site, rows)
         return u
@@ -782,7 +797,7 @@ class _Block:
         """The working runs (increasing) that took each action, from masks ``taken``; the shared
         :meth:`nobody` mask of an action no run could take is not read."""
         nobody = self._nobody
-        return {aid: _NO_ROWS if mask is nobody or not mask.any() else np.flatnonzero(mask)
+        return {aid: _NO_ROWS if mask is nobody or not mask.any() else mask.nonzero()[0]
                 for aid, mask in taken.items()}
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
@@ -986,6 +1001,7 @@ class _Block:
                 if (~ready).any():
                     waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
             self.far_pending = waiting
+        ended = None  # the ended runs, found when first needed
         for aid, buf in self.pending.items():
             action = self.p.actions[aid]
             k = 0
@@ -994,8 +1010,10 @@ class _Block:
                     continue
                 due = buf[slot, k]
                 if due.any():
-                    self.values[eff.attributed] = self.updated(eff.attributed, "add", self.values[eff.attributed],
-                                                               np.where(self.alive, due, 0.0))
+                    if ended is None:
+                        ended = self.ended()
+                    due[ended] = 0.0  # ended runs take nothing (the slot is emptied below)
+                    self.values[eff.attributed] = self.updated(eff.attributed, "add", self.values[eff.attributed], due)
                     buf[slot, k] = 0.0
                 k += 1
 
@@ -1004,7 +1022,7 @@ class _Block:
         where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
-        live_rows = None  # the live runs' positions, found once for every process without a condition
+        live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
         for proc in self.p.processes:
             if proc.when is None and all_alive:
                 new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
@@ -1014,12 +1032,12 @@ class _Block:
             if proc.when is None:
                 mask = self.alive
                 if live_rows is None:
-                    live_rows = np.flatnonzero(mask)
+                    live_rows = mask.nonzero()[0]
                 rows = live_rows
             else:
                 mask = proc.when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
-                rows = np.flatnonzero(mask)
+                rows = mask.nonzero()[0]
             new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
             for var, op, value in new_values:
                 if not rows.size:
@@ -1028,7 +1046,12 @@ class _Block:
                     self.write_rows(var, op, rows, value)
                 else:  # computed for every run (see evaluate_rows): kept where the process applies
                     old = self.values[var]
-                    self.values[var] = np.where(mask, self.updated(var, op, old, value), old)
+                    new = self.updated(var, op, old, value)
+                    if proc.when is None:  # it applies in the live runs
+                        ended = self.ended() if ended is None else ended
+                        self.values[var] = self.kept_where_ended(new, old, ended)
+                    else:
+                        self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs
@@ -1078,7 +1101,7 @@ class _Block:
             may_fire = self.can_fire(rl)
             if may_fire is not True:  # spent or resting in some runs
                 trigger &= may_fire
-            fired = np.flatnonzero(trigger)
+            fired = trigger.nonzero()[0]
             # Both streams move on by a block every week (aligned streams), read only where needed.
             draw = self.draw(f"red_line:{rl.id}", fired)
             if not fired.size:  # nothing fires: no record changes
@@ -1170,10 +1193,10 @@ class _Block:
             # with the hazard that applies, flipped for the runs inside)
             now = (draw < np.where(inside, leave, enter)) ^ inside
             if not all_alive:
-                now = np.where(self.alive, now, inside)
+                now = self.kept_where_ended(now, inside, self.ended())
             self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
-            first_week[np.flatnonzero(now & np.isnan(first_week))] = float(week)
+            first_week[(now & np.isnan(first_week)).nonzero()[0]] = float(week)
             self.regime_weeks[g.id] += now if all_alive else now & self.alive
 
     def record_outcomes(self, week: int) -> None:
@@ -1188,7 +1211,7 @@ class _Block:
             if off_week:
                 continue
             first_week = self.outcome_week[o.id]  # the block's own record: written in place
-            first = np.flatnonzero(cond & self.alive & np.isnan(first_week))
+            first = (cond & self.alive & np.isnan(first_week)).nonzero()[0]
             if not first.size:  # no run reaches it this week: its records stay as they are
                 continue
             first_week[first] = float(week)
