@@ -210,27 +210,39 @@ def _pool_identical(ideal, w, active):
     actor with their summed weight: equal ideal points give equal disagreement points and
     gains, and ``w_1 log g + w_2 log g = (w_1 + w_2) log g``, so the solution is unchanged
     (up to rounding). Blocs that share a position formula cost the solver one row."""
-    actors = ideal.shape[0]
-    if actors < 2 or ideal.shape[1] == 0:
+    groups = _groups(ideal, active)
+    if len(groups) == ideal.shape[0]:
         return ideal, w, active
+    keep = [g[0] for g in groups]
+    return ideal[keep], _pooled_weights(w, groups), active[keep]
+
+
+def _groups(ideals, actives) -> list[list[int]]:
+    """The actors :func:`_pool_identical` pools (``ideals``, ``actives``: one 1-D array per
+    actor, the rows of a table or a list), in order: each joins the first earlier group whose
+    first actor has the same ideal points and active rows."""
+    if len(ideals) < 2 or ideals[0].shape[0] == 0:
+        return [[j] for j in range(len(ideals))]
     groups: list[list[int]] = []
-    for j in range(actors):
+    for j, ideal in enumerate(ideals):
         for group in groups:
             k = group[0]
             # The first column rules most pairs out; only candidates are compared whole.
-            if ideal[j, 0] == ideal[k, 0] and np.array_equal(ideal[j], ideal[k]) \
-                    and np.array_equal(active[j], active[k]):
+            if ideal[0] == ideals[k][0] and np.array_equal(ideal, ideals[k]) and np.array_equal(actives[j], actives[k]):
                 group.append(j)
                 break
         else:
             groups.append([j])
-    if len(groups) == actors:
-        return ideal, w, active
-    keep = [g[0] for g in groups]
-    pooled = np.empty((len(groups), w.shape[1]))
+    return groups
+
+
+def _pooled_weights(weights, groups: list[list[int]]) -> np.ndarray:
+    """One row per group of ``weights`` (one 1-D array per actor, the rows of a table or a
+    list): a lone actor's weights, or the group's weights summed (:func:`_row_sum`)."""
+    pooled = np.empty((len(groups), weights[0].shape[0]))
     for row, g in zip(pooled, groups):
-        row[...] = w[g[0]] if len(g) == 1 else _row_sum(w[g])
-    return ideal[keep], pooled, active[keep]
+        row[...] = weights[g[0]] if len(g) == 1 else _row_sum(np.array([weights[j] for j in g]))
+    return pooled
 
 
 def _where(out, condition, x, y):
@@ -394,26 +406,7 @@ def predict_parties(
         actives.append(active)
     groups = _groups(ideals, actives)
     shape = (len(groups), positions[0].shape[0])
-    pooled = np.empty(shape)
-    for row, g in zip(pooled, groups):
-        row[...] = weights[g[0]] if len(g) == 1 else _row_sum(np.array([weights[j] for j in g]))
+    pooled = _pooled_weights(weights, groups)
     ideal = np.array([ideals[g[0]] for g in groups], dtype=float).reshape(shape)
     active = np.array([actives[g[0]] for g in groups], dtype=bool).reshape(shape)
     return _solve(ideal, pooled, active, None, disagreement, utility)[0]
-
-
-def _groups(ideals: list[np.ndarray], actives: list[np.ndarray]) -> list[list[int]]:
-    """The parties :func:`_pool_identical` pools, in its order: each joins the first earlier
-    group whose first party has the same ideal points and active rows."""
-    if len(ideals) < 2 or ideals[0].shape[0] == 0:
-        return [[j] for j in range(len(ideals))]
-    groups: list[list[int]] = []
-    for j, ideal in enumerate(ideals):
-        for group in groups:
-            k = group[0]
-            if ideal[0] == ideals[k][0] and np.array_equal(ideal, ideals[k]) and np.array_equal(actives[j], actives[k]):
-                group.append(j)
-                break
-        else:
-            groups.append([j])
-    return groups

@@ -1135,9 +1135,7 @@ class _Block:
                 continue
             # An action's value is 1.0 in the runs that took it this week and 0.0 elsewhere, so
             # marking the rows gives max(value, taken) without a pass over every run.
-            value = self.copy_of(aid)
-            value[rows] = 1.0
-            self.values[aid] = value
+            self.values[aid] = self.marked(aid, rows)
             self.action_count[aid][rows] += 1  # rows are distinct: each counted once
             if self.p.actions[aid].levels:
                 self.option_count[option_id(self.p.actions[aid], level)][rows] += 1
@@ -1171,9 +1169,10 @@ class _Block:
             self.values[rl.id] = self.marked(rl.id, first)
 
     def marked(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """A new array of ``name``'s values with 1.0 in the working runs ``rows`` (the value of
-        an outcome or red line, 1.0 from the week it is first reached, when it is reached in
-        ``rows``: the same numbers as recomputing it from the record of first weeks)."""
+        """``name``'s values with 1.0 in the working runs ``rows``, as an array the caller may
+        store (see :meth:`copy_of`): the value of an outcome or red line, 1.0 from the week it is
+        first reached, when it is reached in ``rows`` (the same numbers as recomputing it from the
+        record of first weeks), or of an action taken in ``rows`` this week."""
         value = self.copy_of(name)
         value[rows] = 1.0
         return value
@@ -1182,6 +1181,7 @@ class _Block:
         """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
+        ended = None if all_alive or not self.p.regimes else self.ended()
         for g in self.p.regimes:
             enter = g.enter.evaluate(ctx)
             leave = g.exit.evaluate(ctx)
@@ -1192,8 +1192,7 @@ class _Block:
             # inside: stays unless draw < leave; outside: enters if draw < enter (one comparison
             # with the hazard that applies, flipped for the runs inside)
             now = (draw < np.where(inside, leave, enter)) ^ inside
-            if not all_alive:
-                now = self.kept_where_ended(now, inside, self.ended())
+            now = self.kept_where_ended(now, inside, ended)
             self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
             first_week[(now & np.isnan(first_week)).nonzero()[0]] = float(week)
@@ -1224,9 +1223,10 @@ class _Block:
             self.alive[rows] = False
 
     def check_finite(self, week: int) -> None:
-        """Runs whose state holds a NaN or an infinity fail and stop. A variable's array is never
-        changed in place (see :meth:`copy_of`), so one that is the same object as at last week's
-        check holds nothing new and is not read again.
+        """Runs whose state holds a NaN or an infinity fail and stop. A variable whose array is
+        still the one recorded at last week's check holds nothing new and is not read again:
+        :meth:`copy_of` changes an array in place only after dropping its record here (see
+        :meth:`unshared`).
 
         The quick test sums each changed variable's values: a sum is finite only if every term
         is, or if it overflowed, and then the exact test below decides. ``np.add.reduce`` reads
@@ -1251,16 +1251,16 @@ class _Block:
             self.alive &= ~bad
             self.stopped_week = np.where(bad & np.isnan(self.stopped_week), float(week), self.stopped_week)
 
-    def state_matrix(self) -> np.ndarray:
-        return np.stack([np.broadcast_to(self.values[v], (self.n,)) for v in self.p.variables])
+    def state_matrix(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The variables' values (variables x runs) of the working runs ``rows`` (all by default)."""
+        return np.stack([np.broadcast_to(self.values[v], (self.n,))[rows] for v in self.p.variables])
 
     def write_out(self, rows: np.ndarray | slice) -> None:
         """Copy the records of the working runs ``rows`` (increasing indices, or ``slice(None)``
         for all) into the block's results."""
         pos = self.idx[rows]
         r = self.result
-        r["final_state"][:, pos] = np.stack([np.broadcast_to(self.values[v], (self.n,))[rows]
-                                             for v in self.p.variables])
+        r["final_state"][:, pos] = self.state_matrix(rows)
         for i, o in enumerate(self.p.outcomes):
             r["outcome_week"][i, pos] = self.outcome_week[o.id][rows]
         for i, rl in enumerate(self.p.red_lines):
@@ -1281,8 +1281,8 @@ class _Block:
         """Write out ended runs and keep only live ones in the working arrays. The runs are cut
         by their indices (``take``), not by the mask: ended runs are scattered, and a boolean
         index over scattered runs costs several times as much."""
-        kept = np.flatnonzero(self.alive)
-        self.write_out(np.flatnonzero(~self.alive))
+        kept = self.alive.nonzero()[0]
+        self.write_out(self.ended())
         n = self.n
 
         def cut(x):
