@@ -972,8 +972,10 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884). Rates above
     ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler.
     """
-    u = rng.random(runs)
     lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX and hasattr(rng, "inverse_cdf"):
+        return rng.inverse_cdf(_poisson_cdf(float(lam)))  # the engine's streams: the same numbers, one pass
+    u = rng.random(runs)
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
         cdf, draws = _poisson_cdf(float(lam)), _poisson_draws(float(lam))

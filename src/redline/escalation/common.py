@@ -190,28 +190,52 @@ class _SiteStream:
 
     def _hashes(self, shift: float) -> np.ndarray:
         """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
-        fraction), minus ``shift``: a new array, may be empty. One compiled pass
-        (:func:`redline.native.hash_uniforms`) where available, else the numpy passes below,
-        which give the same bits."""
+        fraction), minus ``shift``: a new array, may be empty."""
+        call = self._next_call()
+        return np.empty(0) if call is None else self._hashed(call, shift)
+
+    def _next_call(self) -> tuple[np.ndarray | None, int, int] | None:
+        """Move the site's counter on; the positions read (None: all runs), their number and
+        the call's key, or None for a call that reads no position."""
         subset = self.owner.subset
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
-            return np.empty(0)
-        key = self.site.next_call_key()
+            return None
+        return subset, self.owner.runs if subset is None else subset.size, self.site.next_call_key()
+
+    def _hashed(self, call, shift: float) -> np.ndarray:
+        """:meth:`_hashes` of a call: one compiled pass (:func:`redline.native.hash_uniforms`)
+        where available, else the numpy passes below, which give the same bits."""
+        subset, n, key = call
         streams = self.site.streams
-        base = (streams.origin + key) & _MASK
-        fast = native.hash_uniforms(subset, streams.runs if subset is None else subset.size, base, shift)
+        base = (streams.origin + key) & _MASK  # GOLDEN * (first + 1) + key
+        fast = native.hash_uniforms(subset, n, base, shift)
         if fast is not None:
             return fast
         if subset is None:
             x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
-        else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
+        else:  # GOLDEN * position + base: cheaper than offsets.take(subset)
             positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
             x = np.multiply(positions, _GOLDEN_0D)
             np.add(x, np.array(base, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
         u = _fraction_bits(_mix_in_place(x, scratch), scratch)
         return np.subtract(u, shift, out=u)
+
+    def inverse_cdf(self, cdf: np.ndarray) -> np.ndarray:
+        """Draws by inversion of a tabulated CDF from this call's uniforms ``u`` (those
+        :meth:`random` would give): the first ``k`` with ``cdf[k] >= u``, at most the table's
+        last index, as doubles. ``cdf``: non-decreasing, no NaN, not empty. One compiled pass
+        where available (:func:`redline.native.table_draws`: hash and look-up together)."""
+        call = self._next_call()
+        if call is None:
+            return np.empty(0)
+        subset, n, key = call
+        fast = native.table_draws(subset, n, (self.site.streams.origin + key) & _MASK, cdf)
+        if fast is not None:
+            return fast
+        u = self._hashed(call, 1.0)
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
 
     def random(self, size: int) -> np.ndarray:
         """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
