@@ -607,29 +607,6 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _expressions(node, seen=None):
-    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples)."""
-    from dataclasses import fields, is_dataclass
-
-    from redline.expr import Expression
-
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, Expression):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _expressions(value, seen)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from _expressions(value, seen)
-    elif is_dataclass(node) and not isinstance(node, type):
-        for f in fields(node):
-            yield from _expressions(getattr(node, f.name), seen)
-
-
 def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
     """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
 
@@ -638,7 +615,7 @@ def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: boo
     every run (twice while the blocks are joined).
     """
     block = min(runs, BLOCK_RUNS)
-    window_weeks = sum(e.window_weeks for e in _expressions(program))
+    window_weeks = sum(e.window_weeks for e in program.expressions())
     window_weeks += sum(e.window_weeks for _, e, _ in setup.probes or ())
     attributed = sum(e.attributed is not None for a in program.actions.values() for e in a.effects)
     n_vars, n_out, n_red, n_act = (len(program.variables), len(program.outcomes), len(program.red_lines),

@@ -7,7 +7,7 @@ and policies. Every reference is checked here with a located, did-you-mean error
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from redline import expr as ex
@@ -158,6 +158,16 @@ class Program:
     regimes: list[CompiledRegime] = field(default_factory=list)
     events: list[CompiledEvent] = field(default_factory=list)
     lever_settings: dict[str, tuple[float, ...]] = field(default_factory=dict)  # discrete levers: default + values
+
+    def expressions(self) -> list[ex.Expression]:
+        """Every compiled expression the program holds (initial values, effects, probabilities,
+        processes, red lines, outcomes, decisions, policies ...), found once and then kept: a
+        walk over the whole program costs milliseconds, and every simulation asks (its memory
+        estimate counts the windows)."""
+        found = self.__dict__.get("_expressions")
+        if found is None:
+            found = self.__dict__["_expressions"] = list(_expressions_in(self, set()))
+        return found
 
     def options(self, action_ids) -> list[tuple[str, int]]:
         """Every (action, level) option of the given actions, in order."""
@@ -587,3 +597,22 @@ def iter_elements(spec: Scenario):
     for actor_id, actor in spec.actors.items():
         for attr, a in actor.attributes.items():
             yield ("actors", actor_id, "attributes", attr), a
+
+
+def _expressions_in(node: Any, seen: set[int]):
+    """Every :class:`~redline.expr.Expression` reachable from ``node`` (dataclasses, dicts, lists,
+    tuples), each object visited once."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, ex.Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions_in(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions_in(value, seen)
+    elif is_dataclass(node) and not isinstance(node, type):
+        for f in fields(node):
+            yield from _expressions_in(getattr(node, f.name), seen)
