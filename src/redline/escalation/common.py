@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import ndtri
 
-from redline import __version__, bargaining
+from redline import __version__, bargaining, native
 from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import parse, site_seed_key
@@ -188,38 +188,43 @@ class _SiteStream:
         self.site = site
         self.owner = owner
 
-    def _doubles(self) -> np.ndarray:
+    def _hashes(self, shift: float) -> np.ndarray:
         """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
-        fraction; a new array, may be empty)."""
+        fraction), minus ``shift``: a new array, may be empty. One compiled pass
+        (:func:`redline.native.hash_uniforms`) where available, else the numpy passes below,
+        which give the same bits."""
         subset = self.owner.subset
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
             return np.empty(0)
         key = self.site.next_call_key()
         streams = self.site.streams
+        base = (streams.origin + key) & _MASK
+        fast = native.hash_uniforms(subset, streams.runs if subset is None else subset.size, base, shift)
+        if fast is not None:
+            return fast
         if subset is None:
             x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
         else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
             positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
             x = np.multiply(positions, _GOLDEN_0D)
-            np.add(x, np.array((streams.origin + key) & _MASK, dtype=np.uint64), out=x)
+            np.add(x, np.array(base, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
-        return _fraction_bits(_mix_in_place(x, scratch), scratch)
+        u = _fraction_bits(_mix_in_place(x, scratch), scratch)
+        return np.subtract(u, shift, out=u)
 
     def random(self, size: int) -> np.ndarray:
         """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
         minus 1 (multiples of 2**-52; Vigna, "xoshiro / xoroshiro generators and the PRNG shootout",
         prng.di.unimi.it, section "Generating uniform doubles in the unit interval")."""
-        u = self._doubles()
-        return np.subtract(u, 1.0, out=u)
+        return self._hashes(1.0)
 
     def standard_normal(self, size: int) -> np.ndarray:
         """Standard normals by inversion, ``ndtri(u)`` of a uniform on the open interval (0, 1)
         (the same 52 bits, centred: ``(2k + 1) * 2**-53``): a monotone function of its uniform, so
         a normal draw shares its randomness across strategies that scale it (common random
         numbers; Glasserman & Yao 1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884)."""
-        z = self._doubles()
-        np.subtract(z, 1.0 - 2.0**-53, out=z)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
+        z = self._hashes(1.0 - 2.0**-53)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
         return ndtri(z, out=z)
 
     def poisson(self, lam) -> np.ndarray:
