@@ -7,6 +7,7 @@ import pytest
 from redline import escalation
 from redline.escalation import common, engine
 from redline.scenario import load_scenario
+from redline.scenario.compile import expressions_in
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,56 @@ def test_ended_runs_keep_their_state_through_a_week(example):
                 assert np.array_equal(np.broadcast_to(b.values[v], (b.n,))[ended], value[ended], equal_nan=True), (week, v)
             seen += int(ended.sum())
     assert seen  # some runs had ended
+
+
+def _expressions_by_recursion(node, seen):
+    """The walk ``expressions_in`` replaced (recursive generators, ``dataclasses.fields``
+    per part): the specification of which expressions it finds and in which order."""
+    import dataclasses
+
+    from redline.expr import Expression
+
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions_by_recursion(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions_by_recursion(value, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _expressions_by_recursion(getattr(node, f.name), seen)
+
+
+def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(example):
+    """The memory budget's walk over a program yields every expression once, in the recursive
+    walk's order, through dicts, lists, tuples, dataclasses (not dataclass classes), shared
+    parts and subclasses of dict and tuple."""
+    import collections
+    import dataclasses
+
+    from redline.expr import parse
+
+    program = example.program
+    want = [id(e) for e in _expressions_by_recursion(program, set())]
+    got = [id(e) for e in expressions_in(program)]
+    assert got == want and len(got) > 20
+    assert [id(e) for e in program.expressions()] == want and program.expressions() is program.expressions()
+
+    a, b, c = (parse(t, names={"x"}, site=t) for t in ("x + 1", "sum(x, last=3)", "x > 0"))
+
+    @dataclasses.dataclass
+    class Part:
+        first: object
+        second: object = None
+
+    Pair = collections.namedtuple("Pair", "left right")
+    shared = [b, a]
+    node = {"k": Part(Pair(c, shared), {"z": shared}), "cls": Part, "m": collections.OrderedDict(q=[a, "s", 1.0]),
+            "arr": np.zeros(3), "t": (None, Part(b, c))}
+    assert [id(e) for e in expressions_in(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
+    assert [e.text for e in expressions_in(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]
