@@ -72,3 +72,29 @@ def test_breakout_days_refuses_impossible_assays_and_odd_arguments():
         breakout_days_expr(np.array([1000.0]), np.array([100.0]), np.array([120.0]))
     with pytest.raises(ExpressionError, match="pairs"):
         breakout_days_expr(np.array([1000.0]), np.array([100.0]))
+
+
+@pytest.mark.parametrize("bad", [120.0, 100.0, 0.0, -0.0, -3.0, float("nan"), float("inf")])
+def test_breakout_days_refuses_an_impossible_assay_written_as_a_number(bad):
+    # Assays written as numbers are checked without an array: the same refusals and message as
+    # per-run assays get, the first bad assay named.
+    rate, kg = np.array([1000.0, 2000.0]), np.array([100.0, 50.0])
+    for assays in ((bad, 20.0), (20.0, bad)):
+        for args in ((kg, assays[0], kg, assays[1]), (kg, np.full(2, assays[0]), kg, np.full(2, assays[1]))):
+            with pytest.raises(ExpressionError, match=f"assay {bad:g}% is outside") as info:
+                breakout_days_expr(rate, *args)
+            assert str(info.value).startswith("breakout_days: assay")
+
+
+def test_breakout_days_keeps_the_shape_of_its_widest_argument():
+    # Scalars and per-run arrays mix: the result has the broadcast shape, whatever carries it.
+    kg = np.array([100.0, 0.0, 300.0])
+    one = breakout_days_expr(5000.0, 100.0, 4.5)
+    assert np.shape(one) == () and one > 0
+    for args in ((5000.0, kg, 4.5), (np.full(3, 5000.0), 100.0, 4.5), (5000.0, 100.0, np.full(3, 4.5)),
+                 (5000.0, kg, 4.5, 10.0, 20.0)):
+        days = breakout_days_expr(*args)
+        assert days.shape == (3,)
+        for i in range(3):
+            alone = breakout_days_expr(*(np.asarray(a)[i] if np.ndim(a) else a for a in args))
+            assert days[i] == alone

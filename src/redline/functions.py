@@ -64,16 +64,20 @@ def breakout_days_expr(swu_per_year, *stock_args):
     rate = np.maximum(np.asarray(swu_per_year, dtype=float), 0.0)
     kgs = [np.asarray(kg, dtype=float) for kg in stock_args[0::2]]
     assays = [np.asarray(a, dtype=float) for a in stock_args[1::2]]
-    shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
+    shapes = {rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays if a.ndim)}
+    shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
     if not kgs:
         return breakout_days({}, rate)
     rate_b = _flat(rate, shape)
     kg_b = [_flat(k, shape) for k in kgs]
-    if all(np.ndim(a) == 0 for a in assays):
+    if all(a.ndim == 0 for a in assays):
         # The usual case, assays written as numbers: one assay set for every run (no grouping).
         percents = [float(a) for a in assays]
-        _check_assays(np.array(percents))
-        return breakout_days(_stocks(kg_b, percents), rate_b).reshape(shape)
+        for percent in percents:  # as _check_assays, without an array
+            if not 0.0 < percent < 100.0:
+                raise ExpressionError(f"breakout_days: assay {percent:g}% is outside (0, 100)")
+        days = breakout_days(_stocks(kg_b, percents), rate_b)
+        return days if days.shape == shape else days.reshape(shape)
     table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
     _check_assays(table)
     if (table == table[:1]).all():  # per-run arrays that happen to agree: np.unique sorts rows

@@ -101,7 +101,13 @@ changed in place: :meth:`_Block.unshared` is never true)."""
 def _at(amount, which: np.ndarray):
     """An effect's amount for the rows picked by mask ``which``: one value per row, or a number
     that stands for every row (numpy broadcasts it, so the sums are the same)."""
-    return amount[which] if np.ndim(amount) else amount
+    return amount[which] if _per_row(amount) else amount
+
+
+def _per_row(value) -> bool:
+    """Whether ``value`` holds one value per run (an array with a dimension), not one number:
+    ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
+    return isinstance(value, np.ndarray) and value.ndim != 0
 
 
 class _IdleCost:
@@ -215,6 +221,8 @@ class _Block:
             "failed": np.zeros(runs, dtype=bool),
         }
         self.values: dict[str, np.ndarray | float] = {}
+        self.shared_rows: np.ndarray | None = None  # see :meth:`row_context`
+        self.shared_context: ex.EvalContext | None = None
         self._zeros: np.ndarray | None = None
         self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
@@ -471,7 +479,7 @@ class _Block:
             lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
             weight = rules.logit_weights(lam, utilities)[0]
         everywhere = ok is self.alive and everyone
-        if np.ndim(weight) == 0:  # the same number in every run: it weighs where available, if above 0
+        if not _per_row(weight):  # the same number in every run: it weighs where available, if above 0
             choosing = ok if weight > 0 else self.nobody()
         else:
             choosing = weight > 0 if everywhere else ok & (weight > 0)
@@ -797,8 +805,7 @@ class _Block:
         """The working runs (increasing) that took each action, from masks ``taken``; the shared
         :meth:`nobody` mask of an action no run could take is not read."""
         nobody = self._nobody
-        return {aid: _NO_ROWS if mask is nobody or not mask.any() else mask.nonzero()[0]
-                for aid, mask in taken.items()}
+        return {aid: _NO_ROWS if mask is nobody else mask.nonzero()[0] for aid, mask in taken.items()}
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
@@ -824,6 +831,10 @@ class _Block:
                 moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
+                # Nothing changes the values while the action's amounts and attribution
+                # probability are computed: their evaluations for ``rows`` share one row context
+                # (each variable is cut to the rows once).
+                self.shared_rows, self.shared_context = rows, None
                 try:
                     # A constant amount stays a number: numpy broadcasts it over the rows.
                     amounts = [eff.value.constant if eff.value.constant is not None else
@@ -832,6 +843,7 @@ class _Block:
                         changes.append((eff.var, eff.op, rows, amount))
                     self.attribute(action, amounts, rows, week, changes)
                 finally:
+                    self.shared_rows = self.shared_context = None
                     self.clear_level(action)
         finally:
             ctx.commit = True
@@ -841,7 +853,7 @@ class _Block:
                 new = written.get(var)
                 if new is None:
                     new = written[var] = self.copy_of(var)
-                new[rows] = self.updated(var, op, new[rows], amount)
+                new[rows] = self.updated_own(var, op, new[rows], amount)
         self.values.update(written)
         return moved
 
@@ -893,7 +905,18 @@ class _Block:
         return e.evaluate(self.row_context(rows))
 
     def row_context(self, rows: np.ndarray) -> ex.EvalContext:
-        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`)."""
+        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`);
+        the one :meth:`apply_actions` shares among an action's evaluations when ``rows`` are
+        that action's runs (:attr:`shared_rows`)."""
+        if rows is self.shared_rows:
+            sub = self.shared_context
+            if sub is None:
+                sub = self.shared_context = self.new_row_context(rows)
+            return sub
+        return self.new_row_context(rows)
+
+    def new_row_context(self, rows: np.ndarray) -> ex.EvalContext:
+        """A new evaluation context for the working runs ``rows`` only."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
@@ -909,6 +932,13 @@ class _Block:
         """``var``'s value after an ``add`` of ``amount`` to ``old`` (or a ``set`` to it), within its
         bounds: a new array, ``old`` is left as it is."""
         return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
+
+    def updated_own(self, var: str, op: str, own: np.ndarray, amount) -> np.ndarray:
+        """:meth:`updated` for ``own``, a float array the caller owns and gives up (values cut
+        from a variable, say): an ``add`` is made in it (the same sums, without a new array)."""
+        if op == "add":
+            return self.clip[var](np.add(own, amount, out=own))
+        return self.updated(var, op, own, amount)
 
     def unshared(self, var: str) -> bool:
         """Whether nothing but :attr:`values` holds ``var``'s array, once :meth:`check_finite`'s
