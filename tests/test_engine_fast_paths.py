@@ -115,3 +115,73 @@ def test_ended_runs_keep_their_state_through_a_week(example):
                 assert np.array_equal(np.broadcast_to(b.values[v], (b.n,))[ended], value[ended], equal_nan=True), (week, v)
             seen += int(ended.sum())
     assert seen  # some runs had ended
+
+
+_EDGES = np.array([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf, 5e-324, -5e-324, -1.0, 0.25, 1.0, 1.5, 100.0, 101.0])
+
+
+@pytest.mark.parametrize("bounds", [(0.0, None), (None, 1.0), (0.0, 1.0), (0.0, 100.0), (-0.0, None), (None, -0.0),
+                                    (-0.0, 0.0), (1.0, 1.0), (None, None)])
+def test_bounds_clipper_gives_the_bits_of_numpy_s_clip(bounds):
+    """A bound compared as a contiguous array, and a clip skipped when nothing lies outside, give
+    the bits of ``np.maximum``/``np.minimum`` with the number and of ``np.clip``: NaN, ±0, ±inf
+    and denormals, short and long arrays, arrays owned (changed in place) or read-only."""
+    from types import SimpleNamespace
+
+    lo, hi = bounds
+    clip = common.bounds_clipper(SimpleNamespace(bounds={"x": bounds}, kinds={"x": "real"}), "x")
+
+    def reference(values):
+        if lo is not None and hi is not None:
+            return np.clip(values, lo, hi)
+        if lo is not None:
+            return np.maximum(values, lo)
+        return np.minimum(values, hi) if hi is not None else values
+
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 63, 64, 65, 200, 1001):
+        for draw in range(6):
+            values = rng.choice(_EDGES, n) if draw < 4 else rng.uniform(-0.0, 1.0, n)  # some all in range
+            if draw == 5:
+                values[::3] = -0.0
+            want = np.asarray(reference(values.copy()))
+            own = values.copy()
+            got = clip(own)
+            assert np.array_equal(np.asarray(got).view(np.int64), want.view(np.int64)), (bounds, n, values)
+            assert lo is None and hi is None or got is own  # clipped in place
+            shared = values.copy()
+            shared.setflags(write=False)
+            got = clip(shared)
+            assert np.array_equal(np.asarray(got).view(np.int64), want.view(np.int64))
+            assert np.array_equal(shared, values, equal_nan=True)  # a read-only array is left as it was
+            spread = np.broadcast_to(values[:1], (n,))  # one number for every run
+            assert np.array_equal(np.asarray(clip(spread)).view(np.int64),
+                                  np.asarray(reference(spread)).view(np.int64))
+    for number in (-0.0, 0.5, np.nan, 7.0):
+        assert np.array_equal(np.asarray(clip(number)).view(np.int64), np.asarray(reference(number)).view(np.int64))
+
+
+def _general_row_context(self, rows):
+    return self.new_row_context(rows)  # a new context for every evaluation, none shared
+
+
+def _general_updated_own(self, var, op, own, amount):
+    return self.updated(var, op, own.copy(), amount)  # a new array for the sum
+
+
+@pytest.mark.parametrize("general", [("row_context", _general_row_context), ("updated_own", _general_updated_own)])
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "deniable"}),
+                                                  ("proxy-deterrence", {"challenger": "loud"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"})])
+def test_an_action_s_shared_evaluations_give_the_numbers_of_separate_ones(monkeypatch, general, scenario, strategies):
+    """An action's amounts and attribution probability read one row context (each variable cut to
+    the action's runs once) and its sums are made in the cut values: the results of a new
+    context per evaluation and a new array per sum, bit for bit (random amounts, covert acts,
+    compaction after absorbing outcomes)."""
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=80, seed=11, strategies=strategies)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, *general)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
