@@ -185,3 +185,55 @@ def test_an_action_s_shared_evaluations_give_the_numbers_of_separate_ones(monkey
     slow = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+
+
+def _expressions_by_recursion(node, seen):
+    """The walk ``common._expressions`` replaced (recursive generators, ``dataclasses.fields``
+    per part): the specification of which expressions it finds and in which order."""
+    import dataclasses
+
+    from redline.expr import Expression
+
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions_by_recursion(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions_by_recursion(value, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _expressions_by_recursion(getattr(node, f.name), seen)
+
+
+def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(example):
+    """The memory budget's walk over a program yields every expression once, in the recursive
+    walk's order, through dicts, lists, tuples, dataclasses (not dataclass classes), shared
+    parts and subclasses of dict and tuple."""
+    import collections
+    import dataclasses
+
+    from redline.expr import parse
+
+    program = example.program
+    want = [id(e) for e in _expressions_by_recursion(program, set())]
+    got = [id(e) for e in common._expressions(program)]
+    assert got == want and len(got) > 20
+
+    a, b, c = (parse(t, names={"x"}, site=t) for t in ("x + 1", "sum(x, last=3)", "x > 0"))
+
+    @dataclasses.dataclass
+    class Part:
+        first: object
+        second: object = None
+
+    Pair = collections.namedtuple("Pair", "left right")
+    shared = [b, a]
+    node = {"k": Part(Pair(c, shared), {"z": shared}), "cls": Part, "m": collections.OrderedDict(q=[a, "s", 1.0]),
+            "arr": np.zeros(3), "t": (None, Part(b, c))}
+    assert [id(e) for e in common._expressions(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
+    assert [e.text for e in common._expressions(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]

@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import ndtri
 
-from redline import __version__, bargaining
+from redline import __version__, bargaining, native
 from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import parse, site_seed_key
@@ -188,38 +188,43 @@ class _SiteStream:
         self.site = site
         self.owner = owner
 
-    def _doubles(self) -> np.ndarray:
+    def _hashes(self, shift: float) -> np.ndarray:
         """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
-        fraction; a new array, may be empty)."""
+        fraction), minus ``shift``: a new array, may be empty. One compiled pass
+        (:func:`redline.native.hash_uniforms`) where available, else the numpy passes below,
+        which give the same bits."""
         subset = self.owner.subset
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
             return np.empty(0)
         key = self.site.next_call_key()
         streams = self.site.streams
+        base = (streams.origin + key) & _MASK
+        fast = native.hash_uniforms(subset, streams.runs if subset is None else subset.size, base, shift)
+        if fast is not None:
+            return fast
         if subset is None:
             x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
         else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
             positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
             x = np.multiply(positions, _GOLDEN_0D)
-            np.add(x, np.array((streams.origin + key) & _MASK, dtype=np.uint64), out=x)
+            np.add(x, np.array(base, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
-        return _fraction_bits(_mix_in_place(x, scratch), scratch)
+        u = _fraction_bits(_mix_in_place(x, scratch), scratch)
+        return np.subtract(u, shift, out=u)
 
     def random(self, size: int) -> np.ndarray:
         """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
         minus 1 (multiples of 2**-52; Vigna, "xoshiro / xoroshiro generators and the PRNG shootout",
         prng.di.unimi.it, section "Generating uniform doubles in the unit interval")."""
-        u = self._doubles()
-        return np.subtract(u, 1.0, out=u)
+        return self._hashes(1.0)
 
     def standard_normal(self, size: int) -> np.ndarray:
         """Standard normals by inversion, ``ndtri(u)`` of a uniform on the open interval (0, 1)
         (the same 52 bits, centred: ``(2k + 1) * 2**-53``): a monotone function of its uniform, so
         a normal draw shares its randomness across strategies that scale it (common random
         numbers; Glasserman & Yao 1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884)."""
-        z = self._doubles()
-        np.subtract(z, 1.0 - 2.0**-53, out=z)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
+        z = self._hashes(1.0 - 2.0**-53)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
         return ndtri(z, out=z)
 
     def poisson(self, lam) -> np.ndarray:
@@ -618,26 +623,56 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
 
 
 def _expressions(node, seen=None):
-    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples)."""
-    from dataclasses import fields, is_dataclass
+    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples),
+    each once, depth first in the order written.
 
+    An explicit stack and each dataclass's field names looked up once per class (see
+    :func:`_field_names`): the walk runs at the start of every :func:`redline.escalation.run`
+    (for the memory budget) over some three thousand parts, where ``dataclasses.fields`` per
+    part and a generator per level cost milliseconds."""
     from redline.expr import Expression
 
     seen = set() if seen is None else seen
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, Expression):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _expressions(value, seen)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from _expressions(value, seen)
-    elif is_dataclass(node) and not isinstance(node, type):
-        for f in fields(node):
-            yield from _expressions(getattr(node, f.name), seen)
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _LEAVES or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if kind is Expression:
+            yield node
+        elif kind is dict:
+            stack.extend(reversed(list(node.values())))
+        elif kind is list or kind is tuple:
+            stack.extend(reversed(node))
+        elif isinstance(node, Expression):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(reversed(node))
+        else:
+            names = _field_names(kind)
+            if names:
+                stack.extend(reversed([getattr(node, name) for name in names]))
+
+
+_LEAVES = frozenset({str, float, int, bool, type(None), frozenset, np.ndarray})
+"""Types that hold no expression: skipped without being recorded as seen."""
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """The field names of dataclass ``kind`` (empty for any other type), looked up once per type."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        from dataclasses import fields, is_dataclass
+
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
