@@ -6,7 +6,7 @@ import pytest
 
 from redline import escalation
 from redline.escalation import common, engine
-from redline.scenario import load_scenario
+from redline.scenario import load_scenario, scenario_from_dict
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +237,65 @@ def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(examp
             "arr": np.zeros(3), "t": (None, Part(b, c))}
     assert [id(e) for e in common._expressions(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
     assert [e.text for e in common._expressions(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]
+
+
+def _every_run(self, e):
+    if e.stateful:
+        e.evaluate(self.ctx)  # the general path: evaluated for every run, the values unread
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud"])
+def test_expressions_read_by_no_run_give_the_numbers_of_an_evaluation_for_every_run(example_doc, monkeypatch,
+                                                                                     strategy):
+    """A dated outcome's condition off its week, a red line's credibility in a week it fires
+    nowhere (else only where it fires) and a decision's inputs in a week it does not run: one that
+    draws moves its random call sites on without drawing, one with windows is evaluated for every
+    run. The numbers of evaluating each for every run every week, bit for bit (absorbing
+    outcomes end runs; the block compacts)."""
+    example_doc["red_lines"]["two_attributed_attacks"]["credibility"] = "min(1, defender_credibility + uniform(-0.2, 0.1))"
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["salience"] = "0.4 + uniform(0, 0.4)"
+    parties["militia_bloc"]["position"] = "clip(normal(90, 8), 0, 100)"
+    example_doc["outcomes"]["tension_poll"] = {"condition": "tension + normal(0, 8) > 12", "on": "2020-06-01"}
+    example_doc["outcomes"]["tension_spell"] = {"condition": "sum(tension, last=3) + uniform(0, 9) > 30",
+                                               "on": "2020-09-07"}
+    example_doc["outcomes"]["late_poll"] = {"condition": "normal(tension, 4) > 15", "on": "2021-06-07"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=2000, horizon=104, seed=3, strategies={"challenger": strategy})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "pass_unread", _every_run)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    reached = escalation.run(sc, **kw)["outcome_week"].sel(outcome=["tension_poll", "tension_spell", "late_poll"])
+    assert 0 < np.isfinite(reached.values).mean() < 1  # the draws decide: some runs reach them, some do not
+
+
+def test_expressions_read_by_no_run_move_their_random_call_sites_on_every_week(example_doc):
+    """Each random call site of an expression evaluated every week (a dated outcome's condition,
+    a red line's credibility, a decision's inputs) counts one call a week, whether its value is
+    read by every run, by some (where the red line fires) or by none (off the outcome's week, in
+    weeks the red line fires nowhere or the decision does not run): a run's numbers depend on
+    the site, the call and the run alone."""
+    example_doc["red_lines"]["two_attributed_attacks"]["credibility"] = "min(1, defender_credibility + uniform(-0.2, 0.1))"
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["salience"] = "0.4 + uniform(0, 0.4)"
+    parties["militia_bloc"]["position"] = "clip(normal(90, 8), 0, 100)"
+    example_doc["outcomes"]["tension_poll"] = {"condition": "tension + normal(0, 8) > 12", "on": "2020-06-01"}
+    program = scenario_from_dict(example_doc).program
+    setup = common.make_setup(program, seed=5, horizon=40, strategies={"challenger": "deniable"}, params=None)
+    b = engine._Block(program, setup, 60, 0)
+    b.initialise()
+    watched = [program.red_lines[0].credibility, program.outcomes[-1].condition,
+               *program.decisions[0].saliences, *program.decisions[0].positions]
+    quiet = loud = 0  # weeks the red line fires nowhere / somewhere
+    with np.errstate(all="ignore"):
+        for week in range(1, 41):
+            before = int(b.red_line_firings["two_attributed_attacks"].sum())
+            b.step(week)
+            fired = int(b.red_line_firings["two_attributed_attacks"].sum()) > before
+            quiet, loud = quiet + (not fired), loud + fired
+            calls = {name: site.calls for name, site in b.streams.sites.items()
+                     if any(name.startswith(e.site + "#") for e in watched if e.random)}
+            assert len(calls) == 4 and set(calls.values()) == {week}, (week, calls)
+    assert quiet and loud  # both kinds of week were seen

@@ -98,3 +98,15 @@ def test_breakout_days_keeps_the_shape_of_its_widest_argument():
         for i in range(3):
             alone = breakout_days_expr(*(np.asarray(a)[i] if np.ndim(a) else a for a in args))
             assert days[i] == alone
+
+
+def test_breakout_days_expr_long_arrays_give_the_bits_of_short_ones():
+    # Negative capacities and stocks are counted as none with a spread zero over long arrays:
+    # the bits of the short-array computation, NaN, ±0 and infinities included.
+    edges = np.array([300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5000.0, -np.inf, 40.0])
+    rng = np.random.default_rng(2)
+    rate, leu, heu, more = (rng.choice(edges, 200) for _ in range(4))
+    long = breakout_days_expr(rate, leu, 4.5, heu, 20.0, more, 4.5)
+    short = np.concatenate([breakout_days_expr(rate[i:i + 8], leu[i:i + 8], 4.5, heu[i:i + 8], 20.0, more[i:i + 8], 4.5)
+                            for i in range(0, 200, 8)])
+    assert np.array_equal(long.view(np.int64), short.view(np.int64))

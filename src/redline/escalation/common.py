@@ -370,6 +370,28 @@ def bounds_clipper(program: Program, name: str) -> Callable[[np.ndarray], np.nda
     return _unbounded
 
 
+def bounds_setter(program: Program, name: str) -> Callable[[Any], np.ndarray]:
+    """The function that gives ``values`` within variable ``name``'s bounds as a new array,
+    leaving ``values`` as it is (a ``set`` may give an array someone else holds): the clip of
+    :func:`bounds_clipper` on a copy, without the copy where the clip makes a new array anyway
+    (a bound compared with ``np.maximum``/``np.minimum``, a boolean made 0 or 1)."""
+    clip = bounds_clipper(program, name)
+    if clip is _as_boolean:
+        return _as_boolean
+    if isinstance(clip, partial) and clip.func is _clip_by:
+        return partial(_bounded_copy, *clip.args)
+    return partial(_clip_copy, clip)
+
+
+def _bounded_copy(bound_function, bound: _Bound, values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return bound_function(values, bound.like(values))
+
+
+def _clip_copy(clip, values) -> np.ndarray:
+    return clip(np.array(values, dtype=float))
+
+
 def _as_boolean(values) -> np.ndarray:
     return (np.asarray(values) != 0).astype(float)
 
