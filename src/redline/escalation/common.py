@@ -364,22 +364,83 @@ def bounds_clipper(program: Program, name: str) -> Callable[[np.ndarray], np.nda
     if lo is not None and hi is not None:
         return partial(_clip_between, lo, hi)
     if lo is not None:
-        return partial(_clip_by, np.maximum, lo)
+        return partial(_clip_by, np.maximum, _Bound(lo))
     if hi is not None:
-        return partial(_clip_by, np.minimum, hi)
+        return partial(_clip_by, np.minimum, _Bound(hi))
     return _unbounded
+
+
+def bounds_setter(program: Program, name: str) -> Callable[[Any], np.ndarray]:
+    """The function that gives ``values`` within variable ``name``'s bounds as a new array,
+    leaving ``values`` as it is (a ``set`` may give an array someone else holds): the clip of
+    :func:`bounds_clipper` on a copy, without the copy where the clip makes a new array anyway
+    (a bound compared with ``np.maximum``/``np.minimum``, a boolean made 0 or 1)."""
+    clip = bounds_clipper(program, name)
+    if clip is _as_boolean:
+        return _as_boolean
+    if isinstance(clip, partial) and clip.func is _clip_by:
+        return partial(_bounded_copy, *clip.args)
+    return partial(_clip_copy, clip)
+
+
+def _bounded_copy(bound_function, bound: _Bound, values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return bound_function(values, bound.like(values))
+
+
+def _clip_copy(clip, values) -> np.ndarray:
+    return clip(np.array(values, dtype=float))
 
 
 def _as_boolean(values) -> np.ndarray:
     return (np.asarray(values) != 0).astype(float)
 
 
+_SPREAD_FROM = 64
+"""From this many values up, a bound is compared as an array of it (see :class:`_Bound`), and
+:func:`_clip_between` first asks whether anything lies outside."""
+
+
 def _clip_between(lo: float, hi: float, values) -> np.ndarray:
-    return np.clip(values, lo, hi, out=values if _owned(values) else None)
+    """``np.clip(values, lo, hi)``, in place when the array is its own. A float array whose least
+    and greatest values lie within the bounds is returned as it is: clipping leaves such values
+    as they are, bit for bit (``-0.0`` within ``[0, 1]`` stays ``-0.0``), and two reductions cost
+    less than the clip; a NaN fails both comparisons and is clipped as before."""
+    own = _owned(values)
+    if own and values.shape[0] >= _SPREAD_FROM and \
+            lo <= np.minimum.reduce(values) and np.maximum.reduce(values) <= hi:
+        return values
+    return np.clip(values, lo, hi, out=values if own else None)
 
 
-def _clip_by(bound_function, bound: float, values) -> np.ndarray:
-    return bound_function(values, bound, out=values if _owned(values) else None)
+class _Bound:
+    """A lower or upper bound, with a contiguous read-only array of it at hand: numpy compares
+    two contiguous arrays with SIMD instructions but an array and a number one element at a
+    time (the same results, bit for bit, NaN and ±0 included)."""
+
+    __slots__ = ("value", "spread")
+
+    def __init__(self, value: float):
+        self.value = value
+        self.spread = np.empty(0)
+
+    def like(self, values):
+        """The bound as an array of ``values``' length (a 1-D float array of at least
+        :data:`_SPREAD_FROM` values), else as a number."""
+        if not (isinstance(values, np.ndarray) and values.ndim == 1 and values.shape[0] >= _SPREAD_FROM
+                and values.dtype == np.float64):
+            return self.value
+        n = values.shape[0]
+        spread = self.spread
+        if spread.shape[0] < n:  # grown when a longer array comes (shared: never written)
+            spread = np.full(n, self.value)
+            spread.setflags(write=False)
+            self.spread = spread
+        return spread[:n]
+
+
+def _clip_by(bound_function, bound: _Bound, values) -> np.ndarray:
+    return bound_function(values, bound.like(values), out=values if _owned(values) else None)
 
 
 def _unbounded(values):
