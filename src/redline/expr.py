@@ -228,6 +228,9 @@ class Expression:
     _fixed: float | None = field(default=None, repr=False, compare=False)
     _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed, broadcast
     _constant_truth: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed != 0, broadcast
+    # The last Python float the expression gave and its read-only array over the runs: the same
+    # float object again (a parameter read from the values every week) gives the same array.
+    _scalar_runs: tuple[float, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._fixed is None:
@@ -247,7 +250,7 @@ class Expression:
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
-        (read-only when it is a constant or a broadcast scalar)."""
+        (read-only when it is a constant, a number read from the values or a broadcast scalar)."""
         if self._fixed is not None:
             cached = self._constant_runs
             if cached is None or cached.shape[0] != ctx.runs:
@@ -256,6 +259,11 @@ class Expression:
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value
+        if type(value) is float:  # a number read from the values (a parameter): see _scalar_runs
+            cached = self._scalar_runs
+            if cached is None or cached[0] is not value or cached[1].shape[0] != ctx.runs:
+                cached = self._scalar_runs = (value, _read_only(np.full(ctx.runs, value)))
+            return cached[1]
         if isinstance(value, (float, int, np.floating, np.integer)):  # np.full: cheaper than broadcast_to
             return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
