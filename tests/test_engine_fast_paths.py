@@ -6,7 +6,8 @@ import pytest
 
 from redline import escalation
 from redline.escalation import common, engine
-from redline.scenario import load_scenario
+from redline.scenario import load_scenario, scenario_from_dict
+from redline.scenario.compile import expressions_in
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +116,188 @@ def test_ended_runs_keep_their_state_through_a_week(example):
                 assert np.array_equal(np.broadcast_to(b.values[v], (b.n,))[ended], value[ended], equal_nan=True), (week, v)
             seen += int(ended.sum())
     assert seen  # some runs had ended
+
+
+_EDGES = np.array([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf, 5e-324, -5e-324, -1.0, 0.25, 1.0, 1.5, 100.0, 101.0])
+
+
+@pytest.mark.parametrize("bounds", [(0.0, None), (None, 1.0), (0.0, 1.0), (0.0, 100.0), (-0.0, None), (None, -0.0),
+                                    (-0.0, 0.0), (1.0, 1.0), (None, None)])
+def test_bounds_clipper_gives_the_bits_of_numpy_s_clip(bounds):
+    """A bound compared as a contiguous array, and a clip skipped when nothing lies outside, give
+    the bits of ``np.maximum``/``np.minimum`` with the number and of ``np.clip``: NaN, ±0, ±inf
+    and denormals, short and long arrays, arrays owned (changed in place) or read-only."""
+    from types import SimpleNamespace
+
+    lo, hi = bounds
+    clip = common.bounds_clipper(SimpleNamespace(bounds={"x": bounds}, kinds={"x": "real"}), "x")
+
+    def reference(values):
+        if lo is not None and hi is not None:
+            return np.clip(values, lo, hi)
+        if lo is not None:
+            return np.maximum(values, lo)
+        return np.minimum(values, hi) if hi is not None else values
+
+    rng = np.random.default_rng(3)
+    for n in (1, 7, 63, 64, 65, 200, 1001):
+        for draw in range(6):
+            values = rng.choice(_EDGES, n) if draw < 4 else rng.uniform(-0.0, 1.0, n)  # some all in range
+            if draw == 5:
+                values[::3] = -0.0
+            want = np.asarray(reference(values.copy()))
+            own = values.copy()
+            got = clip(own)
+            assert np.array_equal(np.asarray(got).view(np.int64), want.view(np.int64)), (bounds, n, values)
+            assert lo is None and hi is None or got is own  # clipped in place
+            shared = values.copy()
+            shared.setflags(write=False)
+            got = clip(shared)
+            assert np.array_equal(np.asarray(got).view(np.int64), want.view(np.int64))
+            assert np.array_equal(shared, values, equal_nan=True)  # a read-only array is left as it was
+            spread = np.broadcast_to(values[:1], (n,))  # one number for every run
+            assert np.array_equal(np.asarray(clip(spread)).view(np.int64),
+                                  np.asarray(reference(spread)).view(np.int64))
+    for number in (-0.0, 0.5, np.nan, 7.0):
+        assert np.array_equal(np.asarray(clip(number)).view(np.int64), np.asarray(reference(number)).view(np.int64))
+
+
+def _general_row_context(self, rows):
+    return self.new_row_context(rows)  # a new context for every evaluation, none shared
+
+
+def _general_updated_own(self, var, op, own, amount):
+    return self.updated(var, op, own.copy(), amount)  # a new array for the sum
+
+
+@pytest.mark.parametrize("general", [("row_context", _general_row_context), ("updated_own", _general_updated_own)])
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "deniable"}),
+                                                  ("proxy-deterrence", {"challenger": "loud"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"})])
+def test_an_action_s_shared_evaluations_give_the_numbers_of_separate_ones(monkeypatch, general, scenario, strategies):
+    """An action's amounts and attribution probability read one row context (each variable cut to
+    the action's runs once) and its sums are made in the cut values: the results of a new
+    context per evaluation and a new array per sum, bit for bit (random amounts, covert acts,
+    compaction after absorbing outcomes)."""
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=80, seed=11, strategies=strategies)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, *general)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+
+
+def _expressions_by_recursion(node, seen):
+    """The walk ``expressions_in`` replaced (recursive generators, ``dataclasses.fields``
+    per part): the specification of which expressions it finds and in which order."""
+    import dataclasses
+
+    from redline.expr import Expression
+
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, Expression):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _expressions_by_recursion(value, seen)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _expressions_by_recursion(value, seen)
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            yield from _expressions_by_recursion(getattr(node, f.name), seen)
+
+
+def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(example):
+    """The memory budget's walk over a program yields every expression once, in the recursive
+    walk's order, through dicts, lists, tuples, dataclasses (not dataclass classes), shared
+    parts and subclasses of dict and tuple."""
+    import collections
+    import dataclasses
+
+    from redline.expr import parse
+
+    program = example.program
+    want = [id(e) for e in _expressions_by_recursion(program, set())]
+    got = [id(e) for e in expressions_in(program)]
+    assert got == want and len(got) > 20
+    assert [id(e) for e in program.expressions()] == want and program.expressions() is program.expressions()
+
+    a, b, c = (parse(t, names={"x"}, site=t) for t in ("x + 1", "sum(x, last=3)", "x > 0"))
+
+    @dataclasses.dataclass
+    class Part:
+        first: object
+        second: object = None
+
+    Pair = collections.namedtuple("Pair", "left right")
+    shared = [b, a]
+    node = {"k": Part(Pair(c, shared), {"z": shared}), "cls": Part, "m": collections.OrderedDict(q=[a, "s", 1.0]),
+            "arr": np.zeros(3), "t": (None, Part(b, c))}
+    assert [id(e) for e in expressions_in(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
+    assert [e.text for e in expressions_in(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]
+
+
+def _every_run(self, e):
+    if e.stateful:
+        e.evaluate(self.ctx)  # the general path: evaluated for every run, the values unread
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud"])
+def test_expressions_read_by_no_run_give_the_numbers_of_an_evaluation_for_every_run(example_doc, monkeypatch,
+                                                                                     strategy):
+    """A dated outcome's condition off its week, a red line's credibility in a week it fires
+    nowhere (else only where it fires) and a decision's inputs in a week it does not run: one that
+    draws moves its random call sites on without drawing, one with windows is evaluated for every
+    run. The numbers of evaluating each for every run every week, bit for bit (absorbing
+    outcomes end runs; the block compacts)."""
+    example_doc["red_lines"]["two_attributed_attacks"]["credibility"] = "min(1, defender_credibility + uniform(-0.2, 0.1))"
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["salience"] = "0.4 + uniform(0, 0.4)"
+    parties["militia_bloc"]["position"] = "clip(normal(90, 8), 0, 100)"
+    example_doc["outcomes"]["tension_poll"] = {"condition": "tension + normal(0, 8) > 12", "on": "2020-06-01"}
+    example_doc["outcomes"]["tension_spell"] = {"condition": "sum(tension, last=3) + uniform(0, 9) > 30",
+                                               "on": "2020-09-07"}
+    example_doc["outcomes"]["late_poll"] = {"condition": "normal(tension, 4) > 15", "on": "2021-06-07"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=2000, horizon=104, seed=3, strategies={"challenger": strategy})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "pass_unread", _every_run)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    reached = escalation.run(sc, **kw)["outcome_week"].sel(outcome=["tension_poll", "tension_spell", "late_poll"])
+    assert 0 < np.isfinite(reached.values).mean() < 1  # the draws decide: some runs reach them, some do not
+
+
+def test_expressions_read_by_no_run_move_their_random_call_sites_on_every_week(example_doc):
+    """Each random call site of an expression evaluated every week (a dated outcome's condition,
+    a red line's credibility, a decision's inputs) counts one call a week, whether its value is
+    read by every run, by some (where the red line fires) or by none (off the outcome's week, in
+    weeks the red line fires nowhere or the decision does not run): a run's numbers depend on
+    the site, the call and the run alone."""
+    example_doc["red_lines"]["two_attributed_attacks"]["credibility"] = "min(1, defender_credibility + uniform(-0.2, 0.1))"
+    parties = example_doc["decisions"]["host_parliament"]["actors"]
+    parties["government"]["salience"] = "0.4 + uniform(0, 0.4)"
+    parties["militia_bloc"]["position"] = "clip(normal(90, 8), 0, 100)"
+    example_doc["outcomes"]["tension_poll"] = {"condition": "tension + normal(0, 8) > 12", "on": "2020-06-01"}
+    program = scenario_from_dict(example_doc).program
+    setup = common.make_setup(program, seed=5, horizon=40, strategies={"challenger": "deniable"}, params=None)
+    b = engine._Block(program, setup, 60, 0)
+    b.initialise()
+    watched = [program.red_lines[0].credibility, program.outcomes[-1].condition,
+               *program.decisions[0].saliences, *program.decisions[0].positions]
+    quiet = loud = 0  # weeks the red line fires nowhere / somewhere
+    with np.errstate(all="ignore"):
+        for week in range(1, 41):
+            before = int(b.red_line_firings["two_attributed_attacks"].sum())
+            b.step(week)
+            fired = int(b.red_line_firings["two_attributed_attacks"].sum()) > before
+            quiet, loud = quiet + (not fired), loud + fired
+            calls = {name: site.calls for name, site in b.streams.sites.items()
+                     if any(name.startswith(e.site + "#") for e in watched if e.random)}
+            assert len(calls) == 4 and set(calls.values()) == {week}, (week, calls)
+    assert quiet and loud  # both kinds of week were seen

@@ -463,3 +463,144 @@ def test_arithmetic_into_a_node_s_own_array_gives_the_general_bits(text, monkeyp
         assert np.array_equal(_bits(np.stack([values[k] for k in "xyz"], axis=1)), _bits(arr)), text
     assert np.array_equal(_bits(fast.out), _bits(general.out)), text
     assert fast.truth.dtype == general.truth.dtype == bool and np.array_equal(fast.truth, general.truth), text
+
+
+# ---- random call sites: constant parameters read once, draws scaled in place ---------------
+
+def _draw_vector_as_it_was(name, rng, params, runs):
+    """_draw_vector and _poisson_vector as they were written before the in-place and
+    compile-time shortcuts (new arrays; every rate compared; the table looked up per call)."""
+    if name == "bernoulli":
+        return (rng.random(runs) < params[0]).astype(float)
+    if name == "normal":
+        return params[0] + np.abs(params[1]) * rng.standard_normal(runs)
+    if name == "uniform":
+        return params[0] + (params[1] - params[0]) * rng.random(runs)
+    lam = np.maximum(np.asarray(params[0], dtype=float), 0.0)
+    ordinary = lam <= ex.POISSON_NORMAL_ABOVE
+    if ordinary if lam.ndim == 0 else ordinary.all():
+        return _poisson_inverse_as_it_was(rng, lam, runs)
+    odd = ~np.isfinite(lam) | (lam > ex.POISSON_NORMAL_ABOVE)
+    lam_b, odd_b = np.broadcast_to(lam, (runs,)), np.broadcast_to(odd, (runs,))
+    draws = _poisson_inverse_as_it_was(rng, np.where(odd_b, 0.0, lam_b), runs)
+    z = rng.standard_normal(runs)
+    with np.errstate(invalid="ignore"):
+        big = np.maximum(np.rint(lam_b + np.sqrt(lam_b) * z), 0.0)
+    return np.where(odd_b, np.where(np.isfinite(lam_b), big, lam_b), draws)
+
+
+def _poisson_inverse_as_it_was(rng, lam, runs):
+    u = rng.random(runs)
+    lam = np.asarray(lam, dtype=float)
+    if lam.ndim == 0 and lam <= ex._POISSON_INVERSE_MAX:
+        cdf = ex._poisson_cdf(float(lam))
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+    lam = np.broadcast_to(lam, (runs,))
+    if lam.max(initial=0.0) > ex._POISSON_INVERSE_MAX:
+        return rng.poisson(lam).astype(float)
+    p = np.exp(-lam)
+    k = np.zeros(runs)
+    walking = (u > p).nonzero()[0]
+    p, lam_a, u_a = p[walking], lam[walking], u[walking]
+    cdf, steps, j = p.copy(), np.zeros(walking.size), 0
+    above = walking.size > 0
+    while above and j < 199:
+        j += 1
+        p = p * lam_a / j
+        cdf += p
+        still = u_a > cdf
+        steps += still
+        above = still.any()
+    k[walking] = steps + 1.0
+    return k
+
+
+_ODD = [0.0, -0.0, np.nan, np.inf, -np.inf, 0.3, -1.5, 31.0, 2e6, 1e-300]
+
+
+@pytest.mark.parametrize("name", ["bernoulli", "normal", "uniform", "poisson"])
+@pytest.mark.parametrize("runs", [0, 1, 9, 2000])
+@pytest.mark.parametrize("shape", ["scalar", "array"])
+def test_draws_in_place_give_the_numbers_of_new_arrays(name, runs, shape):
+    """Normal and uniform draws shifted and scaled in the generator's array, Poisson rates
+    tested by their maximum and the walk written in place: the same bits as before, the
+    generator moved on alike, for odd parameters (NaN, ±0, ±inf, reversed bounds, huge rates)."""
+    pick = np.random.default_rng(runs + len(name))
+    for trial in range(12):
+        if shape == "scalar":
+            params = [np.asarray(pick.choice(_ODD)), np.asarray(pick.choice(_ODD))]
+        else:
+            params = [pick.choice(_ODD, size=runs) if trial % 2 else pick.uniform(-1, 4, runs),
+                      pick.choice(_ODD, size=runs)]
+            if name == "poisson" and trial % 4 in (0, 2):
+                params[0] = pick.uniform(0, 3, runs)  # ordinary per-run rates: the walk alone
+                if trial % 4 == 2 and runs:
+                    params[0][pick.integers(runs)] = np.nan  # ... but for one NaN rate
+        ours, theirs = np.random.default_rng(trial), np.random.default_rng(trial)
+        with np.errstate(all="ignore"):
+            got = ex._draw_vector(name, ours, params, runs)
+            want = _draw_vector_as_it_was(name, theirs, params, runs)
+        assert got.dtype == want.dtype and np.array_equal(_bits(got), _bits(want)), (name, params)
+        assert ours.random() == theirs.random()
+
+
+@pytest.mark.parametrize("text", ["bernoulli(0)", "bernoulli(1)", "bernoulli(0.03)", "normal(0, 0.03)",
+                                  "normal(-0.0, -2)", "normal(3, 0)", "uniform(3, 1)", "uniform(-0.0, 0)",
+                                  "poisson(0)", "poisson(0.7)", "poisson(4)", "poisson(30)", "poisson(31)",
+                                  "poisson(2e6)", "poisson(-0.5 + 0.5)", "poisson(2) + normal(1, 2) * bernoulli(0.5)",
+                                  "if(bernoulli(0.5), poisson(3), uniform(1, 2))"])
+@pytest.mark.parametrize("runs", [0, 1, 700])
+def test_random_sites_with_constant_parameters_draw_the_general_numbers(text, runs, monkeypatch):
+    """A site whose parameters are all constants does its fixed work at compile time: the same
+    bits as the general path, week after week, in expected mode too, and its streams left where
+    the general path leaves them."""
+    fast, general = _both_ways(text, set(), monkeypatch)
+    out = {}
+    for e in (fast, general):
+        streams = {}
+        ctx = ex.EvalContext({}, runs, lambda s: streams.setdefault(s, np.random.default_rng(len(s) * 7)))
+        weeks = []
+        for week in range(3):
+            ctx.week = week
+            weeks.append(e.evaluate(ctx).copy())
+        ctx.expected = True
+        weeks.append(e.evaluate(ctx).copy())
+        out[e is fast] = weeks, {s: r.random() for s, r in streams.items()}
+    assert all(np.array_equal(_bits(a), _bits(b)) for a, b in zip(out[True][0], out[False][0])), text
+    assert out[True][1] == out[False][1]
+
+
+def test_poisson_table_draws_for_its_rate_what_the_lookup_did():
+    """The cached table of a rate gives each uniform its place in the CDF (the rare-event
+    branch looking up only the uniforms above P(0)), including uniforms at P(0) exactly and 0."""
+    for lam in (0.0, 1e-9, 0.69, 0.7, 4.0, 30.0):
+        table, cdf = ex._poisson_table(lam), ex._poisson_cdf(lam)
+        u = np.concatenate([np.random.default_rng(1).random(3000), [0.0, cdf[0], np.nextafter(cdf[0], 1), cdf[-1]]])
+        want = np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
+        assert table.rare == (cdf[0] >= 0.5) and np.array_equal(table.draws_for(u), want)
+        assert table.draws_for(np.zeros(0)).shape == (0,)
+
+
+def test_a_number_read_from_the_values_gives_one_read_only_array_while_it_is_the_same_number():
+    """An expression whose value is a Python float read from the values (a parameter) gives
+    the float over the runs, read-only, the same array while the same number is read; a new
+    number, another number of runs, NaN and -0.0 give their own arrays with their own bits."""
+    e = ex.parse("rate", names={"rate"}, site="r")
+    ctx = ex.EvalContext({"rate": 0.25}, 5, None)
+    first = e.evaluate(ctx)
+    assert first.tolist() == [0.25] * 5 and not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0] = 1.0
+    assert e.evaluate(ctx) is first
+    for value, runs in ((0.5, 5), (0.5, 3), (-0.0, 3), (np.nan, 3), (float("inf"), 0), (0.25, 5)):
+        ctx.values["rate"], ctx.runs = value, runs
+        got = e.evaluate(ctx)
+        assert np.array_equal(_bits(got), _bits(np.full(runs, value))) and got.shape == (runs,)
+        assert e.evaluate(ctx) is got and not got.flags.writeable
+    assert np.array_equal(_bits(e.evaluate(ctx)), _bits(first))
+    # an arithmetic node's number and an array are not cached: new values every call
+    ctx.values["rate"] = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert e.evaluate(ctx) is ctx.values["rate"]
+    twice = ex.parse("rate * 2", names={"rate"}, site="r")
+    ctx.values["rate"] = 0.5
+    assert twice.evaluate(ctx).tolist() == [1.0] * 5

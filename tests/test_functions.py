@@ -72,3 +72,41 @@ def test_breakout_days_refuses_impossible_assays_and_odd_arguments():
         breakout_days_expr(np.array([1000.0]), np.array([100.0]), np.array([120.0]))
     with pytest.raises(ExpressionError, match="pairs"):
         breakout_days_expr(np.array([1000.0]), np.array([100.0]))
+
+
+@pytest.mark.parametrize("bad", [120.0, 100.0, 0.0, -0.0, -3.0, float("nan"), float("inf")])
+def test_breakout_days_refuses_an_impossible_assay_written_as_a_number(bad):
+    # Assays written as numbers are checked without an array: the same refusals and message as
+    # per-run assays get, the first bad assay named.
+    rate, kg = np.array([1000.0, 2000.0]), np.array([100.0, 50.0])
+    for assays in ((bad, 20.0), (20.0, bad)):
+        for args in ((kg, assays[0], kg, assays[1]), (kg, np.full(2, assays[0]), kg, np.full(2, assays[1]))):
+            with pytest.raises(ExpressionError, match=f"assay {bad:g}% is outside") as info:
+                breakout_days_expr(rate, *args)
+            assert str(info.value).startswith("breakout_days: assay")
+
+
+def test_breakout_days_keeps_the_shape_of_its_widest_argument():
+    # Scalars and per-run arrays mix: the result has the broadcast shape, whatever carries it.
+    kg = np.array([100.0, 0.0, 300.0])
+    one = breakout_days_expr(5000.0, 100.0, 4.5)
+    assert np.shape(one) == () and one > 0
+    for args in ((5000.0, kg, 4.5), (np.full(3, 5000.0), 100.0, 4.5), (5000.0, 100.0, np.full(3, 4.5)),
+                 (5000.0, kg, 4.5, 10.0, 20.0)):
+        days = breakout_days_expr(*args)
+        assert days.shape == (3,)
+        for i in range(3):
+            alone = breakout_days_expr(*(np.asarray(a)[i] if np.ndim(a) else a for a in args))
+            assert days[i] == alone
+
+
+def test_breakout_days_expr_long_arrays_give_the_bits_of_short_ones():
+    # Negative capacities and stocks are counted as none with a spread zero over long arrays:
+    # the bits of the short-array computation, NaN, ±0 and infinities included.
+    edges = np.array([300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5000.0, -np.inf, 40.0])
+    rng = np.random.default_rng(2)
+    rate, leu, heu, more = (rng.choice(edges, 200) for _ in range(4))
+    long = breakout_days_expr(rate, leu, 4.5, heu, 20.0, more, 4.5)
+    short = np.concatenate([breakout_days_expr(rate[i:i + 8], leu[i:i + 8], 4.5, heu[i:i + 8], 20.0, more[i:i + 8], 4.5)
+                            for i in range(0, 200, 8)])
+    assert np.array_equal(long.view(np.int64), short.view(np.int64))

@@ -258,3 +258,33 @@ def test_breakout_days_shortcuts_give_the_reference_bits(assumptions):
             want = _breakout_days_reference(stocks, capacity, assumptions)
             assert np.shape(got) == np.shape(want), stocks
             assert np.array_equal(np.asarray(got).view(np.int64), np.asarray(want).view(np.int64)), (stocks, capacity)
+
+
+def test_spread_numbers_compare_as_the_numbers_do():
+    # A number spread over a long array (numpy's SIMD loop) gives the bits of the number itself
+    # (its one-at-a-time loop): NaN, ±0, infinities, denormals; -0.0 and 0.0 are kept apart.
+    from redline.nuclear.breakout import spread
+
+    rng = np.random.default_rng(5)
+    edges = np.array([np.nan, -np.nan, -0.0, 0.0, np.inf, -np.inf, 5e-324, -5e-324, -1.0, 27.7, 1e308])
+    for n in (1, 63, 64, 65, 1000):
+        x = rng.choice(edges, n)
+        for value in (0.0, -0.0, 27.7, np.inf, -np.inf, np.nan, 5e-324):
+            s = spread(value, x)
+            assert (np.ndim(s) == 1) == (n >= 64)
+            for f in (np.maximum, np.minimum):
+                assert np.array_equal(f(x, s).view(np.int64), f(x, value).view(np.int64)), (n, value, f)
+    assert np.signbit(spread(-0.0, np.zeros(100))).all() and not np.signbit(spread(0.0, np.zeros(100))).any()
+    assert not spread(1.0, np.zeros(100)).flags.writeable
+
+
+def test_breakout_days_long_arrays_give_the_bits_of_short_ones():
+    # Long arrays take numpy's SIMD comparisons (numbers spread over arrays); each run's days are
+    # the bits it gets computed in a short array.
+    kg = np.tile(np.array([300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5000.0, 12.0, 40.0]), 20)
+    rate = np.tile(np.array([5000.0, 5000.0, 5000.0, 5000.0, 0.0, np.inf, 5000.0, -1.0, np.nan, 300.0]), 20)[::-1]
+    for stocks in ({0.045: kg, 0.2: kg[::-1]}, {0.2: kg}, {0.95: kg, 0.0036: kg[::-1]}):
+        long = breakout_days(stocks, rate)
+        short = np.concatenate([breakout_days({a: v[i:i + 10] for a, v in stocks.items()}, rate[i:i + 10])
+                                for i in range(0, kg.size, 10)])
+        assert np.array_equal(long.view(np.int64), short.view(np.int64))

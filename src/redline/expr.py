@@ -228,6 +228,9 @@ class Expression:
     _fixed: float | None = field(default=None, repr=False, compare=False)
     _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed, broadcast
     _constant_truth: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed != 0, broadcast
+    # The last Python float the expression gave and its read-only array over the runs: the same
+    # float object again (a parameter read from the values every week) gives the same array.
+    _scalar_runs: tuple[float, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._fixed is None:
@@ -247,7 +250,7 @@ class Expression:
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
-        (read-only when it is a constant or a broadcast scalar)."""
+        (read-only when it is a constant, a number read from the values or a broadcast scalar)."""
         if self._fixed is not None:
             cached = self._constant_runs
             if cached is None or cached.shape[0] != ctx.runs:
@@ -256,6 +259,11 @@ class Expression:
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value
+        if type(value) is float:  # a number read from the values (a parameter): see _scalar_runs
+            cached = self._scalar_runs
+            if cached is None or cached[0] is not value or cached[1].shape[0] != ctx.runs:
+                cached = self._scalar_runs = (value, _read_only(np.full(ctx.runs, value)))
+            return cached[1]
         if isinstance(value, (float, int, np.floating, np.integer)):  # np.full: cheaper than broadcast_to
             return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
@@ -791,13 +799,22 @@ class _Compiler:
         key = f"{self.site}#{index}"
         vfs = [a[0] for a in args]
         sfs = [a[1] for a in args]
+        draw = _draw_with_constants(name, vfs) if _SHORTCUTS else None
 
-        def vec(ctx):
-            params = [np.asarray(f(ctx), dtype=float) for f in vfs]
-            if ctx.expected:
-                return _expected(name, params)
-            rng = ctx.rng_for(key)
-            return _draw_vector(name, rng, params, ctx.runs)
+        if draw is not None:
+            params = [_read_only(np.asarray(f.folded, dtype=float)) for f in vfs]
+
+            def vec(ctx):  # every parameter a constant: read once, the draw's fixed work done once
+                if ctx.expected:
+                    return _expected(name, params)
+                return draw(ctx.rng_for(key), ctx.runs)
+        else:
+            def vec(ctx):
+                params = [np.asarray(f(ctx), dtype=float) for f in vfs]
+                if ctx.expected:
+                    return _expected(name, params)
+                rng = ctx.rng_for(key)
+                return _draw_vector(name, rng, params, ctx.runs)
 
         def sca(ctx):
             params = [float(f(ctx)) for f in sfs]
@@ -912,13 +929,54 @@ def _expected(name: str, params):
 
 
 def _draw_vector(name: str, rng: np.random.Generator, params, runs: int) -> np.ndarray:
+    """``name``'s draws for ``runs`` runs from ``rng`` with parameters ``params`` (floats or
+    float arrays over the runs). A normal or uniform draw scales and shifts the generator's
+    array in place (a new array per call, from numpy's ``Generator`` and the engine's streams
+    alike): the same operations, in the same order, as into new arrays."""
     if name == "bernoulli":
         return (rng.random(runs) < params[0]).astype(float)
     if name == "poisson":
         return _poisson_vector(rng, params[0], runs)
     if name == "normal":
-        return params[0] + np.abs(params[1]) * rng.standard_normal(runs)
-    return params[0] + (params[1] - params[0]) * rng.random(runs)
+        return _shift_scale(rng.standard_normal(runs), params[0], np.abs(params[1]))
+    return _shift_scale(rng.random(runs), params[0], params[1] - params[0])
+
+
+def _shift_scale(x: np.ndarray, loc, scale) -> np.ndarray:
+    """``loc + scale * x``, into ``x`` (a new float array of the generator's) where the result
+    has its shape."""
+    if np.shape(loc) in ((), x.shape) and np.shape(scale) in ((), x.shape):
+        np.multiply(scale, x, out=x)
+        return np.add(loc, x, out=x)
+    return loc + scale * x
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+def _draw_with_constants(name: str, vfs) -> Callable[[Any, int], np.ndarray] | None:
+    """For a random call site whose parameters are all constants (``bernoulli(0.03)``,
+    ``normal(0, 0.03)``, ``poisson(4)``): ``draw(rng, runs)`` giving :func:`_draw_vector`'s numbers
+    with its fixed work done once, at compile time (the parameters read as arrays; the
+    normal's ``|sd|``, the uniform's width; a Poisson rate's CDF table). None otherwise."""
+    if not all(hasattr(f, "folded") for f in vfs):
+        return None
+    params = [_read_only(np.asarray(f.folded, dtype=float)) for f in vfs]
+    if name == "bernoulli":
+        p = params[0]
+        return lambda rng, runs: (rng.random(runs) < p).astype(float)
+    if name == "normal":
+        loc, scale = params[0], np.abs(params[1])
+        return lambda rng, runs: _shift_scale(rng.standard_normal(runs), loc, scale)
+    if name == "uniform":
+        low, width = params[0], params[1] - params[0]
+        return lambda rng, runs: _shift_scale(rng.random(runs), low, width)
+    lam = np.maximum(params[0], 0.0)  # what _poisson_vector does with it first
+    if not lam <= _POISSON_INVERSE_MAX:  # numpy's sampler or the normal approximation: the general way
+        return lambda rng, runs: _poisson_vector(rng, params[0], runs)
+    return _poisson_table(float(lam)).draw
 
 
 _POISSON_INVERSE_MAX = 30.0
@@ -931,9 +989,13 @@ def _poisson_vector(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     """Poisson draws for every run: a negative rate counts as 0; a NaN or infinite rate gives a
     NaN or infinite draw (the run then fails and is counted, never silently capped)."""
     lam = np.maximum(np.asarray(lam, dtype=float), 0.0)  # np.maximum keeps NaN
-    ordinary = lam <= POISSON_NORMAL_ABOVE  # false for NaN and infinity too
-    if ordinary if lam.ndim == 0 else ordinary.all():  # (a numpy bool's .all() costs microseconds)
-        return _poisson_inverse(rng, lam, runs)
+    if lam.ndim == 0:
+        if lam <= POISSON_NORMAL_ABOVE:  # false for NaN and infinity too
+            return _poisson_inverse(rng, lam, runs)
+    else:  # the largest rate, NaN if any is (one pass where comparing every rate takes two)
+        top = lam.max(initial=0.0)
+        if top <= POISSON_NORMAL_ABOVE:
+            return _poisson_inverse(rng, lam, runs, top=top)
     odd = ~np.isfinite(lam) | (lam > POISSON_NORMAL_ABOVE)
     lam_b = np.broadcast_to(lam, (runs,))
     odd_b = np.broadcast_to(odd, (runs,))
@@ -964,31 +1026,65 @@ def _poisson_draws(lam: float) -> np.ndarray:
     return draws
 
 
-def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
+class _PoissonTable:
+    """One rate's CDF table (:func:`_poisson_cdf`), the draw for each place in it
+    (:func:`_poisson_draws`) and whether zero is the likelier draw (P(0) >= 1/2)."""
+
+    __slots__ = ("cdf", "draws", "zero_at", "rare")
+
+    def __init__(self, lam: float):
+        self.cdf, self.draws = _poisson_cdf(lam), _poisson_draws(lam)
+        self.zero_at = self.cdf[0]
+        self.rare = not bool(self.zero_at < 0.5)
+
+    def draw(self, rng, runs: int) -> np.ndarray:
+        """The draws of one call of ``rng``: by the engine's streams' fused look-up
+        (:meth:`redline.escalation.common._SiteStream.inverse_cdf`, the same numbers in one pass)
+        where ``rng`` has it, else :meth:`draws_for` of its uniforms."""
+        if hasattr(rng, "inverse_cdf"):
+            return rng.inverse_cdf(self.cdf)
+        return self.draws_for(rng.random(runs))
+
+    def draws_for(self, u: np.ndarray) -> np.ndarray:
+        """The draw of each uniform in ``u``: its place in the CDF (a new float array)."""
+        if not self.rare:
+            return self.draws.take(np.searchsorted(self.cdf, u, side="left"))
+        # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
+        # the others (the same numbers, a fraction of the binary searches).
+        k = np.zeros(u.size)
+        above = (u > self.zero_at).nonzero()[0]
+        k[above] = self.draws.take(np.searchsorted(self.cdf, u[above], side="left"))
+        return k
+
+
+@functools.lru_cache(maxsize=256)
+def _poisson_table(lam: float) -> _PoissonTable:
+    """:class:`_PoissonTable` of ``lam``, built once per rate."""
+    return _PoissonTable(lam)
+
+
+def _poisson_inverse(rng: np.random.Generator, lam, runs: int, *, top: float | None = None) -> np.ndarray:
     """Poisson draws by inversion of the CDF from one uniform per run.
 
     Inversion makes the draw a monotone function of its uniform, so two strategies that give a
     site different rates still share its randomness (common random numbers; Glasserman & Yao
     1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884). Rates above
-    ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler.
+    ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler. ``top`` is ``lam.max(initial=0.0)``
+    when the caller has it (rates over the runs, none NaN).
     """
-    u = rng.random(runs)
     lam = np.asarray(lam, dtype=float)
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
-        cdf, draws = _poisson_cdf(float(lam)), _poisson_draws(float(lam))
-        if cdf[0] < 0.5:
-            return draws.take(np.searchsorted(cdf, u, side="left"))
-        # A rare event (P(0) >= 1/2): most uniforms lie at or below P(0) and draw 0; look up only
-        # the others (the same numbers, a fraction of the binary searches).
-        k = np.zeros(runs)
-        above = (u > cdf[0]).nonzero()[0]
-        k[above] = draws.take(np.searchsorted(cdf, u[above], side="left"))
-        return k
-    lam = np.broadcast_to(lam, (runs,))
-    if lam.max(initial=0.0) > _POISSON_INVERSE_MAX:
+        return _poisson_table(float(lam)).draw(rng, runs)
+    u = rng.random(runs)
+    if lam.shape != (runs,):
+        lam, top = np.broadcast_to(lam, (runs,)), None
+    if top is None:
+        top = lam.max(initial=0.0)
+    if top > _POISSON_INVERSE_MAX:
         return rng.poisson(lam).astype(float)
-    p = np.exp(-lam)
+    p = np.negative(lam)
+    np.exp(p, out=p)
     k = np.zeros(runs)
     # Walk up the CDF only for the runs whose uniform lies above P(0); most stop at 1. A run's
     # draw is 1 + the number of steps j = 1, 2, ... (at most 199) whose CDF its uniform still
@@ -997,16 +1093,21 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int) -> np.ndarray:
     # on each run as walking it alone): fewer numpy calls than cutting the walkers at each step.
     walking = (u > p).nonzero()[0]
     p, lam_a, u_a = p[walking], lam[walking], u[walking]
+    # The steps are counted in bytes (at most 199), adding each step's bools as bytes; every
+    # step's arrays are written in place (the same operations as into new arrays).
     cdf = p.copy()
-    steps = np.zeros(walking.size)
+    steps = np.zeros(walking.size, dtype=np.uint8)
+    still = np.empty(walking.size, dtype=bool)
+    still_bytes = still.view(np.uint8)
     above = walking.size > 0
     j = 0
     while above and j < 199:
         j += 1
-        p = p * lam_a / j
+        np.multiply(p, lam_a, out=p)
+        np.divide(p, j, out=p)
         cdf += p
-        still = u_a > cdf
-        steps += still
+        np.greater(u_a, cdf, out=still)
+        steps += still_bytes
         above = still.any()
     k[walking] = steps + 1.0
     return k

@@ -22,6 +22,7 @@ import numpy as np
 from redline.errors import ExpressionError
 from redline.expr import register_function
 from redline.nuclear import breakout_days, feed_per_product, swu_per_product
+from redline.nuclear.breakout import spread
 
 __all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 
@@ -49,7 +50,7 @@ def _stocks(kg_columns: list[np.ndarray], percents) -> dict[float, np.ndarray]:
         if len(columns) == 1:
             stocks[fraction] = columns[0]
         else:
-            stocks[fraction] = functools.reduce(np.add, (np.maximum(kg, 0.0) for kg in columns))
+            stocks[fraction] = functools.reduce(np.add, (np.maximum(kg, spread(0.0, kg)) for kg in columns))
     return stocks
 
 
@@ -61,19 +62,24 @@ def breakout_days_expr(swu_per_year, *stock_args):
     """
     if len(stock_args) % 2:
         raise ExpressionError("breakout_days takes swu_per_year then (kg, assay_percent) pairs")
-    rate = np.maximum(np.asarray(swu_per_year, dtype=float), 0.0)
+    rate = np.asarray(swu_per_year, dtype=float)
+    rate = np.maximum(rate, spread(0.0, rate))  # the same bits as with the number 0.0, faster
     kgs = [np.asarray(kg, dtype=float) for kg in stock_args[0::2]]
     assays = [np.asarray(a, dtype=float) for a in stock_args[1::2]]
-    shape = np.broadcast_shapes(rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays))
+    shapes = {rate.shape, *(k.shape for k in kgs), *(a.shape for a in assays if a.ndim)}
+    shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
     if not kgs:
         return breakout_days({}, rate)
     rate_b = _flat(rate, shape)
     kg_b = [_flat(k, shape) for k in kgs]
-    if all(np.ndim(a) == 0 for a in assays):
+    if all(a.ndim == 0 for a in assays):
         # The usual case, assays written as numbers: one assay set for every run (no grouping).
         percents = [float(a) for a in assays]
-        _check_assays(np.array(percents))
-        return breakout_days(_stocks(kg_b, percents), rate_b).reshape(shape)
+        for percent in percents:  # as _check_assays, without an array
+            if not 0.0 < percent < 100.0:
+                raise ExpressionError(f"breakout_days: assay {percent:g}% is outside (0, 100)")
+        days = breakout_days(_stocks(kg_b, percents), rate_b)
+        return days if days.shape == shape else days.reshape(shape)
     table = np.stack([np.broadcast_to(a, shape).ravel() for a in assays], axis=1)  # (n, pairs)
     _check_assays(table)
     if (table == table[:1]).all():  # per-run arrays that happen to agree: np.unique sorts rows

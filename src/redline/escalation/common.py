@@ -13,7 +13,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import ndtri
 
-from redline import __version__, bargaining
+from redline import __version__, bargaining, native
 from redline.budget import check_seed
 from redline.errors import ParameterError, did_you_mean
 from redline.expr import parse, site_seed_key
@@ -188,38 +188,67 @@ class _SiteStream:
         self.site = site
         self.owner = owner
 
-    def _doubles(self) -> np.ndarray:
+    def _hashes(self, shift: float) -> np.ndarray:
         """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
-        fraction; a new array, may be empty)."""
+        fraction), minus ``shift``: a new array, may be empty."""
+        call = self._next_call()
+        return np.empty(0) if call is None else self._hashed(call, shift)
+
+    def _next_call(self) -> tuple[np.ndarray | None, int, int] | None:
+        """Move the site's counter on; the positions read (None: all runs), their number and
+        the call's key, or None for a call that reads no position."""
         subset = self.owner.subset
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
-            return np.empty(0)
-        key = self.site.next_call_key()
+            return None
+        return subset, self.owner.runs if subset is None else subset.size, self.site.next_call_key()
+
+    def _hashed(self, call, shift: float) -> np.ndarray:
+        """:meth:`_hashes` of a call: one compiled pass (:func:`redline.native.hash_uniforms`)
+        where available, else the numpy passes below, which give the same bits."""
+        subset, n, key = call
         streams = self.site.streams
+        base = (streams.origin + key) & _MASK  # GOLDEN * (first + 1) + key
+        fast = native.hash_uniforms(subset, n, base, shift)
+        if fast is not None:
+            return fast
         if subset is None:
             x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
-        else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
+        else:  # GOLDEN * position + base: cheaper than offsets.take(subset)
             positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
             x = np.multiply(positions, _GOLDEN_0D)
-            np.add(x, np.array((streams.origin + key) & _MASK, dtype=np.uint64), out=x)
+            np.add(x, np.array(base, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
-        return _fraction_bits(_mix_in_place(x, scratch), scratch)
+        u = _fraction_bits(_mix_in_place(x, scratch), scratch)
+        return np.subtract(u, shift, out=u)
+
+    def inverse_cdf(self, cdf: np.ndarray) -> np.ndarray:
+        """Draws by inversion of a tabulated CDF from this call's uniforms ``u`` (those
+        :meth:`random` would give): the first ``k`` with ``cdf[k] >= u``, at most the table's
+        last index, as doubles. ``cdf``: non-decreasing, no NaN, not empty. One compiled pass
+        where available (:func:`redline.native.table_draws`: hash and look-up together)."""
+        call = self._next_call()
+        if call is None:
+            return np.empty(0)
+        subset, n, key = call
+        fast = native.table_draws(subset, n, (self.site.streams.origin + key) & _MASK, cdf)
+        if fast is not None:
+            return fast
+        u = self._hashed(call, 1.0)
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
 
     def random(self, size: int) -> np.ndarray:
         """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
         minus 1 (multiples of 2**-52; Vigna, "xoshiro / xoroshiro generators and the PRNG shootout",
         prng.di.unimi.it, section "Generating uniform doubles in the unit interval")."""
-        u = self._doubles()
-        return np.subtract(u, 1.0, out=u)
+        return self._hashes(1.0)
 
     def standard_normal(self, size: int) -> np.ndarray:
         """Standard normals by inversion, ``ndtri(u)`` of a uniform on the open interval (0, 1)
         (the same 52 bits, centred: ``(2k + 1) * 2**-53``): a monotone function of its uniform, so
         a normal draw shares its randomness across strategies that scale it (common random
         numbers; Glasserman & Yao 1992, Management Science 38(6), doi:10.1287/mnsc.38.6.884)."""
-        z = self._doubles()
-        np.subtract(z, 1.0 - 2.0**-53, out=z)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
+        z = self._hashes(1.0 - 2.0**-53)  # exact: 1 + k 2**-52 - (1 - 2**-53) = (2k + 1) 2**-53
         return ndtri(z, out=z)
 
     def poisson(self, lam) -> np.ndarray:
@@ -373,22 +402,83 @@ def bounds_clipper(program: Program, name: str) -> Callable[[np.ndarray], np.nda
     if lo is not None and hi is not None:
         return partial(_clip_between, lo, hi)
     if lo is not None:
-        return partial(_clip_by, np.maximum, lo)
+        return partial(_clip_by, np.maximum, _Bound(lo))
     if hi is not None:
-        return partial(_clip_by, np.minimum, hi)
+        return partial(_clip_by, np.minimum, _Bound(hi))
     return _unbounded
+
+
+def bounds_setter(program: Program, name: str) -> Callable[[Any], np.ndarray]:
+    """The function that gives ``values`` within variable ``name``'s bounds as a new array,
+    leaving ``values`` as it is (a ``set`` may give an array someone else holds): the clip of
+    :func:`bounds_clipper` on a copy, without the copy where the clip makes a new array anyway
+    (a bound compared with ``np.maximum``/``np.minimum``, a boolean made 0 or 1)."""
+    clip = bounds_clipper(program, name)
+    if clip is _as_boolean:
+        return _as_boolean
+    if isinstance(clip, partial) and clip.func is _clip_by:
+        return partial(_bounded_copy, *clip.args)
+    return partial(_clip_copy, clip)
+
+
+def _bounded_copy(bound_function, bound: _Bound, values) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    return bound_function(values, bound.like(values))
+
+
+def _clip_copy(clip, values) -> np.ndarray:
+    return clip(np.array(values, dtype=float))
 
 
 def _as_boolean(values) -> np.ndarray:
     return (np.asarray(values) != 0).astype(float)
 
 
+_SPREAD_FROM = 64
+"""From this many values up, a bound is compared as an array of it (see :class:`_Bound`), and
+:func:`_clip_between` first asks whether anything lies outside."""
+
+
 def _clip_between(lo: float, hi: float, values) -> np.ndarray:
-    return np.clip(values, lo, hi, out=values if _owned(values) else None)
+    """``np.clip(values, lo, hi)``, in place when the array is its own. A float array whose least
+    and greatest values lie within the bounds is returned as it is: clipping leaves such values
+    as they are, bit for bit (``-0.0`` within ``[0, 1]`` stays ``-0.0``), and two reductions cost
+    less than the clip; a NaN fails both comparisons and is clipped as before."""
+    own = _owned(values)
+    if own and values.shape[0] >= _SPREAD_FROM and \
+            lo <= np.minimum.reduce(values) and np.maximum.reduce(values) <= hi:
+        return values
+    return np.clip(values, lo, hi, out=values if own else None)
 
 
-def _clip_by(bound_function, bound: float, values) -> np.ndarray:
-    return bound_function(values, bound, out=values if _owned(values) else None)
+class _Bound:
+    """A lower or upper bound, with a contiguous read-only array of it at hand: numpy compares
+    two contiguous arrays with SIMD instructions but an array and a number one element at a
+    time (the same results, bit for bit, NaN and ±0 included)."""
+
+    __slots__ = ("value", "spread")
+
+    def __init__(self, value: float):
+        self.value = value
+        self.spread = np.empty(0)
+
+    def like(self, values):
+        """The bound as an array of ``values``' length (a 1-D float array of at least
+        :data:`_SPREAD_FROM` values), else as a number."""
+        if not (isinstance(values, np.ndarray) and values.ndim == 1 and values.shape[0] >= _SPREAD_FROM
+                and values.dtype == np.float64):
+            return self.value
+        n = values.shape[0]
+        spread = self.spread
+        if spread.shape[0] < n:  # grown when a longer array comes (shared: never written)
+            spread = np.full(n, self.value)
+            spread.setflags(write=False)
+            self.spread = spread
+        return spread[:n]
+
+
+def _clip_by(bound_function, bound: _Bound, values) -> np.ndarray:
+    return bound_function(values, bound.like(values), out=values if _owned(values) else None)
 
 
 def _unbounded(values):
@@ -592,29 +682,6 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _expressions(node, seen=None):
-    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples)."""
-    from dataclasses import fields, is_dataclass
-
-    from redline.expr import Expression
-
-    seen = set() if seen is None else seen
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, Expression):
-        yield node
-    elif isinstance(node, dict):
-        for value in node.values():
-            yield from _expressions(value, seen)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            yield from _expressions(value, seen)
-    elif is_dataclass(node) and not isinstance(node, type):
-        for f in fields(node):
-            yield from _expressions(getattr(node, f.name), seen)
-
-
 def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
     """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
 
@@ -623,7 +690,7 @@ def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: boo
     every run (twice while the blocks are joined).
     """
     block = min(runs, BLOCK_RUNS)
-    window_weeks = sum(e.window_weeks for e in _expressions(program))
+    window_weeks = sum(e.window_weeks for e in program.expressions())
     window_weeks += sum(e.window_weeks for _, e, _ in setup.probes or ())
     attributed = sum(e.attributed is not None for a in program.actions.values() for e in a.effects)
     n_vars, n_out, n_red, n_act = (len(program.variables), len(program.outcomes), len(program.red_lines),

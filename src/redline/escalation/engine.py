@@ -44,6 +44,7 @@ from redline.escalation.common import (
     block_parameters,
     block_streams,
     bounds_clipper,
+    bounds_setter,
     collective_positions,
     expected_mode,
 )
@@ -101,7 +102,13 @@ changed in place: :meth:`_Block.unshared` is never true)."""
 def _at(amount, which: np.ndarray):
     """An effect's amount for the rows picked by mask ``which``: one value per row, or a number
     that stands for every row (numpy broadcasts it, so the sums are the same)."""
-    return amount[which] if np.ndim(amount) else amount
+    return amount[which] if _per_row(amount) else amount
+
+
+def _per_row(value) -> bool:
+    """Whether ``value`` holds one value per run (an array with a dimension), not one number:
+    ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
+    return isinstance(value, np.ndarray) and value.ndim != 0
 
 
 class _IdleCost:
@@ -215,6 +222,8 @@ class _Block:
             "failed": np.zeros(runs, dtype=bool),
         }
         self.values: dict[str, np.ndarray | float] = {}
+        self.shared_rows: np.ndarray | None = None  # see :meth:`row_context`
+        self.shared_context: ex.EvalContext | None = None
         self._zeros: np.ndarray | None = None
         self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
@@ -239,8 +248,9 @@ class _Block:
         self.relevant = relevant_red_lines(program)
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
-        # each decision, with whether an input draws or keeps windows (then evaluated every week)
-        self.decisions = [(d, any(e.stateful for e in (*d.positions, *d.saliences, *d.capabilities)))
+        self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
+        # each decision, with its inputs that draw or keep windows (then evaluated every week)
+        self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
         self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
         self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
@@ -392,7 +402,7 @@ class _Block:
                 scheduled = forced.get((actor, plan.track))
                 if scheduled is not None or plan.never_chosen:
                     for e in plan.moving:
-                        e.evaluate(self.ctx)  # draws or keeps windows: evaluated every week
+                        self.pass_unread(e)  # draws or keeps windows, read by no run
                     self.draw(plan.site, _NO_ROWS)
                     for aid in plan.action_ids:
                         taken[aid] = self.nobody()
@@ -471,7 +481,7 @@ class _Block:
             lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
             weight = rules.logit_weights(lam, utilities)[0]
         everywhere = ok is self.alive and everyone
-        if np.ndim(weight) == 0:  # the same number in every run: it weighs where available, if above 0
+        if not _per_row(weight):  # the same number in every run: it weighs where available, if above 0
             choosing = ok if weight > 0 else self.nobody()
         else:
             choosing = weight > 0 if everywhere else ok & (weight > 0)
@@ -608,7 +618,8 @@ class _Block:
         if e.constant is not None and 0.0 <= e.constant <= 1.0:
             return True
         values = np.asarray(values)
-        if values.size and values.min() >= 0.0 and values.max() <= 1.0:  # NaN fails both: counted below
+        # NaN fails both comparisons: counted below (ufunc reductions: no Python-level wrapper)
+        if values.size and np.minimum.reduce(values, axis=None) >= 0.0 and np.maximum.reduce(values, axis=None) <= 1.0:
             return True
         if callable(where):
             where = where()
@@ -797,8 +808,7 @@ class _Block:
         """The working runs (increasing) that took each action, from masks ``taken``; the shared
         :meth:`nobody` mask of an action no run could take is not read."""
         nobody = self._nobody
-        return {aid: _NO_ROWS if mask is nobody or not mask.any() else mask.nonzero()[0]
-                for aid, mask in taken.items()}
+        return {aid: _NO_ROWS if mask is nobody else mask.nonzero()[0] for aid, mask in taken.items()}
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
@@ -824,6 +834,10 @@ class _Block:
                 moved.add(aid)
                 if action.levels:
                     self.set_level(action, levels[aid] if levels and aid in levels else 0)
+                # Nothing changes the values while the action's amounts and attribution
+                # probability are computed: their evaluations for ``rows`` share one row context
+                # (each variable is cut to the rows once).
+                self.shared_rows, self.shared_context = rows, None
                 try:
                     # A constant amount stays a number: numpy broadcasts it over the rows.
                     amounts = [eff.value.constant if eff.value.constant is not None else
@@ -832,6 +846,7 @@ class _Block:
                         changes.append((eff.var, eff.op, rows, amount))
                     self.attribute(action, amounts, rows, week, changes)
                 finally:
+                    self.shared_rows = self.shared_context = None
                     self.clear_level(action)
         finally:
             ctx.commit = True
@@ -841,7 +856,7 @@ class _Block:
                 new = written.get(var)
                 if new is None:
                     new = written[var] = self.copy_of(var)
-                new[rows] = self.updated(var, op, new[rows], amount)
+                new[rows] = self.updated_own(var, op, new[rows], amount)
         self.values.update(written)
         return moved
 
@@ -861,6 +876,16 @@ class _Block:
                 self.draw(idle.attribution_site, _NO_ROWS)
         finally:
             self.clear_level(action)
+
+    def pass_unread(self, e: ex.Expression) -> None:
+        """A week in which ``e``'s value is read by no run: an expression with windows is still
+        evaluated for every run (they stay current), and one that draws moves its random call
+        sites on as an evaluation does, without drawing (:meth:`evaluate_rows` for no run: a
+        run's numbers depend on its site, call and run alone, see :class:`block_streams`)."""
+        if e.windows:
+            e.evaluate(self.ctx)
+        elif e.random:
+            self.evaluate_rows(e, _NO_ROWS)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
@@ -893,7 +918,18 @@ class _Block:
         return e.evaluate(self.row_context(rows))
 
     def row_context(self, rows: np.ndarray) -> ex.EvalContext:
-        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`)."""
+        """An evaluation context for the working runs ``rows`` only (see :meth:`evaluate_rows`);
+        the one :meth:`apply_actions` shares among an action's evaluations when ``rows`` are
+        that action's runs (:attr:`shared_rows`)."""
+        if rows is self.shared_rows:
+            sub = self.shared_context
+            if sub is None:
+                sub = self.shared_context = self.new_row_context(rows)
+            return sub
+        return self.new_row_context(rows)
+
+    def new_row_context(self, rows: np.ndarray) -> ex.EvalContext:
+        """A new evaluation context for the working runs ``rows`` only."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
         sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
@@ -908,7 +944,14 @@ class _Block:
     def updated(self, var: str, op: str, old, amount) -> np.ndarray:
         """``var``'s value after an ``add`` of ``amount`` to ``old`` (or a ``set`` to it), within its
         bounds: a new array, ``old`` is left as it is."""
-        return self.clip[var](old + amount if op == "add" else np.array(amount, dtype=float))
+        return self.clip[var](old + amount) if op == "add" else self.set_clip[var](amount)
+
+    def updated_own(self, var: str, op: str, own: np.ndarray, amount) -> np.ndarray:
+        """:meth:`updated` for ``own``, a float array the caller owns and gives up (values cut
+        from a variable, say): an ``add`` is made in it (the same sums, without a new array)."""
+        if op == "add":
+            return self.clip[var](np.add(own, amount, out=own))
+        return self.updated(var, op, own, amount)
 
     def unshared(self, var: str) -> bool:
         """Whether nothing but :attr:`values` holds ``var``'s array, once :meth:`check_finite`'s
@@ -944,8 +987,12 @@ class _Block:
             for eff, amt in attributed:
                 changes.append((eff.attributed, "add", rows, amt))
             return
-        prob = self.evaluate_rows(action.attribution_probability, rows)
-        self.note_clipped(action.attribution_probability, prob, True)
+        e = action.attribution_probability
+        if e.constant is not None and 0.0 <= e.constant <= 1.0:
+            prob = e.constant  # a number in [0, 1]: each draw is compared with it, nothing to count
+        else:
+            prob = self.evaluate_rows(e, rows)
+            self.note_clipped(e, prob, True)
         hit = self.draw(f"attribution:{action.id}", rows) < prob
         if not attributed:
             return
@@ -1013,7 +1060,7 @@ class _Block:
                     if ended is None:
                         ended = self.ended()
                     due[ended] = 0.0  # ended runs take nothing (the slot is emptied below)
-                    self.values[eff.attributed] = self.updated(eff.attributed, "add", self.values[eff.attributed], due)
+                    self.values[eff.attributed] = self.updated_own(eff.attributed, "add", self.copy_of(eff.attributed), due)
                     buf[slot, k] = 0.0
                 k += 1
 
@@ -1054,16 +1101,15 @@ class _Block:
                         self.values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
-        """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; inputs
-        with windows or random draws are evaluated every week (windows stay current, streams
-        aligned), the others only when the model runs."""
-        for d, inputs_move in self.decisions:
-            due = week % d.every_weeks == 0 or week == 1
-            if not due and not inputs_move:
-                continue  # nothing to keep current: the inputs are read only when the model runs
-            inputs = self.decision_inputs(d)
-            if not due:
+        """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; in the
+        other weeks an input with windows is evaluated (windows stay current) and one that draws
+        moves its random call sites on (:meth:`pass_unread`), the others are not read."""
+        for d, moving in self.decisions:
+            if not (week % d.every_weeks == 0 or week == 1):  # not due: the inputs are not read
+                for e in moving:
+                    self.pass_unread(e)
                 continue
+            inputs = self.decision_inputs(d)
             live = self.alive
             if not live.any():
                 continue
@@ -1093,10 +1139,11 @@ class _Block:
         ctx = self.ctx
         for rl in self.p.red_lines:
             cond = rl.condition.evaluate_truth(ctx)
-            # A credibility that draws or keeps windows is evaluated every week (aligned streams,
-            # current windows); any other only where the red line fires (elementwise: same values).
-            moving = rl.credibility.stateful
-            cred = rl.credibility.evaluate(ctx) if moving else None
+            # A credibility with windows is evaluated for every run every week (current windows);
+            # any other only where the red line fires (elementwise: the same values; one that
+            # draws computes those runs' draws, its sites moving on by a call either way).
+            cred_e = rl.credibility
+            cred = cred_e.evaluate(ctx) if cred_e.windows else None
             trigger = cond & self.alive
             may_fire = self.can_fire(rl)
             if may_fire is not True:  # spent or resting in some runs
@@ -1105,13 +1152,15 @@ class _Block:
             # Both streams move on by a block every week (aligned streams), read only where needed.
             draw = self.draw(f"red_line:{rl.id}", fired)
             if not fired.size:  # nothing fires: no record changes
+                if cred is None:
+                    self.pass_unread(cred_e)
                 if len(rl.responses) > 1:
                     self.draw(f"response:{rl.id}", fired)
                 continue
-            cred = cred[fired] if moving else self.evaluate_rows(rl.credibility, fired)
+            cred = cred[fired] if cred is not None else self.evaluate_rows(cred_e, fired)
             carried = fired[draw < cred]  # the runs where the owner enforces it
             pick = self.draw(f"response:{rl.id}", carried) if len(rl.responses) > 1 else None
-            self.note_clipped(rl.credibility, cred, True)  # cred: the fired runs' values
+            self.note_clipped(cred_e, cred, True)  # cred: the fired runs' values
             self.record_firing(rl, fired, carried, week)
             if carried.size:
                 self.respond(rl, carried, pick, week)
@@ -1203,12 +1252,10 @@ class _Block:
         ctx = self.ctx
         ending = []
         for o in self.p.outcomes:
-            off_week = o.week is not None and o.week != week
-            if off_week and not o.condition.stateful:
+            if o.week is not None and o.week != week:  # not its week: nothing is recorded
+                self.pass_unread(o.condition)
                 continue
-            cond = o.condition.evaluate_truth(ctx)  # windows stay current, streams aligned
-            if off_week:
-                continue
+            cond = o.condition.evaluate_truth(ctx)
             first_week = self.outcome_week[o.id]  # the block's own record: written in place
             first = (cond & self.alive & np.isnan(first_week)).nonzero()[0]
             if not first.size:  # no run reaches it this week: its records stay as they are

@@ -508,9 +508,14 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
         if not 0.0 < x < 1.0:
             raise ParameterError(f"stock assay must be between 0 and 100%, got {100 * x:g}%")
     rate = np.asarray(swu_per_year, dtype=float)
-    eff = np.asarray(a.efficiency if efficiency is None else efficiency, dtype=float)
-    shape = np.broadcast_shapes(rate.shape, eff.shape, *(c.shape for c in columns))
-    per_day = np.broadcast_to(rate * eff / DAYS_PER_YEAR, shape)  # gives the result its shape
+    if efficiency is None and a.efficiency == 1.0:
+        per_day = rate / DAYS_PER_YEAR  # rate * 1.0 is rate, bit for bit: one pass fewer
+    else:
+        per_day = rate * np.asarray(a.efficiency if efficiency is None else efficiency, dtype=float) / DAYS_PER_YEAR
+    shapes = {np.shape(per_day), *(c.shape for c in columns)}
+    shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes)
+    if np.shape(per_day) != shape:
+        per_day = np.broadcast_to(per_day, shape)  # gives the result its shape
 
     # need, swu and enriched start as scalars (the same numbers as full arrays of them, without
     # allocating three arrays a call) and become arrays at the first stock route. swu starts
@@ -523,7 +528,11 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     routes = _routes(tuple(col_assays), sq.assay, a)
     natural = any(i < 0 for i, _ in routes)
     for k, (i, r) in enumerate(routes):
-        take = need if i < 0 else np.minimum(np.maximum(columns[i], 0.0) * r.product_per_kg_feed, need)
+        if i >= 0:
+            kg = columns[i]
+            take = np.minimum(np.maximum(kg, spread(0.0, kg)) * r.product_per_kg_feed, spread(need, kg))
+        else:
+            take = need
         if r.swu_per_kg_product > 0:
             swu = take * r.swu_per_kg_product if swu is None else swu + take * r.swu_per_kg_product
         if r.tails_assay is not None:
@@ -543,6 +552,31 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
         # NaN stock, and neither is above tol. Every run makes its SQ; no test needed.
         return days
     return np.where(need > tol, np.inf, days)
+
+
+_SPREAD_FROM = 64
+"""From this many values up, :func:`spread` gives a number as an array."""
+
+_spreads: dict[str, np.ndarray] = {}  # float.hex(value) -> read-only array of it (grown on demand)
+
+
+def spread(value, like):
+    """``value`` (a number) as a read-only array of ``like``'s length when ``like`` is a 1-D float
+    array of at least :data:`_SPREAD_FROM` values, else ``value`` itself: numpy's ``maximum``
+    and ``minimum`` compare two contiguous arrays with SIMD instructions but an array and a
+    number one element at a time, with the same results bit for bit (NaN, ±0 and infinities
+    included). Arrays are kept per value (its bits: ``-0.0`` is not ``0.0``) and shared."""
+    if not (type(like) is np.ndarray and like.ndim == 1 and like.shape[0] >= _SPREAD_FROM
+            and like.dtype == np.float64 and type(value) in (float, np.float64)):
+        return value
+    n = like.shape[0]
+    key = float(value).hex()
+    values = _spreads.get(key)
+    if values is None or values.shape[0] < n:
+        values = np.full(n, value)
+        values.setflags(write=False)
+        _spreads[key] = values
+    return values[:n]
 
 
 @functools.lru_cache(maxsize=None)
