@@ -10,7 +10,8 @@ the same process, interleaved with the workload, because these machines are shar
 
 Prints the best time, run-weeks per second, the ratio to the unit (goal <= 4), and with
 ``--profile`` the top of a cProfile of one run (by own time) and the engine's time per phase of
-the week. Asserts nothing.
+the week. Asserts nothing. ``REDLINE_NATIVE=0`` times the numpy code alone (no compiled
+kernels; the same numbers).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redline import escalation
+from redline import escalation, native
 from redline.escalation import engine
 from redline.scenario import load_scenario
 
@@ -99,6 +100,10 @@ def main() -> None:
     strategies = dict(s.split("=", 1) for s in (args.strategy or ["iran=slow_drip"]))
     kwargs = dict(runs=args.runs, horizon=args.horizon, seed=1, strategies=strategies)
     print(f"machine: {machine()}")
+    started = time.perf_counter()
+    on = native.enabled()  # compiled once per process; escalation.run does it before its clock starts
+    print(f"compiled kernels (redline.native): " + (f"on, built in {time.perf_counter() - started:.3f} s "
+          "(llvmlite import and compilation, once per process)" if on else "off (numpy code only)"))
     escalation.run(scenario, **{**kwargs, "runs": 200})  # warm-up: imports, caches
     best, unit = float("inf"), float("inf")
     for _ in range(args.repeats):  # interleaved, so a burst of load hits both alike

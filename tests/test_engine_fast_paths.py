@@ -7,6 +7,7 @@ import pytest
 from redline import escalation
 from redline.escalation import common, engine
 from redline.scenario import load_scenario, scenario_from_dict
+from redline.scenario.compile import expressions_in
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +189,7 @@ def test_an_action_s_shared_evaluations_give_the_numbers_of_separate_ones(monkey
 
 
 def _expressions_by_recursion(node, seen):
-    """The walk ``common._expressions`` replaced (recursive generators, ``dataclasses.fields``
+    """The walk ``expressions_in`` replaced (recursive generators, ``dataclasses.fields``
     per part): the specification of which expressions it finds and in which order."""
     import dataclasses
 
@@ -221,8 +222,9 @@ def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(examp
 
     program = example.program
     want = [id(e) for e in _expressions_by_recursion(program, set())]
-    got = [id(e) for e in common._expressions(program)]
+    got = [id(e) for e in expressions_in(program)]
     assert got == want and len(got) > 20
+    assert [id(e) for e in program.expressions()] == want and program.expressions() is program.expressions()
 
     a, b, c = (parse(t, names={"x"}, site=t) for t in ("x + 1", "sum(x, last=3)", "x > 0"))
 
@@ -235,8 +237,8 @@ def test_expressions_walk_finds_what_the_recursive_walk_found_in_its_order(examp
     shared = [b, a]
     node = {"k": Part(Pair(c, shared), {"z": shared}), "cls": Part, "m": collections.OrderedDict(q=[a, "s", 1.0]),
             "arr": np.zeros(3), "t": (None, Part(b, c))}
-    assert [id(e) for e in common._expressions(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
-    assert [e.text for e in common._expressions(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]
+    assert [id(e) for e in expressions_in(node)] == [id(e) for e in _expressions_by_recursion(node, set())]
+    assert [e.text for e in expressions_in(node)] == ["x > 0", "sum(x, last=3)", "x + 1"]
 
 
 def _every_run(self, e):

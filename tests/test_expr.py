@@ -579,3 +579,28 @@ def test_poisson_table_draws_for_its_rate_what_the_lookup_did():
         want = np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
         assert table.rare == (cdf[0] >= 0.5) and np.array_equal(table.draws_for(u), want)
         assert table.draws_for(np.zeros(0)).shape == (0,)
+
+
+def test_a_number_read_from_the_values_gives_one_read_only_array_while_it_is_the_same_number():
+    """An expression whose value is a Python float read from the values (a parameter) gives
+    the float over the runs, read-only, the same array while the same number is read; a new
+    number, another number of runs, NaN and -0.0 give their own arrays with their own bits."""
+    e = ex.parse("rate", names={"rate"}, site="r")
+    ctx = ex.EvalContext({"rate": 0.25}, 5, None)
+    first = e.evaluate(ctx)
+    assert first.tolist() == [0.25] * 5 and not first.flags.writeable
+    with pytest.raises(ValueError):
+        first[0] = 1.0
+    assert e.evaluate(ctx) is first
+    for value, runs in ((0.5, 5), (0.5, 3), (-0.0, 3), (np.nan, 3), (float("inf"), 0), (0.25, 5)):
+        ctx.values["rate"], ctx.runs = value, runs
+        got = e.evaluate(ctx)
+        assert np.array_equal(_bits(got), _bits(np.full(runs, value))) and got.shape == (runs,)
+        assert e.evaluate(ctx) is got and not got.flags.writeable
+    assert np.array_equal(_bits(e.evaluate(ctx)), _bits(first))
+    # an arithmetic node's number and an array are not cached: new values every call
+    ctx.values["rate"] = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert e.evaluate(ctx) is ctx.values["rate"]
+    twice = ex.parse("rate * 2", names={"rate"}, site="r")
+    ctx.values["rate"] = 0.5
+    assert twice.evaluate(ctx).tolist() == [1.0] * 5

@@ -103,3 +103,46 @@ def test_redline_native_0_switches_the_kernels_off():
     env = dict(os.environ, REDLINE_NATIVE="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "None"]
+
+
+@pytest.mark.parametrize("cdf", [
+    pytest.param(None, id="poisson tables"),
+    pytest.param(np.array([0.25]), id="one entry"),
+    pytest.param(np.array([0.1, 0.1, 0.5, 0.5, 0.9]), id="ties, and uniforms past the end"),
+    pytest.param(np.array([0.0, 0.0, 1.0]), id="zeros first"),
+    pytest.param("ties", id="entries equal to uniforms drawn"),
+])
+@pytest.mark.parametrize("subset", [None, np.arange(0, 3_000, 5), np.array([], dtype=np.int64)])
+def test_inverse_cdf_equals_numpy_lookup_bit_for_bit(numpy_only, cdf, subset):
+    from redline import expr as ex
+
+    def uniforms(calls=1):
+        streams = block_streams(np.random.SeedSequence(8), 1, 3_000)
+        streams.subset = subset
+        return [streams.get("p").random(0) for _ in range(calls)][-1]
+
+    if isinstance(cdf, str):  # ties: some uniforms of the call sit exactly on table entries
+        cdf = np.sort(np.concatenate([uniforms()[:6], [0.5, 0.999]]))
+    tables = [ex._poisson_cdf(lam) for lam in (0.01, 0.7, 4.0, 30.0)] if cdf is None else [cdf]
+
+    def look_up():
+        streams = block_streams(np.random.SeedSequence(8), 1, 3_000)
+        streams.subset = subset
+        return [streams.get("p").inverse_cdf(t) for t in tables] + [streams.get("p").random(0)]
+
+    fast = look_up()
+    numpy_only()
+    spec = look_up()
+    for f, s in zip(fast, spec):
+        assert f.dtype == np.float64 and np.array_equal(f, s)
+    for call, (t, f) in enumerate(zip(tables, fast), 1):  # the look-up of the uniforms random() gives
+        want = np.minimum(np.searchsorted(t, uniforms(call), side="left"), t.size - 1)
+        assert np.array_equal(f, want)
+
+
+def test_poisson_draws_by_table_keep_their_distribution():
+    from redline import expr as ex
+
+    streams = block_streams(np.random.SeedSequence(2), 0, 200_000)
+    draws = streams.get("p").inverse_cdf(ex._poisson_cdf(3.0))
+    assert abs(draws.mean() - 3.0) < 0.02 and abs(draws.var() - 3.0) < 0.05

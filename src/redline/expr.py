@@ -228,6 +228,9 @@ class Expression:
     _fixed: float | None = field(default=None, repr=False, compare=False)
     _constant_runs: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed, broadcast
     _constant_truth: np.ndarray | None = field(default=None, repr=False, compare=False)  # _fixed != 0, broadcast
+    # The last Python float the expression gave and its read-only array over the runs: the same
+    # float object again (a parameter read from the values every week) gives the same array.
+    _scalar_runs: tuple[float, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._fixed is None:
@@ -247,7 +250,7 @@ class Expression:
 
     def evaluate(self, ctx: EvalContext) -> np.ndarray:
         """Evaluate over all runs of ``ctx``; always returns a float array of shape (runs,)
-        (read-only when it is a constant or a broadcast scalar)."""
+        (read-only when it is a constant, a number read from the values or a broadcast scalar)."""
         if self._fixed is not None:
             cached = self._constant_runs
             if cached is None or cached.shape[0] != ctx.runs:
@@ -256,6 +259,11 @@ class Expression:
         value = self._vector(ctx)
         if type(value) is np.ndarray and value.shape == (ctx.runs,) and value.dtype == np.float64:
             return value
+        if type(value) is float:  # a number read from the values (a parameter): see _scalar_runs
+            cached = self._scalar_runs
+            if cached is None or cached[0] is not value or cached[1].shape[0] != ctx.runs:
+                cached = self._scalar_runs = (value, _read_only(np.full(ctx.runs, value)))
+            return cached[1]
         if isinstance(value, (float, int, np.floating, np.integer)):  # np.full: cheaper than broadcast_to
             return np.full(ctx.runs, float(value))
         return np.broadcast_to(np.asarray(value, dtype=float), (ctx.runs,))
@@ -968,8 +976,7 @@ def _draw_with_constants(name: str, vfs) -> Callable[[Any, int], np.ndarray] | N
     lam = np.maximum(params[0], 0.0)  # what _poisson_vector does with it first
     if not lam <= _POISSON_INVERSE_MAX:  # numpy's sampler or the normal approximation: the general way
         return lambda rng, runs: _poisson_vector(rng, params[0], runs)
-    table = _poisson_table(float(lam))
-    return lambda rng, runs: table.draws_for(rng.random(runs))
+    return _poisson_table(float(lam)).draw
 
 
 _POISSON_INVERSE_MAX = 30.0
@@ -1030,6 +1037,14 @@ class _PoissonTable:
         self.zero_at = self.cdf[0]
         self.rare = not bool(self.zero_at < 0.5)
 
+    def draw(self, rng, runs: int) -> np.ndarray:
+        """The draws of one call of ``rng``: by the engine's streams' fused look-up
+        (:meth:`redline.escalation.common._SiteStream.inverse_cdf`, the same numbers in one pass)
+        where ``rng`` has it, else :meth:`draws_for` of its uniforms."""
+        if hasattr(rng, "inverse_cdf"):
+            return rng.inverse_cdf(self.cdf)
+        return self.draws_for(rng.random(runs))
+
     def draws_for(self, u: np.ndarray) -> np.ndarray:
         """The draw of each uniform in ``u``: its place in the CDF (a new float array)."""
         if not self.rare:
@@ -1057,11 +1072,11 @@ def _poisson_inverse(rng: np.random.Generator, lam, runs: int, *, top: float | N
     ``_POISSON_INVERSE_MAX`` fall back to numpy's sampler. ``top`` is ``lam.max(initial=0.0)``
     when the caller has it (rates over the runs, none NaN).
     """
-    u = rng.random(runs)
     lam = np.asarray(lam, dtype=float)
     if lam.ndim == 0 and lam <= _POISSON_INVERSE_MAX:
         # One rate for every run: look every uniform up in the rate's tabulated CDF.
-        return _poisson_table(float(lam)).draws_for(u)
+        return _poisson_table(float(lam)).draw(rng, runs)
+    u = rng.random(runs)
     if lam.shape != (runs,):
         lam, top = np.broadcast_to(lam, (runs,)), None
     if top is None:

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["enabled", "hash_uniforms"]
+__all__ = ["enabled", "hash_uniforms", "table_draws"]
 
 _lock = threading.Lock()
 _kernels: dict[str, Callable] | None = None
@@ -64,6 +64,27 @@ def hash_uniforms(positions: np.ndarray | None, n: int, base: int, shift: float)
     return out
 
 
+def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarray) -> np.ndarray | None:
+    """Draws by inversion from a tabulated CDF, fused with the hash of :func:`hash_uniforms`:
+    ``min(searchsorted(table, u, side="left"), table.size - 1)`` as doubles for each uniform
+    ``u`` (shift 1). ``table``: sorted float64 with no NaN before its end, not empty. None when
+    no kernel is available."""
+    kernels = _compiled()
+    if kernels is None:
+        return None
+    table = np.ascontiguousarray(table, dtype=np.float64)
+    if table.size == 0:
+        raise ValueError("table_draws needs a non-empty table")
+    if positions is None:
+        out = np.empty(n)
+        kernels["table_range"](out, n, base, table, table.size)
+    else:
+        positions = np.ascontiguousarray(positions, dtype=np.int64)
+        out = np.empty(positions.size)
+        kernels["table_positions"](out, positions, positions.size, base, table, table.size)
+    return out
+
+
 def _compiled() -> dict[str, Callable] | None:
     """The kernels of this process, compiled on first use; None if unavailable."""
     global _kernels, _failed
@@ -90,8 +111,9 @@ def _build() -> dict[str, Callable]:
 
     module = ir.Module(name="redline_native")
     module.triple = llvm.get_process_triple()
-    _hash_kernel(ir, module, "hash_range", indexed=False)
-    _hash_kernel(ir, module, "hash_positions", indexed=True)
+    for indexed, suffix in ((False, "range"), (True, "positions")):
+        _hash_kernel(ir, module, f"hash_{suffix}", indexed)
+        _table_kernel(ir, module, f"table_{suffix}", indexed)
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     machine = llvm.Target.from_default_triple().create_target_machine(
@@ -106,7 +128,9 @@ def _build() -> dict[str, Callable]:
     engine.finalize_object()
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
-                  "hash_positions": (array, array, i64, ctypes.c_uint64, f64)}
+                  "hash_positions": (array, array, i64, ctypes.c_uint64, f64),
+                  "table_range": (array, i64, ctypes.c_uint64, array, i64),
+                  "table_positions": (array, array, i64, ctypes.c_uint64, array, i64)}
     kernels = {name: ctypes.CFUNCTYPE(None, *args)(engine.get_function_address(name))
                for name, args in signatures.items()}
     kernels["_engine"] = engine  # keeps the machine code alive as long as the wrappers
@@ -114,36 +138,83 @@ def _build() -> dict[str, Callable]:
 
 
 def _hash_kernel(ir, module, name: str, indexed: bool) -> None:
-    """``out[i] = bits_as_double(((z >> 12) ^ (z >> 43)) | ONE) - shift`` with ``z`` the first two
-    rounds of SplitMix64's finalizer of ``GOLDEN * p + base`` (the third round, ``z ^ (z >> 31)``,
-    folded into the shifts as :func:`redline.escalation.common._fraction_bits` does)."""
+    """``out[i] = u - shift`` with ``u`` the double in [1, 2) of :func:`_hash_double`."""
+    _run_kernel(ir, module, name, indexed, [ir.DoubleType()], lambda b, u, shift: b.fsub(u, shift))
+
+
+def _table_kernel(ir, module, name: str, indexed: bool) -> None:
+    """``out[i] = min(k, size - 1)`` (a double) with ``k`` the number of leading entries of the
+    sorted ``table`` below the uniform ``u - 1``: numpy's ``searchsorted(table, u - 1,
+    side="left")`` for a table without NaN before its end, found by walking up from the start
+    (the tables are short and most draws stop in the first entries)."""
+    i64, f64 = ir.IntType(64), ir.DoubleType()
+
+    def walk(b, u, table, size):
+        uniform = b.fsub(u, f64(1.0))
+        start = b.block
+        fn = start.function
+        head, test, step, found = (fn.append_basic_block(x) for x in ("walk", "test", "step", "found"))
+        b.branch(head)
+        b.position_at_end(head)
+        k = b.phi(i64)
+        k.add_incoming(i64(0), start)
+        b.cbranch(b.icmp_signed("<", k, size), test, found)
+        b.position_at_end(test)
+        below = b.fcmp_ordered("<", b.load(b.gep(table, [k])), uniform)
+        b.cbranch(below, step, found)
+        b.position_at_end(step)
+        k.add_incoming(b.add(k, i64(1)), step)
+        b.branch(head)
+        b.position_at_end(found)
+        last = b.sub(size, i64(1))
+        return b.sitofp(b.select(b.icmp_signed("<", k, last), k, last), f64)
+
+    _run_kernel(ir, module, name, indexed, ["array", i64], walk)
+
+
+def _run_kernel(ir, module, name: str, indexed: bool, extra: list, body) -> None:
+    """A kernel ``name(out, [positions,] n, base, *extra)``: for i < n, ``out[i] = body(b, u,
+    *extra)`` where ``u`` is the hash of position ``positions[i]`` (or ``i``) as a double in [1, 2)
+    and an ``"array"`` in ``extra`` is passed as an ndarray of doubles (its data pointer)."""
     i64, f64, obj = ir.IntType(64), ir.DoubleType(), ir.IntType(8).as_pointer()
-    params = [obj] + ([obj] if indexed else []) + [i64, i64, f64]
+    types = [obj if t == "array" else t for t in extra]
+    params = [obj] + ([obj] if indexed else []) + [i64, i64] + types
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), params), name=name)
-    out_array, *position_array, n, base, shift = fn.args
-    entry, loop, done = (fn.append_basic_block(b) for b in ("entry", "loop", "done"))
+    out_array, *rest = fn.args
+    position_array, (n, base, *args) = (rest[0], rest[1:]) if indexed else (None, rest)
+    entry, loop, done = (fn.append_basic_block(x) for x in ("entry", "loop", "done"))
     b = ir.IRBuilder(entry)
     out = _data(b, ir, out_array, f64)
-    positions = [_data(b, ir, a, i64) for a in position_array]
+    positions = _data(b, ir, position_array, i64) if indexed else None
+    args = [_data(b, ir, a, f64) if t == "array" else a for t, a in zip(extra, args)]
     b.cbranch(b.icmp_signed(">", n, i64(0)), loop, done)
     b.position_at_end(loop)
     i = b.phi(i64)
     i.add_incoming(i64(0), entry)
-    p = b.load(b.gep(positions[0], [i])) if indexed else i
+    p = b.load(b.gep(positions, [i])) if indexed else i
+    b.store(body(b, _hash_double(b, ir, p, base), *args), b.gep(out, [i]))
+    following = b.add(i, i64(1))
+    i.add_incoming(following, b.block)
+    b.cbranch(b.icmp_signed("<", following, n), loop, done)
+    b.position_at_end(done)
+    b.ret_void()
+
+
+def _hash_double(b, ir, position, base):
+    """``bits_as_double(((z >> 12) ^ (z >> 43)) | ONE)``, a double in [1, 2), with ``z`` the
+    first two rounds of SplitMix64's finalizer of ``GOLDEN * position + base`` (the third round,
+    ``z ^ (z >> 31)``, folded into the shifts as
+    :func:`redline.escalation.common._fraction_bits` does)."""
+    i64 = ir.IntType(64)
 
     def const(x: int):
         return i64(x - 2**64 if x >= 2**63 else x)
 
-    z = b.add(b.mul(p, const(_GOLDEN)), base)
+    z = b.add(b.mul(position, const(_GOLDEN)), base)
     for bits, factor in ((30, _MIX1), (27, _MIX2)):
         z = b.mul(b.xor(z, b.lshr(z, i64(bits))), const(factor))
     fraction = b.or_(b.xor(b.lshr(z, i64(12)), b.lshr(z, i64(43))), const(_ONE_BITS))
-    b.store(b.fsub(b.bitcast(fraction, f64), shift), b.gep(out, [i]))
-    following = b.add(i, i64(1))
-    i.add_incoming(following, loop)
-    b.cbranch(b.icmp_signed("<", following, n), loop, done)
-    b.position_at_end(done)
-    b.ret_void()
+    return b.bitcast(fraction, ir.DoubleType())
 
 
 _DATA_OFFSET = object.__basicsize__  # PyObject_HEAD: an ndarray's data pointer follows it

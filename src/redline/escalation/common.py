@@ -190,28 +190,52 @@ class _SiteStream:
 
     def _hashes(self, shift: float) -> np.ndarray:
         """The call's hashes at the positions read as doubles in [1, 2) (their top 52 bits as the
-        fraction), minus ``shift``: a new array, may be empty. One compiled pass
-        (:func:`redline.native.hash_uniforms`) where available, else the numpy passes below,
-        which give the same bits."""
+        fraction), minus ``shift``: a new array, may be empty."""
+        call = self._next_call()
+        return np.empty(0) if call is None else self._hashed(call, shift)
+
+    def _next_call(self) -> tuple[np.ndarray | None, int, int] | None:
+        """Move the site's counter on; the positions read (None: all runs), their number and
+        the call's key, or None for a call that reads no position."""
         subset = self.owner.subset
         if subset is not None and subset.size == 0:
             self.site.calls += 1  # a call for no run: only the counter moves
-            return np.empty(0)
-        key = self.site.next_call_key()
+            return None
+        return subset, self.owner.runs if subset is None else subset.size, self.site.next_call_key()
+
+    def _hashed(self, call, shift: float) -> np.ndarray:
+        """:meth:`_hashes` of a call: one compiled pass (:func:`redline.native.hash_uniforms`)
+        where available, else the numpy passes below, which give the same bits."""
+        subset, n, key = call
         streams = self.site.streams
-        base = (streams.origin + key) & _MASK
-        fast = native.hash_uniforms(subset, streams.runs if subset is None else subset.size, base, shift)
+        base = (streams.origin + key) & _MASK  # GOLDEN * (first + 1) + key
+        fast = native.hash_uniforms(subset, n, base, shift)
         if fast is not None:
             return fast
         if subset is None:
             x = np.add(streams.offsets, np.array(key, dtype=np.uint64))
-        else:  # GOLDEN * position + (GOLDEN * (first + 1) + key): cheaper than offsets.take(subset)
+        else:  # GOLDEN * position + base: cheaper than offsets.take(subset)
             positions = np.asarray(subset, dtype=np.int64).view(np.uint64)  # >= 0: the same bits
             x = np.multiply(positions, _GOLDEN_0D)
             np.add(x, np.array(base, dtype=np.uint64), out=x)
         scratch = streams.work[:x.size]
         u = _fraction_bits(_mix_in_place(x, scratch), scratch)
         return np.subtract(u, shift, out=u)
+
+    def inverse_cdf(self, cdf: np.ndarray) -> np.ndarray:
+        """Draws by inversion of a tabulated CDF from this call's uniforms ``u`` (those
+        :meth:`random` would give): the first ``k`` with ``cdf[k] >= u``, at most the table's
+        last index, as doubles. ``cdf``: non-decreasing, no NaN, not empty. One compiled pass
+        where available (:func:`redline.native.table_draws`: hash and look-up together)."""
+        call = self._next_call()
+        if call is None:
+            return np.empty(0)
+        subset, n, key = call
+        fast = native.table_draws(subset, n, (self.site.streams.origin + key) & _MASK, cdf)
+        if fast is not None:
+            return fast
+        u = self._hashed(call, 1.0)
+        return np.minimum(np.searchsorted(cdf, u, side="left"), cdf.size - 1).astype(float)
 
     def random(self, size: int) -> np.ndarray:
         """Uniforms on [0, 1): the top 52 bits of each hash as the fraction of a double in [1, 2),
@@ -322,26 +346,40 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
 def _nash_positions(decision, positions, saliences, capabilities, live, runs: int) -> np.ndarray:
     """The Nash bargaining model's positions (see :func:`collective_positions`): each distinct
     input array (parties often share one: the same rule, or the same number) is cut to the
-    live runs once, and the parties go to :func:`bargaining.nash.predict_parties`, which pools
-    the ones with the same ideal points before building its tables (the same numbers as the
-    tables of every party through an Actors table, without its copies)."""
-    cut: dict[int, tuple] = {}  # id of an input -> (the input, kept so the id stays its own; its live runs)
-    count = 0 if live is None else int(np.count_nonzero(live))
+    live runs and clipped once, a number spread over the runs (stride 0) staying one number
+    spread over the live runs, and the parties go to :func:`bargaining.nash.predict_parties`,
+    which pools the ones with the same ideal points before building its tables (the same
+    numbers as the tables of every party through an Actors table, without its copies)."""
+    count = runs if live is None else int(np.count_nonzero(live))
+    taken = None if live is None else live.nonzero()[0]
+    cut: dict[tuple[int, object], tuple] = {}  # (id of an input, clip) -> (the input, kept so the id stays its own; its live runs)
 
-    def live_runs(x) -> np.ndarray:
-        held = cut.get(id(x))
+    def live_runs(x, clip=None) -> np.ndarray:
+        held = cut.get((id(x), clip))
         if held is None:
-            row = np.broadcast_to(np.asarray(x, dtype=float), (runs,))
-            if live is not None:  # a number spread over the runs (stride 0) is spread again
-                row = np.full(count, row[0]) if row.strides == (0,) and runs else row.compress(live)
-            held = cut[id(x)] = (x, row)
+            row = np.asarray(x, dtype=float)
+            if row.shape != (runs,):
+                row = np.broadcast_to(row, (runs,))
+            if count and row.strides == (0,):  # a number: one entry standing for every live run
+                row = row[:1]
+            elif taken is not None:
+                row = row.take(taken)
+            held = cut[id(x), clip] = (x, row if clip is None else clip(row))
         return held[1]
 
     return bargaining.nash.predict_parties(
         [live_runs(p) for p in positions],
-        [np.clip(live_runs(s), 0.0, 1.0) for s in saliences],
-        [np.maximum(live_runs(c), 0.0) for c in capabilities],
-        **decision.options)
+        [live_runs(s, _clip_salience) for s in saliences],
+        [live_runs(c, _clip_capability) for c in capabilities],
+        batch=count, **decision.options)
+
+
+def _clip_salience(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0.0, 1.0)
+
+
+def _clip_capability(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
@@ -644,59 +682,6 @@ def assemble(blocks: list[dict], program: Program, setup: RunSetup, *, scenario_
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _expressions(node, seen=None):
-    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples),
-    each once, depth first in the order written.
-
-    An explicit stack and each dataclass's field names looked up once per class (see
-    :func:`_field_names`): the walk runs at the start of every :func:`redline.escalation.run`
-    (for the memory budget) over some three thousand parts, where ``dataclasses.fields`` per
-    part and a generator per level cost milliseconds."""
-    from redline.expr import Expression
-
-    seen = set() if seen is None else seen
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        kind = type(node)
-        if kind in _LEAVES or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if kind is Expression:
-            yield node
-        elif kind is dict:
-            stack.extend(reversed(list(node.values())))
-        elif kind is list or kind is tuple:
-            stack.extend(reversed(node))
-        elif isinstance(node, Expression):
-            yield node
-        elif isinstance(node, dict):
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, (list, tuple)):
-            stack.extend(reversed(node))
-        else:
-            names = _field_names(kind)
-            if names:
-                stack.extend(reversed([getattr(node, name) for name in names]))
-
-
-_LEAVES = frozenset({str, float, int, bool, type(None), frozenset, np.ndarray})
-"""Types that hold no expression: skipped without being recorded as seen."""
-
-
-def _field_names(kind: type) -> tuple[str, ...]:
-    """The field names of dataclass ``kind`` (empty for any other type), looked up once per type."""
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        from dataclasses import fields, is_dataclass
-
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
-    return names
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
 def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: bool) -> dict[str, float]:
     """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
 
@@ -705,7 +690,7 @@ def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: boo
     every run (twice while the blocks are joined).
     """
     block = min(runs, BLOCK_RUNS)
-    window_weeks = sum(e.window_weeks for e in _expressions(program))
+    window_weeks = sum(e.window_weeks for e in program.expressions())
     window_weeks += sum(e.window_weeks for _, e, _ in setup.probes or ())
     attributed = sum(e.attributed is not None for a in program.actions.values() for e in a.effects)
     n_vars, n_out, n_red, n_act = (len(program.variables), len(program.outcomes), len(program.red_lines),

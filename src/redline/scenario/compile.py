@@ -7,8 +7,10 @@ and policies. Every reference is checked here with a located, did-you-mean error
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
+
+import numpy as np
 
 from redline import expr as ex
 from redline.errors import Location, ScenarioError, did_you_mean
@@ -158,6 +160,16 @@ class Program:
     regimes: list[CompiledRegime] = field(default_factory=list)
     events: list[CompiledEvent] = field(default_factory=list)
     lever_settings: dict[str, tuple[float, ...]] = field(default_factory=dict)  # discrete levers: default + values
+
+    def expressions(self) -> list[ex.Expression]:
+        """Every compiled expression the program holds (initial values, effects, probabilities,
+        processes, red lines, outcomes, decisions, policies ...), found once and then kept: a
+        walk over the whole program costs milliseconds, and every simulation asks (its memory
+        estimate counts the windows)."""
+        found = self.__dict__.get("_expressions")
+        if found is None:
+            found = self.__dict__["_expressions"] = list(expressions_in(self))
+        return found
 
     def options(self, action_ids) -> list[tuple[str, int]]:
         """Every (action, level) option of the given actions, in order."""
@@ -587,3 +599,52 @@ def iter_elements(spec: Scenario):
     for actor_id, actor in spec.actors.items():
         for attr, a in actor.attributes.items():
             yield ("actors", actor_id, "attributes", attr), a
+
+
+def expressions_in(node, seen=None):
+    """Every compiled expression reachable from ``node`` (a program, its parts, dicts, tuples),
+    each once, depth first in the order written.
+
+    An explicit stack and each dataclass's field names looked up once per class (see
+    :func:`_field_names`): a program has some three thousand parts, where ``dataclasses.fields``
+    per part and a generator per level cost milliseconds."""
+    Expression = ex.Expression
+    seen = set() if seen is None else seen
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind in _LEAVES or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if kind is Expression:
+            yield node
+        elif kind is dict:
+            stack.extend(reversed(list(node.values())))
+        elif kind is list or kind is tuple:
+            stack.extend(reversed(node))
+        elif isinstance(node, Expression):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(reversed(node))
+        else:
+            names = _field_names(kind)
+            if names:
+                stack.extend(reversed([getattr(node, name) for name in names]))
+
+
+_LEAVES = frozenset({str, float, int, bool, type(None), frozenset, np.ndarray})
+"""Types that hold no expression: skipped without being recorded as seen."""
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    """The field names of dataclass ``kind`` (empty for any other type), looked up once per type."""
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind)) if is_dataclass(kind) else ()
+    return names
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}

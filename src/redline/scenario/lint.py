@@ -22,7 +22,6 @@ import itertools
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import fields, is_dataclass
 from typing import Any
 
 from redline import expr as ex
@@ -248,7 +247,7 @@ class _Linter:
     def unused(self) -> None:
         spec, program = self.spec, self.program
         read: set[str] = set()
-        for e in _expressions(program):
+        for e in program.expressions():
             read |= e.names
         for q in spec.questions:
             read |= _names_in(q.predicate, self.ranges)
@@ -331,23 +330,6 @@ def _names_in(text: Any, ranges: dict[str, Interval]) -> set[str]:
         return set(ex.parse(text, names=set(ranges), site="lint").names)
     except Exception:  # noqa: BLE001 - compiled already; names only
         return set()
-
-
-def _expressions(obj: Any, depth: int = 0) -> Iterator[ex.Expression]:
-    """Every compiled expression held by ``obj`` (a program or any part of it)."""
-    if isinstance(obj, ex.Expression):
-        yield obj
-    elif depth > 6:
-        return
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            yield from _expressions(v, depth + 1)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            yield from _expressions(v, depth + 1)
-    elif is_dataclass(obj) and not isinstance(obj, type):
-        for f in fields(obj):
-            yield from _expressions(getattr(obj, f.name), depth + 1)
 
 
 def lint(spec: Scenario, program: Program, doc: Document | None = None, file: str = "<input>") -> list[str]:
