@@ -55,10 +55,20 @@ def _row_extreme(x, ufunc):
     beyond, as numpy does it on the (batch, actors) layout."""
     if not 1 <= x.shape[0] <= 8:
         return ufunc.reduce(np.ascontiguousarray(x.T), axis=1)
-    out = x[0].copy()
-    for row in x[1:]:
+    if x.shape[0] == 1:
+        return x[0].copy()
+    out = ufunc(x[0], x[1])
+    for row in x[2:]:
         ufunc(out, row, out=out)
     return out
+
+
+_SIGN = np.uint64(1 << 63)  # the sign bit of a float64
+
+
+def _bits(x):
+    """A float64 array's bits (a view), for setting signs without a comparison and a ``where``."""
+    return x.view(np.uint64)
 
 
 def _derivatives(x, ideal, radius, w, off, utility, scratch):
@@ -92,62 +102,95 @@ def _derivatives(x, ideal, radius, w, off, utility, scratch):
         return f, _row_sum(term)
 
 
-def _newton_root(a, b, ideal, w, radius, active, utility, tolerance):
+def _linear_derivatives(x, ideal, radius, w, negative_w, scratch):
+    """:func:`_derivatives` for linear utilities, every actor active and every entry finite,
+    in fewer operations; ``None`` where ``x`` is some actor's ideal point in some row (a kink,
+    where :func:`_derivatives` is left to say what the slope is). Away from a kink
+    ``g_i' = -sign(x - x_i)`` is the sign of ``x_i - x`` (exactly the negated difference), so
+    ``w_i g_i'`` is ``w_i`` with that sign, and ``w_i (0 g_i - g_i'^2) = -w_i`` for a finite
+    ``g_i``: the same numbers, summed in the same order (``negative_w`` is ``-w``)."""
+    gap, term = scratch[0], scratch[1]
+    np.subtract(ideal, x, out=gap)
+    if (gap == 0).any():
+        return None
+    np.bitwise_or(_bits(w), np.bitwise_and(_bits(gap), _SIGN, out=_bits(term)), out=_bits(term))  # copysign(w, gap): w > 0
+    g = np.subtract(radius, np.abs(gap, out=gap), out=gap)
+    f = _row_sum(np.divide(term, g, out=term))
+    return f, _row_sum(np.divide(negative_w, np.square(g, out=g), out=term))
+
+
+def _newton_root(a, b, ideal, w, radius, active, utility, tolerance, everywhere=False):
     """Root of the log-objective's derivative ``f(x) = sum_i w_i g_i'(x) / g_i(x)`` inside the
     brackets ``(a, b)`` where ``f`` is smooth and decreasing (the objective is concave): Newton
     steps, replaced by bisection whenever a step leaves the bracket (a safeguarded Newton method,
     Press et al. 2007, *Numerical Recipes* 3rd ed., section 9.4). A row stops as soon as its step
-    falls below ``tolerance``."""
+    falls below ``tolerance``. ``everywhere`` says that every actor is active in every row."""
     x = 0.5 * (a + b)
     rows = np.nonzero(b > a)[0]
     # The working set's tables are cut only once fewer than half its rows still move: rows are
     # independent, so a row that has stopped is carried along (its later steps are not kept).
     xr, ar, br = x[rows], a[rows], b[rows]
-    idr, rr, wr = (np.take(t, rows, axis=1, out=np.empty((t.shape[0], rows.size))) for t in (ideal, radius, w))
-    off = ~np.take(active, rows, axis=1)
-    if not off.any():  # every actor active in every working row: nothing to leave out
+    idr, rr, wr = (np.take(t, rows, axis=1) for t in (ideal, radius, w))
+    off = None if everywhere else ~np.take(active, rows, axis=1)
+    if off is not None and not off.any():  # every actor active in every working row: nothing to leave out
         off = None
     if utility != "linear":
         rr = rr**2
+    # linear utilities with finite tables: _linear_derivatives, the same numbers in fewer steps
+    negative_w = -wr if utility == "linear" and off is None and np.isfinite(rr).all() and np.isfinite(wr).all() else None
     scratch = np.empty((3,) + idr.shape)
     moving = np.ones(rows.size, bool)
-    for _ in range(200):
-        if not moving.any():
-            break
-        f, fp = _derivatives(xr, idr, rr, wr, off, utility, scratch[:, :, :rows.size])
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for _ in range(200):
+            if not moving.any():
+                break
+            work = scratch[:, :, :rows.size]
+            slopes = None if negative_w is None else _linear_derivatives(xr, idr, rr, wr, negative_w, work)
+            f, fp = _derivatives(xr, idr, rr, wr, off, utility, work) if slopes is None else slopes
             new = xr - f / fp
-            ar = np.where(f > 0, xr, ar)
-            br = np.where(f > 0, br, xr)
+            up = f > 0
+            ar = np.where(up, xr, ar)
+            br = np.where(up, br, xr)
             new = np.where((new >= ar) & (new <= br), new, 0.5 * (ar + br))
             step = np.abs(new - xr) > tolerance
-        if moving.all():
-            x[rows] = new
-            moving = step
-        else:
-            x[rows[moving]] = new[moving]
-            moving &= step
-        xr = new
-        if np.count_nonzero(moving) * 2 < rows.size:
-            keep = np.flatnonzero(moving)
-            rows, xr, ar, br, moving = rows[keep], xr[keep], ar[keep], br[keep], moving[keep]
-            idr, rr, wr = idr[:, keep], rr[:, keep], wr[:, keep]
-            off = None if off is None else off[:, keep]
+            if moving.all():  # x is written when the first rows stop and at the end
+                moving = step
+                if not moving.all():
+                    x[rows] = new
+            else:
+                x[rows[moving]] = new[moving]
+                moving &= step
+            xr = new
+            if np.count_nonzero(moving) * 2 < rows.size:
+                keep = np.flatnonzero(moving)
+                rows, xr, ar, br, moving = rows[keep], xr[keep], ar[keep], br[keep], moving[keep]
+                idr, rr, wr = idr[:, keep], rr[:, keep], wr[:, keep]
+                off = None if off is None else off[:, keep]
+                negative_w = None if negative_w is None else negative_w[:, keep]
+        if moving.all():  # no row had stopped (or none was left): the last steps are the roots
+            x[rows] = xr
     return x
 
 
-def _one_sided(x, ideal, w, radius, from_left, weightless, out):
+def _one_sided(x, ideal, w, radius, from_left, weightless, out, negative_w=None, signed=None):
     """The log-objective's derivative just below (``from_left``) or just above ``x``, for
     piecewise-linear utilities: an actor whose ideal point is ``x`` counts as above it from the
-    left and below it from the right. ``weightless`` marks ``w <= 0``; ``out`` is a scratch table."""
+    left and below it from the right. ``weightless`` marks ``w <= 0``; ``out`` (and ``signed``,
+    if given) are scratch tables; ``negative_w`` is ``-w`` if the caller has it. Only the sum's
+    sign is meant (the callers compare it with 0), so a term below ``x`` is ``-w / gap``, which
+    is ``-(w / gap)`` up to the sign of a NaN."""
     d = np.subtract(ideal, x, out=out)
-    below = d < 0 if from_left else d <= 0
+    signed = np.empty(d.shape) if signed is None else signed
+    if from_left:  # below: d < 0, the sign bit of d + 0.0 (which turns -0.0 into 0.0)
+        sign, flipped = np.add(d, 0.0, out=signed), w
+    else:  # below: d <= 0, where the sign bit of 0.0 - d is clear; -w flipped back elsewhere
+        sign, flipped = np.subtract(0.0, d, out=signed), -w if negative_w is None else negative_w
+    np.bitwise_xor(_bits(flipped), np.bitwise_and(_bits(sign), _SIGN, out=_bits(signed)), out=_bits(signed))
     np.abs(d, out=d)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        inv = np.divide(w, np.subtract(radius, d, out=d), out=d)
+        inv = np.divide(signed, np.subtract(radius, d, out=d), out=d)
     if weightless is not None:
         np.copyto(inv, 0.0, where=weightless)
-    np.negative(inv, out=inv, where=below)
     return _row_sum(inv)
 
 
@@ -169,40 +212,61 @@ def _sort_columns(table, zero):
     return table
 
 
-def _linear_kinks(ideal, w, radius, active, left, right, scratch):
+def _linear_kinks(ideal, w, radius, active, left, right, scratch, everywhere=False):
     """For piecewise-linear utilities the optimum is either at an actor's ideal point (a kink,
     where the one-sided derivatives of the log-objective straddle zero) or inside the smooth
     segment between two consecutive kinks. The derivative decreases, so a binary search over the
     sorted ideal points finds which (O(actors log actors) per row). Returns the optimum where it
     is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise. ``scratch`` is a
-    table shaped like ``ideal``."""
-    actors, batch = ideal.shape
-    inside = active & (ideal > left) & (ideal < right)
-    points = _sort_columns(_where(np.empty(ideal.shape), inside, ideal, np.inf), inside & (ideal == 0)).ravel()
-    count = inside.sum(axis=0)
+    table shaped like ``ideal``; ``everywhere`` says that every actor is active in every row."""
+    batch = ideal.shape[1]
+    inside = (ideal > left) & (ideal < right)
+    if not everywhere:
+        inside &= active
+    count = _column_count(inside)
+    # Only an actor inside in some row has a rank below ``count`` anywhere; the others' infinite
+    # points would sort last, where no row looks (up to 6 actors, where the sort is the network).
+    ranked = np.flatnonzero(inside.any(axis=1)) if ideal.shape[0] <= 6 else np.arange(ideal.shape[0])
+    actors = ranked.size
+    if actors == 0:
+        return np.full(batch, np.nan), left, right
+    points = np.empty((actors, batch))
+    for row, j in zip(points, ranked):
+        _where(row, inside[j], ideal[j], np.inf)
+    points = _sort_columns(points, points == 0).ravel()
     at = np.arange(batch)  # ``points[r * batch + at]`` is each batch row's point of rank r
-    weightless = ~(w > 0)
-    if not weightless.any():
+    weightless = None if everywhere else ~(w > 0)  # an active actor has a weight
+    if weightless is not None and not weightless.any():
         weightless = None
-    lo, hi = np.zeros_like(count), count.copy()
+    negative_w, signed = -w, np.empty(ideal.shape)
+    lo, hi = np.zeros(batch, count.dtype), count.copy()
     while True:
         open_ = lo < hi
         if not open_.any():
             break
-        mid = (lo + hi) // 2
+        mid = (lo + hi) >> 1
         # every row is evaluated (rows are independent); closed rows' answers are not used
-        x = points[np.minimum(mid, actors - 1) * batch + at]
-        right_of_root = _one_sided(x, ideal, w, radius, False, weightless, scratch) <= 0
+        x = points.take(np.minimum(mid, actors - 1) * batch + at)
+        right_of_root = _one_sided(x, ideal, w, radius, False, weightless, scratch, negative_w, signed) <= 0
         hi = np.where(open_ & right_of_root, mid, hi)
         lo = np.where(open_ & ~right_of_root, mid + 1, lo)
-    first = np.minimum(lo, actors - 1)
-    candidate = np.where(lo < count, points[first * batch + at], np.nan)
+    found = lo < count
+    first = points.take(np.minimum(lo, actors - 1) * batch + at)
+    candidate = np.where(found, first, np.nan)
     safe = np.where(np.isnan(candidate), 0.5 * (left + right), candidate)
-    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True, weightless, scratch) >= 0)
+    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True, weightless, scratch, negative_w, signed) >= 0)
     at_kink = np.where(kink, candidate, np.nan)
-    a = np.where(lo > 0, points[np.maximum(lo - 1, 0) * batch + at], left)
-    b = np.where(lo < count, points[first * batch + at], right)
+    a = np.where(lo > 0, points.take(np.maximum(lo - 1, 0) * batch + at), left)
+    b = np.where(found, first, right)
     return at_kink, a, b
+
+
+def _column_count(table):
+    """``table.sum(axis=0)`` for a boolean (actors, batch) table (as int64; byte-wise below 256
+    actors, which is several times faster)."""
+    if table.shape[0] >= 256:
+        return table.sum(axis=0)
+    return np.add.reduce(table.view(np.uint8), axis=0, dtype=np.uint8).astype(np.int64)
 
 
 def _pool_identical(ideal, w, active):
@@ -219,8 +283,9 @@ def _pool_identical(ideal, w, active):
 
 def _groups(ideals, actives) -> list[list[int]]:
     """The actors :func:`_pool_identical` pools (``ideals``, ``actives``: one 1-D array per
-    actor, the rows of a table or a list), in order: each joins the first earlier group whose
-    first actor has the same ideal points and active rows."""
+    actor, the rows of a table or a list; a row of one entry stands for that value in every batch
+    row), in order: each joins the first earlier group whose first actor has the same ideal points
+    and active rows."""
     if len(ideals) < 2 or ideals[0].shape[0] == 0:
         return [[j] for j in range(len(ideals))]
     groups: list[list[int]] = []
@@ -228,7 +293,7 @@ def _groups(ideals, actives) -> list[list[int]]:
         for group in groups:
             k = group[0]
             # The first column rules most pairs out; only candidates are compared whole.
-            if ideal[0] == ideals[k][0] and np.array_equal(ideal, ideals[k]) and np.array_equal(actives[j], actives[k]):
+            if ideal[0] == ideals[k][0] and _equal(ideal, ideals[k]) and _equal(actives[j], actives[k]):
                 group.append(j)
                 break
         else:
@@ -236,12 +301,29 @@ def _groups(ideals, actives) -> list[list[int]]:
     return groups
 
 
-def _pooled_weights(weights, groups: list[list[int]]) -> np.ndarray:
+def _equal(a, b) -> bool:
+    """``np.array_equal`` for rows without NaN, a row of one entry standing for that value in
+    every batch row: the same object is equal to itself without a look at its values."""
+    return a is b or bool((a == b).all())
+
+
+def _pooled_weights(weights, groups: list[list[int]], batch: int | None = None) -> np.ndarray:
     """One row per group of ``weights`` (one 1-D array per actor, the rows of a table or a
-    list): a lone actor's weights, or the group's weights summed (:func:`_row_sum`)."""
-    pooled = np.empty((len(groups), weights[0].shape[0]))
+    list; a row of one entry stands for that value in every batch row): a lone actor's weights,
+    or the group's weights summed as :func:`_row_sum` sums them: below 8 members one after the
+    other from 0.0 (numbers stay one number until a member's row is added), from 8 on numpy's
+    pairwise sum over whole rows."""
+    pooled = np.empty((len(groups), weights[0].shape[0] if batch is None else batch))
     for row, g in zip(pooled, groups):
-        row[...] = weights[g[0]] if len(g) == 1 else _row_sum(np.array([weights[j] for j in g]))
+        if len(g) == 1:
+            row[...] = weights[g[0]]
+        elif len(g) < 8:
+            total = np.add(0.0, weights[g[0]])
+            for j in g[1:]:
+                total = np.add(total, weights[j], out=total if total.shape >= weights[j].shape else None)
+            row[...] = total
+        else:
+            row[...] = _row_sum(np.array([np.broadcast_to(weights[j], row.shape) for j in g]))
     return pooled
 
 
@@ -267,33 +349,44 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
     and weights (both 0 where ``active`` is false); returns the prediction and the agreement mask."""
     ideal, w, active = _pool_identical(ideal, w, active)
     batch = ideal.shape[1]
+    everywhere = bool(active.all())  # every actor active in every row: no entry to mask
     table, other = np.empty(ideal.shape), np.empty(ideal.shape)
-    lo = _row_extreme(_where(table, active, ideal, np.inf), np.minimum)
-    hi = _row_extreme(_where(table, active, ideal, -np.inf), np.maximum)
+    if everywhere:
+        lo, hi = _row_extreme(ideal, np.minimum), _row_extreme(ideal, np.maximum)
+    else:
+        lo = _row_extreme(_where(table, active, ideal, np.inf), np.minimum)
+        hi = _row_extreme(_where(table, active, ideal, -np.inf), np.maximum)
     if status_quo is None:
         sq = np.full(batch, np.nan)
     else:
         sq = status_quo
         lo = np.fmin(lo, sq)
         hi = np.fmax(hi, sq)
-    lo_is_far = np.abs(np.subtract(ideal, lo, out=table), out=table) >= np.abs(np.subtract(ideal, hi, out=other), out=other)
-    d_point = _where(table, lo_is_far, lo, hi)
+    to_lo, to_hi = np.abs(np.subtract(ideal, lo, out=table), out=table), np.abs(np.subtract(ideal, hi, out=other), out=other)
+    lo_is_far = to_lo >= to_hi
     if disagreement == "status_quo" and status_quo is not None:
+        d_point = np.where(lo_is_far, lo, hi)
         np.copyto(d_point, sq, where=np.isfinite(sq))
-    # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
-    radius = np.abs(np.subtract(d_point, ideal, out=table), out=table)
-    left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
-    right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
+        # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
+        radius = np.abs(np.subtract(d_point, ideal, out=d_point), out=d_point)
+    else:  # |d - x_i| is the distance to the far end, already at hand (|x - y| = |y - x| exactly)
+        radius = np.where(lo_is_far, to_lo, to_hi)
+    if everywhere:
+        left = _row_extreme(np.subtract(ideal, radius, out=other), np.maximum)
+        right = _row_extreme(np.add(ideal, radius, out=other), np.minimum)
+    else:
+        left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
+        right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
     agreement = right > left
     left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
     width = float(np.max(right - left, initial=0.0))
     if utility == "linear":
-        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right, other)
+        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
     else:
         at_kink, a, b = np.full(batch, np.nan), left, right
     smooth = np.isnan(at_kink)
     a, b = np.where(smooth, a, at_kink), np.where(smooth, b, at_kink)  # a kink is already exact
-    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45)
+    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45, everywhere=everywhere)
     fallback = np.where(np.isfinite(sq), sq, np.nan)
     prediction = np.where(agreement, x, fallback)
     prediction = np.where(hi == lo, lo, prediction)  # everyone (and the status quo) agrees already
@@ -380,6 +473,7 @@ def predict_parties(
     *,
     disagreement: Literal["worst", "status_quo"] = "worst",
     utility: Literal["linear", "quadratic"] = "linear",
+    batch: int | None = None,
 ) -> np.ndarray:
     """:func:`predict_tables` for one 1-D array per party (each over the same batch), with the
     parties that :func:`_pool_identical` would pool (the same ideal points and active rows in
@@ -387,26 +481,60 @@ def predict_parties(
     instead of one per party. The groups, their order and their summed weights are those of
     :func:`_pool_identical`, so the prediction is the same to the bit. The same conditions on
     ``saliences`` and ``capabilities`` as for :func:`predict_tables`; a ``NaN`` weight goes to
-    :func:`predict_tables` itself."""
+    :func:`predict_tables` itself.
+
+    A number the same in every batch row may come as an array of one entry if ``batch`` (the
+    number of batch rows, at least 1) is given, or spread over the batch (stride 0): either way
+    the preparation works on it once, not once per batch row."""
     _check_options(disagreement, utility)
-    weights = [np.multiply(s, c) for s, c in zip(saliences, capabilities)]
-    if any(np.isnan(w).any() for w in weights):
-        return predict_tables(np.array(positions, dtype=float), np.array(saliences, dtype=float),
-                              np.array(capabilities, dtype=float), disagreement=disagreement, utility=utility)
+    batch = positions[0].shape[0] if batch is None else batch
+    products: dict[tuple[int, int], np.ndarray] = {}  # the same (salience, capability) pair: one product
+    weights = []
+    for s, c in zip(saliences, capabilities):
+        w = products.get((id(s), id(c)))
+        if w is None:
+            w = products[id(s), id(c)] = np.multiply(_narrow(s), _narrow(c))
+        weights.append(w)
+    if any(np.isnan(w).any() for w in products.values()):
+        return predict_tables(*(np.array([np.broadcast_to(x, (batch,)) for x in rows], dtype=float).reshape(-1, batch)
+                                for rows in (positions, saliences, capabilities)),
+                              disagreement=disagreement, utility=utility)
+    parties: dict[tuple[int, int], tuple] = {}  # the same (position, weight) pair: one ideal and active row
     ideals, actives = [], []
-    for position, w in zip(positions, weights):  # as _active_tables, one party at a time
-        active = np.isnan(position)
-        np.logical_not(active, out=active)
-        active &= w > 0
-        off = ~active
-        ideal = np.array(position, dtype=float)
-        np.copyto(ideal, 0.0, where=off)
-        np.copyto(w, 0.0, where=off)
-        ideals.append(ideal)
-        actives.append(active)
+    for j, (position, w) in enumerate(zip(positions, weights)):
+        held = parties.get((id(position), id(w)))
+        if held is None:
+            held = parties[id(position), id(w)] = _active_party(_narrow(position), w)
+        ideals.append(held[0])
+        actives.append(held[1])
+        weights[j] = held[2]
     groups = _groups(ideals, actives)
-    shape = (len(groups), positions[0].shape[0])
-    pooled = _pooled_weights(weights, groups)
-    ideal = np.array([ideals[g[0]] for g in groups], dtype=float).reshape(shape)
-    active = np.array([actives[g[0]] for g in groups], dtype=bool).reshape(shape)
-    return _solve(ideal, pooled, active, None, disagreement, utility)[0]
+    shape = (len(groups), batch)
+    ideal, active = np.empty(shape), np.empty(shape, bool)
+    for g, ideal_row, active_row in zip(groups, ideal, active):
+        ideal_row[...], active_row[...] = ideals[g[0]], actives[g[0]]
+    return _solve(ideal, _pooled_weights(weights, groups, batch), active, None, disagreement, utility)[0]
+
+
+def _narrow(x):
+    """A party's row as the solver's preparation takes it: a number spread over two or more batch
+    rows (stride 0, as the simulation passes its constants) as one entry, which stands for it in
+    every row (the operations are elementwise, so the numbers are the same), else the row."""
+    x = np.asarray(x)
+    return x[:1] if x.ndim == 1 and x.shape[0] > 1 and x.strides == (0,) else x
+
+
+_EVERYWHERE = np.ones(1, bool)
+
+
+def _active_party(position, w):
+    """A party's ideal points, active rows and weights, as :func:`_active_tables` makes them: 0
+    where the party holds no position or has no weight. A party active in every row keeps its
+    arrays (nothing to set to 0) and is marked active by one entry."""
+    nan = np.isnan(position)
+    positive = w > 0
+    if not nan.any() and positive.all():
+        return position, _EVERYWHERE, w
+    active = np.logical_not(nan) & positive
+    off = ~active
+    return np.where(off, 0.0, position), active, np.where(off, 0.0, w)

@@ -346,26 +346,40 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
 def _nash_positions(decision, positions, saliences, capabilities, live, runs: int) -> np.ndarray:
     """The Nash bargaining model's positions (see :func:`collective_positions`): each distinct
     input array (parties often share one: the same rule, or the same number) is cut to the
-    live runs once, and the parties go to :func:`bargaining.nash.predict_parties`, which pools
-    the ones with the same ideal points before building its tables (the same numbers as the
-    tables of every party through an Actors table, without its copies)."""
-    cut: dict[int, tuple] = {}  # id of an input -> (the input, kept so the id stays its own; its live runs)
-    count = 0 if live is None else int(np.count_nonzero(live))
+    live runs and clipped once, a number spread over the runs (stride 0) staying one number
+    spread over the live runs, and the parties go to :func:`bargaining.nash.predict_parties`,
+    which pools the ones with the same ideal points before building its tables (the same
+    numbers as the tables of every party through an Actors table, without its copies)."""
+    count = runs if live is None else int(np.count_nonzero(live))
+    taken = None if live is None else live.nonzero()[0]
+    cut: dict[tuple[int, object], tuple] = {}  # (id of an input, clip) -> (the input, kept so the id stays its own; its live runs)
 
-    def live_runs(x) -> np.ndarray:
-        held = cut.get(id(x))
+    def live_runs(x, clip=None) -> np.ndarray:
+        held = cut.get((id(x), clip))
         if held is None:
-            row = np.broadcast_to(np.asarray(x, dtype=float), (runs,))
-            if live is not None:  # a number spread over the runs (stride 0) is spread again
-                row = np.full(count, row[0]) if row.strides == (0,) and runs else row.compress(live)
-            held = cut[id(x)] = (x, row)
+            row = np.asarray(x, dtype=float)
+            if row.shape != (runs,):
+                row = np.broadcast_to(row, (runs,))
+            if count and row.strides == (0,):  # a number: one entry standing for every live run
+                row = row[:1]
+            elif taken is not None:
+                row = row.take(taken)
+            held = cut[id(x), clip] = (x, row if clip is None else clip(row))
         return held[1]
 
     return bargaining.nash.predict_parties(
         [live_runs(p) for p in positions],
-        [np.clip(live_runs(s), 0.0, 1.0) for s in saliences],
-        [np.maximum(live_runs(c), 0.0) for c in capabilities],
-        **decision.options)
+        [live_runs(s, _clip_salience) for s in saliences],
+        [live_runs(c, _clip_capability) for c in capabilities],
+        batch=count, **decision.options)
+
+
+def _clip_salience(x: np.ndarray) -> np.ndarray:
+    return np.clip(x, 0.0, 1.0)
+
+
+def _clip_capability(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
 
 
 def compile_probes(program: Program, probes: dict[str, tuple[str, int]] | None) -> list:
