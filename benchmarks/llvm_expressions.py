@@ -32,11 +32,11 @@ import dataclasses
 import time
 from pathlib import Path
 
-import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 
 from redline import expr as ex
+from redline.native import compile_module
 from redline.scenario import load_scenario
 
 FLAGSHIP = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "iran-us-2020-v1.yaml"
@@ -198,23 +198,6 @@ def emit(module: ir.Module, name: str, expression: ex.Expression) -> list[str]:
     b.position_at_end(done)
     b.ret_void()
     return names
-
-
-def compile_module(module: ir.Module):
-    """Optimise ``module`` for this CPU (no fast-math: IEEE results) and load it; returns the engine."""
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    machine = llvm.Target.from_default_triple().create_target_machine(
-        opt=3, cpu=llvm.get_host_cpu_name(), features=llvm.get_host_cpu_features().flatten())
-    parsed = llvm.parse_assembly(str(module))
-    parsed.verify()
-    tuning = llvm.create_pipeline_tuning_options(speed_level=3)
-    tuning.loop_vectorization = True
-    passes = llvm.create_pass_builder(machine, tuning)
-    passes.getModulePassManager().run(parsed, passes)
-    engine = llvm.create_mcjit_compiler(parsed, machine)
-    engine.finalize_object()
-    return engine
 
 
 def test_inputs(names, runs: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -104,16 +104,11 @@ def _compiled() -> dict[str, Callable] | None:
     return _kernels
 
 
-def _build() -> dict[str, Callable]:
-    """Compile every kernel into one module for the host CPU and wrap each in ctypes."""
+def compile_module(module):
+    """Optimise an llvmlite IR ``module`` for this CPU (``-O3``, loops vectorised, no fast-math:
+    IEEE results) and load it; returns the execution engine that holds its machine code."""
     import llvmlite.binding as llvm
-    from llvmlite import ir
 
-    module = ir.Module(name="redline_native")
-    module.triple = llvm.get_process_triple()
-    for indexed, suffix in ((False, "range"), (True, "positions")):
-        _hash_kernel(ir, module, f"hash_{suffix}", indexed)
-        _table_kernel(ir, module, f"table_{suffix}", indexed)
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
     machine = llvm.Target.from_default_triple().create_target_machine(
@@ -126,6 +121,20 @@ def _build() -> dict[str, Callable]:
     passes.getModulePassManager().run(parsed, passes)
     engine = llvm.create_mcjit_compiler(parsed, machine)
     engine.finalize_object()
+    return engine
+
+
+def _build() -> dict[str, Callable]:
+    """Compile every kernel into one module for the host CPU and wrap each in ctypes."""
+    import llvmlite.binding as llvm
+    from llvmlite import ir
+
+    module = ir.Module(name="redline_native")
+    module.triple = llvm.get_process_triple()
+    for indexed, suffix in ((False, "range"), (True, "positions")):
+        _hash_kernel(ir, module, f"hash_{suffix}", indexed)
+        _table_kernel(ir, module, f"table_{suffix}", indexed)
+    engine = compile_module(module)
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
                   "hash_positions": (array, array, i64, ctypes.c_uint64, f64),
