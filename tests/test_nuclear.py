@@ -288,3 +288,23 @@ def test_breakout_days_long_arrays_give_the_bits_of_short_ones():
         short = np.concatenate([breakout_days({a: v[i:i + 10] for a, v in stocks.items()}, rate[i:i + 10])
                                 for i in range(0, kg.size, 10)])
         assert np.array_equal(long.view(np.int64), short.view(np.int64))
+
+
+@pytest.mark.parametrize("assumptions", [DEFAULT_ASSUMPTIONS, BreakoutAssumptions(natural_feed=False)])
+def test_breakout_days_without_masks_where_they_hold_everywhere(assumptions):
+    # Where every run enriches and has separative work to do (the usual case), the days are
+    # computed without numpy's masks: the bits of the general computation, long and short
+    # arrays, with and without natural feed, one run without work making the masks partial.
+    rng = np.random.default_rng(9)
+    for n in (3, 200):
+        leu, heu = rng.uniform(1.0, 900.0, n), rng.uniform(0.5, 60.0, n)
+        rate = rng.uniform(100.0, 20000.0, n)
+        for stocks in ({0.045: leu, 0.2: heu}, {0.2: heu}, {0.045: leu, 0.95: np.zeros(n)}):
+            for capacity in (rate, 4554.0):
+                got = breakout_days(stocks, capacity, assumptions=assumptions)
+                want = _breakout_days_reference(stocks, capacity, assumptions)
+                assert np.array_equal(got.view(np.int64), want.view(np.int64))
+        partial = {0.045: leu, 0.95: np.where(np.arange(n) == 1, 40.0, 0.0)}  # run 1 blends, no enrichment
+        got = breakout_days(partial, rate, assumptions=assumptions)
+        want = _breakout_days_reference(partial, rate, assumptions)
+        assert np.array_equal(got.view(np.int64), want.view(np.int64)) and got[1] == 0.0

@@ -541,17 +541,25 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
             need = need - take
     # Days: swu / per_day where swu > 0, plus the set-up time where enrichment runs. Where it does
     # not, swu is not positive (only enrichment routes count SWU), so those days stay 0.0.
+    # A mask that holds in every run (the usual case) is left out: numpy's masked loops cost
+    # several times a plain one, and a mask of only True changes nothing.
     days = np.zeros(np.shape(per_day))
     if swu is not None:
+        positive = swu > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(swu, per_day, out=days, where=swu > 0)
+            np.divide(swu, per_day, out=days, where=True if _everywhere(positive) else positive)
     if enriched is not None:
-        np.add(days, a.setup_days, out=days, where=enriched)
+        np.add(days, a.setup_days, out=days, where=True if _everywhere(enriched) else enriched)
     if natural:
         # Natural feed takes all that is still needed, which leaves need - need: 0, or NaN for a
         # NaN stock, and neither is above tol. Every run makes its SQ; no test needed.
         return days
     return np.where(need > tol, np.inf, days)
+
+
+def _everywhere(mask) -> bool:
+    """Whether ``mask`` (a bool array, or one truth value for every run) holds in every run."""
+    return bool(mask.all()) if isinstance(mask, np.ndarray) else bool(mask)
 
 
 _SPREAD_FROM = 64
