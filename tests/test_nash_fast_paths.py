@@ -192,3 +192,22 @@ def test_newton_rows_that_never_stop_keep_their_last_step():
     converged = nash._newton_root(a, b, ideal, w, radius, active, "linear", 1e-12, everywhere=True)
     forever = nash._newton_root(a, b, ideal, w, radius, active, "linear", -1.0, everywhere=True)
     assert np.allclose(forever, converged, rtol=0, atol=1e-9) and not np.allclose(forever, 0.5 * (a + b))
+
+
+def test_a_per_run_input_is_one_number_only_if_every_bit_is_the_same():
+    """collective_positions treats a per-run array whose entries all have the same bits as one
+    number; 0.0 and -0.0 are equal but not the same: a heavy party at -0.0 in some runs keeps
+    the outcome at -0.0 there (its ideal point, a kink)."""
+    runs = 40
+    heavy = np.zeros(runs)
+    heavy[::3] = -0.0
+    positions = [heavy, np.full(runs, 50.0), np.full(runs, -50.0)]
+    saliences = [np.full(runs, 1.0), np.full(runs, 0.2), np.full(runs, 0.5)]  # one number as per-run arrays
+    capabilities = [np.full(runs, 90.0), np.full(runs, 5.0), np.full(runs, 5.0)]
+    decision = SimpleNamespace(model="nash", options={}, parties=("heavy", "right", "left"))
+    for live in (None, np.arange(runs) % 4 != 1):
+        got = collective_positions(decision, positions, saliences, capabilities, live=live)
+        keep = slice(None) if live is None else live
+        table = Actors.from_arrays(np.array(positions).T[keep], np.array(saliences).T[keep], np.array(capabilities).T[keep])
+        want = before.predict(table)[0]
+        assert np.array_equal(_bits(got), _bits(want)) and np.signbit(got).any() and not np.signbit(got).all()

@@ -217,8 +217,9 @@ def _linear_kinks(ideal, w, radius, active, left, right, scratch, everywhere=Fal
     where the one-sided derivatives of the log-objective straddle zero) or inside the smooth
     segment between two consecutive kinks. The derivative decreases, so a binary search over the
     sorted ideal points finds which (O(actors log actors) per row). Returns the optimum where it
-    is a kink (else NaN) and the segment ``(a, b)`` that holds it otherwise. ``scratch`` is a
-    table shaped like ``ideal``; ``everywhere`` says that every actor is active in every row."""
+    is a kink, and the segment that holds it otherwise, as brackets ``(a, b)``: ``a == b`` at a
+    kink. ``scratch`` is a table shaped like ``ideal``; ``everywhere`` says that every actor is
+    active in every row."""
     batch = ideal.shape[1]
     inside = (ideal > left) & (ideal < right)
     if not everywhere:
@@ -229,7 +230,7 @@ def _linear_kinks(ideal, w, radius, active, left, right, scratch, everywhere=Fal
     ranked = np.flatnonzero(inside.any(axis=1)) if ideal.shape[0] <= 6 else np.arange(ideal.shape[0])
     actors = ranked.size
     if actors == 0:
-        return np.full(batch, np.nan), left, right
+        return left, right
     points = np.empty((actors, batch))
     for row, j in zip(points, ranked):
         _where(row, inside[j], ideal[j], np.inf)
@@ -252,13 +253,14 @@ def _linear_kinks(ideal, w, radius, active, left, right, scratch, everywhere=Fal
         lo = np.where(open_ & ~right_of_root, mid + 1, lo)
     found = lo < count
     first = points.take(np.minimum(lo, actors - 1) * batch + at)
-    candidate = np.where(found, first, np.nan)
-    safe = np.where(np.isnan(candidate), 0.5 * (left + right), candidate)
-    kink = ~np.isnan(candidate) & (_one_sided(safe, ideal, w, radius, True, weightless, scratch, negative_w, signed) >= 0)
-    at_kink = np.where(kink, candidate, np.nan)
-    a = np.where(lo > 0, points.take(np.maximum(lo - 1, 0) * batch + at), left)
-    b = np.where(found, first, right)
-    return at_kink, a, b
+    everywhere_found = bool(found.all())
+    candidate = first if everywhere_found else np.where(found, first, np.nan)
+    missing = np.isnan(candidate)
+    safe = np.where(missing, 0.5 * (left + right), candidate) if missing.any() else candidate
+    kink = ~missing & (_one_sided(safe, ideal, w, radius, True, weightless, scratch, negative_w, signed) >= 0)
+    b = first if everywhere_found else np.where(found, first, right)  # the candidate itself at a kink
+    a = np.where(kink, candidate, np.where(lo > 0, points.take(np.maximum(lo - 1, 0) * batch + at), left))
+    return a, b
 
 
 def _column_count(table):
@@ -363,14 +365,16 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
         lo = np.fmin(lo, sq)
         hi = np.fmax(hi, sq)
     to_lo, to_hi = np.abs(np.subtract(ideal, lo, out=table), out=table), np.abs(np.subtract(ideal, hi, out=other), out=other)
-    lo_is_far = to_lo >= to_hi
     if disagreement == "status_quo" and status_quo is not None:
-        d_point = np.where(lo_is_far, lo, hi)
+        d_point = np.where(to_lo >= to_hi, lo, hi)
         np.copyto(d_point, sq, where=np.isfinite(sq))
         # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
         radius = np.abs(np.subtract(d_point, ideal, out=d_point), out=d_point)
-    else:  # |d - x_i| is the distance to the far end, already at hand (|x - y| = |y - x| exactly)
-        radius = np.where(lo_is_far, to_lo, to_hi)
+    elif np.isfinite(lo).all() and np.isfinite(hi).all():  # the far end's distance, already at hand
+        # (|x - y| = |y - x| exactly); no NaN among the distances, so the larger one is it
+        radius = np.maximum(to_lo, to_hi, out=to_lo)
+    else:
+        radius = np.where(to_lo >= to_hi, to_lo, to_hi)
     if everywhere:
         left = _row_extreme(np.subtract(ideal, radius, out=other), np.maximum)
         right = _row_extreme(np.add(ideal, radius, out=other), np.minimum)
@@ -378,18 +382,19 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
         left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
         right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
     agreement = right > left
-    left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
+    everyone_gains = bool(agreement.all())
+    if not everyone_gains:
+        left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
     width = float(np.max(right - left, initial=0.0))
-    if utility == "linear":
-        at_kink, a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
+    if utility == "linear":  # a kink is already exact: its bracket is (at_kink, at_kink)
+        a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
     else:
-        at_kink, a, b = np.full(batch, np.nan), left, right
-    smooth = np.isnan(at_kink)
-    a, b = np.where(smooth, a, at_kink), np.where(smooth, b, at_kink)  # a kink is already exact
+        a, b = left, right
     x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45, everywhere=everywhere)
-    fallback = np.where(np.isfinite(sq), sq, np.nan)
-    prediction = np.where(agreement, x, fallback)
-    prediction = np.where(hi == lo, lo, prediction)  # everyone (and the status quo) agrees already
+    prediction = x if everyone_gains else np.where(agreement, x, np.where(np.isfinite(sq), sq, np.nan))
+    agreed = hi == lo
+    if agreed.any():  # everyone (and the status quo) agrees already
+        prediction = np.where(agreed, lo, prediction)
     return prediction, agreement
 
 
@@ -495,7 +500,8 @@ def predict_parties(
         if w is None:
             w = products[id(s), id(c)] = np.multiply(_narrow(s), _narrow(c))
         weights.append(w)
-    if any(np.isnan(w).any() for w in products.values()):
+    positive = {id(w): bool((w > 0).all()) for w in products.values()}  # then no NaN either
+    if any(not positive[id(w)] and np.isnan(w).any() for w in products.values()):
         return predict_tables(*(np.array([np.broadcast_to(x, (batch,)) for x in rows], dtype=float).reshape(-1, batch)
                                 for rows in (positions, saliences, capabilities)),
                               disagreement=disagreement, utility=utility)
@@ -504,7 +510,7 @@ def predict_parties(
     for j, (position, w) in enumerate(zip(positions, weights)):
         held = parties.get((id(position), id(w)))
         if held is None:
-            held = parties[id(position), id(w)] = _active_party(_narrow(position), w)
+            held = parties[id(position), id(w)] = _active_party(_narrow(position), w, positive[id(w)])
         ideals.append(held[0])
         actives.append(held[1])
         weights[j] = held[2]
@@ -527,14 +533,13 @@ def _narrow(x):
 _EVERYWHERE = np.ones(1, bool)
 
 
-def _active_party(position, w):
+def _active_party(position, w, positive: bool):
     """A party's ideal points, active rows and weights, as :func:`_active_tables` makes them: 0
-    where the party holds no position or has no weight. A party active in every row keeps its
-    arrays (nothing to set to 0) and is marked active by one entry."""
+    where the party holds no position or has no weight (``positive``: every weight is). A party
+    active in every row keeps its arrays (nothing to set to 0) and is marked active by one entry."""
     nan = np.isnan(position)
-    positive = w > 0
-    if not nan.any() and positive.all():
+    if positive and not nan.any():
         return position, _EVERYWHERE, w
-    active = np.logical_not(nan) & positive
+    active = np.logical_not(nan) & (w > 0)
     off = ~active
     return np.where(off, 0.0, position), active, np.where(off, 0.0, w)

@@ -360,7 +360,7 @@ def _nash_positions(decision, positions, saliences, capabilities, live, runs: in
             row = np.asarray(x, dtype=float)
             if row.shape != (runs,):
                 row = np.broadcast_to(row, (runs,))
-            if count and row.strides == (0,):  # a number: one entry standing for every live run
+            if count and (row.strides == (0,) or _same_everywhere(row)):  # one entry stands for every live run
                 row = row[:1]
             elif taken is not None:
                 row = row.take(taken)
@@ -372,6 +372,13 @@ def _nash_positions(decision, positions, saliences, capabilities, live, runs: in
         [live_runs(s, _clip_salience) for s in saliences],
         [live_runs(c, _clip_capability) for c in capabilities],
         batch=count, **decision.options)
+
+
+def _same_everywhere(row: np.ndarray) -> bool:
+    """Whether every entry of ``row`` has the first one's bits (a parameter that is one number for
+    every run, say): the first and last entries are compared before the whole row."""
+    bits = row.view(np.int64)
+    return bool(bits[0] == bits[-1] and (bits == bits[0]).all())
 
 
 def _clip_salience(x: np.ndarray) -> np.ndarray:
