@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from redline.errors import ExpressionError, Location, did_you_mean
+from redline.spread import spread
 
 __all__ = [
     "Expression",
@@ -513,6 +514,8 @@ def _binary(op, left, right) -> Callable[[EvalContext], Any]:
     if a is not _VARIES and b is not _VARIES:
         return _fold(lambda ctx: op(a, b), [left, right])
     arithmetic = op in _ARITHMETIC  # a float result: it may go into an operand's array
+    if op in _MIN_MAX and (a is _VARIES) != (b is _VARIES):  # max(x, 0.0), min(1, y) ...
+        a, b, op = _float_number(a), _float_number(b), _MIN_MAX[op]
     left_owned = arithmetic and getattr(left, "owned", False)
     right_owned = arithmetic and getattr(right, "owned", False)
     if name_a is not None and b is not _VARIES:
@@ -586,6 +589,26 @@ def _into_either(op, left, right, left_owned: bool, right_owned: bool):
 
 
 _VARIES = object()  # the ``folded`` of a closure that is not a constant
+
+
+def _spreading(op):
+    """numpy's ``minimum`` or ``maximum`` with a float number operand given as an array of the
+    other operand's length (:func:`redline.spread.spread`): the same bits, numpy's SIMD loop."""
+    def call(x, y, out=None):
+        return op(spread(x, y), spread(y, x), out=out)
+
+    return call
+
+
+_MIN_MAX = {np.minimum: _spreading(np.minimum), np.maximum: _spreading(np.maximum)}
+
+
+def _float_number(value):
+    """A constant operand that is a 0-d float64 array as a numpy float (the same number and
+    type for numpy), so that :func:`redline.spread.spread` takes it; anything else unchanged."""
+    if type(value) is np.ndarray and value.ndim == 0 and value.dtype == np.float64:
+        return value[()]
+    return value
 
 
 class _Compiler:

@@ -22,7 +22,7 @@ import numpy as np
 from redline.errors import ExpressionError
 from redline.expr import register_function
 from redline.nuclear import breakout_days, feed_per_product, swu_per_product
-from redline.nuclear.breakout import spread
+from redline.spread import spread
 
 __all__ = ["breakout_days_expr", "swu_per_kg_expr", "feed_per_kg_expr"]
 

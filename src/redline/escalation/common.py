@@ -19,6 +19,7 @@ from redline.errors import ParameterError, did_you_mean
 from redline.expr import parse, site_seed_key
 from redline.limits import MAX_HORIZON, check_horizon
 from redline.scenario.compile import CompiledPolicy, Program
+from redline.spread import SPREAD_FROM, spread
 
 __all__ = [
     "BLOCK_RUNS",
@@ -441,47 +442,32 @@ def _as_boolean(values) -> np.ndarray:
     return (np.asarray(values) != 0).astype(float)
 
 
-_SPREAD_FROM = 64
-"""From this many values up, a bound is compared as an array of it (see :class:`_Bound`), and
-:func:`_clip_between` first asks whether anything lies outside."""
-
-
 def _clip_between(lo: float, hi: float, values) -> np.ndarray:
     """``np.clip(values, lo, hi)``, in place when the array is its own. A float array whose least
     and greatest values lie within the bounds is returned as it is: clipping leaves such values
     as they are, bit for bit (``-0.0`` within ``[0, 1]`` stays ``-0.0``), and two reductions cost
-    less than the clip; a NaN fails both comparisons and is clipped as before."""
+    less than the clip (from :data:`redline.spread.SPREAD_FROM` values up); a NaN fails both
+    comparisons and is clipped as before."""
     own = _owned(values)
-    if own and values.shape[0] >= _SPREAD_FROM and \
+    if own and values.shape[0] >= SPREAD_FROM and \
             lo <= np.minimum.reduce(values) and np.maximum.reduce(values) <= hi:
         return values
     return np.clip(values, lo, hi, out=values if own else None)
 
 
 class _Bound:
-    """A lower or upper bound, with a contiguous read-only array of it at hand: numpy compares
-    two contiguous arrays with SIMD instructions but an array and a number one element at a
-    time (the same results, bit for bit, NaN and ±0 included)."""
+    """A lower or upper bound, given to numpy's ``maximum``/``minimum`` spread into an array of
+    the values' length (:func:`redline.spread.spread`: the same bits, SIMD loops)."""
 
-    __slots__ = ("value", "spread")
+    __slots__ = ("value",)
 
     def __init__(self, value: float):
-        self.value = value
-        self.spread = np.empty(0)
+        self.value = float(value)
 
     def like(self, values):
         """The bound as an array of ``values``' length (a 1-D float array of at least
-        :data:`_SPREAD_FROM` values), else as a number."""
-        if not (isinstance(values, np.ndarray) and values.ndim == 1 and values.shape[0] >= _SPREAD_FROM
-                and values.dtype == np.float64):
-            return self.value
-        n = values.shape[0]
-        spread = self.spread
-        if spread.shape[0] < n:  # grown when a longer array comes (shared: never written)
-            spread = np.full(n, self.value)
-            spread.setflags(write=False)
-            self.spread = spread
-        return spread[:n]
+        :data:`redline.spread.SPREAD_FROM` values), else as a number."""
+        return spread(self.value, values)
 
 
 def _clip_by(bound_function, bound: _Bound, values) -> np.ndarray:

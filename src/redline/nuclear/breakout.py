@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from redline.errors import ParameterError
+from redline.spread import spread
 from redline.nuclear.enrichment import NATURAL_ASSAY, feed_per_product, swu_per_product
 
 __all__ = [
@@ -560,31 +561,6 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
 def _everywhere(mask) -> bool:
     """Whether ``mask`` (a bool array, or one truth value for every run) holds in every run."""
     return bool(mask.all()) if isinstance(mask, np.ndarray) else bool(mask)
-
-
-_SPREAD_FROM = 64
-"""From this many values up, :func:`spread` gives a number as an array."""
-
-_spreads: dict[str, np.ndarray] = {}  # float.hex(value) -> read-only array of it (grown on demand)
-
-
-def spread(value, like):
-    """``value`` (a number) as a read-only array of ``like``'s length when ``like`` is a 1-D float
-    array of at least :data:`_SPREAD_FROM` values, else ``value`` itself: numpy's ``maximum``
-    and ``minimum`` compare two contiguous arrays with SIMD instructions but an array and a
-    number one element at a time, with the same results bit for bit (NaN, ±0 and infinities
-    included). Arrays are kept per value (its bits: ``-0.0`` is not ``0.0``) and shared."""
-    if not (type(like) is np.ndarray and like.ndim == 1 and like.shape[0] >= _SPREAD_FROM
-            and like.dtype == np.float64 and type(value) in (float, np.float64)):
-        return value
-    n = like.shape[0]
-    key = float(value).hex()
-    values = _spreads.get(key)
-    if values is None or values.shape[0] < n:
-        values = np.full(n, value)
-        values.setflags(write=False)
-        _spreads[key] = values
-    return values[:n]
 
 
 @functools.lru_cache(maxsize=None)
