@@ -146,3 +146,22 @@ def test_poisson_draws_by_table_keep_their_distribution():
     streams = block_streams(np.random.SeedSequence(2), 0, 200_000)
     draws = streams.get("p").inverse_cdf(ex._poisson_cdf(3.0))
     assert abs(draws.mean() - 3.0) < 0.02 and abs(draws.var() - 3.0) < 0.05
+
+
+def test_within_gives_the_reductions_answer_on_edge_values():
+    edges = np.array([np.nan, -0.0, 0.0, 1.0, 0.5, np.nextafter(1.0, 2.0), -5e-324, 5e-324, np.inf, -np.inf])
+    rng = np.random.default_rng(0)
+    seen = set()
+    for t in range(2_000):
+        n = int(rng.integers(1, 200))
+        x = rng.uniform(-0.0, 1.0, n)
+        if t % 3:
+            x[rng.integers(0, n, rng.integers(1, 3))] = rng.choice(edges, 1)
+        for lo, hi in ((0.0, 1.0), (-0.0, 0.0), (0.5, 0.5), (-np.inf, np.inf), (0.25, 0.75)):
+            want = bool(np.minimum.reduce(x) >= lo and np.maximum.reduce(x) <= hi)
+            assert native.within(x, lo, hi) is want, (x, lo, hi)
+            seen.add(want)
+    assert seen == {True, False}
+    assert native.within(np.array([]), 0.0, 1.0) is None  # empty, other kinds: the caller reduces
+    assert native.within(np.zeros(4, dtype=np.float32), 0.0, 1.0) is None
+    assert native.within(np.zeros(8)[::2], 0.0, 1.0) is None

@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["enabled", "hash_uniforms", "table_draws"]
+__all__ = ["enabled", "hash_uniforms", "table_draws", "within"]
 
 _lock = threading.Lock()
 _kernels: dict[str, Callable] | None = None
@@ -85,6 +85,18 @@ def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarr
     return out
 
 
+def within(values: np.ndarray, lo: float, hi: float) -> bool | None:
+    """Whether ``lo <= v <= hi`` for every value of a non-empty 1-D contiguous float64 array (a
+    NaN is not): ``np.minimum.reduce(values) >= lo and np.maximum.reduce(values) <= hi`` in one
+    compiled pass instead of two reductions. None when no kernel is available or the array is
+    of another kind (the caller then reduces)."""
+    kernels = _compiled()
+    if kernels is None or type(values) is not np.ndarray or values.ndim != 1 or values.dtype != np.float64 \
+            or not values.flags.c_contiguous or values.shape[0] == 0:
+        return None
+    return bool(kernels["within"](values, values.shape[0], lo, hi))
+
+
 def _compiled() -> dict[str, Callable] | None:
     """The kernels of this process, compiled on first use; None if unavailable."""
     global _kernels, _failed
@@ -134,6 +146,7 @@ def _build() -> dict[str, Callable]:
     for indexed, suffix in ((False, "range"), (True, "positions")):
         _hash_kernel(ir, module, f"hash_{suffix}", indexed)
         _table_kernel(ir, module, f"table_{suffix}", indexed)
+    _within_kernel(ir, module)
     engine = compile_module(module)
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
@@ -142,6 +155,7 @@ def _build() -> dict[str, Callable]:
                   "table_positions": (array, array, i64, ctypes.c_uint64, array, i64)}
     kernels = {name: ctypes.CFUNCTYPE(None, *args)(engine.get_function_address(name))
                for name, args in signatures.items()}
+    kernels["within"] = ctypes.CFUNCTYPE(i64, array, i64, f64, f64)(engine.get_function_address("within"))
     kernels["_engine"] = engine  # keeps the machine code alive as long as the wrappers
     return kernels
 
@@ -179,6 +193,33 @@ def _table_kernel(ir, module, name: str, indexed: bool) -> None:
         return b.sitofp(b.select(b.icmp_signed("<", k, last), k, last), f64)
 
     _run_kernel(ir, module, name, indexed, ["array", i64], walk)
+
+
+def _within_kernel(ir, module) -> None:
+    """``within(values, n, lo, hi) -> 1 | 0``: 1 if ``lo <= values[i] <= hi`` (ordered
+    comparisons: a NaN fails) for every i < n (n >= 1), as an and over all of them (no early
+    exit, so the loop vectorises)."""
+    i64, i1, f64, obj = ir.IntType(64), ir.IntType(1), ir.DoubleType(), ir.IntType(8).as_pointer()
+    fn = ir.Function(module, ir.FunctionType(i64, [obj, i64, f64, f64]), name="within")
+    values_array, n, lo, hi = fn.args
+    entry, loop, done = (fn.append_basic_block(x) for x in ("entry", "loop", "done"))
+    b = ir.IRBuilder(entry)
+    values = _data(b, ir, values_array, f64)
+    b.branch(loop)
+    b.position_at_end(loop)
+    i = b.phi(i64)
+    i.add_incoming(i64(0), entry)
+    held = b.phi(i1)
+    held.add_incoming(i1(1), entry)
+    v = b.load(b.gep(values, [i]))
+    inside = b.and_(b.fcmp_ordered(">=", v, lo), b.fcmp_ordered("<=", v, hi))
+    now = b.and_(held, inside)
+    following = b.add(i, i64(1))
+    i.add_incoming(following, loop)
+    held.add_incoming(now, loop)
+    b.cbranch(b.icmp_signed("<", following, n), loop, done)
+    b.position_at_end(done)
+    b.ret(b.zext(now, i64))
 
 
 def _run_kernel(ir, module, name: str, indexed: bool, extra: list, body) -> None:

@@ -449,10 +449,18 @@ def _clip_between(lo: float, hi: float, values) -> np.ndarray:
     less than the clip (from :data:`redline.spread.SPREAD_FROM` values up); a NaN fails both
     comparisons and is clipped as before."""
     own = _owned(values)
-    if own and values.shape[0] >= SPREAD_FROM and \
-            lo <= np.minimum.reduce(values) and np.maximum.reduce(values) <= hi:
+    if own and values.shape[0] >= SPREAD_FROM and all_within(values, lo, hi):
         return values
     return np.clip(values, lo, hi, out=values if own else None)
+
+
+def all_within(values: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether every value of the non-empty float array lies in ``[lo, hi]`` (a NaN does not):
+    one compiled pass (:func:`redline.native.within`) where available, else two reductions."""
+    inside = native.within(values, lo, hi)
+    if inside is None:
+        return bool(np.minimum.reduce(values, axis=None) >= lo and np.maximum.reduce(values, axis=None) <= hi)
+    return inside
 
 
 class _Bound:

@@ -41,6 +41,7 @@ from redline.escalation.common import (
     SPARSE_DRAWS,
     ExternalChoice,
     RunSetup,
+    all_within,
     block_parameters,
     block_streams,
     bounds_clipper,
@@ -618,8 +619,7 @@ class _Block:
         if e.constant is not None and 0.0 <= e.constant <= 1.0:
             return True
         values = np.asarray(values)
-        # NaN fails both comparisons: counted below (ufunc reductions: no Python-level wrapper)
-        if values.size and np.minimum.reduce(values, axis=None) >= 0.0 and np.maximum.reduce(values, axis=None) <= 1.0:
+        if values.size and all_within(values, 0.0, 1.0):  # a NaN is not: counted below
             return True
         if callable(where):
             where = where()
