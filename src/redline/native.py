@@ -51,17 +51,7 @@ def hash_uniforms(positions: np.ndarray | None, n: int, base: int, shift: float)
     of a double in [1, 2), minus ``shift``. Returns a new array of ``n`` doubles (as many as
     ``positions`` when given), or None when no
     kernel is available (the caller then runs its numpy code)."""
-    kernels = _compiled()
-    if kernels is None:
-        return None
-    if positions is None:
-        out = np.empty(n)
-        kernels["hash_range"](out, n, base, shift)
-    else:
-        positions = np.ascontiguousarray(positions, dtype=np.int64)
-        out = np.empty(positions.size)
-        kernels["hash_positions"](out, positions, positions.size, base, shift)
-    return out
+    return _per_position("hash", positions, n, base, shift)
 
 
 def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarray) -> np.ndarray | None:
@@ -69,19 +59,25 @@ def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarr
     ``min(searchsorted(table, u, side="left"), table.size - 1)`` as doubles for each uniform
     ``u`` (shift 1). ``table``: sorted float64 with no NaN before its end, not empty. None when
     no kernel is available."""
-    kernels = _compiled()
-    if kernels is None:
-        return None
     table = np.ascontiguousarray(table, dtype=np.float64)
     if table.size == 0:
         raise ValueError("table_draws needs a non-empty table")
+    return _per_position("table", positions, n, base, table, table.size)
+
+
+def _per_position(kernel: str, positions: np.ndarray | None, n: int, base: int, *extra) -> np.ndarray | None:
+    """Run kernel ``{kernel}_range`` over positions 0..n-1, or ``{kernel}_positions`` over the
+    given positions, into a new array of doubles; None when no kernel is available."""
+    kernels = _compiled()
+    if kernels is None:
+        return None
     if positions is None:
         out = np.empty(n)
-        kernels["table_range"](out, n, base, table, table.size)
+        kernels[f"{kernel}_range"](out, n, base, *extra)
     else:
         positions = np.ascontiguousarray(positions, dtype=np.int64)
         out = np.empty(positions.size)
-        kernels["table_positions"](out, positions, positions.size, base, table, table.size)
+        kernels[f"{kernel}_positions"](out, positions, positions.size, base, *extra)
     return out
 
 

@@ -204,12 +204,16 @@ class _SiteStream:
             return None
         return subset, self.owner.runs if subset is None else subset.size, self.site.next_call_key()
 
+    def _base(self, key: int) -> int:
+        """``GOLDEN * (first + 1) + key``: what a call adds to ``GOLDEN * position``."""
+        return (self.site.streams.origin + key) & _MASK
+
     def _hashed(self, call, shift: float) -> np.ndarray:
         """:meth:`_hashes` of a call: one compiled pass (:func:`redline.native.hash_uniforms`)
         where available, else the numpy passes below, which give the same bits."""
         subset, n, key = call
         streams = self.site.streams
-        base = (streams.origin + key) & _MASK  # GOLDEN * (first + 1) + key
+        base = self._base(key)
         fast = native.hash_uniforms(subset, n, base, shift)
         if fast is not None:
             return fast
@@ -232,7 +236,7 @@ class _SiteStream:
         if call is None:
             return np.empty(0)
         subset, n, key = call
-        fast = native.table_draws(subset, n, (self.site.streams.origin + key) & _MASK, cdf)
+        fast = native.table_draws(subset, n, self._base(key), cdf)
         if fast is not None:
             return fast
         u = self._hashed(call, 1.0)
@@ -445,9 +449,9 @@ def _as_boolean(values) -> np.ndarray:
 def _clip_between(lo: float, hi: float, values) -> np.ndarray:
     """``np.clip(values, lo, hi)``, in place when the array is its own. A float array whose least
     and greatest values lie within the bounds is returned as it is: clipping leaves such values
-    as they are, bit for bit (``-0.0`` within ``[0, 1]`` stays ``-0.0``), and two reductions cost
-    less than the clip (from :data:`redline.spread.SPREAD_FROM` values up); a NaN fails both
-    comparisons and is clipped as before."""
+    as they are, bit for bit (``-0.0`` within ``[0, 1]`` stays ``-0.0``), and the test
+    (:func:`all_within`) costs less than the clip (from :data:`redline.spread.SPREAD_FROM` values
+    up); a NaN fails it and is clipped as before."""
     own = _owned(values)
     if own and values.shape[0] >= SPREAD_FROM and all_within(values, lo, hi):
         return values

@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from redline.errors import ParameterError
-from redline.spread import spread
 from redline.nuclear.enrichment import NATURAL_ASSAY, feed_per_product, swu_per_product
+from redline.spread import spread
 
 __all__ = [
     "DAYS_PER_YEAR",
