@@ -162,6 +162,30 @@ def test_bounds_clipper_gives_the_bits_of_numpy_s_clip(bounds):
         assert np.array_equal(np.asarray(clip(number)).view(np.int64), np.asarray(reference(number)).view(np.int64))
 
 
+@pytest.mark.parametrize("bounds", [(0.0, None), (None, 1.0), (0.0, 1.0)])
+def test_bounds_clipper_clips_other_float_arrays_into_new_ones(bounds):
+    """Only numpy's own float64 arrays that are writable and 1-D are clipped in place; a
+    big-endian float64 array, a float32 one, a 2-D one and a subclass are clipped into a new
+    array with the values of ``np.clip``/``np.maximum``/``np.minimum``, and keep their own."""
+    from types import SimpleNamespace
+
+    lo, hi = bounds
+    clip = common.bounds_clipper(SimpleNamespace(bounds={"x": bounds}, kinds={"x": "real"}), "x")
+    values = np.array([-1.0, -0.0, 0.5, 2.0, np.nan] * 20)
+    want = np.clip(values, lo, hi) if lo is not None and hi is not None else \
+        np.maximum(values, lo) if lo is not None else np.minimum(values, hi)
+    for n in (5, 100):
+        for other in (values[:n].astype(">f8"), values[:n].astype(np.float32), values[:n].reshape(1, n).copy(),
+                      values[:n].copy().view(np.memmap)):
+            kept = other.copy()
+            got = clip(other)
+            assert got is not other and np.array_equal(other, kept, equal_nan=True)
+            assert np.array_equal(np.asarray(got, dtype=float).reshape(-1), want[:n].astype(other.dtype).astype(float),
+                                  equal_nan=True)
+        own = values[:n].copy()
+        assert clip(own) is own
+
+
 def _general_row_context(self, rows):
     return self.new_row_context(rows)  # a new context for every evaluation, none shared
 

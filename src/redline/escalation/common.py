@@ -512,16 +512,28 @@ class _Bound:
 
 
 def _clip_by(bound_function, bound: _Bound, values) -> np.ndarray:
-    return bound_function(values, bound.like(values), out=values if _owned(values) else None)
+    """``bound_function(values, bound)``, in place when the array is its own; an array of fewer
+    than :data:`redline.spread.SPREAD_FROM` values takes the number itself, as
+    :meth:`_Bound.like` would give it (hundreds of such calls a week, on a few runs' values)."""
+    if _owned(values):
+        limit = bound.value if values.shape[0] < SPREAD_FROM else bound.like(values)
+        return bound_function(values, limit, out=values)
+    return bound_function(values, bound.like(values))
 
 
 def _unbounded(values):
     return values
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _owned(values) -> bool:
-    """Whether ``values`` is a writable float array that may be clipped in place."""
-    return isinstance(values, np.ndarray) and values.flags.writeable and values.dtype == np.float64 and values.ndim == 1
+    """Whether ``values`` is a writable 1-D float array that may be clipped in place. The cheap
+    tests come first, and the dtype is compared by identity with numpy's own float64 (every
+    float64 array numpy makes holds it): an array of an equal dtype that is another object is
+    clipped into a new array, which gives the same values."""
+    return type(values) is np.ndarray and values.ndim == 1 and values.dtype is _FLOAT64 and values.flags.writeable
 
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator

@@ -170,19 +170,21 @@ class _TrackPlan:
     empty interval of the uniform: never chosen). What such options still evaluate is what
     draws or keeps windows (streams stay aligned, windows current).
 
-    ``weighed``: the options that can weigh something, in order (every option under an external
-    policy: the seat is asked about all of them); ``probabilities``: a scripted policy's
-    probability of each of them; ``read``: the actions whose availability is evaluated every
-    week; ``moving``: probabilities evaluated only to keep them current; ``never_chosen``:
-    whether no option can ever be chosen; ``level_arrays``: the actions with levels whose level
-    array the week's choice fills even when no run takes them (as it always has).
+    ``key``: (actor, track), as scheduled options are keyed; ``weighed``: the options that can
+    weigh something, in order (every option under an external policy: the seat is asked about
+    all of them); ``probabilities``: a scripted policy's probability of each of them; ``read``:
+    the actions whose availability is evaluated every week; ``moving``: probabilities evaluated
+    only to keep them current; ``never_chosen``: whether no option can ever be chosen;
+    ``level_arrays``: the actions with levels whose level array the week's choice fills even
+    when no run takes them (as it always has); ``leveled``: whether some action has levels.
     """
 
-    __slots__ = ("track", "action_ids", "options", "site", "weighed", "probabilities", "read", "moving",
-                 "never_chosen", "level_arrays")
+    __slots__ = ("track", "key", "action_ids", "options", "site", "weighed", "probabilities", "read", "moving",
+                 "never_chosen", "level_arrays", "leveled")
 
     def __init__(self, program: Program, policy: CompiledPolicy, actor: str, track: str, action_ids):
         self.track = track
+        self.key = (actor, track)
         self.action_ids = list(action_ids)
         self.options = program.options(action_ids)
         self.site = f"choice:{actor}:{track}"
@@ -214,6 +216,7 @@ class _TrackPlan:
             actions[aid].available is not None and actions[aid].available.constant == 0 for aid in self.action_ids) and \
             all(e is None or not e.stateful for e in probability.values())
         self.level_arrays = [] if skipped_before else [aid for aid in self.action_ids if actions[aid].levels]
+        self.leveled = any(actions[aid].levels for aid in self.action_ids)
 
 
 class _Block:
@@ -426,23 +429,9 @@ class _Block:
             if policy.kind == "external":
                 external = self.external_weights(actor, self.p.tracks[actor], avails, forced)
             for plan in plans:
-                # The stream moves on every week, scheduled or not, so a run's later choices keep
-                # their numbers; its uniforms are read only in runs where some option may be taken.
-                scheduled = forced.get((actor, plan.track))
+                scheduled = forced.get(plan.key) if forced else None
                 if scheduled is not None or plan.never_chosen:
-                    for e in plan.moving:
-                        self.pass_unread(e)  # draws or keeps windows, read by no run
-                    self.draw(plan.site, _NO_ROWS)
-                    for aid in plan.action_ids:
-                        taken[aid] = self.nobody()
-                    if scheduled is not None:
-                        aid, level = scheduled
-                        taken[aid] = self.alive.copy()
-                        if self.p.actions[aid].levels:
-                            levels[aid] = np.full(self.n, level, dtype=np.int64)
-                    else:
-                        for aid in plan.level_arrays:
-                            levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
+                    self.pass_unchosen(plan, scheduled, taken, levels)
                     continue
                 avail = avails[plan.track]
                 if policy.kind == "external":
@@ -458,6 +447,25 @@ class _Block:
                         chosen = self.pick(plan, self.logit_weights(policy, plan.weighed, avail))
                 self.take(plan, chosen, taken, levels)
         return taken, levels
+
+    def pass_unchosen(self, plan: _TrackPlan, scheduled: tuple[str, int] | None, taken: dict, levels: dict) -> None:
+        """A week in which ``plan``'s track chooses nothing: its action is ``scheduled`` (an
+        event's (action, level)), or no option can ever be chosen. The stream moves on every
+        week all the same, so a run's later choices keep their numbers."""
+        for e in plan.moving:
+            self.pass_unread(e)  # draws or keeps windows, read by no run
+        self.draw(plan.site, _NO_ROWS)
+        nobody = self.nobody()
+        for aid in plan.action_ids:
+            taken[aid] = nobody
+        if scheduled is not None:
+            aid, level = scheduled
+            taken[aid] = self.alive.copy()
+            if self.p.actions[aid].levels:
+                levels[aid] = np.full(self.n, level, dtype=np.int64)
+        else:
+            for aid in plan.level_arrays:
+                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
 
     def track_weights(self, plan: _TrackPlan, avail: dict[str, np.ndarray],
                       everyone: bool) -> tuple[list[np.ndarray], np.ndarray]:
@@ -478,7 +486,7 @@ class _Block:
             weight = self.scripted_probability(e, ok)
             weights.append(weight if ok is self.alive and everyone else np.multiply(weight, ok))
         total = rules.sum_in_order(weights)
-        if np.any(total > 1.0):
+        if np.count_nonzero(total > 1.0):  # np.any without its Python-level wrappers
             scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
             weights = [w * scale for w in weights]  # some weight stays above 0 where the total did
         return weights, total > 0
@@ -555,8 +563,13 @@ class _Block:
     def take(self, plan: _TrackPlan, chosen: list[np.ndarray], taken: dict, levels: dict) -> None:
         """Record ``chosen`` (the runs choosing each of ``plan``'s weighed options) in ``taken`` and
         ``levels``; the track's other options are taken by no run."""
+        nobody = self.nobody()
         for aid in plan.action_ids:
-            taken[aid] = self.nobody()
+            taken[aid] = nobody
+        if not plan.leveled:  # one option per action
+            for (aid, _), runs in zip(plan.weighed, chosen):
+                taken[aid] = runs
+            return
         for aid in plan.level_arrays:
             levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
         for (aid, level), runs in zip(plan.weighed, chosen):
@@ -672,7 +685,7 @@ class _Block:
             utilities = []
             for aid, level in options:
                 u = self.expected_utility(self.p.actions[aid], level, policy)
-                if policy.anticipate and self.relevant[aid] and (avail is None or avail[aid].any()):
+                if policy.anticipate and self.relevant[aid] and (avail is None or np.count_nonzero(avail[aid])):
                     u = u + self.anticipated(aid, level, policy)
                 utilities.append(u)
         return lam, utilities
@@ -797,7 +810,7 @@ class _Block:
             if attributed_after is not None and np.any(p_now):  # a delayed attribution trips nothing now
                 trips = (1 - p_now) * trips + p_now * self.condition_on(rl, attributed_after)
             caused = trips - self.baseline_trips[key]
-            if not caused.any():
+            if not np.count_nonzero(caused):
                 continue
             total = total + caused * self.response_value(rl, policy)
         return total
