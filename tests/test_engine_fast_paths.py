@@ -301,3 +301,30 @@ def test_expressions_read_by_no_run_move_their_random_call_sites_on_every_week(e
                      if any(name.startswith(e.site + "#") for e in watched if e.random)}
             assert len(calls) == 4 and set(calls.values()) == {week}, (week, calls)
     assert quiet and loud  # both kinds of week were seen
+
+
+def test_no_week_yet_finds_the_nans_isnan_finds():
+    """``_no_week_yet`` (a comparison of a record with itself) is ``np.isnan``, for every kind of
+    NaN (quiet, negative, signalling, other payloads) and every other double (±0, ±inf, denormals,
+    weeks)."""
+    payloads = np.array([0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001, 0x7FF4000000000000,
+                         0xFFFFFFFFFFFFFFFF], dtype=np.uint64).view(np.float64)
+    records = np.concatenate([_EDGES, payloads, np.arange(105.0), [np.finfo(float).max, np.finfo(float).tiny]])
+    np.random.default_rng(2).shuffle(records)
+    assert np.array_equal(engine._no_week_yet(records), np.isnan(records))
+    assert engine._no_week_yet(records).dtype == bool
+
+
+@pytest.mark.parametrize("share", [0.0, 0.003, 0.4, 1.0])
+def test_mask_bytes_count_and_cast_as_the_mask_does(share):
+    """A mask's int8 bytes (``_mask_bytes``) cast to doubles and added to int32 counts give what
+    the bool mask gives, also for a mask that is a strided view."""
+    rng = np.random.default_rng(4)
+    whole = rng.random(20001) < share
+    for mask in (whole[:10000], whole[1::2]):
+        counts, want = rng.integers(0, 50, mask.size).astype(np.int32), None
+        want = counts + mask
+        counts += engine._mask_bytes(mask)
+        assert np.array_equal(counts, want) and counts.dtype == np.int32
+        as_float = engine._mask_bytes(mask).astype(np.float64)
+        assert np.array_equal(as_float.view(np.int64), mask.astype(float).view(np.int64))
