@@ -328,3 +328,73 @@ def test_mask_bytes_count_and_cast_as_the_mask_does(share):
         assert np.array_equal(counts, want) and counts.dtype == np.int32
         as_float = engine._mask_bytes(mask).astype(np.float64)
         assert np.array_equal(as_float.view(np.int64), mask.astype(float).view(np.int64))
+
+
+def _indicator(n, rows):
+    value = np.zeros(n)
+    value[rows] = 1.0
+    return value
+
+
+def test_a_response_s_array_is_used_again_only_when_nobody_holds_it(example):
+    """``response_marked`` on an action no run chose (its value the shared zeros) gives 1.0 in
+    the responding runs and +0.0 elsewhere, bit for bit; it takes back the array of the action's
+    earlier responses only when nothing else holds it, and never one made before a compaction."""
+    b = _block(example, 40)
+    aid = next(iter(example.program.actions))
+    weeks = [np.array([1, 5, 9]), np.array([0, 5, 39]), np.array([2]), np.array([3, 4])]
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, weeks[0])
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[0]).view(np.int64))
+    first_id = id(b.values[aid])
+    b.values[aid] = b.zeros()  # the next week: nobody chose it
+    b.values[aid] = b.response_marked(aid, weeks[1])
+    assert id(b.values[aid]) == first_id  # taken back: only the spare held it
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[1]).view(np.int64))
+    held = b.values[aid]  # a window or a chooser holding the week's array
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, weeks[2])
+    assert b.values[aid] is not held and np.array_equal(held, _indicator(b.n, weeks[1]))
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[2]).view(np.int64))
+    del held
+    b.alive[:30] = False
+    b.compact()  # positions change: the spare is not used again
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, np.array([0, 7]))
+    assert np.array_equal(b.values[aid], _indicator(10, [0, 7]))
+
+
+def _response_marked_anew(self, aid, rows):
+    return self.marked(aid, rows)  # a new array for every response
+
+
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "loud"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"}),
+                                                  ("iran-us-2020", {"iran": "rapid_overt"})])
+def test_responses_marked_in_arrays_used_again_give_the_numbers_of_new_ones(monkeypatch, scenario, strategies):
+    """Responses marked in an array taken back from an earlier week give the results of a new
+    array for every response, bit for bit (responses week after week, with compaction)."""
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=104, seed=11, strategies=strategies, trajectories=False)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "response_marked", _response_marked_anew)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    assert (fast["red_line_enforced"].sum(axis=-1) > 50).any()  # some red line answered in many runs
+
+
+def test_responses_read_by_a_regime_give_the_numbers_of_new_arrays(example_doc, monkeypatch):
+    """A regime whose hazard reads the response actions' values after the red lines (graded
+    responses, week after week): the values of arrays taken back are those of new ones, so the
+    results are the same."""
+    example_doc["regimes"]["standoff"] = {"initial": False, "enter": "0.5 * retaliate + 0.2 * warning_strike",
+                                          "exit": 0.3, "assumption": "reads the week's responses"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=2500, horizon=80, seed=4, strategies={"challenger": "deniable"})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "response_marked", _response_marked_anew)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    assert (fast["red_line_enforced"].sum() > 200)

@@ -259,6 +259,9 @@ class _Block:
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
+        # action -> the array of its last responses (see :meth:`response_marked`) and their runs
+        self.spare_marks: dict[str, np.ndarray] = {}
+        self.spare_rows: dict[str, np.ndarray] = {}
         self.far_pending: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []  # (due week, run ids, var, amount)
         self.relevant = relevant_red_lines(program)
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
@@ -1199,7 +1202,7 @@ class _Block:
                 continue
             # An action's value is 1.0 in the runs that took it this week and 0.0 elsewhere, so
             # marking the rows gives max(value, taken) without a pass over every run.
-            self.values[aid] = self.marked(aid, rows)
+            self.values[aid] = self.response_marked(aid, rows)
             self.action_count[aid][rows] += 1  # rows are distinct: each counted once
             if self.p.actions[aid].levels:
                 self.option_count[option_id(self.p.actions[aid], level)][rows] += 1
@@ -1239,6 +1242,28 @@ class _Block:
         record of first weeks), or of an action taken in ``rows`` this week."""
         value = self.copy_of(name)
         value[rows] = 1.0
+        return value
+
+    def response_marked(self, aid: str, rows: np.ndarray) -> np.ndarray:
+        """:meth:`marked` for action ``aid`` answering a red line in the runs ``rows``. An action
+        that no run chose this week holds the shared :meth:`zeros`; its new array is then the one
+        made for its responses in an earlier week, once nothing else holds it (CPython's count,
+        as :meth:`unshared`): the runs marked there are set back to 0.0, which costs far less
+        than a new array of zeros when few runs respond (the same values either way)."""
+        if self.values[aid] is not self._zeros:
+            return self.marked(aid, rows)
+        spare = self.spare_marks
+        value = None
+        if _COUNTED and aid in spare and _references(spare, aid) == _ONLY_DICT:  # held by ``spare`` alone
+            value = spare[aid]
+            if value.shape[0] == self.n:
+                value[self.spare_rows[aid]] = 0.0
+            else:  # made before a compaction
+                value = None
+        if value is None:
+            value = np.zeros(self.n)
+        value[rows] = 1.0
+        spare[aid], self.spare_rows[aid] = value, rows
         return value
 
     def run_regimes(self, week: int) -> None:
@@ -1360,6 +1385,7 @@ class _Block:
             else:
                 self.ctx.windows[key] = cut(state)
         self.pending = {k: v.take(kept, axis=2) for k, v in self.pending.items()}
+        self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
         for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
                         self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
