@@ -398,3 +398,46 @@ def test_responses_read_by_a_regime_give_the_numbers_of_new_arrays(example_doc, 
     for name in fast:
         assert np.array_equal(fast[name], slow[name], equal_nan=True), name
     assert (fast["red_line_enforced"].sum() > 200)
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_runs_written_out_land_in_their_block_positions(example, compacted):
+    """``write_out`` of every working run puts each run's records at its position in the block:
+    through a slice while no run was dropped, through the positions once some were (the ended
+    runs' records, written at the compaction, stay as they were)."""
+    b = _block(example, 400, "loud")
+    with np.errstate(all="ignore"):
+        for week in range(1, 20):
+            b.step(week)
+    b.stopped_week[:] = np.arange(b.n)  # a record that tells the runs apart
+    if compacted:
+        b.alive[::3] = False
+        b.compact()
+    b.write_out(slice(None))
+    result = b.result
+    assert np.array_equal(result["stopped_week"][b.idx], b.stopped_week)
+    assert np.array_equal(result["final_state"][:, b.idx], b.state_matrix(), equal_nan=True)
+    assert np.array_equal(result["action_count"][:, b.idx], np.stack(list(b.action_count.values())))
+    assert np.array_equal(result["stopped_week"], np.arange(400.0))  # the dropped runs too
+
+
+@pytest.mark.parametrize("credibility", [0.0, 0.6, 1.0])
+def test_a_red_line_s_constant_credibility_gives_the_numbers_of_an_expression(example_doc, credibility):
+    """A credibility that is a number (the compiler keeps it within [0, 1]) is compared with the
+    fired runs' draws as it is: the results of an expression with the same value in every
+    fired run, bounds included."""
+    red_line = example_doc["red_lines"]["two_attributed_attacks"]
+    found = {}
+    for text in (credibility, f"{credibility} + 0 * tension"):
+        red_line["credibility"] = text
+        program = scenario_from_dict(example_doc).program
+        assert (program.red_lines[0].credibility.constant is not None) == (text == credibility)
+        setup = common.make_setup(program, seed=8, horizon=60, strategies={"challenger": "loud"}, params=None)
+        with np.errstate(all="ignore"):
+            found[text] = engine.simulate_block(program, setup, 1500, 0, False, compact=False)
+    number, expression = found.values()
+    for key in ("final_state", "outcome_week", "red_line_week", "red_line_enforced", "red_line_firings", "action_count"):
+        assert np.array_equal(number[key], expression[key], equal_nan=True), key
+    assert number["clipped"] == expression["clipped"]
+    assert int(number["red_line_firings"].sum()) > 100
+    assert number["red_line_enforced"].any() == (credibility > 0)

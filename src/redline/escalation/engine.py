@@ -259,6 +259,9 @@ class _Block:
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
+        # each red line's random call sites: whether it fires, and which response (when several)
+        self.red_line_sites = [(f"red_line:{r.id}", f"response:{r.id}" if len(r.responses) > 1 else None)
+                               for r in program.red_lines]
         # action -> the array of its last responses (see :meth:`response_marked`) and their runs
         self.spare_marks: dict[str, np.ndarray] = {}
         self.spare_rows: dict[str, np.ndarray] = {}
@@ -1155,7 +1158,7 @@ class _Block:
         """Each red line is checked once a week, in the order written: a response can trip a red
         line written after it the same week, and one written before it the next week."""
         ctx = self.ctx
-        for rl in self.p.red_lines:
+        for rl, (fire_site, response_site) in zip(self.p.red_lines, self.red_line_sites):
             cond = rl.condition.evaluate_truth(ctx)
             # A credibility with windows is evaluated for every run every week (current windows);
             # any other only where the red line fires (elementwise: the same values; one that
@@ -1168,16 +1171,21 @@ class _Block:
                 trigger &= may_fire
             fired = trigger.nonzero()[0]
             # Both streams move on by a block every week (aligned streams), read only where needed.
-            draw = self.draw(f"red_line:{rl.id}", fired)
+            draw = self.draw(fire_site, fired)
             if not fired.size:  # nothing fires: no record changes
                 if cred is None:
                     self.pass_unread(cred_e)
-                if len(rl.responses) > 1:
-                    self.draw(f"response:{rl.id}", fired)
+                if response_site is not None:
+                    self.draw(response_site, fired)
                 continue
-            cred = cred[fired] if cred is not None else self.evaluate_rows(cred_e, fired)
+            if cred is not None:
+                cred = cred[fired]
+            elif cred_e.constant is not None and 0.0 <= cred_e.constant <= 1.0:
+                cred = cred_e.constant  # a number in [0, 1]: each draw is compared with it, nothing to count
+            else:
+                cred = self.evaluate_rows(cred_e, fired)
             carried = fired[draw < cred]  # the runs where the owner enforces it
-            pick = self.draw(f"response:{rl.id}", carried) if len(rl.responses) > 1 else None
+            pick = None if response_site is None else self.draw(response_site, carried)
             self.note_clipped(cred_e, cred, True)  # cred: the fired runs' values
             self.record_firing(rl, fired, carried, week)
             if carried.size:
@@ -1226,13 +1234,14 @@ class _Block:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
         (the records are the block's own arrays, so only those runs are written)."""
         first_week = self.red_line_week[rl.id]
-        first = fired[np.isnan(first_week[fired])]
-        first_week[first] = float(week)
+        first = fired[_no_week_yet(first_week[fired])]
         if rl.cooldown_weeks:  # only a red line that rests reads when it last fired
             self.last_fired[rl.id][fired] = float(week)
-        self.red_line_enforced[rl.id][carried] = True
+        if carried.size:
+            self.red_line_enforced[rl.id][carried] = True
         self.red_line_firings[rl.id][fired] += 1
         if first.size:  # its value, 1.0 where it has ever fired, is new in the runs ``first``
+            first_week[first] = float(week)
             self.values[rl.id] = self.marked(rl.id, first)
 
     def marked(self, name: str, rows: np.ndarray) -> np.ndarray:
@@ -1344,8 +1353,11 @@ class _Block:
 
     def write_out(self, rows: np.ndarray | slice) -> None:
         """Copy the records of the working runs ``rows`` (increasing indices, or ``slice(None)``
-        for all) into the block's results."""
-        pos = self.idx[rows]
+        for all) into the block's results. When every run of the block is still in the working
+        arrays (nothing was compacted), all of them are written through a slice: plain copies,
+        where an array of positions makes numpy scatter value by value (several times slower)."""
+        everyone = isinstance(rows, slice) and rows == slice(None) and self.n == self.full
+        pos = slice(None) if everyone else self.idx[rows]
         r = self.result
         r["final_state"][:, pos] = self.state_matrix(rows)
         for i, o in enumerate(self.p.outcomes):
