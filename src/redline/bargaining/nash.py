@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from redline import native
 from redline.bargaining._core import Actors, BargainingError, BargainingResult
 
 __all__ = ["predict", "predict_parties", "predict_tables"]
@@ -386,11 +387,16 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
     if not everyone_gains:
         left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
     width = float(np.max(right - left, initial=0.0))
-    if utility == "linear":  # a kink is already exact: its bracket is (at_kink, at_kink)
-        a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
-    else:
-        a, b = left, right
-    x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=width * 2.0**-45, everywhere=everywhere)
+    tolerance = width * 2.0**-45
+    # linear utilities: compiled, one row at a time (the same numbers), where a kernel is at hand
+    x = native.nash_linear_roots(ideal, w, radius, active, left, right, tolerance, everywhere) \
+        if utility == "linear" else None
+    if x is None:
+        if utility == "linear":  # a kink is already exact: its bracket is (at_kink, at_kink)
+            a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
+        else:
+            a, b = left, right
+        x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=tolerance, everywhere=everywhere)
     prediction = x if everyone_gains else np.where(agreement, x, np.where(np.isfinite(sq), sq, np.nan))
     agreed = hi == lo
     if agreed.any():  # everyone (and the status quo) agrees already
