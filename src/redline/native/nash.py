@@ -61,9 +61,9 @@ class _Code:
         b.position_at_end(after)
 
     @contextmanager
-    def for_(self, stop):
-        """``for i in range(stop):`` yielding ``i`` (an i64)."""
-        i = self.var(self.i64(0))
+    def for_(self, stop, start: int = 0):
+        """``for i in range(start, stop):`` yielding ``i`` (an i64)."""
+        i = self.var(self.i64(start))
         with self.while_(lambda: self.b.icmp_signed("<", self.get(i), stop)):
             yield self.get(i)
             self.set(i, self.b.add(self.get(i), self.i64(1)))
@@ -76,6 +76,12 @@ class _Code:
 
     def gt(self, x, y):
         return self.b.fcmp_ordered(">", x, y)
+
+    def extreme(self, smallest: bool, x, y):
+        """numpy's ``minimum`` (``smallest``) or ``maximum``: ``x`` where it is strictly beyond
+        ``y`` or NaN, else ``y`` (ties such as 0.0 and -0.0 give the second operand)."""
+        beyond = self.b.fcmp_ordered("<" if smallest else ">", x, y)
+        return self.b.select(self.b.or_(beyond, self.b.fcmp_unordered("uno", x, x)), x, y)
 
     def abs(self, x):
         return self.b.call(self.b.module.get_global("llvm.fabs.f64"), [x])
@@ -122,6 +128,60 @@ def build(ir, module, data) -> None:
     b.ret(i64(0))
     b.position_at_end(declined)
     b.ret(i64(1))
+
+
+def build_brackets(ir, module, data) -> None:
+    """Add ``nash_brackets(ideal, active, radius, left, right, lo, hi, actors, batch, everywhere)``
+    to ``module``: for each batch row, what :func:`redline.bargaining.nash._solve` computes before
+    its search when there is no status quo, one row at a time with the same operations. ``lo``
+    and ``hi`` are the extreme ideal points of the actors taking part (the others count as
+    +inf and -inf; a minimum or maximum over actors is taken actor by actor, as
+    ``_row_extreme`` takes it), ``radius`` (a table) each actor's distance to the farther of
+    them (``where(to_lo >= to_hi, to_lo, to_hi)``: without a NaN the same bits as ``maximum``,
+    which the numpy code takes when every end is finite), ``left``/``right`` the bracket where
+    every actor taking part gains (``max(ideal - radius)``, ``min(ideal + radius)``)."""
+    i64, f64, i8, obj = ir.IntType(64), ir.DoubleType(), ir.IntType(8), ir.IntType(8).as_pointer()
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [obj] * 7 + [i64, i64, i64]), name="nash_brackets")
+    ideal_o, active_o, radius_o, left_o, right_o, lo_o, hi_o, actors, batch, everywhere_flag = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    c = _Code(ir, b)
+    ideal, radius, left, right, lo_out, hi_out = (data(b, ir, a, f64) for a in (ideal_o, radius_o, left_o, right_o, lo_o, hi_o))
+    active = data(b, ir, active_o, i8)
+    everywhere = b.icmp_signed("!=", everywhere_flag, i64(0))
+    inf = c.f(float("inf"))
+    with c.for_(batch) as row:
+        def cell(table, j):
+            return b.gep(table, [b.add(b.mul(j, batch), row)])
+
+        def taking_part(j):
+            return b.or_(everywhere, b.icmp_signed("!=", b.load(cell(active, j)), i8(0)))
+
+        def over_actors(smallest: bool, value):
+            """``value(j)`` reduced over the actors with numpy's minimum or maximum, actor by actor."""
+            total = c.var(value(i64(0)))
+            with c.for_(actors, start=1) as j:
+                c.set(total, c.extreme(smallest, c.get(total), value(j)))
+            return c.get(total)
+
+        def point(j, absent):
+            return b.select(taking_part(j), b.load(cell(ideal, j)), absent)
+
+        lo = over_actors(True, lambda j: point(j, inf))
+        hi = over_actors(False, lambda j: point(j, b.fneg(inf)))
+        with c.for_(actors) as j:
+            x = b.load(cell(ideal, j))
+            to_lo, to_hi = c.abs(b.fsub(x, lo)), c.abs(b.fsub(x, hi))
+            b.store(b.select(b.fcmp_ordered(">=", to_lo, to_hi), to_lo, to_hi), cell(radius, j))
+
+        def reach(j, sign, absent):
+            x, r = b.load(cell(ideal, j)), b.load(cell(radius, j))
+            return b.select(taking_part(j), b.fsub(x, r) if sign < 0 else b.fadd(x, r), absent)
+
+        b.store(over_actors(False, lambda j: reach(j, -1, b.fneg(inf))), b.gep(left, [row]))
+        b.store(over_actors(True, lambda j: reach(j, 1, inf)), b.gep(right, [row]))
+        b.store(lo, b.gep(lo_out, [row]))
+        b.store(hi, b.gep(hi_out, [row]))
+    b.ret_void()
 
 
 def _sorted_inside(c, points, actors, at, on, left, right, ideal, declined):
