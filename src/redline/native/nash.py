@@ -149,38 +149,43 @@ def build_brackets(ir, module, data) -> None:
     active = data(b, ir, active_o, i8)
     everywhere = b.icmp_signed("!=", everywhere_flag, i64(0))
     inf = c.f(float("inf"))
-    with c.for_(batch) as row:
-        def cell(table, j):
-            return b.gep(table, [b.add(b.mul(j, batch), row)])
 
-        def taking_part(j):
-            return b.or_(everywhere, b.icmp_signed("!=", b.load(cell(active, j)), i8(0)))
+    def cell(table, j, row):
+        return b.gep(table, [b.add(b.mul(j, batch), row)])
 
-        def over_actors(smallest: bool, value):
-            """``value(j)`` reduced over the actors with numpy's minimum or maximum, actor by actor."""
-            total = c.var(value(i64(0)))
-            with c.for_(actors, start=1) as j:
-                c.set(total, c.extreme(smallest, c.get(total), value(j)))
-            return c.get(total)
+    def taking_part(j, row):
+        return b.or_(everywhere, b.icmp_signed("!=", b.load(cell(active, j, row)), i8(0)))
 
-        def point(j, absent):
-            return b.select(taking_part(j), b.load(cell(ideal, j)), absent)
+    def over_actors(smallest: bool, out, value):
+        """``out[row] = value(0, row)``, then actor by actor ``out[row] = minimum(out[row],
+        value(j, row))`` (or maximum): the rows form the inner loop, which LLVM vectorises."""
+        with c.for_(batch) as row:
+            b.store(value(i64(0), row), b.gep(out, [row]))
+        with c.for_(actors, start=1) as j:
+            with c.for_(batch) as row:
+                at = b.gep(out, [row])
+                b.store(c.extreme(smallest, b.load(at), value(j, row)), at)
 
-        lo = over_actors(True, lambda j: point(j, inf))
-        hi = over_actors(False, lambda j: point(j, b.fneg(inf)))
-        with c.for_(actors) as j:
-            x = b.load(cell(ideal, j))
-            to_lo, to_hi = c.abs(b.fsub(x, lo)), c.abs(b.fsub(x, hi))
-            b.store(b.select(b.fcmp_ordered(">=", to_lo, to_hi), to_lo, to_hi), cell(radius, j))
+    def point(absent):
+        return lambda j, row: b.select(taking_part(j, row), b.load(cell(ideal, j, row)), absent)
 
-        def reach(j, sign, absent):
-            x, r = b.load(cell(ideal, j)), b.load(cell(radius, j))
-            return b.select(taking_part(j), b.fsub(x, r) if sign < 0 else b.fadd(x, r), absent)
+    over_actors(True, lo_out, point(inf))
+    over_actors(False, hi_out, point(b.fneg(inf)))
+    with c.for_(actors) as j:
+        with c.for_(batch) as row:
+            x = b.load(cell(ideal, j, row))
+            to_lo = c.abs(b.fsub(x, b.load(b.gep(lo_out, [row]))))
+            to_hi = c.abs(b.fsub(x, b.load(b.gep(hi_out, [row]))))
+            b.store(b.select(b.fcmp_ordered(">=", to_lo, to_hi), to_lo, to_hi), cell(radius, j, row))
 
-        b.store(over_actors(False, lambda j: reach(j, -1, b.fneg(inf))), b.gep(left, [row]))
-        b.store(over_actors(True, lambda j: reach(j, 1, inf)), b.gep(right, [row]))
-        b.store(lo, b.gep(lo_out, [row]))
-        b.store(hi, b.gep(hi_out, [row]))
+    def reach(sign: int, absent):
+        def value(j, row):
+            x, r = b.load(cell(ideal, j, row)), b.load(cell(radius, j, row))
+            return b.select(taking_part(j, row), b.fsub(x, r) if sign < 0 else b.fadd(x, r), absent)
+        return value
+
+    over_actors(False, left, reach(-1, b.fneg(inf)))
+    over_actors(True, right, reach(1, inf))
     b.ret_void()
 
 
