@@ -301,3 +301,47 @@ def test_expressions_read_by_no_run_move_their_random_call_sites_on_every_week(e
                      if any(name.startswith(e.site + "#") for e in watched if e.random)}
             assert len(calls) == 4 and set(calls.values()) == {week}, (week, calls)
     assert quiet and loud  # both kinds of week were seen
+
+
+class _SlotsRecord:
+    """Stands for the record of queued slots: every slot holds something (the general path,
+    every slot read every week) or nothing (no attribution is ever delivered)."""
+
+    def __init__(self, filled: bool):
+        self.filled = filled
+
+    def __getitem__(self, slot):
+        return self.filled
+
+    def __setitem__(self, slot, value):
+        pass
+
+
+_original_init = engine._Block.__init__
+
+
+def _slots_read(filled: bool):
+    def init(self, *args, **kwargs):
+        _original_init(self, *args, **kwargs)
+        self.pending_filled = {aid: _SlotsRecord(filled) for aid in self.pending}
+    return init
+
+
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "deniable"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"})])
+def test_attributions_skipped_in_empty_slots_give_the_numbers_of_reading_every_slot(monkeypatch, scenario,
+                                                                                    strategies):
+    """A week's attributions are read only from the slots that something was queued in since
+    they were last delivered: the results of reading every slot every week, bit for bit
+    (covert acts of the week's choices and of red-line responses, delays of several weeks,
+    compaction after absorbing outcomes). Delivering none changes them: attributions wait."""
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=80, seed=11, strategies=strategies)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "__init__", _slots_read(True))
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    monkeypatch.setattr(engine._Block, "__init__", _slots_read(False))
+    undelivered = _results(sc, **kw)
+    assert not np.array_equal(fast["final_state"], undelivered["final_state"], equal_nan=True)

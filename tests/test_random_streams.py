@@ -159,3 +159,23 @@ def test_normals_are_finite_at_the_ends_of_the_uniforms():
     centred = doubles - (1.0 - 2.0**-53)
     assert list(centred) == [2.0**-53, 3 * 2.0**-53, 1 - 2.0**-53]
     assert np.isfinite(special.ndtri(centred)).all()
+
+
+def test_calls_for_no_run_through_the_kept_view_count_each_call_after_compaction():
+    """A call for no run goes through one view per site, kept by the streams: every such call
+    moves its site's counter on by one (two calls in a week, two moves), also once the block
+    reads a subset of its runs (compaction), and later calls for some runs draw the numbers of
+    streams that never took that path (calls by hand, one per week)."""
+    ss = np.random.SeedSequence(4)
+    kept, fresh = block_streams(ss, 1, 300), block_streams(ss, 1, 300)
+    nobody = np.zeros(0, dtype=np.intp)
+    for week in range(4):
+        if week == 2:  # compaction: both read a subset from now on
+            kept.subset = fresh.subset = np.arange(0, 300, 3)
+        for _ in range(2):
+            assert kept.rows(nobody).get("x").random(0).size == 0
+            fresh.site("x").calls += 1  # the specification: a call for no run only counts
+        rows = np.array([1, 5, 40]) if week < 2 else np.array([0, 7, 99])
+        assert np.array_equal(kept.rows(rows).get("x").random(3), fresh.rows(rows).get("x").random(3))
+    assert kept.sites["x"].calls == fresh.sites["x"].calls == 12
+    assert kept.rows(nobody) is kept.rows(nobody.copy()) and kept.rows(nobody).get("x") is kept.rows(nobody).get("x")

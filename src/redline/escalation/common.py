@@ -127,6 +127,7 @@ class block_streams:
         self.origin = _GOLDEN * (block * BLOCK_RUNS + 1) & _MASK
         self.offsets = np.arange(runs, dtype=np.uint64) * _GOLDEN_0D + np.uint64(self.origin)
         self.work = np.empty(runs, dtype=np.uint64)  # scratch for the mixing (never returned)
+        self.nowhere = _NoRowStreams(self)
 
     def site(self, name: str) -> _Site:
         site = self.sites.get(name)
@@ -146,6 +147,8 @@ class block_streams:
         """The same streams read only at ``rows`` (positions among the runs still simulated):
         a call computes those runs' numbers alone, and moves the site's call counter on as a
         call for every run does, so later calls stay aligned."""
+        if rows.size == 0:
+            return self.nowhere
         return _RowStreams(self, rows if self.subset is None else self.subset[rows])
 
 
@@ -176,6 +179,24 @@ class _RowStreams:
 
     def get(self, name: str) -> _SiteStream:
         return _SiteStream(self.owner.site(name), self)
+
+
+class _NoRowStreams(_RowStreams):
+    """A block's streams read at no position (:meth:`block_streams.rows` of no row; a site that
+    no run reads this week still moves on, hundreds of times a simulation): a call only moves
+    its site's counter on, so one view per site, kept, serves every such call."""
+
+    __slots__ = ("views",)
+
+    def __init__(self, owner: block_streams):
+        super().__init__(owner, np.zeros(0, dtype=np.intp))
+        self.views: dict[str, _SiteStream] = {}
+
+    def get(self, name: str) -> _SiteStream:
+        view = self.views.get(name)
+        if view is None:
+            view = self.views[name] = _SiteStream(self.owner.site(name), self)
+        return view
 
 
 class _SiteStream:
@@ -453,9 +474,17 @@ def _clip_between(lo: float, hi: float, values) -> np.ndarray:
     (:func:`all_within`) costs less than the clip (from :data:`redline.spread.SPREAD_FROM` values
     up); a NaN fails it and is clipped as before."""
     own = _owned(values)
-    if own and values.shape[0] >= SPREAD_FROM and all_within(values, lo, hi):
-        return values
-    return np.clip(values, lo, hi, out=values if own else None)
+    if own:
+        if values.shape[0] >= SPREAD_FROM and all_within(values, lo, hi):
+            return values
+        return _clip_ufunc(values, lo, hi, out=values)
+    return np.clip(values, lo, hi)
+
+
+_clip_ufunc = np._core.umath.clip
+"""The ufunc that ``np.clip`` calls for a float array and two bounds (through ``ndarray.clip``
+and ``numpy._core._methods._clip``, which only choose it): the same values, without two
+Python-level wrappers (thousands of calls a simulation, most on a few values)."""
 
 
 def all_within(values: np.ndarray, lo: float, hi: float) -> bool:

@@ -135,6 +135,31 @@ class _IdleCost:
         return not self.expressions and self.attribution_site is None
 
 
+class _ActionPlan:
+    """One action as :meth:`_Block.apply_actions` reads it (up to 26 times a week, from the
+    week's choices, red-line responses and their look-ahead), decided once per block so that a
+    week reads no attribute or name twice.
+
+    ``position``: the action's place in the program (effects apply in that order, whatever the
+    order of the caller's dict); ``effects``: (variable, op, value, the number written or None);
+    ``attributed``: the positions in ``effects`` of the effects with an attributed record, and
+    those records; ``idle``: what a week in which no run takes the action must still do
+    (:class:`_IdleCost`), None when nothing; ``attribution_site``: a covert act's draw site.
+    """
+
+    __slots__ = ("action", "position", "effects", "attributed", "idle", "attribution_site")
+
+    def __init__(self, action: CompiledAction, position: int):
+        self.action = action
+        self.position = position
+        self.effects = tuple((eff.var, eff.op, eff.value, eff.value.constant) for eff in action.effects)
+        self.attributed = tuple((k, eff.attributed) for k, eff in enumerate(action.effects)
+                                if eff.attributed is not None)
+        idle = _IdleCost(action)
+        self.idle = None if idle.free else idle
+        self.attribution_site = idle.attribution_site
+
+
 class _TrackPlan:
     """One actor's track, as :meth:`_Block.choose` reads it every week, decided once per block.
 
@@ -253,7 +278,8 @@ class _Block:
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
-        self.idle_cost = {aid: _IdleCost(action) for aid, action in program.actions.items()}
+        self.action_plans = {aid: _ActionPlan(action, k) for k, (aid, action) in enumerate(program.actions.items())}
+        self.action_position = {aid: plan.position for aid, plan in self.action_plans.items()}
         self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
                                     for track, ids in tracks.items()]
                             for actor, tracks in program.tracks.items()}
@@ -262,12 +288,14 @@ class _Block:
         self.events_by_week: dict[int, list] = {}
         for e in program.events:
             self.events_by_week.setdefault(e.week, []).append(e)
-        # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs)
+        # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs), and whether anything
+        # was queued in each slot since it was last delivered
         self.pending = {
             aid: np.zeros((MAX_DELAY, sum(e.attributed is not None for e in a.effects), runs))
             for aid, a in program.actions.items()
             if a.covert and any(e.attributed is not None for e in a.effects)
         }
+        self.pending_filled = {aid: np.zeros(MAX_DELAY, dtype=bool) for aid in self.pending}
 
     # -- set-up
     def initialise(self) -> None:
@@ -813,8 +841,8 @@ class _Block:
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
         """Apply the effects of every taken action (``taken``: action -> the working runs that
-        took it, increasing), each computed from the same pre-move state; return the actions
-        that some run took.
+        took it, increasing), each computed from the same pre-move state, in the program's order
+        of actions; return the actions that some run took.
 
         An effect is computed only for the runs that took its action; its random call sites still
         count a call each time (see :meth:`evaluate_rows`), so random streams stay aligned and a
@@ -823,31 +851,15 @@ class _Block:
         ctx.commit = commit
         moved: set[str] = set()
         changes: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (var, op, rows, amount on rows)
+        plans = self.action_plans
         try:
-            for aid, action in self.p.actions.items():
-                rows = taken.get(aid)
-                if rows is None:
-                    continue
-                if not rows.size:  # most actions: no run took them
-                    self.pass_idle(action, levels)
-                    continue
-                moved.add(aid)
-                if action.levels:
-                    self.set_level(action, levels[aid] if levels and aid in levels else 0)
-                # Nothing changes the values while the action's amounts and attribution
-                # probability are computed: their evaluations for ``rows`` share one row context
-                # (each variable is cut to the rows once).
-                self.shared_rows, self.shared_context = rows, None
-                try:
-                    # A constant amount stays a number: numpy broadcasts it over the rows.
-                    amounts = [eff.value.constant if eff.value.constant is not None else
-                               self.evaluate_rows(eff.value, rows) for eff in action.effects]
-                    for eff, amount in zip(action.effects, amounts):
-                        changes.append((eff.var, eff.op, rows, amount))
-                    self.attribute(action, amounts, rows, week, changes)
-                finally:
-                    self.shared_rows = self.shared_context = None
-                    self.clear_level(action)
+            for aid in sorted(taken, key=self.action_position.__getitem__):
+                rows, plan = taken[aid], plans[aid]
+                if rows.size:
+                    moved.add(aid)
+                    self.act(plan, rows, week, levels, changes)
+                elif plan.idle is not None:  # most actions: no run took them, and they cost nothing then
+                    self.pass_idle(plan, levels)
         finally:
             ctx.commit = True
         written: dict[str, np.ndarray] = {}  # one new array per variable, changed in order
@@ -860,13 +872,33 @@ class _Block:
         self.values.update(written)
         return moved
 
-    def pass_idle(self, action: CompiledAction, levels: dict[str, np.ndarray] | None) -> None:
-        """A week in which no run took ``action``: no effect changes anything, but its random
+    def act(self, plan: _ActionPlan, rows: np.ndarray, week: int, levels: dict[str, np.ndarray] | None,
+            changes: list) -> None:
+        """Add to ``changes`` what ``plan``'s action taken in runs ``rows`` changes (its effects now,
+        its attributed records as they land; see :meth:`attribute`)."""
+        action = plan.action
+        if action.levels:
+            self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
+        # Nothing changes the values while the action's amounts and attribution probability are
+        # computed: their evaluations for ``rows`` share one row context (each variable is cut to
+        # the rows once).
+        self.shared_rows, self.shared_context = rows, None
+        try:
+            # A constant amount stays a number: numpy broadcasts it over the rows.
+            amounts = [self.evaluate_rows(value, rows) if constant is None else constant
+                       for _, _, value, constant in plan.effects]
+            changes.extend([(var, op, rows, amount) for (var, op, _, _), amount in zip(plan.effects, amounts)])
+            self.attribute(plan, amounts, rows, week, changes)
+        finally:
+            self.shared_rows = self.shared_context = None
+            if action.levels:
+                self.clear_level(action)
+
+    def pass_idle(self, plan: _ActionPlan, levels: dict[str, np.ndarray] | None) -> None:
+        """A week in which no run took ``plan``'s action: no effect changes anything, but its random
         call sites and windows move on as they would had some run taken it (aligned streams;
         for no run, :meth:`evaluate_rows` mostly moves them on without evaluating anything)."""
-        idle = self.idle_cost[action.id]
-        if idle.free:
-            return
+        action, idle = plan.action, plan.idle
         if action.levels:
             self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
         try:
@@ -979,13 +1011,14 @@ class _Block:
             return value.copy()
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
-    def attribute(self, action: CompiledAction, amounts, rows: np.ndarray, week: int, changes) -> None:
-        """Queue the attributed effects of ``action`` taken in runs ``rows`` (``amounts``: each a number
-        or one value per row)."""
-        attributed = [(eff, amt) for eff, amt in zip(action.effects, amounts) if eff.attributed is not None]
+    def attribute(self, plan: _ActionPlan, amounts, rows: np.ndarray, week: int, changes) -> None:
+        """Queue the attributed effects of ``plan``'s action taken in runs ``rows`` (``amounts``: each
+        effect's, a number or one value per row)."""
+        action = plan.action
+        attributed = [(var, amounts[k]) for k, var in plan.attributed]
         if not action.covert:
-            for eff, amt in attributed:
-                changes.append((eff.attributed, "add", rows, amt))
+            for var, amt in attributed:
+                changes.append((var, "add", rows, amt))
             return
         e = action.attribution_probability
         if e.constant is not None and 0.0 <= e.constant <= 1.0:
@@ -993,7 +1026,7 @@ class _Block:
         else:
             prob = self.evaluate_rows(e, rows)
             self.note_clipped(e, prob, True)
-        hit = self.draw(f"attribution:{action.id}", rows) < prob
+        hit = self.draw(plan.attribution_site, rows) < prob
         if not attributed:
             return
         landing = rows[hit]
@@ -1002,18 +1035,20 @@ class _Block:
         now = delay == 0
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped.
+        # (np.count_nonzero: any() without its Python-level wrapper; delay holds no NaN)
         far = None
-        if delay.size and delay.max() >= MAX_DELAY:
+        if np.count_nonzero(delay >= MAX_DELAY):
             later = (delay > 0) & (delay < MAX_DELAY)
             far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
         else:
             later = delay > 0
         landing_now = landing[now]
-        for (eff, _), amt in zip(attributed, amounts):
-            changes.append((eff.attributed, "add", landing_now, _at(amt, now)))
-        if later.any():
+        for (var, _), amt in zip(attributed, amounts):
+            changes.append((var, "add", landing_now, _at(amt, now)))
+        if np.count_nonzero(later):
             buf = self.pending[action.id]
             slots = (week + delay[later].astype(int)) % MAX_DELAY
+            self.pending_filled[action.id][slots] = True
             runs = landing[later]
             # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
             # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
@@ -1025,11 +1060,11 @@ class _Block:
                     np.add.at(buf, (slots, k, runs), _at(amt, later))
                 else:
                     np.add.at(flat, first + k * buf.shape[2], _at(amt, later))
-        if far is not None and far.any():
+        if far is not None and np.count_nonzero(far):
             runs = landing[far]
             due = (week + delay[far]).astype(int)
-            for (eff, _), amt in zip(attributed, amounts):
-                self.far_pending.append((due, self.idx[runs].copy(), eff.attributed,
+            for (var, _), amt in zip(attributed, amounts):
+                self.far_pending.append((due, self.idx[runs].copy(), var,
                                          np.array(np.broadcast_to(amt, landing.shape)[far])))
 
     def deliver_attributions(self, week: int) -> None:
@@ -1050,19 +1085,18 @@ class _Block:
             self.far_pending = waiting
         ended = None  # the ended runs, found when first needed
         for aid, buf in self.pending.items():
-            action = self.p.actions[aid]
-            k = 0
-            for eff in action.effects:
-                if eff.attributed is None:
-                    continue
+            filled = self.pending_filled[aid]
+            if not filled[slot]:  # nothing was queued for this week: every amount is 0
+                continue
+            filled[slot] = False
+            for k, (_, var) in enumerate(self.action_plans[aid].attributed):
                 due = buf[slot, k]
-                if due.any():
+                if np.count_nonzero(due):  # due.any() without its Python-level wrapper
                     if ended is None:
                         ended = self.ended()
                     due[ended] = 0.0  # ended runs take nothing (the slot is emptied below)
-                    self.values[eff.attributed] = self.updated_own(eff.attributed, "add", self.copy_of(eff.attributed), due)
+                    self.values[var] = self.updated_own(var, "add", self.copy_of(var), due)
                     buf[slot, k] = 0.0
-                k += 1
 
     def run_processes(self) -> None:
         """Each process updates its variables, all computed from the state before it, in the runs

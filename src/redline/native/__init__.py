@@ -26,7 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["enabled", "hash_uniforms", "table_draws", "within"]
+from redline.native import nash
+
+__all__ = ["enabled", "hash_uniforms", "nash_brackets", "nash_linear_roots", "table_draws", "within"]
 
 _lock = threading.Lock()
 _kernels: dict[str, Callable] | None = None
@@ -93,6 +95,43 @@ def within(values: np.ndarray, lo: float, hi: float) -> bool | None:
     return bool(kernels["within"](values, values.shape[0], lo, hi))
 
 
+def nash_brackets(ideal: np.ndarray, active: np.ndarray, everywhere: bool) -> tuple[np.ndarray, ...] | None:
+    """What the Nash solver computes from (actors, batch) tables before its search when there is no
+    status quo, one batch row at a time (see :func:`redline.native.nash.build_brackets`): the
+    radius table and the rows' ``left``, ``right``, ``lo`` and ``hi``, with the bits of the numpy
+    code. None when no kernel is available or for more than
+    :data:`~redline.native.nash.MAX_ACTORS` actors."""
+    kernels = _compiled()
+    actors, batch = ideal.shape
+    if kernels is None or not 1 <= actors <= nash.MAX_ACTORS:
+        return None
+    ideal = np.ascontiguousarray(ideal, dtype=np.float64)
+    radius, (left, right, lo, hi) = np.empty((actors, batch)), np.empty((4, batch))
+    kernels["nash_brackets"](ideal, np.ascontiguousarray(active, dtype=np.bool_), radius, left, right, lo, hi,
+                             actors, batch, int(everywhere))
+    return radius, left, right, lo, hi
+
+
+def nash_linear_roots(ideal: np.ndarray, w: np.ndarray, radius: np.ndarray, active: np.ndarray, left: np.ndarray,
+                      right: np.ndarray, tolerance: float, everywhere: bool) -> np.ndarray | None:
+    """The Nash bargaining optimum of every batch row for linear utilities, from (actors, batch)
+    tables: the kink search and Newton steps of :mod:`redline.bargaining.nash` (``_linear_kinks``
+    then ``_newton_root``) one row at a time, with the same bits (see :mod:`redline.native.nash`).
+    None when no kernel is available, for more than :data:`~redline.native.nash.MAX_ACTORS`
+    actors, or when a row holds both 0.0 and -0.0 inside its bracket; the caller then runs the
+    numpy code."""
+    kernels = _compiled()
+    actors, batch = ideal.shape
+    if kernels is None or not 1 <= actors <= nash.MAX_ACTORS:
+        return None
+    tables = [np.ascontiguousarray(t, dtype=np.float64) for t in (ideal, w, radius)]
+    ends = [np.ascontiguousarray(np.broadcast_to(e, (batch,)), dtype=np.float64) for e in (left, right)]
+    out = np.empty(batch)
+    status = kernels["nash_linear_roots"](*tables, np.ascontiguousarray(active, dtype=np.bool_), *ends, out,
+                                          actors, batch, tolerance, int(everywhere))
+    return out if status == 0 else None
+
+
 def _compiled() -> dict[str, Callable] | None:
     """The kernels of this process, compiled on first use; None if unavailable."""
     global _kernels, _failed
@@ -143,6 +182,8 @@ def _build() -> dict[str, Callable]:
         _hash_kernel(ir, module, f"hash_{suffix}", indexed)
         _table_kernel(ir, module, f"table_{suffix}", indexed)
     _within_kernel(ir, module)
+    nash.build(ir, module, _data)
+    nash.build_brackets(ir, module, _data)
     engine = compile_module(module)
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
@@ -152,6 +193,9 @@ def _build() -> dict[str, Callable]:
     kernels = {name: ctypes.CFUNCTYPE(None, *args)(engine.get_function_address(name))
                for name, args in signatures.items()}
     kernels["within"] = ctypes.CFUNCTYPE(i64, array, i64, f64, f64)(engine.get_function_address("within"))
+    kernels["nash_linear_roots"] = ctypes.CFUNCTYPE(i64, *[array] * 7, i64, i64, f64, i64)(
+        engine.get_function_address("nash_linear_roots"))
+    kernels["nash_brackets"] = ctypes.CFUNCTYPE(None, *[array] * 7, i64, i64, i64)(engine.get_function_address("nash_brackets"))
     kernels["_engine"] = engine  # keeps the machine code alive as long as the wrappers
     return kernels
 
