@@ -1121,15 +1121,25 @@ class _Block:
 
     def run_processes(self) -> None:
         """Each process updates its variables, all computed from the state before it, in the runs
-        where it applies (only those runs are computed, see :meth:`evaluate_rows`)."""
+        where it applies (only those runs are computed, see :meth:`evaluate_rows`).
+
+        A ``set`` to a value the evaluation made for this update alone (``Expression.fresh``, a
+        writable array) is brought within bounds in that array: :meth:`updated` would copy it
+        first, and the clip of the copy has the same values."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
+
+        def updated(var: str, op: str, old, value: np.ndarray, fresh: bool) -> np.ndarray:
+            if fresh and op == "set" and value.flags.writeable:
+                return self.clip[var](value)
+            return self.updated(var, op, old, value)
+
         for proc in self.p.processes:
             if proc.when is None and all_alive:
-                new_values = [(var, op, e.evaluate(ctx)) for var, op, e in proc.updates]
-                for var, op, value in new_values:
-                    self.values[var] = self.updated(var, op, self.values[var], value)
+                new_values = [(var, op, e.evaluate(ctx), e.fresh) for var, op, e in proc.updates]
+                for var, op, value, fresh in new_values:
+                    self.values[var] = updated(var, op, self.values[var], value, fresh)
                 continue
             if proc.when is None:
                 mask = self.alive
@@ -1140,15 +1150,15 @@ class _Block:
                 mask = proc.when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
                 rows = mask.nonzero()[0]
-            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True)) for var, op, e in proc.updates]
-            for var, op, value in new_values:
+            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True), e.fresh) for var, op, e in proc.updates]
+            for var, op, value, fresh in new_values:
                 if not rows.size:
                     continue
                 if value.shape[0] == rows.size:
                     self.write_rows(var, op, rows, value)
                 else:  # computed for every run (see evaluate_rows): kept where the process applies
                     old = self.values[var]
-                    new = self.updated(var, op, old, value)
+                    new = updated(var, op, old, value, fresh)
                     if proc.when is None:  # it applies in the live runs
                         ended = self.ended() if ended is None else ended
                         self.values[var] = self.kept_where_ended(new, old, ended)
