@@ -604,3 +604,31 @@ def test_a_number_read_from_the_values_gives_one_read_only_array_while_it_is_the
     twice = ex.parse("rate * 2", names={"rate"}, site="r")
     ctx.values["rate"] = 0.5
     assert twice.evaluate(ctx).tolist() == [1.0] * 5
+
+
+def test_fresh_expressions_give_new_arrays_that_nothing_else_holds():
+    # ``fresh`` lets a caller write into the value (the engine clips a process's ``set`` in it):
+    # it must hold only where the array is new every time, never a variable's own array, a
+    # window's kept sum, a constant's shared broadcast or a cached parameter array.
+    import redline.functions  # noqa: F401  (registers breakout_days)
+
+    runs = 100
+    values = {"x": np.linspace(-2.0, 3.0, runs), "y": np.linspace(5.0, 1.0, runs), "p": 0.25,
+              "kg": np.linspace(0.0, 900.0, runs)}
+    ctx = ex.EvalContext(values, runs, None)
+    fresh = ["x * 2", "x + y", "-x", "abs(x)", "if(x > 0, x, y)", "max(x, 0)", "min(x, y, 1)", "x > y",
+             "not x", "2 * x - sum(x, last=2)", "weeks_since(x > 2)", "breakout_days(4000, kg, 4.5)",
+             "breakout_days(y, kg, 4.5, x + 9, 20) * 1", "p * 2", "ever(x > 0)"]
+    others = ["x", "p", "3", "false", "sum(x, last=2)", "mean(y, last=3)", "week", "bernoulli(0.5)"]  # or not known to be
+    for text in fresh + others:
+        e = ex.parse(text, names=set(values), site=text)
+        assert e.fresh == (text in fresh), text
+        if not e.fresh:
+            continue
+        firsts = [e.evaluate(ctx) for _ in range(2)]
+        for a in firsts:
+            if a.flags.writeable:  # what the caller may write into: new, unshared
+                assert not any(np.shares_memory(a, v) for v in values.values() if isinstance(v, np.ndarray)), text
+                assert not any(np.shares_memory(a, w.total if isinstance(w, ex.RingBuffer) else w)
+                               for w in ctx.windows.values()), text
+        assert not np.shares_memory(firsts[0], firsts[1]), text

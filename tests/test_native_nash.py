@@ -104,3 +104,24 @@ def test_kernel_roots_as_kinks_then_newton(everywhere):
             a, b = nash._linear_kinks(ideal, w, radius, active, left, right, np.empty(ideal.shape), everywhere)
             want = nash._newton_root(a, b, ideal, w, radius, active, "linear", tolerance, everywhere=everywhere)
             assert np.array_equal(_bits(got), _bits(want)), (actors, tolerance)
+
+
+@pytest.mark.parametrize("actors", [1, 2, 4, 7])
+@pytest.mark.parametrize("everywhere", [False, True])
+def test_kernel_brackets_as_numpy(actors, everywhere):
+    """Radius, bracket and range ends with the numpy code's bits: ties of 0.0 and -0.0 among the
+    extremes (numpy's minimum and maximum give the later actor), infinite and huge ideal points,
+    absent actors (their ideal point 0, as the tables hold them)."""
+    rng = np.random.default_rng(actors * 2 + everywhere)
+    batch = 2000
+    ideal = np.where(rng.random((actors, batch)) < 0.6, np.array([-0.0, 0.0, 3.0, 100.0])[rng.integers(0, 4, (actors, batch))],
+                     rng.uniform(-10, 110, (actors, batch)))
+    ideal[rng.random((actors, batch)) < 0.03] = np.inf
+    ideal[rng.random((actors, batch)) < 0.03] = -1e308
+    active = np.ones((actors, batch), bool) if everywhere else rng.random((actors, batch)) < 0.8
+    ideal[~active] = 0.0
+    got = native.nash_brackets(ideal, active, everywhere)
+    want = nash._brackets(ideal, active, None, "worst", everywhere)
+    for name, g, w in zip(("radius", "left", "right", "lo", "hi"), got, want):
+        assert np.array_equal(_bits(g), _bits(w)), name
+    assert native.nash_brackets(np.zeros((8, 3)), np.ones((8, 3), bool), True) is None  # numpy's pairwise sums

@@ -308,3 +308,23 @@ def test_breakout_days_without_masks_where_they_hold_everywhere(assumptions):
         got = breakout_days(partial, rate, assumptions=assumptions)
         want = _breakout_days_reference(partial, rate, assumptions)
         assert np.array_equal(got.view(np.int64), want.view(np.int64)) and got[1] == 0.0
+
+
+@pytest.mark.parametrize("assumptions", [DEFAULT_ASSUMPTIONS, BreakoutAssumptions(natural_feed=False),
+                                         BreakoutAssumptions(setup_days=0.0, efficiency=0.7)])
+def test_breakout_days_every_run_its_bits_whether_or_not_all_runs_enrich(assumptions):
+    # An array whose every run has separative work to do skips the masks (see _stock_days); one
+    # odd run (no work, a NaN, a blend-down, a denormal stock) brings them back. Either way each
+    # run gets the reference's bits, alone or among usual runs.
+    edges = [300.0, np.nan, np.inf, -5.0, 0.0, -0.0, 1e-300, 5e-324, 5000.0, 40.0]
+    usual = np.array([250.0, 900.0, 12.0])
+    for assay_a, assay_b in ((0.045, 0.2), (0.045, 0.95), (0.2, 0.0036)):
+        for a_kg in edges:
+            for b_kg in (3.0, np.nan, 0.0):
+                for rate in (4554.0, 0.0, np.nan):
+                    alone = {assay_a: np.array([a_kg]), assay_b: np.array([b_kg])}
+                    among = {assay_a: np.append(usual, a_kg), assay_b: np.append(usual / 10, b_kg)}
+                    for stocks in (alone, among):
+                        got = breakout_days(stocks, rate, assumptions=assumptions)
+                        want = _breakout_days_reference(stocks, rate, assumptions)
+                        assert np.array_equal(got.view(np.int64), want.view(np.int64)), (stocks, rate)

@@ -81,17 +81,21 @@ class _Extension:
     vectorised: Callable[..., Any]
     scalar: Callable[..., float]
     doc: str
+    fresh: bool = False  # ``vectorised`` always gives a new array that it holds no reference to
 
 
 _EXTENSIONS: dict[str, _Extension] = {}
 
 
-def register_function(name: str, vectorised: Callable, scalar: Callable, *, nargs: tuple[int, int], doc: str) -> None:
+def register_function(name: str, vectorised: Callable, scalar: Callable, *, nargs: tuple[int, int], doc: str,
+                      fresh: bool = False) -> None:
     """Allow ``name(...)`` in expressions, computed by ``vectorised`` (arrays) or ``scalar`` (floats).
 
-    The functions must be pure: no I/O, no randomness, no global state.
+    The functions must be pure: no I/O, no randomness, no global state. ``fresh`` says that
+    ``vectorised`` always returns a new array that it keeps no reference to (never one of its
+    arguments or a cached array): the expression may then write into it (see :func:`_owning`).
     """
-    _EXTENSIONS[name] = _Extension(name, nargs, vectorised, scalar, doc)
+    _EXTENSIONS[name] = _Extension(name, nargs, vectorised, scalar, doc, fresh)
 
 
 def extension_names() -> set[str]:
@@ -242,6 +246,14 @@ class Expression:
         """The value when it is the same in every run and week (a number written, or the whole
         expression folded at parse time, e.g. ``false``); else None."""
         return self._fixed
+
+    @property
+    def fresh(self) -> bool:
+        """Whether :meth:`evaluate` gives a new array that nobody else holds, so that the caller
+        may change it in place: the expression's top node is arithmetic (its numpy call made
+        the array, see :func:`_owning`). A value that is not a writable float array over the
+        runs (a number broadcast, read-only) must still be checked for by the caller."""
+        return self._fixed is None and getattr(self._vector, "owned", False)
 
     @property
     def stateful(self) -> bool:
@@ -777,7 +789,8 @@ class _Compiler:
             self._arity(name, node, *ext.nargs)
             vfs = [a[0] for a in args]
             sfs = [a[1] for a in args]
-            return (_fold(lambda ctx: ext.vectorised(*[f(ctx) for f in vfs]), vfs),
+            vec = lambda ctx: ext.vectorised(*[f(ctx) for f in vfs])  # noqa: E731
+            return (_fold(_owning(vec) if ext.fresh else vec, vfs),
                     lambda ctx: ext.scalar(*[f(ctx) for f in sfs]))
         self._arity(name, node, *_PLAIN_FUNCTIONS[name])
         vfs = [a[0] for a in args]

@@ -99,7 +99,7 @@ def _breakout_days_scalar(swu_per_year, *stock_args) -> float:
 
 
 register_function("breakout_days", breakout_days_expr, _breakout_days_scalar, nargs=(3, 9),
-                  doc="days to one IAEA significant quantity from (kg, assay %) stocks and SWU/year")
+                  doc="days to one IAEA significant quantity from (kg, assay %) stocks and SWU/year", fresh=True)
 
 
 def _fractions(product_percent, feed_percent, tails_percent):
@@ -130,6 +130,6 @@ def _scalar(fn):
 
 
 register_function("swu_per_kg", swu_per_kg_expr, _scalar(swu_per_kg_expr), nargs=(3, 3),
-                  doc="kg-SWU per kg of product from (product %, feed %, tails %)")
+                  doc="kg-SWU per kg of product from (product %, feed %, tails %)", fresh=True)
 register_function("feed_per_kg", feed_per_kg_expr, _scalar(feed_per_kg_expr), nargs=(3, 3),
-                  doc="kg of feed per kg of product from (product %, feed %, tails %)")
+                  doc="kg of feed per kg of product from (product %, feed %, tails %)", fresh=True)

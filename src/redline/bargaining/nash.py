@@ -351,24 +351,52 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
     """The Nash bargaining solution per batch row from (actors, batch) tables of ideal points
     and weights (both 0 where ``active`` is false); returns the prediction and the agreement mask."""
     ideal, w, active = _pool_identical(ideal, w, active)
-    batch = ideal.shape[1]
     everywhere = bool(active.all())  # every actor active in every row: no entry to mask
+    # without a status quo: compiled, one row at a time (the same numbers), where a kernel is at hand
+    brackets = native.nash_brackets(ideal, active, everywhere) if status_quo is None else None
+    if brackets is None:
+        brackets = _brackets(ideal, active, status_quo, disagreement, everywhere)
+    radius, left, right, lo, hi = brackets
+    agreement = right > left
+    everyone_gains = bool(agreement.all())
+    if not everyone_gains:
+        left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
+    width = float(np.max(right - left, initial=0.0))
+    tolerance = width * 2.0**-45
+    x = native.nash_linear_roots(ideal, w, radius, active, left, right, tolerance, everywhere) \
+        if utility == "linear" else None
+    if x is None:
+        if utility == "linear":  # a kink is already exact: its bracket is (at_kink, at_kink)
+            a, b = _linear_kinks(ideal, w, radius, active, left, right, np.empty(ideal.shape), everywhere)
+        else:
+            a, b = left, right
+        x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=tolerance, everywhere=everywhere)
+    if not everyone_gains:
+        fallback = np.nan if status_quo is None else np.where(np.isfinite(status_quo), status_quo, np.nan)
+        x = np.where(agreement, x, fallback)
+    agreed = hi == lo
+    if agreed.any():  # everyone (and the status quo) agrees already
+        x = np.where(agreed, lo, x)
+    return x, agreement
+
+
+def _brackets(ideal, active, status_quo, disagreement, everywhere):
+    """Each actor's radius of gain (a table) and each batch row's bracket ``(left, right)`` where
+    every active actor gains, and the ends ``(lo, hi)`` of the issue's range: the active actors'
+    extreme ideal points, widened to the status quo if known."""
     table, other = np.empty(ideal.shape), np.empty(ideal.shape)
     if everywhere:
         lo, hi = _row_extreme(ideal, np.minimum), _row_extreme(ideal, np.maximum)
     else:
         lo = _row_extreme(_where(table, active, ideal, np.inf), np.minimum)
         hi = _row_extreme(_where(table, active, ideal, -np.inf), np.maximum)
-    if status_quo is None:
-        sq = np.full(batch, np.nan)
-    else:
-        sq = status_quo
-        lo = np.fmin(lo, sq)
-        hi = np.fmax(hi, sq)
+    if status_quo is not None:
+        lo = np.fmin(lo, status_quo)
+        hi = np.fmax(hi, status_quo)
     to_lo, to_hi = np.abs(np.subtract(ideal, lo, out=table), out=table), np.abs(np.subtract(ideal, hi, out=other), out=other)
     if disagreement == "status_quo" and status_quo is not None:
         d_point = np.where(to_lo >= to_hi, lo, hi)
-        np.copyto(d_point, sq, where=np.isfinite(sq))
+        np.copyto(d_point, status_quo, where=np.isfinite(status_quo))
         # Each actor gains exactly on the open interval centred on its ideal with radius |d - x_i|.
         radius = np.abs(np.subtract(d_point, ideal, out=d_point), out=d_point)
     elif np.isfinite(lo).all() and np.isfinite(hi).all():  # the far end's distance, already at hand
@@ -382,26 +410,7 @@ def _solve(ideal, w, active, status_quo, disagreement, utility):
     else:
         left = _row_extreme(_where(other, active, np.subtract(ideal, radius, out=other), -np.inf), np.maximum)
         right = _row_extreme(_where(other, active, np.add(ideal, radius, out=other), np.inf), np.minimum)
-    agreement = right > left
-    everyone_gains = bool(agreement.all())
-    if not everyone_gains:
-        left, right = np.where(agreement, left, 0.0), np.where(agreement, right, 1.0)
-    width = float(np.max(right - left, initial=0.0))
-    tolerance = width * 2.0**-45
-    # linear utilities: compiled, one row at a time (the same numbers), where a kernel is at hand
-    x = native.nash_linear_roots(ideal, w, radius, active, left, right, tolerance, everywhere) \
-        if utility == "linear" else None
-    if x is None:
-        if utility == "linear":  # a kink is already exact: its bracket is (at_kink, at_kink)
-            a, b = _linear_kinks(ideal, w, radius, active, left, right, other, everywhere)
-        else:
-            a, b = left, right
-        x = _newton_root(a, b, ideal, w, radius, active, utility, tolerance=tolerance, everywhere=everywhere)
-    prediction = x if everyone_gains else np.where(agreement, x, np.where(np.isfinite(sq), sq, np.nan))
-    agreed = hi == lo
-    if agreed.any():  # everyone (and the status quo) agrees already
-        prediction = np.where(agreed, lo, prediction)
-    return prediction, agreement
+    return radius, left, right, lo, hi
 
 
 def _check_options(disagreement, utility):

@@ -28,7 +28,7 @@ import numpy as np
 
 from redline.native import nash
 
-__all__ = ["enabled", "hash_uniforms", "nash_linear_roots", "table_draws", "within"]
+__all__ = ["enabled", "hash_uniforms", "nash_brackets", "nash_linear_roots", "table_draws", "within"]
 
 _lock = threading.Lock()
 _kernels: dict[str, Callable] | None = None
@@ -93,6 +93,23 @@ def within(values: np.ndarray, lo: float, hi: float) -> bool | None:
             or not values.flags.c_contiguous or values.shape[0] == 0:
         return None
     return bool(kernels["within"](values, values.shape[0], lo, hi))
+
+
+def nash_brackets(ideal: np.ndarray, active: np.ndarray, everywhere: bool) -> tuple[np.ndarray, ...] | None:
+    """What the Nash solver computes from (actors, batch) tables before its search when there is no
+    status quo, one batch row at a time (see :func:`redline.native.nash.build_brackets`): the
+    radius table and the rows' ``left``, ``right``, ``lo`` and ``hi``, with the bits of the numpy
+    code. None when no kernel is available or for more than
+    :data:`~redline.native.nash.MAX_ACTORS` actors."""
+    kernels = _compiled()
+    actors, batch = ideal.shape
+    if kernels is None or not 1 <= actors <= nash.MAX_ACTORS:
+        return None
+    ideal = np.ascontiguousarray(ideal, dtype=np.float64)
+    radius, (left, right, lo, hi) = np.empty((actors, batch)), np.empty((4, batch))
+    kernels["nash_brackets"](ideal, np.ascontiguousarray(active, dtype=np.bool_), radius, left, right, lo, hi,
+                             actors, batch, int(everywhere))
+    return radius, left, right, lo, hi
 
 
 def nash_linear_roots(ideal: np.ndarray, w: np.ndarray, radius: np.ndarray, active: np.ndarray, left: np.ndarray,
@@ -166,6 +183,7 @@ def _build() -> dict[str, Callable]:
         _table_kernel(ir, module, f"table_{suffix}", indexed)
     _within_kernel(ir, module)
     nash.build(ir, module, _data)
+    nash.build_brackets(ir, module, _data)
     engine = compile_module(module)
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
@@ -177,6 +195,7 @@ def _build() -> dict[str, Callable]:
     kernels["within"] = ctypes.CFUNCTYPE(i64, array, i64, f64, f64)(engine.get_function_address("within"))
     kernels["nash_linear_roots"] = ctypes.CFUNCTYPE(i64, *[array] * 7, i64, i64, f64, i64)(
         engine.get_function_address("nash_linear_roots"))
+    kernels["nash_brackets"] = ctypes.CFUNCTYPE(None, *[array] * 7, i64, i64, i64)(engine.get_function_address("nash_brackets"))
     kernels["_engine"] = engine  # keeps the machine code alive as long as the wrappers
     return kernels
 

@@ -61,9 +61,9 @@ class _Code:
         b.position_at_end(after)
 
     @contextmanager
-    def for_(self, stop):
-        """``for i in range(stop):`` yielding ``i`` (an i64)."""
-        i = self.var(self.i64(0))
+    def for_(self, stop, start: int = 0):
+        """``for i in range(start, stop):`` yielding ``i`` (an i64)."""
+        i = self.var(self.i64(start))
         with self.while_(lambda: self.b.icmp_signed("<", self.get(i), stop)):
             yield self.get(i)
             self.set(i, self.b.add(self.get(i), self.i64(1)))
@@ -76,6 +76,12 @@ class _Code:
 
     def gt(self, x, y):
         return self.b.fcmp_ordered(">", x, y)
+
+    def extreme(self, smallest: bool, x, y):
+        """numpy's ``minimum`` (``smallest``) or ``maximum``: ``x`` where it is strictly beyond
+        ``y`` or NaN, else ``y`` (ties such as 0.0 and -0.0 give the second operand)."""
+        beyond = self.b.fcmp_ordered("<" if smallest else ">", x, y)
+        return self.b.select(self.b.or_(beyond, self.b.fcmp_unordered("uno", x, x)), x, y)
 
     def abs(self, x):
         return self.b.call(self.b.module.get_global("llvm.fabs.f64"), [x])
@@ -122,6 +128,65 @@ def build(ir, module, data) -> None:
     b.ret(i64(0))
     b.position_at_end(declined)
     b.ret(i64(1))
+
+
+def build_brackets(ir, module, data) -> None:
+    """Add ``nash_brackets(ideal, active, radius, left, right, lo, hi, actors, batch, everywhere)``
+    to ``module``: for each batch row, what :func:`redline.bargaining.nash._solve` computes before
+    its search when there is no status quo, one row at a time with the same operations. ``lo``
+    and ``hi`` are the extreme ideal points of the actors taking part (the others count as
+    +inf and -inf; a minimum or maximum over actors is taken actor by actor, as
+    ``_row_extreme`` takes it), ``radius`` (a table) each actor's distance to the farther of
+    them (``where(to_lo >= to_hi, to_lo, to_hi)``: without a NaN the same bits as ``maximum``,
+    which the numpy code takes when every end is finite), ``left``/``right`` the bracket where
+    every actor taking part gains (``max(ideal - radius)``, ``min(ideal + radius)``)."""
+    i64, f64, i8, obj = ir.IntType(64), ir.DoubleType(), ir.IntType(8), ir.IntType(8).as_pointer()
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [obj] * 7 + [i64, i64, i64]), name="nash_brackets")
+    ideal_o, active_o, radius_o, left_o, right_o, lo_o, hi_o, actors, batch, everywhere_flag = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    c = _Code(ir, b)
+    ideal, radius, left, right, lo_out, hi_out = (data(b, ir, a, f64) for a in (ideal_o, radius_o, left_o, right_o, lo_o, hi_o))
+    active = data(b, ir, active_o, i8)
+    everywhere = b.icmp_signed("!=", everywhere_flag, i64(0))
+    inf = c.f(float("inf"))
+
+    def cell(table, j, row):
+        return b.gep(table, [b.add(b.mul(j, batch), row)])
+
+    def taking_part(j, row):
+        return b.or_(everywhere, b.icmp_signed("!=", b.load(cell(active, j, row)), i8(0)))
+
+    def over_actors(smallest: bool, out, value):
+        """``out[row] = value(0, row)``, then actor by actor ``out[row] = minimum(out[row],
+        value(j, row))`` (or maximum): the rows form the inner loop, which LLVM vectorises."""
+        with c.for_(batch) as row:
+            b.store(value(i64(0), row), b.gep(out, [row]))
+        with c.for_(actors, start=1) as j:
+            with c.for_(batch) as row:
+                at = b.gep(out, [row])
+                b.store(c.extreme(smallest, b.load(at), value(j, row)), at)
+
+    def point(absent):
+        return lambda j, row: b.select(taking_part(j, row), b.load(cell(ideal, j, row)), absent)
+
+    over_actors(True, lo_out, point(inf))
+    over_actors(False, hi_out, point(b.fneg(inf)))
+    with c.for_(actors) as j:
+        with c.for_(batch) as row:
+            x = b.load(cell(ideal, j, row))
+            to_lo = c.abs(b.fsub(x, b.load(b.gep(lo_out, [row]))))
+            to_hi = c.abs(b.fsub(x, b.load(b.gep(hi_out, [row]))))
+            b.store(b.select(b.fcmp_ordered(">=", to_lo, to_hi), to_lo, to_hi), cell(radius, j, row))
+
+    def reach(sign: int, absent):
+        def value(j, row):
+            x, r = b.load(cell(ideal, j, row)), b.load(cell(radius, j, row))
+            return b.select(taking_part(j, row), b.fsub(x, r) if sign < 0 else b.fadd(x, r), absent)
+        return value
+
+    over_actors(False, left, reach(-1, b.fneg(inf)))
+    over_actors(True, right, reach(1, inf))
+    b.ret_void()
 
 
 def _sorted_inside(c, points, actors, at, on, left, right, ideal, declined):

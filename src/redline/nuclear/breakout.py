@@ -525,7 +525,7 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
     need = sq.mass_kg / (1.0 - a.loss_fraction)
     tol = 1e-9 * need
     swu = None
-    enriched = None
+    enrichment_takes = []  # what each enrichment route makes, for the runs' set-up (see _stock_days)
     routes = _routes(tuple(col_assays), sq.assay, a)
     natural = any(i < 0 for i, _ in routes)
     for k, (i, r) in enumerate(routes):
@@ -537,25 +537,42 @@ def breakout_days(stocks_kg: Mapping[float, ArrayLike] | ArrayLike, swu_per_year
         if r.swu_per_kg_product > 0:
             swu = take * r.swu_per_kg_product if swu is None else swu + take * r.swu_per_kg_product
         if r.tails_assay is not None:
-            enriched = take > 0 if enriched is None else enriched | (take > 0)
+            enrichment_takes.append(take)
         if not (natural and k == len(routes) - 1):  # what is still needed is read after this route
             need = need - take
-    # Days: swu / per_day where swu > 0, plus the set-up time where enrichment runs. Where it does
-    # not, swu is not positive (only enrichment routes count SWU), so those days stay 0.0.
-    # A mask that holds in every run (the usual case) is left out: numpy's masked loops cost
-    # several times a plain one, and a mask of only True changes nothing.
-    days = np.zeros(np.shape(per_day))
-    if swu is not None:
-        positive = swu > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            np.divide(swu, per_day, out=days, where=True if _everywhere(positive) else positive)
-    if enriched is not None:
-        np.add(days, a.setup_days, out=days, where=True if _everywhere(enriched) else enriched)
+    days = _stock_days(swu, per_day, enrichment_takes, a.setup_days)
     if natural:
         # Natural feed takes all that is still needed, which leaves need - need: 0, or NaN for a
         # NaN stock, and neither is above tol. Every run makes its SQ; no test needed.
         return days
     return np.where(need > tol, np.inf, days)
+
+
+def _stock_days(swu, per_day, enrichment_takes: list, setup_days: float) -> np.ndarray:
+    """Days of the breakout's work: ``swu / per_day`` where ``swu > 0``, plus ``setup_days``
+    where enrichment runs (some enrichment route makes product, ``take > 0``); elsewhere 0.0.
+
+    Where ``swu`` is positive in every run (the usual case: one reduction tells), enrichment runs
+    in every run too, so neither mask is built (five passes over the runs fewer): only routes
+    that enrich count separative work, at a positive cost per kg (a blend-down's is 0.0), and a
+    sum is positive only where one of its terms is, i.e. where such a route makes product.
+    Otherwise the masks are built and the days computed under them (numpy's masked loops cost
+    several times a plain one, so a mask that holds everywhere is left out).
+    """
+    if swu is not None and np.size(swu) and np.min(swu) > 0:  # a NaN fails it
+        days = np.empty(np.shape(per_day))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(swu, per_day, out=days)
+        return np.add(days, setup_days, out=days)
+    days = np.zeros(np.shape(per_day))
+    if swu is not None:
+        positive = swu > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.divide(swu, per_day, out=days, where=True if _everywhere(positive) else positive)
+    if enrichment_takes:
+        enriched = functools.reduce(np.logical_or, [take > 0 for take in enrichment_takes])
+        np.add(days, setup_days, out=days, where=True if _everywhere(enriched) else enriched)
+    return days
 
 
 def _everywhere(mask) -> bool:

@@ -1,0 +1,150 @@
+"""The engine's fast paths for its records (first weeks, counts, responses, red lines, the
+block's results) give the numbers of the general path, bit for bit."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redline.escalation import common, engine
+from redline.scenario import load_scenario, scenario_from_dict
+from tests.test_engine_fast_paths import _EDGES, _block, _results, example  # noqa: F401 (example: a fixture)
+
+
+def test_no_week_yet_finds_the_nans_isnan_finds():
+    """``_no_week_yet`` (a comparison of a record with itself) is ``np.isnan``, for every kind of
+    NaN (quiet, negative, signalling, other payloads) and every other double (±0, ±inf, denormals,
+    weeks)."""
+    payloads = np.array([0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001, 0x7FF4000000000000,
+                         0xFFFFFFFFFFFFFFFF], dtype=np.uint64).view(np.float64)
+    records = np.concatenate([_EDGES, payloads, np.arange(105.0), [np.finfo(float).max, np.finfo(float).tiny]])
+    np.random.default_rng(2).shuffle(records)
+    assert np.array_equal(engine._no_week_yet(records), np.isnan(records))
+    assert engine._no_week_yet(records).dtype == bool
+
+
+@pytest.mark.parametrize("share", [0.0, 0.003, 0.4, 1.0])
+def test_mask_bytes_count_and_cast_as_the_mask_does(share):
+    """A mask's int8 bytes (``_mask_bytes``) cast to doubles and added to int32 counts give what
+    the bool mask gives, also for a mask that is a strided view."""
+    rng = np.random.default_rng(4)
+    whole = rng.random(20001) < share
+    for mask in (whole[:10000], whole[1::2]):
+        counts, want = rng.integers(0, 50, mask.size).astype(np.int32), None
+        want = counts + mask
+        counts += engine._mask_bytes(mask)
+        assert np.array_equal(counts, want) and counts.dtype == np.int32
+        as_float = engine._mask_bytes(mask).astype(np.float64)
+        assert np.array_equal(as_float.view(np.int64), mask.astype(float).view(np.int64))
+
+
+def _indicator(n, rows):
+    value = np.zeros(n)
+    value[rows] = 1.0
+    return value
+
+
+def test_a_response_s_array_is_used_again_only_when_nobody_holds_it(example):
+    """``response_marked`` on an action no run chose (its value the shared zeros) gives 1.0 in
+    the responding runs and +0.0 elsewhere, bit for bit; it takes back the array of the action's
+    earlier responses only when nothing else holds it, and never one made before a compaction."""
+    b = _block(example, 40)
+    aid = next(iter(example.program.actions))
+    weeks = [np.array([1, 5, 9]), np.array([0, 5, 39]), np.array([2]), np.array([3, 4])]
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, weeks[0])
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[0]).view(np.int64))
+    first_id = id(b.values[aid])
+    b.values[aid] = b.zeros()  # the next week: nobody chose it
+    b.values[aid] = b.response_marked(aid, weeks[1])
+    assert id(b.values[aid]) == first_id  # taken back: only the spare held it
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[1]).view(np.int64))
+    held = b.values[aid]  # a window or a chooser holding the week's array
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, weeks[2])
+    assert b.values[aid] is not held and np.array_equal(held, _indicator(b.n, weeks[1]))
+    assert np.array_equal(b.values[aid].view(np.int64), _indicator(b.n, weeks[2]).view(np.int64))
+    del held
+    b.alive[:30] = False
+    b.compact()  # positions change: the spare is not used again
+    b.values[aid] = b.zeros()
+    b.values[aid] = b.response_marked(aid, np.array([0, 7]))
+    assert np.array_equal(b.values[aid], _indicator(10, [0, 7]))
+
+
+def _response_marked_anew(self, aid, rows):
+    return self.marked(aid, rows)  # a new array for every response
+
+
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "loud"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"}),
+                                                  ("iran-us-2020", {"iran": "rapid_overt"})])
+def test_responses_marked_in_arrays_used_again_give_the_numbers_of_new_ones(monkeypatch, scenario, strategies):
+    """Responses marked in an array taken back from an earlier week give the results of a new
+    array for every response, bit for bit (responses week after week, with compaction)."""
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=104, seed=11, strategies=strategies, trajectories=False)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "response_marked", _response_marked_anew)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    assert (fast["red_line_enforced"].sum(axis=-1) > 50).any()  # some red line answered in many runs
+
+
+def test_responses_read_by_a_regime_give_the_numbers_of_new_arrays(example_doc, monkeypatch):
+    """A regime whose hazard reads the response actions' values after the red lines (graded
+    responses, week after week): the values of arrays taken back are those of new ones, so the
+    results are the same."""
+    example_doc["regimes"]["standoff"] = {"initial": False, "enter": "0.5 * retaliate + 0.2 * warning_strike",
+                                          "exit": 0.3, "assumption": "reads the week's responses"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=2500, horizon=80, seed=4, strategies={"challenger": "deniable"})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "response_marked", _response_marked_anew)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    assert (fast["red_line_enforced"].sum() > 200)
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_runs_written_out_land_in_their_block_positions(example, compacted):
+    """``write_out`` of every working run puts each run's records at its position in the block:
+    through a slice while no run was dropped, through the positions once some were (the ended
+    runs' records, written at the compaction, stay as they were)."""
+    b = _block(example, 400, "loud")
+    with np.errstate(all="ignore"):
+        for week in range(1, 20):
+            b.step(week)
+    b.stopped_week[:] = np.arange(b.n)  # a record that tells the runs apart
+    if compacted:
+        b.alive[::3] = False
+        b.compact()
+    b.write_out(slice(None))
+    result = b.result
+    assert np.array_equal(result["stopped_week"][b.idx], b.stopped_week)
+    assert np.array_equal(result["final_state"][:, b.idx], b.state_matrix(), equal_nan=True)
+    assert np.array_equal(result["action_count"][:, b.idx], np.stack(list(b.action_count.values())))
+    assert np.array_equal(result["stopped_week"], np.arange(400.0))  # the dropped runs too
+
+
+@pytest.mark.parametrize("credibility", [0.0, 0.6, 1.0])
+def test_a_red_line_s_constant_credibility_gives_the_numbers_of_an_expression(example_doc, credibility):
+    """A credibility that is a number (the compiler keeps it within [0, 1]) is compared with the
+    fired runs' draws as it is: the results of an expression with the same value in every
+    fired run, bounds included."""
+    red_line = example_doc["red_lines"]["two_attributed_attacks"]
+    found = {}
+    for text in (credibility, f"{credibility} + 0 * tension"):
+        red_line["credibility"] = text
+        program = scenario_from_dict(example_doc).program
+        assert (program.red_lines[0].credibility.constant is not None) == (text == credibility)
+        setup = common.make_setup(program, seed=8, horizon=60, strategies={"challenger": "loud"}, params=None)
+        with np.errstate(all="ignore"):
+            found[text] = engine.simulate_block(program, setup, 1500, 0, False, compact=False)
+    number, expression = found.values()
+    for key in ("final_state", "outcome_week", "red_line_week", "red_line_enforced", "red_line_firings", "action_count"):
+        assert np.array_equal(number[key], expression[key], equal_nan=True), key
+    assert number["clipped"] == expression["clipped"]
+    assert int(number["red_line_firings"].sum()) > 100
+    assert number["red_line_enforced"].any() == (credibility > 0)
