@@ -165,3 +165,4 @@ def test_within_gives_the_reductions_answer_on_edge_values():
     assert native.within(np.array([]), 0.0, 1.0) is None  # empty, other kinds: the caller reduces
     assert native.within(np.zeros(4, dtype=np.float32), 0.0, 1.0) is None
     assert native.within(np.zeros(8)[::2], 0.0, 1.0) is None
+    assert native.within(np.zeros(4, dtype=">f8"), 0.0, 1.0) is None  # equal values, another byte order

@@ -53,7 +53,7 @@ def hash_uniforms(positions: np.ndarray | None, n: int, base: int, shift: float)
     of a double in [1, 2), minus ``shift``. Returns a new array of ``n`` doubles (as many as
     ``positions`` when given), or None when no
     kernel is available (the caller then runs its numpy code)."""
-    return _per_position("hash", positions, n, base, shift)
+    return _per_position(_HASH, positions, n, base, shift)
 
 
 def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarray) -> np.ndarray | None:
@@ -64,22 +64,27 @@ def table_draws(positions: np.ndarray | None, n: int, base: int, table: np.ndarr
     table = np.ascontiguousarray(table, dtype=np.float64)
     if table.size == 0:
         raise ValueError("table_draws needs a non-empty table")
-    return _per_position("table", positions, n, base, table, table.size)
+    return _per_position(_TABLE, positions, n, base, table, table.size)
 
 
-def _per_position(kernel: str, positions: np.ndarray | None, n: int, base: int, *extra) -> np.ndarray | None:
-    """Run kernel ``{kernel}_range`` over positions 0..n-1, or ``{kernel}_positions`` over the
-    given positions, into a new array of doubles; None when no kernel is available."""
+_HASH, _TABLE = ("hash_range", "hash_positions"), ("table_range", "table_positions")
+_FLOAT64 = np.dtype(np.float64)  # numpy's one float64 dtype of native byte order
+
+
+def _per_position(kernel: tuple[str, str], positions: np.ndarray | None, n: int, base: int, *extra) -> np.ndarray | None:
+    """Run kernel ``kernel[0]`` (its range form) over positions 0..n-1, or ``kernel[1]`` over
+    the given positions, into a new array of doubles; None when no kernel is available. Called
+    thousands of times a simulation, so the names are built once."""
     kernels = _compiled()
     if kernels is None:
         return None
     if positions is None:
         out = np.empty(n)
-        kernels[f"{kernel}_range"](out, n, base, *extra)
+        kernels[kernel[0]](out, n, base, *extra)
     else:
         positions = np.ascontiguousarray(positions, dtype=np.int64)
         out = np.empty(positions.size)
-        kernels[f"{kernel}_positions"](out, positions, positions.size, base, *extra)
+        kernels[kernel[1]](out, positions, positions.size, base, *extra)
     return out
 
 
@@ -89,8 +94,10 @@ def within(values: np.ndarray, lo: float, hi: float) -> bool | None:
     compiled pass instead of two reductions. None when no kernel is available or the array is
     of another kind (the caller then reduces)."""
     kernels = _compiled()
-    if kernels is None or type(values) is not np.ndarray or values.ndim != 1 or values.dtype != np.float64 \
-            or not values.flags.c_contiguous or values.shape[0] == 0:
+    # cheap tests (thousands of calls a simulation): another equal dtype or a strided array
+    # goes to the reductions, which give the same answer
+    if kernels is None or type(values) is not np.ndarray or values.dtype is not _FLOAT64 or values.ndim != 1 \
+            or values.strides[0] != 8 or values.shape[0] == 0:
         return None
     return bool(kernels["within"](values, values.shape[0], lo, hi))
 
