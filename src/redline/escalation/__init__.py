@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from redline import native
+from redline import bargaining, native
 from redline.errors import ParameterError
 from redline.budget import check_memory
 from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup, memory_parts
@@ -100,8 +100,10 @@ def run(
     check_memory(memory_parts(program, setup, runs, trajectories), f"simulating {runs:,} runs of '{loaded.id}'",
                  "lower the runs" + (", drop trajectories" if trajectories else "")
                  + " or the windows' last=N, or raise the budget")
-    if engine == "vectorised":
-        native.enabled()  # compiles the kernels once per process (~0.1 s) before the clock starts
+    if engine == "vectorised":  # compile the kernels once per process (~0.1 s) before the clock starts
+        if native.enabled() and any(bargaining.model_function(d.model) is bargaining.nash.predict
+                                    for d in program.decisions):
+            native.bargaining_enabled()
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)
     chosen = range(n_blocks) if blocks is None else blocks

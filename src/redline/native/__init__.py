@@ -28,11 +28,13 @@ import numpy as np
 
 from redline.native import nash
 
-__all__ = ["enabled", "hash_uniforms", "nash_brackets", "nash_linear_roots", "table_draws", "within"]
+__all__ = ["bargaining_enabled", "enabled", "hash_uniforms", "nash_brackets", "nash_linear_roots", "table_draws", "within"]
 
 _lock = threading.Lock()
 _kernels: dict[str, Callable] | None = None
 _failed = False
+_nash_kernels: dict[str, Callable] | None = None  # built apart, on first use (see _nash_compiled)
+_nash_failed = False
 
 # SplitMix64's constants (Steele, Lea & Flood 2014; Stafford's "Mix13" finalizer)
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -108,7 +110,7 @@ def nash_brackets(ideal: np.ndarray, active: np.ndarray, everywhere: bool) -> tu
     radius table and the rows' ``left``, ``right``, ``lo`` and ``hi``, with the bits of the numpy
     code. None when no kernel is available or for more than
     :data:`~redline.native.nash.MAX_ACTORS` actors."""
-    kernels = _compiled()
+    kernels = _nash_compiled()
     actors, batch = ideal.shape
     if kernels is None or not 1 <= actors <= nash.MAX_ACTORS:
         return None
@@ -127,7 +129,7 @@ def nash_linear_roots(ideal: np.ndarray, w: np.ndarray, radius: np.ndarray, acti
     None when no kernel is available, for more than :data:`~redline.native.nash.MAX_ACTORS`
     actors, or when a row holds both 0.0 and -0.0 inside its bracket; the caller then runs the
     numpy code."""
-    kernels = _compiled()
+    kernels = _nash_compiled()
     actors, batch = ideal.shape
     if kernels is None or not 1 <= actors <= nash.MAX_ACTORS:
         return None
@@ -137,6 +139,29 @@ def nash_linear_roots(ideal: np.ndarray, w: np.ndarray, radius: np.ndarray, acti
     status = kernels["nash_linear_roots"](*tables, np.ascontiguousarray(active, dtype=np.bool_), *ends, out,
                                           actors, batch, tolerance, int(everywhere))
     return out if status == 0 else None
+
+
+def bargaining_enabled() -> bool:
+    """Whether the bargaining solver's kernels are in use; compiles them the first time (a
+    simulation with a Nash decision asks before its clock starts, as for :func:`enabled`)."""
+    return _nash_compiled() is not None
+
+
+def _nash_compiled() -> dict[str, Callable] | None:
+    """The bargaining kernels of this process, compiled on first use; None when the kernels are
+    off (:func:`_compiled` is None) or they could not be built."""
+    global _nash_kernels, _nash_failed
+    if _compiled() is None:
+        return None
+    if _nash_kernels is not None or _nash_failed:
+        return _nash_kernels
+    with _lock:
+        if _nash_kernels is None and not _nash_failed:
+            try:
+                _nash_kernels = _build_nash()
+            except (ImportError, OSError, RuntimeError):
+                _nash_failed = True
+    return _nash_kernels
 
 
 def _compiled() -> dict[str, Callable] | None:
@@ -189,8 +214,6 @@ def _build() -> dict[str, Callable]:
         _hash_kernel(ir, module, f"hash_{suffix}", indexed)
         _table_kernel(ir, module, f"table_{suffix}", indexed)
     _within_kernel(ir, module)
-    nash.build(ir, module, _data)
-    nash.build_brackets(ir, module, _data)
     engine = compile_module(module)
     i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
     signatures = {"hash_range": (array, i64, ctypes.c_uint64, f64),
@@ -200,11 +223,26 @@ def _build() -> dict[str, Callable]:
     kernels = {name: ctypes.CFUNCTYPE(None, *args)(engine.get_function_address(name))
                for name, args in signatures.items()}
     kernels["within"] = ctypes.CFUNCTYPE(i64, array, i64, f64, f64)(engine.get_function_address("within"))
-    kernels["nash_linear_roots"] = ctypes.CFUNCTYPE(i64, *[array] * 7, i64, i64, f64, i64)(
-        engine.get_function_address("nash_linear_roots"))
-    kernels["nash_brackets"] = ctypes.CFUNCTYPE(None, *[array] * 7, i64, i64, i64)(engine.get_function_address("nash_brackets"))
     kernels["_engine"] = engine  # keeps the machine code alive as long as the wrappers
     return kernels
+
+
+def _build_nash() -> dict[str, Callable]:
+    """Compile the bargaining solver's kernels (:mod:`redline.native.nash`) into a module of their
+    own, so that a process that never bargains does not pay for them (about 0.2 s)."""
+    import llvmlite.binding as llvm
+    from llvmlite import ir
+
+    module = ir.Module(name="redline_native_nash")
+    module.triple = llvm.get_process_triple()
+    nash.build(ir, module, _data)
+    nash.build_brackets(ir, module, _data)
+    engine = compile_module(module)
+    i64, f64, array = ctypes.c_int64, ctypes.c_double, ctypes.py_object
+    return {"nash_linear_roots": ctypes.CFUNCTYPE(i64, *[array] * 7, i64, i64, f64, i64)(
+                engine.get_function_address("nash_linear_roots")),
+            "nash_brackets": ctypes.CFUNCTYPE(None, *[array] * 7, i64, i64, i64)(engine.get_function_address("nash_brackets")),
+            "_engine": engine}
 
 
 def _hash_kernel(ir, module, name: str, indexed: bool) -> None:

@@ -84,7 +84,7 @@ class _Code:
         return self.b.select(self.b.or_(beyond, self.b.fcmp_unordered("uno", x, x)), x, y)
 
     def abs(self, x):
-        return self.b.call(self.b.module.get_global("llvm.fabs.f64"), [x])
+        return self.b.call(self.b.module.declare_intrinsic("llvm.fabs", [self.f64]), [x])
 
     def bits(self, x):
         return self.b.bitcast(x, self.i64)
@@ -100,7 +100,6 @@ def build(ir, module, data) -> None:
     ``out`` receives each row's root; status 1 means nothing usable was written (see the module
     docstring)."""
     i64, f64, i8, obj = ir.IntType(64), ir.DoubleType(), ir.IntType(8), ir.IntType(8).as_pointer()
-    ir.Function(module, ir.FunctionType(f64, [f64]), name="llvm.fabs.f64")
     fn = ir.Function(module, ir.FunctionType(i64, [obj] * 7 + [i64, i64, f64, i64]), name="nash_linear_roots")
     ideal_o, w_o, radius_o, active_o, left_o, right_o, out_o, actors, batch, tolerance, everywhere_flag = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
