@@ -93,9 +93,10 @@ def test_linear_derivatives_as_the_general_ones_away_from_kinks(actors):
             assert nash._linear_derivatives(hit, ideal, radius, w, -w, scratch) is None
 
 
-def _active_table(rng, batch, actors, extreme=False):
-    """Every actor present with a positive weight: the solver's unmasked path."""
-    pos = np.where(rng.random((batch, actors)) < 0.6, EDGES[rng.integers(0, EDGES.size, (batch, actors))],
+def _active_table(rng, batch, actors, extreme=False, edges=EDGES):
+    """Every actor present with a positive weight: the solver's unmasked path (ideal points often
+    among ``edges``)."""
+    pos = np.where(rng.random((batch, actors)) < 0.6, edges[rng.integers(0, edges.size, (batch, actors))],
                    rng.uniform(-10.0, 110.0, (batch, actors)))
     if actors > 1:
         pos[:, -1] = pos[:, 0]  # a bloc sharing a position rule (pooled)
