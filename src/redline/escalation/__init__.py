@@ -15,10 +15,11 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from redline import bargaining, native
+from redline import native
 from redline.errors import ParameterError
 from redline.budget import check_memory
-from redline.escalation.common import BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup, memory_parts
+from redline.escalation.common import (BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup,
+                                      memory_parts, solved_by_nash)
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
 from redline.limits import MAX_RUNS, check_runs
@@ -101,8 +102,7 @@ def run(
                  "lower the runs" + (", drop trajectories" if trajectories else "")
                  + " or the windows' last=N, or raise the budget")
     if engine == "vectorised":  # compile the kernels once per process (~0.1 s) before the clock starts
-        if native.enabled() and any(bargaining.model_function(d.model) is bargaining.nash.predict
-                                    for d in program.decisions):
+        if native.enabled() and any(solved_by_nash(d) for d in program.decisions):
             native.bargaining_enabled()
     started = time.perf_counter()
     n_blocks = -(-runs // BLOCK_RUNS)

@@ -37,6 +37,7 @@ __all__ = [
     "as_seed_sequence",
     "SeedLike",
     "assemble",
+    "solved_by_nash",
 ]
 
 BLOCK_RUNS = 32768
@@ -355,7 +356,7 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
     the runs), for the runs in mask ``live`` (all if None): the tables are filled whole, then
     the live runs are cut from them in one pass rather than from every input."""
     runs = np.shape(positions[0])[0]
-    if bargaining.model_function(decision.model) is bargaining.nash.predict:
+    if solved_by_nash(decision):
         return _nash_positions(decision, positions, saliences, capabilities, live, runs)
     tables = np.empty((3, len(positions), runs))  # (position, salience, capability) x parties x runs
     pos, sal, cap = tables
@@ -367,6 +368,12 @@ def collective_positions(decision, positions, saliences, capabilities, live: np.
     np.maximum(cap, 0.0, out=cap)
     actors = bargaining.Actors.from_arrays(pos.T, sal.T, cap.T, names=decision.parties)
     return np.asarray(bargaining.predict(actors, model=decision.model, **decision.options).prediction, dtype=float)
+
+
+def solved_by_nash(decision) -> bool:
+    """Whether ``decision``'s model is the Nash bargaining solution (solved by
+    :func:`_nash_positions`, with the compiled kernels of :mod:`redline.native.nash` if at hand)."""
+    return bargaining.model_function(decision.model) is bargaining.nash.predict
 
 
 def _nash_positions(decision, positions, saliences, capabilities, live, runs: int) -> np.ndarray:

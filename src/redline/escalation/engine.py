@@ -120,6 +120,13 @@ def _no_week_yet(first_weeks: np.ndarray) -> np.ndarray:
     return first_weeks != first_weeks
 
 
+def _probability_number(e: ex.Expression) -> float | None:
+    """The number in [0, 1] that probability ``e`` always is (a draw is compared with it, and it
+    is never clipped), else None."""
+    c = e.constant
+    return c if c is not None and 0.0 <= c <= 1.0 else None
+
+
 def _per_row(value) -> bool:
     """Whether ``value`` holds one value per run (an array with a dimension), not one number:
     ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
@@ -662,7 +669,7 @@ class _Block:
         probabilities = []
         for aid, level in options:
             e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            if avail is not None and (e is None or (e.constant is not None and 0.0 <= e.constant <= 1.0)):
+            if avail is not None and (e is None or _probability_number(e) is not None):
                 # A number: the availability mask makes it one weight per run (rules.scripted_weights).
                 probabilities.append(0.0 if e is None else e.constant)
                 continue
@@ -678,7 +685,7 @@ class _Block:
         in which probability ``e`` left [0, 1] this week; the engine clips it, and ``run``
         reports the count against the expression's place. Returns whether every value lies in
         [0, 1] (no NaN): then clipping changes none."""
-        if e.constant is not None and 0.0 <= e.constant <= 1.0:
+        if _probability_number(e) is not None:
             return True
         values = np.asarray(values)
         if values.size and all_within(values, 0.0, 1.0):  # a NaN is not: counted below
@@ -1055,9 +1062,8 @@ class _Block:
                 changes.append((var, "add", rows, amt))
             return
         e = action.attribution_probability
-        if e.constant is not None and 0.0 <= e.constant <= 1.0:
-            prob = e.constant  # a number in [0, 1]: each draw is compared with it, nothing to count
-        else:
+        prob = _probability_number(e)  # a number: each draw is compared with it, nothing to count
+        if prob is None:
             prob = self.evaluate_rows(e, rows)
             self.note_clipped(e, prob, True)
         hit = self.draw(plan.attribution_site, rows) < prob
@@ -1239,10 +1245,10 @@ class _Block:
                 continue
             if cred is not None:
                 cred = cred[fired]
-            elif cred_e.constant is not None and 0.0 <= cred_e.constant <= 1.0:
-                cred = cred_e.constant  # a number in [0, 1]: each draw is compared with it, nothing to count
-            else:
-                cred = self.evaluate_rows(cred_e, fired)
+            else:  # a number in [0, 1] is compared with each draw as it is
+                cred = _probability_number(cred_e)
+                if cred is None:
+                    cred = self.evaluate_rows(cred_e, fired)
             carried = fired[draw < cred]  # the runs where the owner enforces it
             pick = None if response_site is None else self.draw(response_site, carried)
             self.note_clipped(cred_e, cred, True)  # cred: the fired runs' values
@@ -1321,14 +1327,11 @@ class _Block:
         if self.values[aid] is not self._zeros:
             return self.marked(aid, rows)
         spare = self.spare_marks
-        value = None
-        if _COUNTED and aid in spare and _references(spare, aid) == _ONLY_DICT:  # held by ``spare`` alone
+        # held by ``spare`` alone (compact() lets go of every spare: its runs' positions change)
+        if _COUNTED and aid in spare and _references(spare, aid) == _ONLY_DICT:
             value = spare[aid]
-            if value.shape[0] == self.n:
-                value[self.spare_rows[aid]] = 0.0
-            else:  # made before a compaction
-                value = None
-        if value is None:
+            value[self.spare_rows[aid]] = 0.0
+        else:
             value = np.zeros(self.n)
         value[rows] = 1.0
         spare[aid], self.spare_rows[aid] = value, rows

@@ -31,10 +31,26 @@ from redline.native import nash
 __all__ = ["bargaining_enabled", "enabled", "hash_uniforms", "nash_brackets", "nash_linear_roots", "table_draws", "within"]
 
 _lock = threading.Lock()
-_kernels: dict[str, Callable] | None = None
-_failed = False
-_nash_kernels: dict[str, Callable] | None = None  # built apart, on first use (see _nash_compiled)
-_nash_failed = False
+
+
+class _Once:
+    """A value built the first time it is asked for (under the module's lock, so once per
+    process); a build that gives None, or raises what a missing or failing llvmlite raises,
+    leaves None for good."""
+
+    def __init__(self, build: Callable[[], dict | None]):
+        self.build, self.value, self.done = build, None, False
+
+    def get(self) -> dict | None:
+        if not self.done:
+            with _lock:
+                if not self.done:
+                    try:
+                        self.value = self.build()
+                    except (ImportError, OSError, RuntimeError):
+                        self.value = None
+                    self.done = True
+        return self.value
 
 # SplitMix64's constants (Steele, Lea & Flood 2014; Stafford's "Mix13" finalizer)
 _GOLDEN = 0x9E3779B97F4A7C15
@@ -148,39 +164,23 @@ def bargaining_enabled() -> bool:
 
 
 def _nash_compiled() -> dict[str, Callable] | None:
-    """The bargaining kernels of this process, compiled on first use; None when the kernels are
-    off (:func:`_compiled` is None) or they could not be built."""
-    global _nash_kernels, _nash_failed
-    if _compiled() is None:
-        return None
-    if _nash_kernels is not None or _nash_failed:
-        return _nash_kernels
-    with _lock:
-        if _nash_kernels is None and not _nash_failed:
-            try:
-                _nash_kernels = _build_nash()
-            except (ImportError, OSError, RuntimeError):
-                _nash_failed = True
-    return _nash_kernels
+    """The bargaining kernels of this process, compiled on first use (a module of their own);
+    None when the kernels are off (:func:`_compiled` is None) or they could not be built."""
+    return None if _compiled() is None else _BARGAINING.get()
 
 
 def _compiled() -> dict[str, Callable] | None:
     """The kernels of this process, compiled on first use; None if unavailable."""
-    global _kernels, _failed
-    if _kernels is not None or _failed:
-        return _kernels
-    with _lock:
-        if _kernels is None and not _failed:
-            if os.environ.get("REDLINE_NATIVE", "1") == "0":
-                _failed = True
-            else:
-                try:
-                    _kernels = _build() if _array_layout_known() else None
-                except (ImportError, OSError, RuntimeError):
-                    _kernels = None
-                _failed = _kernels is None or not _agrees(_kernels)
-                _kernels = None if _failed else _kernels
-    return _kernels
+    return _CORE.get()
+
+
+def _core_kernels() -> dict[str, Callable] | None:
+    """The streams' and range kernels, unless ``REDLINE_NATIVE=0``, the array layout is not the
+    one they read, or they fail :func:`_agrees`."""
+    if os.environ.get("REDLINE_NATIVE", "1") == "0" or not _array_layout_known():
+        return None
+    kernels = _build()
+    return kernels if _agrees(kernels) else None
 
 
 def compile_module(module):
@@ -203,13 +203,21 @@ def compile_module(module):
     return engine
 
 
-def _build() -> dict[str, Callable]:
-    """Compile every kernel into one module for the host CPU and wrap each in ctypes."""
+def _new_module(name: str):
+    """An empty llvmlite IR module for this process's target."""
     import llvmlite.binding as llvm
     from llvmlite import ir
 
-    module = ir.Module(name="redline_native")
+    module = ir.Module(name=name)
     module.triple = llvm.get_process_triple()
+    return module
+
+
+def _build() -> dict[str, Callable]:
+    """Compile every kernel into one module for the host CPU and wrap each in ctypes."""
+    from llvmlite import ir
+
+    module = _new_module("redline_native")
     for indexed, suffix in ((False, "range"), (True, "positions")):
         _hash_kernel(ir, module, f"hash_{suffix}", indexed)
         _table_kernel(ir, module, f"table_{suffix}", indexed)
@@ -230,11 +238,9 @@ def _build() -> dict[str, Callable]:
 def _build_nash() -> dict[str, Callable]:
     """Compile the bargaining solver's kernels (:mod:`redline.native.nash`) into a module of their
     own, so that a process that never bargains does not pay for them (about 0.2 s)."""
-    import llvmlite.binding as llvm
     from llvmlite import ir
 
-    module = ir.Module(name="redline_native_nash")
-    module.triple = llvm.get_process_triple()
+    module = _new_module("redline_native_nash")
     nash.build(ir, module, _data)
     nash.build_brackets(ir, module, _data)
     engine = compile_module(module)
@@ -375,3 +381,7 @@ def _agrees(kernels) -> bool:
     kernels["hash_positions"](by_position, np.arange(3, dtype=np.int64), 3, 12345, 1.0)
     return bool(np.array_equal(by_range, by_position) and by_range[3] == 0
                 and np.all((by_range[:3] >= 0) & (by_range[:3] < 1)) and len(set(by_range[:3])) == 3)
+
+
+_CORE = _Once(_core_kernels)
+_BARGAINING = _Once(_build_nash)  # built apart, on first need (see _build_nash)
