@@ -454,3 +454,57 @@ def test_attributions_split_only_when_some_land_now_give_the_numbers_of_every_ma
     written = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], written[name], equal_nan=True), name
+
+
+A = "test assumption"
+
+
+def _bounds_doc(example_doc: dict) -> dict:
+    """The example with additions at every kind of bound: a variable without bounds, one with an
+    upper bound alone that its additions reach, a counter given negative and -0.0 amounts, the
+    example's own tension (0..100, reached in many runs) and counters."""
+    doc = example_doc
+    doc.pop("decisions", None)
+    state = doc["state"]
+    state["drift"] = {"type": "real", "initial": 0, "assumption": A}
+    state["ceiling"] = {"type": "real", "initial": 0, "max": 5, "assumption": A}
+    state["tally"] = {"type": "counter", "initial": 0, "assumption": A}
+    attack = doc["actions"]["proxy_attack"]["effects"]
+    attack += [{"var": "drift", "add": "uniform(-1, 1)"}, {"var": "ceiling", "add": 0.25},
+               {"var": "tally", "add": "(0 - uniform(0, 1)) * 0"}]
+    doc["actions"]["overt_strike"]["effects"] += [{"var": "ceiling", "add": -0.5},
+                                                   {"var": "tally", "add": "uniform(-0.5, 2)"},
+                                                   {"var": "drift", "add": 3}]
+    doc["actions"]["draw_down"]["effects"].append({"var": "tally", "add": "poisson(1)"})
+    return doc
+
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
+def test_additions_made_in_place_give_the_numbers_of_clipping_them(example_doc, monkeypatch, strategy):
+    """An action's addition is made in one pass (np.add.at) only where clipping the sums would
+    change none of them: the numbers of cutting, adding, clipping and writing back every time,
+    bit for bit, at lower, upper and two bounds, none, amounts per run that are negative or
+    -0.0, and a bound reached (after which the variable is clipped as written)."""
+    sc = scenario_from_dict(_bounds_doc(example_doc))
+    kw = dict(runs=800, horizon=104, seed=12, strategies={"challenger": strategy})
+    seen = set()
+    added_in_place = engine._Block.added_in_place
+
+    def watched(self, new, var, rows, amount):
+        done = added_in_place(self, new, var, rows, amount)
+        seen.add((var, isinstance(amount, np.ndarray) and amount.ndim == 1, done))
+        return done
+
+    monkeypatch.setattr(engine._Block, "added_in_place", watched)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "added_in_place", lambda self, new, var, rows, amount: False)
+    written = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], written[name], equal_nan=True), name
+    if strategy == "deniable":
+        assert {("attacks", False, True), ("tension", False, True), ("tension", False, False), ("tally", True, True),
+                ("ceiling", False, True), ("ceiling", False, False), ("drift", True, True),
+                ("tally", True, False), ("defender_presence", False, False)} <= seen, seen
+    if strategy == "loud":
+        assert {("ceiling", False, True), ("drift", False, True), ("tally", True, False)} <= seen, seen

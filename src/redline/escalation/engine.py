@@ -127,6 +127,18 @@ def _probability_number(e: ex.Expression) -> float | None:
     return c if c is not None and 0.0 <= c <= 1.0 else None
 
 
+def _add_bounds(program: Program, name: str) -> tuple[float | None, float | None] | None:
+    """Variable ``name``'s bounds (None where it has none) as :meth:`_Block.added_in_place` reads
+    them, or None where every addition is clipped as written: a boolean (made 0 or 1), and a
+    bound written as -0.0 (numpy's maximum and minimum may break its ties with +0.0 either way)."""
+    if program.kinds[name] == "boolean":
+        return None
+    lo, hi = program.bounds[name]
+    if any(b is not None and b == 0 and math.copysign(1.0, b) < 0 for b in (lo, hi)):
+        return None
+    return None if lo is None else float(lo), None if hi is None else float(hi)
+
+
 def _per_row(value) -> bool:
     """Whether ``value`` holds one value per run (an array with a dimension), not one number:
     ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
@@ -305,6 +317,8 @@ class _Block:
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
+        self.add_bounds = {name: _add_bounds(program, name) for name in program.variables}
+        self.near_bounds: set[str] = set()  # see :meth:`added_in_place`
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
@@ -936,9 +950,46 @@ class _Block:
                 new = written.get(var)
                 if new is None:
                     new = written[var] = self.copy_of(var)
-                new[rows] = self.updated_own(var, op, new[rows], amount)
+                if op != "add" or not self.added_in_place(new, var, rows, amount):
+                    new[rows] = self.updated_own(var, op, new[rows], amount)
         self.values.update(written)
         return moved
+
+    def added_in_place(self, new: np.ndarray, var: str, rows: np.ndarray, amount) -> bool:
+        """Add ``amount`` (a number, or one value per row) to ``new``, an array of ``var``'s
+        values that the caller owns, in the working runs ``rows`` (distinct, so ``np.add.at``
+        adds each amount once: one pass, where cutting the rows, adding, clipping and writing
+        them back take four), when bringing the sums within ``var``'s bounds provably changes
+        none of them; returns whether it did (else nothing is changed).
+
+        Every value a bounded variable holds lies within its bounds or is NaN (every write is
+        clipped), and rounding is monotone, so ``x + a`` stays at or above a lower bound ``lo``
+        when ``a`` is above 0 (a tie with ``lo`` is ``lo`` itself: ``x == lo`` is not 0 there,
+        else the sum would be ``a``), and so for an amount per row that is not negative nor
+        -0.0 (the sum -0.0 + -0.0 would be clipped to +0.0). An upper bound is seen to be out
+        of reach when the largest value plus the number stays below it (a NaN anywhere fails
+        the test); a variable whose test has failed once is not tested again (such a variable
+        mostly stays near its bound, and the test reads every run). NaN sums are NaN either way."""
+        bounds = self.add_bounds[var]
+        if bounds is None:
+            return False
+        lo, hi = bounds
+        if type(amount) is np.ndarray and amount.ndim:
+            if hi is not None or (lo is not None and np.count_nonzero(np.signbit(amount))):
+                return False
+        else:
+            number = float(amount)
+            if number > 0:
+                out_of_reach = hi is None or (var not in self.near_bounds and np.maximum.reduce(new) + number < hi)
+            elif number < 0:
+                out_of_reach = lo is None or (var not in self.near_bounds and np.minimum.reduce(new) + number > lo)
+            else:  # 0 or NaN
+                return False
+            if not out_of_reach:
+                self.near_bounds.add(var)
+                return False
+        np.add.at(new, rows, amount)
+        return True
 
     def act(self, plan: _ActionPlan, rows: np.ndarray, week: int, levels: dict[str, np.ndarray] | None,
             changes: list) -> None:
