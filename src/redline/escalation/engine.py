@@ -133,6 +133,18 @@ def _per_row(value) -> bool:
     return isinstance(value, np.ndarray) and value.ndim != 0
 
 
+def _process_update(update: tuple, old, value: np.ndarray) -> np.ndarray:
+    """A process's new value of a variable from its ``old`` one and the update's ``value``
+    (``update``: the variable, ``add`` or ``set``, the expression, whether it is a ``set`` to a
+    value made for it alone, the variable's clipper and setter; see
+    :attr:`_Block.process_plans`), within bounds: :meth:`_Block.updated`, except that such a
+    value, when writable, is clipped in place (the clip of a copy has the same values)."""
+    _, op, _, fresh_set, clip, set_clip = update
+    if fresh_set and value.flags.writeable:
+        return clip(value)
+    return clip(old + value) if op == "add" else set_clip(value)
+
+
 class _IdleCost:
     """What an action that no run took this week must still do, decided once per block: the
     expressions whose random call sites or windows must move on (as an evaluation for no run
@@ -294,8 +306,8 @@ class _Block:
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
-        # each red line's random call sites: whether it fires, and which response (when several)
         self.regime_sites = [f"regime:{g.id}" for g in program.regimes]  # each regime's draws
+        # each red line's random call sites: whether it fires, and which response (when several)
         self.red_line_sites = [(f"red_line:{r.id}", f"response:{r.id}" if len(r.responses) > 1 else None)
                                for r in program.red_lines]
         # action -> the array of its last responses (see :meth:`response_marked`) and their runs
@@ -306,6 +318,10 @@ class _Block:
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
+        # each process: its condition and its updates, as :func:`_process_update` reads them
+        self.process_plans = [(proc.when, tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
+                                                for var, op, e in proc.updates))
+                              for proc in program.processes]
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
@@ -1151,44 +1167,40 @@ class _Block:
         A ``set`` to a value the evaluation made for this update alone (``Expression.fresh``, a
         writable array) is brought within bounds in that array: :meth:`updated` would copy it
         first, and the clip of the copy has the same values."""
-        ctx = self.ctx
+        ctx, values = self.ctx, self.values
         all_alive = bool(self.alive.all())
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
-
-        def updated(var: str, op: str, old, value: np.ndarray, fresh: bool) -> np.ndarray:
-            if fresh and op == "set" and value.flags.writeable:
-                return self.clip[var](value)
-            return self.updated(var, op, old, value)
-
-        for proc in self.p.processes:
-            if proc.when is None and all_alive:
-                new_values = [(var, op, e.evaluate(ctx), e.fresh) for var, op, e in proc.updates]
-                for var, op, value, fresh in new_values:
-                    self.values[var] = updated(var, op, self.values[var], value, fresh)
+        for when, updates in self.process_plans:
+            if when is None and all_alive:
+                new_values = [e.evaluate(ctx) for _, _, e, _, _, _ in updates]
+                for update, value in zip(updates, new_values):
+                    var = update[0]
+                    values[var] = _process_update(update, values[var], value)
                 continue
-            if proc.when is None:
+            if when is None:
                 mask = self.alive
                 if live_rows is None:
                     live_rows = mask.nonzero()[0]
                 rows = live_rows
             else:
-                mask = proc.when.evaluate_truth(ctx)
+                mask = when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
                 rows = mask.nonzero()[0]
-            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True), e.fresh) for var, op, e in proc.updates]
-            for var, op, value, fresh in new_values:
-                if not rows.size:
-                    continue
+            new_values = [self.evaluate_rows(e, rows, dense=True) for _, _, e, _, _, _ in updates]
+            if not rows.size:
+                continue
+            for update, value in zip(updates, new_values):
+                var = update[0]
                 if value.shape[0] == rows.size:
-                    self.write_rows(var, op, rows, value)
+                    self.write_rows(var, update[1], rows, value)
                 else:  # computed for every run (see evaluate_rows): kept where the process applies
-                    old = self.values[var]
-                    new = updated(var, op, old, value, fresh)
-                    if proc.when is None:  # it applies in the live runs
+                    old = values[var]
+                    new = _process_update(update, old, value)
+                    if when is None:  # it applies in the live runs
                         ended = self.ended() if ended is None else ended
-                        self.values[var] = self.kept_where_ended(new, old, ended)
+                        values[var] = self.kept_where_ended(new, old, ended)
                     else:
-                        self.values[var] = np.where(mask, new, old)
+                        values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; in the
