@@ -1458,7 +1458,7 @@ class _Block:
                 state.total = state.total.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
-        self.pending = {k: v.take(kept, axis=2) for k, v in self.pending.items()}
+        self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
         self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
         for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
@@ -1470,6 +1470,18 @@ class _Block:
         self.n = int(kept.size)
         self.ctx.runs = self.n
         self.streams.subset = self.idx
+
+
+    @staticmethod
+    def cut_pending(buf: np.ndarray, filled: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """``buf.take(kept, axis=2)`` for a pending-attribution buffer (slot, effect, run): only
+        the slots ``filled`` hold anything but zeros (see :meth:`deliver_attributions`), so only
+        they are cut; the others start again as zeros. Most of a (MAX_DELAY, effects, runs)
+        buffer is empty, and cutting all of it was most of a compaction's cost."""
+        out = np.zeros(buf.shape[:2] + (kept.size,))
+        for slot in filled.nonzero()[0]:
+            out[slot] = buf[slot].take(kept, axis=-1)
+        return out
 
 
 def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
