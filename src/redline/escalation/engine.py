@@ -241,7 +241,8 @@ class _TrackPlan:
 
 
 class _Block:
-    """State of one block of runs while it is being simulated.
+    """State of one block of runs (or of consecutive blocks simulated together) while it is
+    being simulated.
 
     ``self.n`` is the number of runs still in the working arrays and ``self.idx`` their
     positions in the block; when enough runs have ended (absorbing outcome or failure), they are
@@ -1486,7 +1487,8 @@ class _Block:
 
 def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
                    compact: bool = True):
-    """Simulate one block of ``runs`` runs; returns a dict of arrays (see ``escalation.run``)."""
+    """Simulate ``runs`` runs from block ``block`` on (one block, or consecutive ones together:
+    see ``common.block_spans``); returns a dict of arrays (see ``escalation.run``)."""
     b = _Block(program, setup, runs, block)
     # Trajectories and probes follow every run to the horizon, so ended runs stay in place then.
     may_compact = compact and not trajectories and not setup.probes
