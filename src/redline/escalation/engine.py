@@ -1480,8 +1480,9 @@ class _Block:
         they are cut; the others start again as zeros. Most of a (MAX_DELAY, effects, runs)
         buffer is empty, and cutting all of it was most of a compaction's cost."""
         out = np.zeros(buf.shape[:2] + (kept.size,))
-        for slot in filled.nonzero()[0]:
-            out[slot] = buf[slot].take(kept, axis=-1)
+        for slot in range(buf.shape[0]):
+            if filled[slot]:
+                out[slot] = buf[slot].take(kept, axis=-1)
         return out
 
 
