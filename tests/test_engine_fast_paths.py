@@ -369,3 +369,23 @@ def test_attributions_skipped_in_empty_slots_give_the_numbers_of_reading_every_s
     monkeypatch.setattr(engine._Block, "__init__", _slots_read(False))
     undelivered = _results(sc, **kw)
     assert not np.array_equal(fast["final_state"], undelivered["final_state"], equal_nan=True)
+
+
+def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_cutting_all(monkeypatch):
+    """A compaction cuts only the attribution slots that hold something (the others are zeros):
+    the buffer equals ``take`` over every slot, and whole simulations (delays of several weeks,
+    absorbing outcomes, several compactions) give the numbers of cutting the whole buffer."""
+    rng = np.random.default_rng(3)
+    buf = np.zeros((engine.MAX_DELAY, 2, 50))
+    filled = np.zeros(engine.MAX_DELAY, dtype=bool)
+    filled[[0, 5, engine.MAX_DELAY - 1]] = True
+    buf[filled] = rng.normal(size=(3, 2, 50))
+    kept = np.array([0, 3, 4, 17, 49])
+    assert np.array_equal(engine._Block.cut_pending(buf, filled, kept), buf.take(kept, axis=2))
+    sc = load_scenario("proxy-deterrence")
+    kw = dict(runs=3000, horizon=104, seed=4, strategies={"challenger": "deniable"})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "cut_pending", staticmethod(lambda b, filled, kept: b.take(kept, axis=2)))
+    whole = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], whole[name], equal_nan=True), name

@@ -253,7 +253,8 @@ class _TrackPlan:
 
 
 class _Block:
-    """State of one block of runs while it is being simulated.
+    """State of one block of runs (or of consecutive blocks simulated together) while it is
+    being simulated.
 
     ``self.n`` is the number of runs still in the working arrays and ``self.idx`` their
     positions in the block; when enough runs have ended (absorbing outcome or failure), they are
@@ -1504,7 +1505,7 @@ class _Block:
                 state.total = state.total.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
-        self.pending = {k: v.take(kept, axis=2) for k, v in self.pending.items()}
+        self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
         self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
         for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
@@ -1518,9 +1519,23 @@ class _Block:
         self.streams.subset = self.idx
 
 
+    @staticmethod
+    def cut_pending(buf: np.ndarray, filled: np.ndarray, kept: np.ndarray) -> np.ndarray:
+        """``buf.take(kept, axis=2)`` for a pending-attribution buffer (slot, effect, run): only
+        the slots ``filled`` hold anything but zeros (see :meth:`deliver_attributions`), so only
+        they are cut; the others start again as zeros. Most of a (MAX_DELAY, effects, runs)
+        buffer is empty, and cutting all of it was most of a compaction's cost."""
+        out = np.zeros(buf.shape[:2] + (kept.size,))
+        for slot in range(buf.shape[0]):
+            if filled[slot]:
+                out[slot] = buf[slot].take(kept, axis=-1)
+        return out
+
+
 def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
                    compact: bool = True):
-    """Simulate one block of ``runs`` runs; returns a dict of arrays (see ``escalation.run``)."""
+    """Simulate ``runs`` runs from block ``block`` on (one block, or consecutive ones together:
+    see ``common.block_spans``); returns a dict of arrays (see ``escalation.run``)."""
     b = _Block(program, setup, runs, block)
     # Trajectories and probes follow every run to the horizon, so ended runs stay in place then.
     may_compact = compact and not trajectories and not setup.probes
