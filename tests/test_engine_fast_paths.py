@@ -508,3 +508,23 @@ def test_additions_made_in_place_give_the_numbers_of_clipping_them(example_doc, 
                 ("tally", True, False), ("defender_presence", False, False)} <= seen, seen
     if strategy == "loud":
         assert {("ceiling", False, True), ("drift", False, True), ("tally", True, False)} <= seen, seen
+
+
+def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_cutting_all(monkeypatch):
+    """A compaction cuts only the attribution slots that hold something (the others are zeros):
+    the buffer equals ``take`` over every slot, and whole simulations (delays of several weeks,
+    absorbing outcomes, several compactions) give the numbers of cutting the whole buffer."""
+    rng = np.random.default_rng(3)
+    buf = np.zeros((engine.MAX_DELAY, 2, 50))
+    filled = np.zeros(engine.MAX_DELAY, dtype=bool)
+    filled[[0, 5, engine.MAX_DELAY - 1]] = True
+    buf[filled] = rng.normal(size=(3, 2, 50))
+    kept = np.array([0, 3, 4, 17, 49])
+    assert np.array_equal(engine._Block.cut_pending(buf, filled, kept), buf.take(kept, axis=2))
+    sc = load_scenario("proxy-deterrence")
+    kw = dict(runs=3000, horizon=104, seed=4, strategies={"challenger": "deniable"})
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "cut_pending", staticmethod(lambda b, filled, kept: b.take(kept, axis=2)))
+    whole = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], whole[name], equal_nan=True), name

@@ -441,3 +441,31 @@ def test_parties_sharing_a_rule_share_its_values_but_not_its_draws(example_doc, 
     monkeypatch.setattr(engine._Block, "decision_inputs", each_on_its_own)
     assert np.array_equal(shared, results(), equal_nan=True)
     assert len(np.unique(shared[-1])) > 100  # the draws reach the stance
+
+
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "deniable"}),
+                                                  ("iran-us-2020", {"iran": "slow_drip"})])
+def test_blocks_simulated_together_give_the_numbers_of_each_block_alone(monkeypatch, scenario, strategies):
+    """Consecutive blocks simulated as one working set (``block_spans``) give every run the
+    numbers it has when each block runs alone: per-run parameters, attributions in flight,
+    compaction after absorbing outcomes, bargaining. Spans are split evenly and stay within
+    the working-memory limit."""
+    import redline.escalation.common as common
+
+    monkeypatch.setattr(common, "BLOCK_RUNS", 300)
+    monkeypatch.setattr(escalation, "BLOCK_RUNS", 300)
+    loaded = load_scenario(scenario)
+    runs = 1000  # blocks of 300, 300, 300 and 100
+    name = next(iter(loaded.program.parameters))
+    params = {name: np.linspace(*loaded.program.parameter_ranges[name], runs)}  # each run its own value
+    kw = dict(runs=runs, horizon=60, seed=8, strategies=strategies, params=params)
+    setup = common.make_setup(loaded.program, seed=8, horizon=60, strategies=strategies, params=params, runs=runs)
+    one_block = common.memory_parts(loaded.program, setup, runs, False, span=1)
+    per_block = one_block["windows"] + one_block["attribution"] + one_block["working state"]
+    monkeypatch.setattr(common, "SPAN_BYTES", 2.5 * per_block)
+    assert common.block_spans(loaded.program, setup, runs, False, 1 << 40) == [(0, 2), (2, 2)]
+    assert common.block_spans(loaded.program, setup, runs, False, 1) == [(0, 1), (1, 1), (2, 1), (3, 1)]
+    together = escalation.run(loaded, **kw)
+    alone = escalation.run(loaded, blocks=[0, 1, 2, 3], **kw)
+    for var in together.data_vars:
+        assert np.array_equal(together[var].values, alone[var].values, equal_nan=True), var

@@ -17,8 +17,8 @@ import xarray as xr
 
 from redline import native
 from redline.errors import ParameterError
-from redline.budget import check_memory
-from redline.escalation.common import (BLOCK_RUNS, ExternalChoice, SeedLike, assemble, compile_probes, make_setup,
+from redline.budget import check_memory, memory_budget
+from redline.escalation.common import (BLOCK_RUNS, ExternalChoice, SeedLike, assemble, block_spans, compile_probes, make_setup,
                                       memory_parts, solved_by_nash)
 from redline.escalation.engine import simulate_block
 from redline.escalation.reference import simulate_reference
@@ -104,18 +104,22 @@ def run(
     if engine == "vectorised":  # compile the kernels once per process (~0.1 s) before the clock starts
         if native.enabled() and any(solved_by_nash(d) for d in program.decisions):
             native.bargaining_enabled()
+    if engine not in ("vectorised", "reference"):
+        raise ParameterError(f"unknown engine '{engine}' (engines: vectorised, reference)")
     started = time.perf_counter()
-    n_blocks = -(-runs // BLOCK_RUNS)
-    chosen = range(n_blocks) if blocks is None else blocks
+    if blocks is not None:
+        spans = [(b, 1) for b in blocks]
+    elif engine == "vectorised":  # consecutive blocks together, as memory allows
+        spans = block_spans(program, setup, runs, trajectories, memory_budget())
+    else:
+        spans = [(b, 1) for b in range(-(-runs // BLOCK_RUNS))]
     results = []
-    for b in chosen:
-        size = min(BLOCK_RUNS, runs - b * BLOCK_RUNS)
+    for b, count in spans:
+        size = min(count * BLOCK_RUNS, runs - b * BLOCK_RUNS)
         if engine == "vectorised":
             results.append(simulate_block(program, setup, size, b, trajectories))
-        elif engine == "reference":
-            results.append(simulate_reference(program, setup, size, b, trajectories))
         else:
-            raise ParameterError(f"unknown engine '{engine}' (engines: vectorised, reference)")
+            results.append(simulate_reference(program, setup, size, b, trajectories))
         results[-1]["block"] = b
     return assemble(results, program, setup, scenario_id=loaded.id, sha256=loaded.sha256, engine=engine,
                     started=started, trajectories=trajectories)
