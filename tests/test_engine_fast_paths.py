@@ -528,3 +528,48 @@ def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_
     whole = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], whole[name], equal_nan=True), name
+
+
+def _levelled(example_doc: dict):
+    """The example whose proxy attack comes in two levels, the lethality of each read by a random
+    effect whose rate draws (evaluated even for no run), taken so rarely that no run takes it in
+    many weeks, and runs that end at random (compactions)."""
+    attack = example_doc["actions"]["proxy_attack"]
+    attack["levels"] = {"light": {"lethality": 0.2}, "heavy": {"lethality": 1.5}}
+    attack["effects"][0]["add"] = "poisson(uniform(0.5, 1.5) * lethality * defender_presence / 1000)"
+    example_doc["strategies"]["deniable"]["policy"]["probabilities"] = {"proxy_attack.light": 0.0004,
+                                                                       "proxy_attack.heavy": 0.0002}
+    example_doc["outcomes"]["walkout"] = {"condition": "uniform(0, 1) < 0.03", "absorbing": True, "assumption": A}
+    example_doc.pop("decisions", None)
+    return scenario_from_dict(example_doc)
+
+
+@pytest.mark.parametrize("scenario, strategies, runs", [("proxy-deterrence", {"challenger": "deniable"}, 1500),
+                                                        ("proxy-deterrence", {"challenger": "chooser"}, 1500),
+                                                        ("iran-us-2020", {"iran": "slow_drip"}, 1500),
+                                                        ("iran-us-2020", {"iran": "rapid_overt"}, 300),
+                                                        ("levels", {"challenger": "deniable"}, 1500)])
+def test_evaluations_for_no_run_share_one_context_with_the_numbers_of_new_ones(example_doc, monkeypatch, scenario,
+                                                                             strategies, runs):
+    """Evaluations for no run (idle actions, landings of no attribution, red lines firing
+    nowhere) read one context per block: the results of a new context for each, bit for bit,
+    through compactions (the number of runs changes), levels and expected mode."""
+    sc = _levelled(example_doc) if scenario == "levels" else load_scenario(scenario)
+    kw = dict(runs=runs, horizon=104, seed=13, strategies=strategies)
+    shared = []
+    no_row_context = engine._Block.no_row_context
+
+    def watched(self):
+        sub = no_row_context(self)
+        shared.append((id(sub), self.n))
+        return sub
+
+    monkeypatch.setattr(engine._Block, "no_row_context", watched)
+    fast = _results(sc, **kw)
+    assert len(shared) > len(set(shared))  # reused
+    if scenario in ("proxy-deterrence", "levels"):
+        assert len({n for _, n in shared}) > 1  # and made again after a compaction
+    monkeypatch.setattr(engine._Block, "no_row_context", lambda self: self.new_row_context(engine._NO_ROWS))
+    new = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], new[name], equal_nan=True), name

@@ -189,10 +189,12 @@ class _ActionPlan:
     order of the caller's dict); ``effects``: (variable, op, value, the number written or None);
     ``attributed``: the positions in ``effects`` of the effects with an attributed record, and
     those records; ``idle``: what a week in which no run takes the action must still do
-    (:class:`_IdleCost`), None when nothing; ``attribution_site``: a covert act's draw site.
+    (:class:`_IdleCost`), None when nothing; ``attribution_site``: a covert act's draw site;
+    ``attributes``: whether :meth:`_Block.attribute` has anything to do (a covert act draws, an
+    overt one's attributed records take its amounts).
     """
 
-    __slots__ = ("action", "position", "effects", "attributed", "idle", "attribution_site")
+    __slots__ = ("action", "position", "effects", "attributed", "idle", "attribution_site", "attributes")
 
     def __init__(self, action: CompiledAction, position: int):
         self.action = action
@@ -203,6 +205,7 @@ class _ActionPlan:
         idle = _IdleCost(action)
         self.idle = None if idle.free else idle
         self.attribution_site = idle.attribution_site
+        self.attributes = action.covert or bool(self.attributed)
 
 
 class _TrackPlan:
@@ -301,6 +304,7 @@ class _Block:
         self.shared_context: ex.EvalContext | None = None
         self._zeros: np.ndarray | None = None
         self._nobody: np.ndarray | None = None
+        self._no_row_context: ex.EvalContext | None = None  # see :meth:`no_row_context`
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
@@ -589,7 +593,9 @@ class _Block:
             choosing = ok if weight > 0 else self.nobody()
         else:
             choosing = weight > 0 if everywhere else ok & (weight > 0)
-        u = self.uniforms(plan, choosing)
+        # every working run chooses: :meth:`uniforms` would count them to draw for all
+        u = self.draw(plan.site) if choosing is ok and everywhere and self.n > SPARSE_DRAWS else \
+            self.uniforms(plan, choosing)
         return u < weight if everywhere else ok & (u < weight)
 
     def few_rows(self, mask: np.ndarray) -> np.ndarray | None:
@@ -1028,7 +1034,8 @@ class _Block:
             amounts = [self.evaluate_rows(value, rows) if constant is None else constant
                        for _, _, value, constant in plan.effects]
             changes.extend([(var, op, rows, amount) for (var, op, _, _), amount in zip(plan.effects, amounts)])
-            self.attribute(plan, amounts, rows, week, changes)
+            if plan.attributes:
+                self.attribute(plan, amounts, rows, week, changes)
         finally:
             self.shared_rows = self.shared_context = None
             if action.levels:
@@ -1098,7 +1105,23 @@ class _Block:
             if sub is None:
                 sub = self.shared_context = self.new_row_context(rows)
             return sub
+        if not rows.size:
+            return self.no_row_context()
         return self.new_row_context(rows)
+
+    def no_row_context(self) -> ex.EvalContext:
+        """The evaluation context for no working run (hundreds of evaluations a simulation, most
+        of them only moving random call sites on, see :meth:`evaluate_rows`): one per block,
+        made again when compaction changes the number of runs, its record of cut values emptied
+        and its week and modes set from :attr:`ctx` at each use (what a new one would hold)."""
+        sub = self._no_row_context
+        if sub is None or sub.values.n != self.n:
+            sub = self._no_row_context = self.new_row_context(_NO_ROWS)
+        else:
+            ctx = self.ctx
+            sub.values.cut.clear()
+            sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        return sub
 
     def new_row_context(self, rows: np.ndarray) -> ex.EvalContext:
         """A new evaluation context for the working runs ``rows`` only."""
