@@ -238,3 +238,28 @@ def test_a_lone_logit_option_available_in_few_runs_is_weighed_there_alone(exampl
         _assert_same(fast, general)
         assert few < 80, "weighed in few runs every week: the dense weeks were not seen"
         calls.clear()
+
+
+@pytest.mark.parametrize("strategy", ["slow_drip", "rapid_overt"])
+def test_a_track_that_never_chooses_leaves_its_stream_and_changes_no_number(monkeypatch, strategy):
+    """The flagship's tracks whose options can never weigh anything (availability ``false``)
+    read their uniforms in no week: their streams do not move, and every number is the one of
+    moving them on every week as a track that chooses does."""
+    from redline.scenario import load_scenario
+
+    loaded = load_scenario("iran-us-2020")
+    kw = dict(runs=300, horizon=60, seed=5, strategies={"iran": strategy})
+    fast = _numbers(escalation.run(loaded, **kw))
+    pass_unchosen = engine._Block.pass_unchosen
+    moved = []
+
+    def moving_anyway(self, plan, scheduled, taken, levels):
+        if plan.never_chosen:
+            moved.append(plan.site)
+            self.draw(plan.site, engine._NO_ROWS)
+        pass_unchosen(self, plan, scheduled, taken, levels)
+
+    monkeypatch.setattr(engine._Block, "pass_unchosen", moving_anyway)
+    general = _numbers(escalation.run(loaded, **kw))
+    assert moved  # the flagship has such tracks
+    _assert_same(fast, general)

@@ -514,11 +514,13 @@ class _Block:
 
     def pass_unchosen(self, plan: _TrackPlan, scheduled: tuple[str, int] | None, taken: dict, levels: dict) -> None:
         """A week in which ``plan``'s track chooses nothing: its action is ``scheduled`` (an
-        event's (action, level)), or no option can ever be chosen. The stream moves on every
-        week all the same, so a run's later choices keep their numbers."""
+        event's (action, level)), or no option can ever be chosen. The stream of a track that
+        chooses in other weeks moves on all the same, so a run's later choices keep their
+        numbers; that of a track that never chooses is read in no week, by no run, and stays."""
         for e in plan.moving:
             self.pass_unread(e)  # draws or keeps windows, read by no run
-        self.draw(plan.site, _NO_ROWS)
+        if not plan.never_chosen:
+            self.draw(plan.site, _NO_ROWS)
         nobody = self.nobody()
         for aid in plan.action_ids:
             taken[aid] = nobody
