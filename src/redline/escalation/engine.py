@@ -290,6 +290,7 @@ class _Block:
         self._zeros: np.ndarray | None = None
         self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
+        self.ctx.held = True  # an array held elsewhere is never changed in place (see :meth:`copy_of`)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
@@ -1026,7 +1027,7 @@ class _Block:
         """A new evaluation context for the working runs ``rows`` only."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
-        sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        sub.week, sub.commit, sub.expected, sub.windows, sub.held = ctx.week, ctx.commit, ctx.expected, ctx.windows, ctx.held
         return sub
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
