@@ -573,3 +573,30 @@ def test_evaluations_for_no_run_share_one_context_with_the_numbers_of_new_ones(e
     new = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], new[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("scenario, strategies, trajectories", [("proxy-deterrence", {"challenger": "deniable"}, False),
+                                                                ("iran-us-2020", {"iran": "slow_drip"}, False),
+                                                                ("iran-us-2020", {"iran": "rapid_overt"}, True)])
+def test_windows_keeping_the_week_s_arrays_give_the_numbers_of_copies(monkeypatch, scenario, strategies, trajectories):
+    """The engine's windows keep each week's array as it is given (the engine changes in place
+    only arrays nothing else holds): the results of windows copying every week, bit for bit,
+    with compaction and with trajectories."""
+    from redline import expr as ex
+
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=104, seed=7, strategies=strategies, trajectories=trajectories)
+    kept = []
+    push = ex.RingBuffer.push
+
+    def spy(self, x, peeked=None, *, held=False):
+        kept.append(held)
+        push(self, x, peeked, held=held)
+
+    monkeypatch.setattr(ex.RingBuffer, "push", spy)
+    fast = _results(sc, **kw)
+    assert kept and all(kept)
+    monkeypatch.setattr(ex.RingBuffer, "push", lambda self, x, peeked=None, *, held=False: push(self, x, peeked))
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name

@@ -306,6 +306,7 @@ class _Block:
         self._nobody: np.ndarray | None = None
         self._no_row_context: ex.EvalContext | None = None  # see :meth:`no_row_context`
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
+        self.ctx.held = True  # an array held elsewhere is never changed in place (see :meth:`copy_of`)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
@@ -1122,14 +1123,14 @@ class _Block:
         else:
             ctx = self.ctx
             sub.values.cut.clear()
-            sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+            sub.week, sub.commit, sub.expected, sub.windows, sub.held = ctx.week, ctx.commit, ctx.expected, ctx.windows, ctx.held
         return sub
 
     def new_row_context(self, rows: np.ndarray) -> ex.EvalContext:
         """A new evaluation context for the working runs ``rows`` only."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
-        sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        sub.week, sub.commit, sub.expected, sub.windows, sub.held = ctx.week, ctx.commit, ctx.expected, ctx.windows, ctx.held
         return sub
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
