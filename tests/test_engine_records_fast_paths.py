@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from redline import escalation
 from redline.escalation import common, engine
 from redline.scenario import load_scenario, scenario_from_dict
 from tests.test_engine_fast_paths import _EDGES, _block, _results, example  # noqa: F401 (example: a fixture)
@@ -148,3 +149,76 @@ def test_a_red_line_s_constant_credibility_gives_the_numbers_of_an_expression(ex
     assert number["clipped"] == expression["clipped"]
     assert int(number["red_line_firings"].sum()) > 100
     assert number["red_line_enforced"].any() == (credibility > 0)
+
+
+def _regimes_over_every_run(self, week):
+    """The regimes as the engine ran them before its fast path: both hazards evaluated for every
+    run, one select between them, the records written through masks over every run."""
+    ctx = self.ctx
+    all_alive = bool(self.alive.all())
+    ended = None if all_alive or not self.p.regimes else self.ended()
+    for g in self.p.regimes:
+        enter = g.enter.evaluate(ctx)
+        leave = g.exit.evaluate(ctx)
+        draw = self.streams.get(f"regime:{g.id}").random(self.n)
+        inside = self.values[g.id] != 0
+        self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
+        self.note_clipped(g.exit, leave, lambda: self.alive & inside)
+        now = (draw < np.where(inside, leave, enter)) ^ inside
+        now = self.kept_where_ended(now, inside, ended)
+        self.values[g.id] = now.astype(float)
+        first_week = self.regime_week[g.id]
+        first_week[(now & engine._no_week_yet(first_week)).nonzero()[0]] = float(week)
+        self.regime_weeks[g.id] += now if all_alive else now & self.alive
+
+
+@pytest.mark.parametrize("regime", [
+    # most runs outside, hazards that leave [0, 1] (clipped, and counted) and read the state
+    {"initial": False, "enter": "tension / 40 - 0.5", "exit": "if(tension < 30, 1.5, -0.1 + tension / 200)"},
+    # most runs inside: the exit hazard is the one read for every run, the enter one in few runs
+    {"initial": True, "enter": "0.9 - tension / 50", "exit": "tension / 100 - 0.2"},
+    # hazards that draw and keep windows: evaluated for every run either way
+    {"initial": True, "enter": "uniform(0, 1.2) * 0.5", "exit": "sum(tension, last=3) / 300 + bernoulli(0.1)"},
+    # numbers
+    {"initial": False, "enter": 0.2, "exit": 0.3},
+])
+def test_regimes_give_the_numbers_of_both_hazards_over_every_run(example_doc, monkeypatch, regime):
+    """The regimes' fast path (the smaller side's hazard evaluated in its runs alone, no select,
+    records written in the runs inside) gives the results and clipping counts of both hazards
+    evaluated for every run, with runs ending and compaction, both ways round."""
+    example_doc["regimes"]["standoff"] = {**regime, "assumption": "a test"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=3000, horizon=80, seed=6, strategies={"challenger": "loud"})
+    fast = escalation.run(sc, **kw)
+    monkeypatch.setattr(engine._Block, "run_regimes", _regimes_over_every_run)
+    slow = escalation.run(sc, **kw)
+    for name in fast.data_vars:
+        assert np.array_equal(fast[name].values, slow[name].values, equal_nan=True), name
+    assert fast.attrs["clipped_probabilities"] == slow.attrs["clipped_probabilities"]
+    weeks = fast["regime_weeks"].sel(regime="standoff").values
+    assert 0 < weeks.mean() < 79  # runs both inside and outside
+
+
+@pytest.mark.parametrize("once, cooldown", [(True, 0), (False, 2), (True, 3)])
+def test_a_red_line_s_rest_read_in_some_runs_is_its_rest_over_every_run(example_doc, once, cooldown):
+    """``can_fire`` read in the runs where a red line's condition holds (the records cut to them)
+    gives the truth values of ``can_fire`` over every run cut there, week after week, for a red
+    line that is spent after firing, one that rests, and both."""
+    red_line = example_doc["red_lines"]["two_attributed_attacks"]
+    red_line["once"], red_line["cooldown_weeks"] = once, cooldown
+    program = scenario_from_dict(example_doc).program
+    setup = common.make_setup(program, seed=3, horizon=60, strategies={"challenger": "loud"}, params=None)
+    b = engine._Block(program, setup, 2000, 0)
+    b.initialise()
+    rl = program.red_lines[0]
+    rng = np.random.default_rng(1)
+    resting = 0
+    with np.errstate(all="ignore"):
+        for week in range(1, 60):
+            b.step(week)
+            b.ctx.week = week + 1
+            every = np.broadcast_to(b.can_fire(rl), (b.n,))
+            rows = np.sort(rng.choice(b.n, size=b.n // 3, replace=False))
+            assert np.array_equal(b.can_fire(rl, rows), every[rows])
+            resting += int(b.n - np.count_nonzero(every))
+    assert resting > 1000  # many runs spent or resting

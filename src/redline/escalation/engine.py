@@ -133,6 +133,18 @@ def _per_row(value) -> bool:
     return isinstance(value, np.ndarray) and value.ndim != 0
 
 
+def _process_update(update: tuple, old, value: np.ndarray) -> np.ndarray:
+    """A process's new value of a variable from its ``old`` one and the update's ``value``
+    (``update``: the variable, ``add`` or ``set``, the expression, whether it is a ``set`` to a
+    value made for it alone, the variable's clipper and setter; see
+    :attr:`_Block.process_plans`), within bounds: :meth:`_Block.updated`, except that such a
+    value, when writable, is clipped in place (the clip of a copy has the same values)."""
+    _, op, _, fresh_set, clip, set_clip = update
+    if fresh_set and value.flags.writeable:
+        return clip(value)
+    return clip(old + value) if op == "add" else set_clip(value)
+
+
 class _IdleCost:
     """What an action that no run took this week must still do, decided once per block: the
     expressions whose random call sites or windows must move on (as an evaluation for no run
@@ -295,6 +307,7 @@ class _Block:
         self.regime_weeks = {g.id: np.zeros(runs, dtype=np.int32) for g in program.regimes}
         self.probe = {name: np.full(runs, np.nan) for name, _, _ in setup.probes or ()}
         self.checked: dict[str, np.ndarray] = {}  # variable -> the array check_finite last found finite
+        self.regime_sites = [f"regime:{g.id}" for g in program.regimes]  # each regime's draws
         # each red line's random call sites: whether it fires, and which response (when several)
         self.red_line_sites = [(f"red_line:{r.id}", f"response:{r.id}" if len(r.responses) > 1 else None)
                                for r in program.red_lines]
@@ -306,6 +319,10 @@ class _Block:
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
+        # each process: its condition and its updates, as :func:`_process_update` reads them
+        self.process_plans = [(proc.when, tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
+                                                for var, op, e in proc.updates))
+                              for proc in program.processes]
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
@@ -772,14 +789,17 @@ class _Block:
         return e.fixed if e.fixed is not None else e.evaluate(self.ctx)
 
     # -- anticipation (see redline.escalation.anticipation)
-    def can_fire(self, rl: CompiledRedLine) -> np.ndarray | bool:
+    def can_fire(self, rl: CompiledRedLine, rows: np.ndarray | None = None) -> np.ndarray | bool:
         """Whether ``rl`` may fire this week: not spent (``once``) and not resting (``True``
-        when it always may)."""
+        when it always may), in every working run or in the working runs ``rows`` (the records
+        read there alone: the same truth values)."""
         ok = True
         if rl.once:
-            ok = _no_week_yet(self.red_line_week[rl.id])
+            first_week = self.red_line_week[rl.id]
+            ok = _no_week_yet(first_week if rows is None else first_week[rows])
         if rl.cooldown_weeks:
-            ok = ok & ~(self.ctx.week - self.last_fired[rl.id] <= rl.cooldown_weeks)
+            last = self.last_fired[rl.id]
+            ok = ok & ~(self.ctx.week - (last if rows is None else last[rows]) <= rl.cooldown_weeks)
         return ok
 
     def condition_on(self, rl: CompiledRedLine, values: dict) -> np.ndarray:
@@ -1148,44 +1168,40 @@ class _Block:
         A ``set`` to a value the evaluation made for this update alone (``Expression.fresh``, a
         writable array) is brought within bounds in that array: :meth:`updated` would copy it
         first, and the clip of the copy has the same values."""
-        ctx = self.ctx
+        ctx, values = self.ctx, self.values
         all_alive = bool(self.alive.all())
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
-
-        def updated(var: str, op: str, old, value: np.ndarray, fresh: bool) -> np.ndarray:
-            if fresh and op == "set" and value.flags.writeable:
-                return self.clip[var](value)
-            return self.updated(var, op, old, value)
-
-        for proc in self.p.processes:
-            if proc.when is None and all_alive:
-                new_values = [(var, op, e.evaluate(ctx), e.fresh) for var, op, e in proc.updates]
-                for var, op, value, fresh in new_values:
-                    self.values[var] = updated(var, op, self.values[var], value, fresh)
+        for when, updates in self.process_plans:
+            if when is None and all_alive:
+                new_values = [e.evaluate(ctx) for _, _, e, _, _, _ in updates]
+                for update, value in zip(updates, new_values):
+                    var = update[0]
+                    values[var] = _process_update(update, values[var], value)
                 continue
-            if proc.when is None:
+            if when is None:
                 mask = self.alive
                 if live_rows is None:
                     live_rows = mask.nonzero()[0]
                 rows = live_rows
             else:
-                mask = proc.when.evaluate_truth(ctx)
+                mask = when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
                 rows = mask.nonzero()[0]
-            new_values = [(var, op, self.evaluate_rows(e, rows, dense=True), e.fresh) for var, op, e in proc.updates]
-            for var, op, value, fresh in new_values:
-                if not rows.size:
-                    continue
+            new_values = [self.evaluate_rows(e, rows, dense=True) for _, _, e, _, _, _ in updates]
+            if not rows.size:
+                continue
+            for update, value in zip(updates, new_values):
+                var = update[0]
                 if value.shape[0] == rows.size:
-                    self.write_rows(var, op, rows, value)
+                    self.write_rows(var, update[1], rows, value)
                 else:  # computed for every run (see evaluate_rows): kept where the process applies
-                    old = self.values[var]
-                    new = updated(var, op, old, value, fresh)
-                    if proc.when is None:  # it applies in the live runs
+                    old = values[var]
+                    new = _process_update(update, old, value)
+                    if when is None:  # it applies in the live runs
                         ended = self.ended() if ended is None else ended
-                        self.values[var] = self.kept_where_ended(new, old, ended)
+                        values[var] = self.kept_where_ended(new, old, ended)
                     else:
-                        self.values[var] = np.where(mask, new, old)
+                        values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
         """Collective decisions: the model re-run every ``every_weeks`` weeks on live runs; in the
@@ -1231,11 +1247,9 @@ class _Block:
             # draws computes those runs' draws, its sites moving on by a call either way).
             cred_e = rl.credibility
             cred = cred_e.evaluate(ctx) if cred_e.windows else None
-            trigger = cond & self.alive
-            may_fire = self.can_fire(rl)
-            if may_fire is not True:  # spent or resting in some runs
-                trigger &= may_fire
-            fired = trigger.nonzero()[0]
+            fired = (cond & self.alive).nonzero()[0]
+            if fired.size and (rl.once or rl.cooldown_weeks):  # spent or resting in some runs
+                fired = fired[self.can_fire(rl, fired)]
             # Both streams move on by a block every week (aligned streams), read only where needed.
             draw = self.draw(fire_site, fired)
             if not fired.size:  # nothing fires: no record changes
@@ -1339,25 +1353,57 @@ class _Block:
         return value
 
     def run_regimes(self, week: int) -> None:
-        """Enter or leave each regime with its weekly hazard (both evaluated every week)."""
+        """Enter or leave each regime with its weekly hazard: the runs outside it enter where
+        the draw falls below ``enter``, the runs inside stay unless it falls below ``exit``.
+
+        The hazard of the side that holds most runs is evaluated for every run, the other only
+        in its own runs (see :meth:`hazard`; elementwise, so the same values there), and the
+        smaller side's comparisons are written into the one made for every run: no select
+        between the two hazards over every run. First weeks and weeks inside are written in the
+        runs inside after the draw alone."""
         ctx = self.ctx
         all_alive = bool(self.alive.all())
         ended = None if all_alive or not self.p.regimes else self.ended()
-        for g in self.p.regimes:
-            enter = g.enter.evaluate(ctx)
-            leave = g.exit.evaluate(ctx)
-            draw = self.streams.get(f"regime:{g.id}").random(self.n)
+        for g, site in zip(self.p.regimes, self.regime_sites):
             inside = self.values[g.id] != 0
-            self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
-            self.note_clipped(g.exit, leave, lambda: self.alive & inside)
-            # inside: stays unless draw < leave; outside: enters if draw < enter (one comparison
-            # with the hazard that applies, flipped for the runs inside)
-            now = (draw < np.where(inside, leave, enter)) ^ inside
+            rows_in = inside.nonzero()[0]
+            few_inside = 2 * rows_in.size <= self.n
+            if few_inside:
+                enter = g.enter.evaluate(ctx)
+                leave = self.hazard(g.exit, rows_in)
+            else:
+                rows_out = (~inside).nonzero()[0]
+                enter = self.hazard(g.enter, rows_out)
+                leave = g.exit.evaluate(ctx)
+            draw = self.streams.get(site).random(self.n)
+            if few_inside:
+                self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
+                self.note_clipped(g.exit, leave, lambda: self.alive[rows_in])
+                now = draw < enter  # outside: enters if the draw falls below the hazard
+                if rows_in.size:  # inside: stays unless it falls below the exit hazard
+                    now[rows_in] = ~(draw[rows_in] < leave)
+            else:
+                self.note_clipped(g.enter, enter, lambda: self.alive[rows_out])
+                self.note_clipped(g.exit, leave, lambda: self.alive & inside)
+                now = ~(draw < leave)
+                if rows_out.size:
+                    now[rows_out] = draw[rows_out] < enter
             now = self.kept_where_ended(now, inside, ended)
             self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
-            first_week[(now & _no_week_yet(first_week)).nonzero()[0]] = float(week)
-            self.regime_weeks[g.id] += now if all_alive else now & self.alive
+            rows_now = now.nonzero()[0]
+            first_week[rows_now[_no_week_yet(first_week[rows_now])]] = float(week)
+            if not all_alive:
+                rows_now = rows_now[self.alive[rows_now]]
+            self.regime_weeks[g.id][rows_now] += 1  # distinct rows: each counted once
+
+    def hazard(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
+        """Regime hazard ``e``'s values in the working runs ``rows``: computed for those rows only
+        (see :meth:`evaluate_rows`) unless it draws or keeps windows, which is evaluated for every
+        run as it always was (its windows stay current, its draws those of every run) and cut."""
+        if e.stateful:
+            return e.evaluate(self.ctx)[rows]
+        return self.evaluate_rows(e, rows)
 
     def record_outcomes(self, week: int) -> None:
         """Record the outcomes first reached this week; an absorbing one ends its runs."""
