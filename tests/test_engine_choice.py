@@ -209,3 +209,32 @@ def test_the_look_ahead_stays_in_expected_mode(monkeypatch):
     monkeypatch.setattr(engine._Block, "anticipated", watched)
     escalation.run(load_scenario("iran-us-2020"), runs=50, horizon=20, seed=7)
     assert modes and all(mode == (True, False) for mode in modes)
+
+
+def test_a_lone_logit_option_available_in_few_runs_is_weighed_there_alone(example_doc, monkeypatch):
+    """The defender's draw_down, available only where support has fallen below one half (few runs
+    early, more later): weighed and drawn for the runs where it is available alone in the weeks
+    where they are fewer than half, over every run in the others; the numbers of the general
+    computation, bit for bit, with a rationality that is one number or one per run."""
+    calls = []
+    choice_at = engine._Block.choice_at
+
+    def counted(self, plan, rows, weight):
+        calls.append(rows.size < self.n)
+        return choice_at(self, plan, rows, weight)
+
+    for rationality in (2.0, "1.5 + tension / 50"):
+        example_doc["actors"]["defender"]["policy"]["rationality"] = rationality
+        loaded = scenario_from_dict(example_doc)
+        kw = dict(runs=600, horizon=80, seed=9, strategies={"challenger": "deniable"})
+        with monkeypatch.context() as m:
+            m.setattr(engine._Block, "choice_at", counted)
+            fast = _numbers(escalation.run(loaded, **kw))
+        assert calls and all(calls), "never weighed in few runs"
+        few = len(calls)
+        with monkeypatch.context() as m:
+            _general_paths(m)
+            general = _numbers(escalation.run(loaded, **kw))
+        _assert_same(fast, general)
+        assert few < 80, "weighed in few runs every week: the dense weeks were not seen"
+        calls.clear()

@@ -371,6 +371,145 @@ def test_attributions_skipped_in_empty_slots_give_the_numbers_of_reading_every_s
     assert not np.array_equal(fast["final_state"], undelivered["final_state"], equal_nan=True)
 
 
+def _attribute_as_written(self, plan, amounts, rows, week, changes):
+    """:meth:`_Block.attribute` as it was written before the runs attributed this week were split
+    off only when there are some (every mask computed every call): the specification."""
+    action = plan.action
+    attributed = [(var, amounts[k]) for k, var in plan.attributed]
+    if not action.covert:
+        for var, amt in attributed:
+            changes.append((var, "add", rows, amt))
+        return
+    e = action.attribution_probability
+    prob = engine._probability_number(e)
+    if prob is None:
+        prob = self.evaluate_rows(e, rows)
+        self.note_clipped(e, prob, True)
+    hit = self.draw(plan.attribution_site, rows) < prob
+    if not attributed:
+        return
+    landing = rows[hit]
+    amounts = [engine._at(amt, hit) for _, amt in attributed]
+    delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+    now = delay == 0
+    far = None
+    if np.count_nonzero(delay >= common.MAX_DELAY):
+        later = (delay > 0) & (delay < common.MAX_DELAY)
+        far = (delay >= common.MAX_DELAY) & (week + delay <= self.setup.horizon)
+    else:
+        later = delay > 0
+    landing_now = landing[now]
+    for (var, _), amt in zip(attributed, amounts):
+        changes.append((var, "add", landing_now, engine._at(amt, now)))
+    if np.count_nonzero(later):
+        buf = self.pending[action.id]
+        slots = (week + delay[later].astype(int)) % common.MAX_DELAY
+        self.pending_filled[action.id][slots] = True
+        runs = landing[later]
+        for k, amt in enumerate(amounts):
+            np.add.at(buf, (slots, k, runs), engine._at(amt, later))
+    if far is not None and np.count_nonzero(far):
+        runs = landing[far]
+        due = (week + delay[far]).astype(int)
+        for (var, _), amt in zip(attributed, amounts):
+            self.far_pending.append((due, self.idx[runs].copy(), var,
+                                     np.array(np.broadcast_to(amt, landing.shape)[far])))
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "chooser"])
+def test_attributions_split_only_when_some_land_now_give_the_numbers_of_every_mask(example_doc, monkeypatch,
+                                                                                   strategy):
+    """A covert act's attributions are split into this week's, the ring buffer's and the far
+    list's only where some runs fall in each: the numbers of computing every mask every call,
+    bit for bit, over delays that are all 0 (a second covert act), mixed 0 and later, beyond
+    the ring buffer and beyond the horizon, with compaction after absorbing outcomes."""
+    actions = example_doc["actions"]
+    actions["proxy_attack"]["attribution"]["delay_weeks"] = \
+        "if(uniform(0, 1) < 0.15, 0, if(uniform(0, 1) < 0.1, 60 + poisson(20), poisson(3)))"
+    actions["sabotage"] = {
+        "actor": "challenger", "track": "covert", "escalation": 5, "tags": ["covert"], "assumption": "test",
+        "effects": [{"var": "tension", "add": "uniform(0, 2)", "attributed": "attacks_attributed_week"}],
+        "attribution": {"probability": 0.5, "delay_weeks": 0}}
+    for s in example_doc["strategies"].values():
+        if s["policy"]["kind"] == "scripted":
+            s["policy"]["probabilities"]["sabotage"] = 0.2
+    example_doc.pop("decisions", None)
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=1500, horizon=90, seed=4, strategies={"challenger": strategy})
+    seen = {"some now": 0, "all now": 0, "far": 0}
+    attribute = engine._Block.attribute
+
+    def watched(self, plan, amounts, rows, week, changes):
+        before = len(changes), len(self.far_pending)
+        attribute(self, plan, amounts, rows, week, changes)
+        landed = [c[2].size for c in changes[before[0]:] if c[2] is not rows]
+        seen["all now"] += plan.action.id == "sabotage" and bool(landed) and landed[0] > 0
+        seen["some now"] += plan.action.id == "proxy_attack" and bool(landed) and landed[0] > 0
+        seen["far"] += len(self.far_pending) > before[1]
+
+    monkeypatch.setattr(engine._Block, "attribute", watched)
+    fast = _results(sc, **kw)
+    assert all(seen.values()), seen
+    monkeypatch.setattr(engine._Block, "attribute", _attribute_as_written)
+    written = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], written[name], equal_nan=True), name
+
+
+A = "test assumption"
+
+
+def _bounds_doc(example_doc: dict) -> dict:
+    """The example with additions at every kind of bound: a variable without bounds, one with an
+    upper bound alone that its additions reach, a counter given negative and -0.0 amounts, the
+    example's own tension (0..100, reached in many runs) and counters."""
+    doc = example_doc
+    doc.pop("decisions", None)
+    state = doc["state"]
+    state["drift"] = {"type": "real", "initial": 0, "assumption": A}
+    state["ceiling"] = {"type": "real", "initial": 0, "max": 5, "assumption": A}
+    state["tally"] = {"type": "counter", "initial": 0, "assumption": A}
+    attack = doc["actions"]["proxy_attack"]["effects"]
+    attack += [{"var": "drift", "add": "uniform(-1, 1)"}, {"var": "ceiling", "add": 0.25},
+               {"var": "tally", "add": "(0 - uniform(0, 1)) * 0"}]
+    doc["actions"]["overt_strike"]["effects"] += [{"var": "ceiling", "add": -0.5},
+                                                   {"var": "tally", "add": "uniform(-0.5, 2)"},
+                                                   {"var": "drift", "add": 3}]
+    doc["actions"]["draw_down"]["effects"].append({"var": "tally", "add": "poisson(1)"})
+    return doc
+
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud", "chooser"])
+def test_additions_made_in_place_give_the_numbers_of_clipping_them(example_doc, monkeypatch, strategy):
+    """An action's addition is made in one pass (np.add.at) only where clipping the sums would
+    change none of them: the numbers of cutting, adding, clipping and writing back every time,
+    bit for bit, at lower, upper and two bounds, none, amounts per run that are negative or
+    -0.0, and a bound reached (after which the variable is clipped as written)."""
+    sc = scenario_from_dict(_bounds_doc(example_doc))
+    kw = dict(runs=800, horizon=104, seed=12, strategies={"challenger": strategy})
+    seen = set()
+    added_in_place = engine._Block.added_in_place
+
+    def watched(self, new, var, rows, amount):
+        done = added_in_place(self, new, var, rows, amount)
+        seen.add((var, isinstance(amount, np.ndarray) and amount.ndim == 1, done))
+        return done
+
+    monkeypatch.setattr(engine._Block, "added_in_place", watched)
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "added_in_place", lambda self, new, var, rows, amount: False)
+    written = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], written[name], equal_nan=True), name
+    if strategy == "deniable":
+        assert {("attacks", False, True), ("tension", False, True), ("tension", False, False), ("tally", True, True),
+                ("ceiling", False, True), ("ceiling", False, False), ("drift", True, True),
+                ("tally", True, False), ("defender_presence", False, False)} <= seen, seen
+    if strategy == "loud":
+        assert {("ceiling", False, True), ("drift", False, True), ("tally", True, False)} <= seen, seen
+
+
 def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_cutting_all(monkeypatch):
     """A compaction cuts only the attribution slots that hold something (the others are zeros):
     the buffer equals ``take`` over every slot, and whole simulations (delays of several weeks,
@@ -389,3 +528,30 @@ def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_
     whole = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], whole[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("scenario, strategies, trajectories", [("proxy-deterrence", {"challenger": "deniable"}, False),
+                                                                ("iran-us-2020", {"iran": "slow_drip"}, False),
+                                                                ("iran-us-2020", {"iran": "rapid_overt"}, True)])
+def test_windows_keeping_the_week_s_arrays_give_the_numbers_of_copies(monkeypatch, scenario, strategies, trajectories):
+    """The engine's windows keep each week's array as it is given (the engine changes in place
+    only arrays nothing else holds): the results of windows copying every week, bit for bit,
+    with compaction and with trajectories."""
+    from redline import expr as ex
+
+    sc = load_scenario(scenario)
+    kw = dict(runs=2500, horizon=104, seed=7, strategies=strategies, trajectories=trajectories)
+    kept = []
+    push = ex.RingBuffer.push
+
+    def spy(self, x, peeked=None, *, held=False):
+        kept.append(held)
+        push(self, x, peeked, held=held)
+
+    monkeypatch.setattr(ex.RingBuffer, "push", spy)
+    fast = _results(sc, **kw)
+    assert kept and all(kept)
+    monkeypatch.setattr(ex.RingBuffer, "push", lambda self, x, peeked=None, *, held=False: push(self, x, peeked))
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name

@@ -632,3 +632,58 @@ def test_fresh_expressions_give_new_arrays_that_nothing_else_holds():
                 assert not any(np.shares_memory(a, w.total if isinstance(w, ex.RingBuffer) else w)
                                for w in ctx.windows.values()), text
         assert not np.shares_memory(firsts[0], firsts[1]), text
+
+
+class _CopiedRingBuffer:
+    """The ring buffer as it was: every week copied into a row of one table, summed again with
+    ``values.sum(axis=0)``."""
+
+    def __init__(self, n, runs):
+        self.values, self.n, self.pos, self.count, self.total, self.pushes = np.zeros((n, runs)), n, 0, 0, np.zeros(runs), 0
+
+    def push(self, x):
+        self.total = self.total - self.values[self.pos] + x if self.count == self.n else self.total + x
+        self.count = min(self.count + 1, self.n)
+        self.values[self.pos] = x
+        self.pos = (self.pos + 1) % self.n
+        self.pushes += 1
+        if self.pushes % self.n == 0:
+            self.total = self.values.sum(axis=0) if self.count == self.n else self.values[: self.count].sum(axis=0)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 9, 52])
+@pytest.mark.parametrize("runs", [1, 2, 3, 12, 300, 8193])
+@pytest.mark.parametrize("held", [False, True])
+def test_ring_buffer_keeping_the_weeks_given_sums_as_a_table_of_copies(n, runs, held):
+    """The ring buffer, keeping each week's array (``held``) or a copy of it, gives the running
+    sums of a table of copies summed again with ``values.sum(axis=0)``, bit for bit (odd values,
+    -0.0 included, whose sums again start from +0.0), week after week; its table is the copies'."""
+    rng = np.random.default_rng(n * 1000 + runs)
+    odd = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 1e308, -1e308, 5e-324])
+    ring, table = ex.RingBuffer(n, runs), _CopiedRingBuffer(n, runs)
+    with np.errstate(all="ignore"):
+        for week in range(3 * n + 5):
+            x = rng.normal(size=runs) * 10.0 ** rng.integers(-3, 4, size=runs)
+            if week % 3 == 1:
+                x[: min(runs, odd.size)] = rng.permutation(odd)[: min(runs, odd.size)]
+            if week % 4 == 2:
+                x[:] = -0.0
+            if week % 5 == 3:  # a number read for every run: a read-only view
+                x = np.broadcast_to(rng.normal(), (runs,))
+            total, _ = ring.peek(x)
+            ring.push(x, total, held=held)
+            table.push(x)
+            assert np.array_equal(ring.total.view(np.int64), table.total.view(np.int64)), week
+            assert np.array_equal(ring.values.view(np.int64)[: ring.count], table.values.view(np.int64)[: table.count])
+
+
+def test_a_ring_buffer_holds_the_arrays_given_only_when_told():
+    """Without ``held`` each week is copied (a caller may change its array in place afterwards);
+    with it the array itself is kept."""
+    x, y = np.arange(4.0), np.arange(4.0)
+    copied, held = ex.RingBuffer(2, 4), ex.RingBuffer(2, 4)
+    copied.push(x)
+    held.push(y, held=True)
+    assert copied.rows[0] is not x and held.rows[0] is y
+    x += 10.0
+    assert np.array_equal(copied.rows[0], np.arange(4.0))

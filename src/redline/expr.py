@@ -172,14 +172,15 @@ class EvalContext:
     Parameters
     ----------
     values:
-        name -> array of shape (runs,) or scalar.
+        name -> array of shape (runs,) or scalar; an array is replaced rather than changed in
+        place once an evaluation has read it, unless ``held`` says otherwise.
     runs:
         number of runs in the block.
     rng_for:
         site key -> ``numpy.random.Generator`` (one stream per random call site).
     """
 
-    __slots__ = ("values", "runs", "week", "rng_for", "windows", "commit", "expected")
+    __slots__ = ("values", "runs", "week", "rng_for", "windows", "commit", "expected", "held")
 
     def __init__(self, values: dict[str, Any], runs: int, rng_for: Callable[[str], np.random.Generator]):
         self.values = values
@@ -189,6 +190,10 @@ class EvalContext:
         self.windows: dict[str, Any] = {}
         self.commit = True
         self.expected = False
+        # Whether the caller never changes in place an array that anything but ``values`` holds
+        # (the engine asks CPython's reference count first): then a window keeps each week's
+        # array as it is given, without a copy (see :class:`RingBuffer`).
+        self.held = False
 
 
 class ScalarContext:
@@ -1183,7 +1188,7 @@ def _rolling(name: str, key: str, n: int, arg_v, arg_s):
             state = ctx.windows[key] = RingBuffer(n, ctx.runs)
         total, filled = state.peek(x)
         if ctx.commit:
-            state.push(x, total)
+            state.push(x, total, held=ctx.held)
         if name == "mean":
             return total / filled
         return total
@@ -1212,17 +1217,34 @@ class RingBuffer:
     :meth:`push` would compute next (the same operations in the same order), so a push after a
     peek of the same value takes it instead of computing it again; it is read-only, because the
     buffer and the expression's caller then share it.
+
+    Each week is kept in its slot (``rows``, slot ``pos`` the next to be written) as a copy of
+    the array pushed, or as that array itself when it is ``held`` (its caller never changes it
+    in place while anything else holds it, see :attr:`EvalContext.held`): the same values
+    without copying them every week.
     """
 
-    __slots__ = ("values", "n", "pos", "count", "total", "pushes")
+    __slots__ = ("rows", "n", "pos", "count", "total", "pushes")
 
     def __init__(self, n: int, runs: int):
-        self.values = np.zeros((n, runs))
+        self.rows: list[np.ndarray | None] = [None] * n  # None: a slot not written yet
         self.n = n
         self.pos = 0
         self.count = 0
         self.total = np.zeros(runs)
         self.pushes = 0
+
+    @property
+    def values(self) -> np.ndarray:
+        """The weeks kept, as an ``(n, runs)`` array in slot order (0.0 in slots not written
+        yet). Setting it (the engine cuts the runs of every window when it drops ended runs)
+        keeps its rows as the weeks."""
+        runs = self.total.shape[0]
+        return np.stack([np.zeros(runs) if row is None else np.broadcast_to(row, (runs,)) for row in self.rows])
+
+    @values.setter
+    def values(self, table: np.ndarray) -> None:
+        self.rows = [None if row is None else table[k] for k, row in enumerate(self.rows)]
 
     def peek(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         """Sum (read-only) and count of the window that ends with ``x`` (the oldest value drops
@@ -1230,24 +1252,38 @@ class RingBuffer:
         if self.count < self.n:
             total, count = self.total + x, self.count + 1
         else:  # (total - oldest) + x, the second step into the first's new array
-            total, count = self.total - self.values[self.pos], self.n
+            total, count = self.total - self.rows[self.pos], self.n
             total += x
         total.setflags(write=False)
         return total, count
 
-    def push(self, x: np.ndarray, peeked: np.ndarray | None = None) -> None:
+    def push(self, x: np.ndarray, peeked: np.ndarray | None = None, *, held: bool = False) -> None:
         """Add ``x`` as the newest week; ``peeked`` is what :meth:`peek` gave for ``x`` just
-        before, if it was called (the new sum, not computed again)."""
+        before, if it was called (the new sum, not computed again); ``held``: keep ``x`` itself
+        rather than a copy (see the class)."""
         if peeked is None:
-            peeked = self.total - self.values[self.pos] + x if self.count == self.n else self.total + x
+            peeked = self.total - self.rows[self.pos] + x if self.count == self.n else self.total + x
         if self.count < self.n:
             self.count += 1
-        self.values[self.pos] = x
+        self.rows[self.pos] = x if held else np.array(x, dtype=float)
         self.total = peeked
         self.pos = (self.pos + 1) % self.n
         self.pushes += 1
         if self.pushes % self.n == 0:
-            self.total = self.values.sum(axis=0) if self.count == self.n else self.values[: self.count].sum(axis=0)
+            self.total = self.resum()
+
+    def resum(self) -> np.ndarray:
+        """The sum of the weeks kept: ``values.sum(axis=0)``, bit for bit. numpy reduces the first
+        axis of a table of two or more columns row after row into its identity (0.0), in slot
+        order, which is done here on the weeks as they are (a test holds it to that); a lone
+        column it sums pairwise, so one run's weeks are summed as a table."""
+        runs = self.total.shape[0]
+        if runs < 2:
+            return self.values[: self.count].sum(axis=0)
+        total = np.zeros(runs)
+        for row in self.rows[: self.count]:
+            np.add(total, row, out=total)
+        return total
 
 
 def _ever(key: str, arg_v, arg_s):

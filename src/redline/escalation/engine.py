@@ -127,6 +127,18 @@ def _probability_number(e: ex.Expression) -> float | None:
     return c if c is not None and 0.0 <= c <= 1.0 else None
 
 
+def _add_bounds(program: Program, name: str) -> tuple[float | None, float | None] | None:
+    """Variable ``name``'s bounds (None where it has none) as :meth:`_Block.added_in_place` reads
+    them, or None where every addition is clipped as written: a boolean (made 0 or 1), and a
+    bound written as -0.0 (numpy's maximum and minimum may break its ties with +0.0 either way)."""
+    if program.kinds[name] == "boolean":
+        return None
+    lo, hi = program.bounds[name]
+    if any(b is not None and b == 0 and math.copysign(1.0, b) < 0 for b in (lo, hi)):
+        return None
+    return None if lo is None else float(lo), None if hi is None else float(hi)
+
+
 def _per_row(value) -> bool:
     """Whether ``value`` holds one value per run (an array with a dimension), not one number:
     ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
@@ -290,6 +302,7 @@ class _Block:
         self._zeros: np.ndarray | None = None
         self._nobody: np.ndarray | None = None
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
+        self.ctx.held = True  # an array held elsewhere is never changed in place (see :meth:`copy_of`)
         self.alive = np.ones(runs, dtype=bool)
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
@@ -319,6 +332,8 @@ class _Block:
         self.seen_effects = seen_effects(program, self.relevant)  # what the look-ahead evaluates
         self.clip = {name: bounds_clipper(program, name) for name in program.variables}  # within bounds
         self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
+        self.add_bounds = {name: _add_bounds(program, name) for name in program.variables}
+        self.near_bounds: set[str] = set()  # see :meth:`added_in_place`
         # each process: its condition and its updates, as :func:`_process_update` reads them
         self.process_plans = [(proc.when, tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
                                                 for var, op, e in proc.updates))
@@ -554,22 +569,49 @@ class _Block:
         stays a number, and a logit weight is computed without the availability (a lone
         option's weight does not depend on other runs), then the comparisons are masked.
         ``everyone``: whether every working run is alive (then an option available wherever a
-        run is alive needs no mask)."""
+        run is alive needs no mask). A logit option available in few runs (:meth:`few_rows`)
+        is weighed in those runs alone (its utilities are elementwise: the same numbers; the
+        exponential is most of a lone option's cost) and chosen by :meth:`choice_at`."""
         aid, _ = plan.weighed[0]
         ok = avail[aid]
+        everywhere = ok is self.alive and everyone
         if policy.kind == "scripted":
             e = plan.probabilities[0]
             weight = e.constant if e.constant is not None else self.scripted_probability(e, ok)
         else:
             lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
+            if not everywhere and _per_row(utilities[0]):
+                rows = self.few_rows(ok)
+                if rows is not None:  # the weights of the runs where it is available, alone
+                    lam = lam[rows] if _per_row(lam) else lam
+                    return self.choice_at(plan, rows, rules.logit_weights(lam, [utilities[0][rows]])[0])
             weight = rules.logit_weights(lam, utilities)[0]
-        everywhere = ok is self.alive and everyone
         if not _per_row(weight):  # the same number in every run: it weighs where available, if above 0
             choosing = ok if weight > 0 else self.nobody()
         else:
             choosing = weight > 0 if everywhere else ok & (weight > 0)
         u = self.uniforms(plan, choosing)
         return u < weight if everywhere else ok & (u < weight)
+
+    def few_rows(self, mask: np.ndarray) -> np.ndarray | None:
+        """The working runs where ``mask`` holds (increasing), when they are fewer than
+        :data:`DENSE_SHARE` of them (then computing for them alone pays for finding them), else None."""
+        if np.count_nonzero(mask) >= DENSE_SHARE * self.n:
+            return None
+        return mask.nonzero()[0]
+
+    def choice_at(self, plan: _TrackPlan, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The runs that take ``plan``'s only weighed option when only the runs ``rows`` may
+        (``weight``: its weight in each of them): those whose uniform falls below their weight.
+        The uniforms are drawn for the runs whose weight is above 0 alone (a weight of 0 or NaN
+        takes no run), as :meth:`uniforms` reads them; the same choices as :meth:`lone_choice`
+        makes over every run, where a run outside ``rows`` chooses nothing."""
+        positive = weight > 0
+        choosing = rows[positive]
+        u = self.draw(plan.site, choosing)
+        chosen = np.zeros(self.n, dtype=bool)
+        chosen[choosing[u < weight[positive]]] = True
+        return chosen
 
     def uniforms(self, plan: _TrackPlan, choosing: np.ndarray) -> np.ndarray:
         """The track's uniforms this week, read in runs ``choosing`` (where some option weighs
@@ -930,9 +972,46 @@ class _Block:
                 new = written.get(var)
                 if new is None:
                     new = written[var] = self.copy_of(var)
-                new[rows] = self.updated_own(var, op, new[rows], amount)
+                if op != "add" or not self.added_in_place(new, var, rows, amount):
+                    new[rows] = self.updated_own(var, op, new[rows], amount)
         self.values.update(written)
         return moved
+
+    def added_in_place(self, new: np.ndarray, var: str, rows: np.ndarray, amount) -> bool:
+        """Add ``amount`` (a number, or one value per row) to ``new``, an array of ``var``'s
+        values that the caller owns, in the working runs ``rows`` (distinct, so ``np.add.at``
+        adds each amount once: one pass, where cutting the rows, adding, clipping and writing
+        them back take four), when bringing the sums within ``var``'s bounds provably changes
+        none of them; returns whether it did (else nothing is changed).
+
+        Every value a bounded variable holds lies within its bounds or is NaN (every write is
+        clipped), and rounding is monotone, so ``x + a`` stays at or above a lower bound ``lo``
+        when ``a`` is above 0 (a tie with ``lo`` is ``lo`` itself: ``x == lo`` is not 0 there,
+        else the sum would be ``a``), and so for an amount per row that is not negative nor
+        -0.0 (the sum -0.0 + -0.0 would be clipped to +0.0). An upper bound is seen to be out
+        of reach when the largest value plus the number stays below it (a NaN anywhere fails
+        the test); a variable whose test has failed once is not tested again (such a variable
+        mostly stays near its bound, and the test reads every run). NaN sums are NaN either way."""
+        bounds = self.add_bounds[var]
+        if bounds is None:
+            return False
+        lo, hi = bounds
+        if type(amount) is np.ndarray and amount.ndim:
+            if hi is not None or (lo is not None and np.count_nonzero(np.signbit(amount))):
+                return False
+        else:
+            number = float(amount)
+            if number > 0:
+                out_of_reach = hi is None or (var not in self.near_bounds and np.maximum.reduce(new) + number < hi)
+            elif number < 0:
+                out_of_reach = lo is None or (var not in self.near_bounds and np.minimum.reduce(new) + number > lo)
+            else:  # 0 or NaN
+                return False
+            if not out_of_reach:
+                self.near_bounds.add(var)
+                return False
+        np.add.at(new, rows, amount)
+        return True
 
     def act(self, plan: _ActionPlan, rows: np.ndarray, week: int, levels: dict[str, np.ndarray] | None,
             changes: list) -> None:
@@ -1026,7 +1105,7 @@ class _Block:
         """A new evaluation context for the working runs ``rows`` only."""
         ctx = self.ctx
         sub = ex.EvalContext(_RowValues(self.values, rows, self.n), rows.size, self.streams.rows(rows).get)
-        sub.week, sub.commit, sub.expected, sub.windows = ctx.week, ctx.commit, ctx.expected, ctx.windows
+        sub.week, sub.commit, sub.expected, sub.windows, sub.held = ctx.week, ctx.commit, ctx.expected, ctx.windows, ctx.held
         return sub
 
     def write_rows(self, var: str, op: str, rows: np.ndarray, amount: np.ndarray) -> None:
@@ -1075,7 +1154,12 @@ class _Block:
 
     def attribute(self, plan: _ActionPlan, amounts, rows: np.ndarray, week: int, changes) -> None:
         """Queue the attributed effects of ``plan``'s action taken in runs ``rows`` (``amounts``: each
-        effect's, a number or one value per row)."""
+        effect's, a number or one value per row).
+
+        The runs attributed this week (delay 0, the fewest: delays are mostly Poisson draws with
+        a mean of weeks) are split off only when there are some; the rest wait in the ring buffer
+        (all of them, unless a delay reaches :data:`MAX_DELAY`), so in most calls no mask picks
+        runs twice over."""
         action = plan.action
         attributed = [(var, amounts[k]) for k, var in plan.attributed]
         if not action.covert:
@@ -1093,40 +1177,47 @@ class _Block:
         landing = rows[hit]
         amounts = [_at(amt, hit) for _, amt in attributed]  # a number stays a number
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+        if not landing.size:
+            return
+        # delay holds no NaN (fmax takes the 0) and no negative number: 0 or later
         now = delay == 0
+        now_count = np.count_nonzero(now)
+        if now_count:
+            if now_count == landing.size:
+                for (var, _), amt in zip(attributed, amounts):
+                    changes.append((var, "add", landing, amt))
+                return
+            for (var, _), amt in zip(attributed, amounts):
+                changes.append((var, "add", landing[now], _at(amt, now)))
+            later = ~now
+            landing, delay, amounts = landing[later], delay[later], [_at(amt, later) for amt in amounts]
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped.
-        # (np.count_nonzero: any() without its Python-level wrapper; delay holds no NaN)
-        far = None
-        if np.count_nonzero(delay >= MAX_DELAY):
-            later = (delay > 0) & (delay < MAX_DELAY)
-            far = (delay >= MAX_DELAY) & (week + delay <= self.setup.horizon)
-        else:
-            later = delay > 0
-        landing_now = landing[now]
-        for (var, _), amt in zip(attributed, amounts):
-            changes.append((var, "add", landing_now, _at(amt, now)))
-        if np.count_nonzero(later):
-            buf = self.pending[action.id]
-            slots = (week + delay[later].astype(int)) % MAX_DELAY
-            self.pending_filled[action.id][slots] = True
-            runs = landing[later]
-            # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
-            # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
-            # buffer take one index array instead of three.
-            flat = buf.reshape(-1) if buf.flags.c_contiguous else None
-            first = slots * (buf.shape[1] * buf.shape[2]) + runs
-            for k, amt in enumerate(amounts):
-                if flat is None:
-                    np.add.at(buf, (slots, k, runs), _at(amt, later))
-                else:
-                    np.add.at(flat, first + k * buf.shape[2], _at(amt, later))
-        if far is not None and np.count_nonzero(far):
-            runs = landing[far]
-            due = (week + delay[far]).astype(int)
-            for (var, _), amt in zip(attributed, amounts):
-                self.far_pending.append((due, self.idx[runs].copy(), var,
-                                         np.array(np.broadcast_to(amt, landing.shape)[far])))
+        if not all_within(delay, 1.0, MAX_DELAY - 1.0):
+            soon = delay < MAX_DELAY
+            far = ~soon & (week + delay <= self.setup.horizon)
+            if np.count_nonzero(far):
+                runs = landing[far]
+                due = (week + delay[far]).astype(int)
+                for (var, _), amt in zip(attributed, amounts):
+                    self.far_pending.append((due, self.idx[runs].copy(), var,
+                                             np.array(np.broadcast_to(amt, landing.shape)[far])))
+            landing, delay, amounts = landing[soon], delay[soon], [_at(amt, soon) for amt in amounts]
+            if not landing.size:
+                return
+        buf = self.pending[action.id]
+        slots = (week + delay.astype(int)) % MAX_DELAY
+        self.pending_filled[action.id][slots] = True
+        # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
+        # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
+        # buffer take one index array instead of three.
+        flat = buf.reshape(-1) if buf.flags.c_contiguous else None
+        first = slots * (buf.shape[1] * buf.shape[2]) + landing
+        for k, amt in enumerate(amounts):
+            if flat is None:
+                np.add.at(buf, (slots, k, landing), amt)
+            else:
+                np.add.at(flat, first + k * buf.shape[2], amt)
 
     def deliver_attributions(self, week: int) -> None:
         slot = week % MAX_DELAY
