@@ -222,3 +222,55 @@ def test_a_red_line_s_rest_read_in_some_runs_is_its_rest_over_every_run(example_
             assert np.array_equal(b.can_fire(rl, rows), every[rows])
             resting += int(b.n - np.count_nonzero(every))
     assert resting > 1000  # many runs spent or resting
+
+
+def _growing_doc() -> dict:
+    """A weekly count that some runs blow up to infinity (they fail and stop, in different weeks),
+    a flow, and an absorbing outcome that ends other runs from week 21: the ways runs leave the
+    working arrays."""
+    return {
+        "meta": {"id": "growing", "title": "growing", "as_of": "2020-01-06", "step": "week", "horizon": 40},
+        "actors": {"nature": {"name": "Nature", "kind": "other", "assumption": "test",
+                              "policy": {"kind": "scripted", "probabilities": {"event": 0.3}}}},
+        "state": {
+            "events": {"type": "real", "initial": "uniform(0, 2)", "assumption": "test"},
+            "week_events": {"type": "counter", "initial": 0, "flow": True, "assumption": "test"},
+            "grower": {"type": "real", "initial": "uniform(0, 1)", "assumption": "test"},
+        },
+        "actions": {"event": {"actor": "nature", "effects": [{"var": "events", "add": 1},
+                                                              {"var": "week_events", "add": 1}],
+                              "assumption": "test"}},
+        "processes": {"growth": {"when": "grower > 0.7", "set": {"events": "events * events * 1000 + 2"},
+                                 "assumption": "test"}},
+        "outcomes": {"many": {"condition": "week > 20 and grower < 0.7 and events > 3", "absorbing": True,
+                              "description": "test", "assumption": "test"}},
+    }
+
+
+@pytest.mark.parametrize("scenario", ["proxy-deterrence", "growing"])
+def test_the_ended_runs_found_once_per_change_are_the_ended_runs_whenever_asked(monkeypatch, scenario):
+    """``ended`` keeps the ended runs it found until ``alive`` changes (absorbing outcomes,
+    failed runs, compaction): every time it is asked it gives what a fresh look at ``alive``
+    gives, and the results are those of looking afresh every time."""
+    from redline.scenario import scenario_from_dict
+
+    sc = load_scenario(scenario) if scenario != "growing" else scenario_from_dict(_growing_doc())
+    kw = dict(runs=3000, horizon=60, seed=12)
+    cached = escalation.run(sc, **kw)
+    asked = []
+
+    def checked(self):
+        fresh = (~self.alive).nonzero()[0]
+        found = kept(self)
+        asked.append(found.size)
+        assert np.array_equal(found, fresh) and not found.flags.writeable
+        return found
+
+    kept = engine._Block.ended
+    monkeypatch.setattr(engine._Block, "ended", checked)
+    again = escalation.run(sc, **kw)
+    assert any(asked)  # runs did end, and were asked for
+    if scenario == "growing":
+        assert cached["failed"].values.any() and (~cached["failed"].values & cached["outcome_occurred"].values[0]).any()
+    for name in cached.data_vars:
+        assert np.array_equal(cached[name].values, again[name].values, equal_nan=True), name

@@ -308,6 +308,7 @@ class _Block:
         self.ctx = ex.EvalContext(self.values, runs, self.streams.get)
         self.ctx.held = True  # an array held elsewhere is never changed in place (see :meth:`copy_of`)
         self.alive = np.ones(runs, dtype=bool)
+        self._ended: np.ndarray | None = None  # see :meth:`ended`
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
         self.outcome_week = {o.id: np.full(runs, np.nan) for o in program.outcomes}
@@ -423,8 +424,14 @@ class _Block:
         self.record_probes(week)
 
     def ended(self) -> np.ndarray:
-        """The positions of the working runs that have ended (increasing)."""
-        return (~self.alive).nonzero()[0]
+        """The positions of the working runs that have ended (increasing, read-only). Found once
+        between changes to :attr:`alive` (several phases of a week ask; each change below
+        forgets it): one pass over the runs instead of one per phase."""
+        ended = self._ended
+        if ended is None:
+            ended = self._ended = (~self.alive).nonzero()[0]
+            ended.setflags(write=False)
+        return ended
 
     def kept_where_ended(self, new: np.ndarray, old, ended: np.ndarray | None) -> np.ndarray:
         """``np.where(self.alive, new, old)`` written into ``new`` (a new array over the working
@@ -1542,6 +1549,7 @@ class _Block:
             rows = np.concatenate(ending) if len(ending) > 1 else ending[0]
             self.stopped_week[rows] = float(week)
             self.alive[rows] = False
+            self._ended = None
 
     def check_finite(self, week: int) -> None:
         """Runs whose state holds a NaN or an infinity fail and stop. A variable whose array is
@@ -1570,6 +1578,7 @@ class _Block:
         if bad.any():
             self.failed |= bad
             self.alive &= ~bad
+            self._ended = None
             self.stopped_week = np.where(bad & np.isnan(self.stopped_week), float(week), self.stopped_week)
 
     def state_matrix(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -1629,6 +1638,7 @@ class _Block:
             for k in records:
                 records[k] = records[k].take(kept)
         self.alive, self.failed, self.stopped_week = self.alive[kept], self.failed[kept], self.stopped_week[kept]
+        self._ended = None
         self.idx = self.idx[kept]
         self.n = int(kept.size)
         self.ctx.runs = self.n
