@@ -373,24 +373,13 @@ def test_attributions_skipped_in_empty_slots_give_the_numbers_of_reading_every_s
 
 def _attribute_as_written(self, plan, amounts, rows, week, changes):
     """:meth:`_Block.attribute` as it was written before the runs attributed this week were split
-    off only when there are some (every mask computed every call): the specification."""
+    off only when there are some (every mask computed every call): the specification, from the
+    same draws."""
+    drawn = self.attribution_drawn(plan, amounts, rows, changes)
+    if drawn is None:
+        return
+    attributed, landing, amounts, delay = drawn
     action = plan.action
-    attributed = [(var, amounts[k]) for k, var in plan.attributed]
-    if not action.covert:
-        for var, amt in attributed:
-            changes.append((var, "add", rows, amt))
-        return
-    e = action.attribution_probability
-    prob = engine._probability_number(e)
-    if prob is None:
-        prob = self.evaluate_rows(e, rows)
-        self.note_clipped(e, prob, True)
-    hit = self.draw(plan.attribution_site, rows) < prob
-    if not attributed:
-        return
-    landing = rows[hit]
-    amounts = [engine._at(amt, hit) for _, amt in attributed]
-    delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
     now = delay == 0
     far = None
     if np.count_nonzero(delay >= common.MAX_DELAY):

@@ -1184,6 +1184,30 @@ class _Block:
             return value.copy()
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
+    def attribution_drawn(self, plan: _ActionPlan, amounts, rows: np.ndarray, changes) -> tuple | None:
+        """The draws of :meth:`attribute`: None when nothing waits (an overt action's attributed
+        effects are added to ``changes`` now; a covert one with no attributed effect still moves
+        its draws on), else the attributed effects ``(variable, amount)``, the runs where the act
+        is attributed, each effect's amount there (a number stays a number) and each run's delay
+        in weeks (a whole number, 0 or later: never NaN)."""
+        action = plan.action
+        attributed = [(var, amounts[k]) for k, var in plan.attributed]
+        if not action.covert:
+            for var, amt in attributed:
+                changes.append((var, "add", rows, amt))
+            return None
+        e = action.attribution_probability
+        prob = _probability_number(e)  # a number: each draw is compared with it, nothing to count
+        if prob is None:
+            prob = self.evaluate_rows(e, rows)
+            self.note_clipped(e, prob, True)
+        hit = self.draw(plan.attribution_site, rows) < prob
+        if not attributed:
+            return None
+        landing = rows[hit]
+        delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+        return attributed, landing, [_at(amt, hit) for _, amt in attributed], delay
+
     def attribute(self, plan: _ActionPlan, amounts, rows: np.ndarray, week: int, changes) -> None:
         """Queue the attributed effects of ``plan``'s action taken in runs ``rows`` (``amounts``: each
         effect's, a number or one value per row).
@@ -1192,23 +1216,10 @@ class _Block:
         a mean of weeks) are split off only when there are some; the rest wait in the ring buffer
         (all of them, unless a delay reaches :data:`MAX_DELAY`), so in most calls no mask picks
         runs twice over."""
-        action = plan.action
-        attributed = [(var, amounts[k]) for k, var in plan.attributed]
-        if not action.covert:
-            for var, amt in attributed:
-                changes.append((var, "add", rows, amt))
+        drawn = self.attribution_drawn(plan, amounts, rows, changes)
+        if drawn is None:
             return
-        e = action.attribution_probability
-        prob = _probability_number(e)  # a number: each draw is compared with it, nothing to count
-        if prob is None:
-            prob = self.evaluate_rows(e, rows)
-            self.note_clipped(e, prob, True)
-        hit = self.draw(plan.attribution_site, rows) < prob
-        if not attributed:
-            return
-        landing = rows[hit]
-        amounts = [_at(amt, hit) for _, amt in attributed]  # a number stays a number
-        delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
+        attributed, landing, amounts, delay = drawn
         if not landing.size:
             return
         # delay holds no NaN (fmax takes the 0) and no negative number: 0 or later
@@ -1237,9 +1248,9 @@ class _Block:
             landing, delay, amounts = landing[soon], delay[soon], [_at(amt, soon) for amt in amounts]
             if not landing.size:
                 return
-        buf = self.pending[action.id]
+        buf = self.pending[plan.action.id]
         slots = (week + delay.astype(int)) % MAX_DELAY
-        self.pending_filled[action.id][slots] = True
+        self.pending_filled[plan.action.id][slots] = True
         # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
         # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
         # buffer take one index array instead of three.
