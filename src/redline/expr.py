@@ -1237,14 +1237,16 @@ class RingBuffer:
     @property
     def values(self) -> np.ndarray:
         """The weeks kept, as an ``(n, runs)`` array in slot order (0.0 in slots not written
-        yet). Setting it (the engine cuts the runs of every window when it drops ended runs)
-        keeps its rows as the weeks."""
+        yet)."""
         runs = self.total.shape[0]
         return np.stack([np.zeros(runs) if row is None else np.broadcast_to(row, (runs,)) for row in self.rows])
 
-    @values.setter
-    def values(self, table: np.ndarray) -> None:
-        self.rows = [None if row is None else table[k] for k, row in enumerate(self.rows)]
+    def take(self, kept: np.ndarray) -> None:
+        """Keep only the runs ``kept`` (positions, as ``ndarray.take`` reads them) in every week
+        and in the sum: the engine cuts its windows so when it drops ended runs."""
+        runs = self.total.shape[0]
+        self.rows = [None if row is None else np.broadcast_to(row, (runs,)).take(kept) for row in self.rows]
+        self.total = self.total.take(kept)
 
     def peek(self, x: np.ndarray) -> tuple[np.ndarray, int]:
         """Sum (read-only) and count of the window that ends with ``x`` (the oldest value drops

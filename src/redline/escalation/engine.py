@@ -392,7 +392,7 @@ class _Block:
         ctx.week = week
         if self.setup.choosers:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
-        all_alive = bool(self.alive.all())
+        all_alive = not self.ended().size
         ended = None if all_alive or not self.p.flows else self.ended()
         for name in self.p.flows:
             self.values[name] = self.kept_where_ended(self.flow_start[name].copy(), self.values[name], ended)
@@ -1303,7 +1303,7 @@ class _Block:
         writable array) is brought within bounds in that array: :meth:`updated` would copy it
         first, and the clip of the copy has the same values."""
         ctx, values = self.ctx, self.values
-        all_alive = bool(self.alive.all())
+        all_alive = not self.ended().size
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
         for when, updates in self.process_plans:
             if when is None and all_alive:
@@ -1496,7 +1496,7 @@ class _Block:
         between the two hazards over every run. First weeks and weeks inside are written in the
         runs inside after the draw alone."""
         ctx = self.ctx
-        all_alive = bool(self.alive.all())
+        all_alive = not self.ended().size
         ended = None if all_alive or not self.p.regimes else self.ended()
         for g, site in zip(self.p.regimes, self.regime_sites):
             inside = self.values[g.id] != 0
@@ -1637,8 +1637,7 @@ class _Block:
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
         for key, state in list(self.ctx.windows.items()):
             if isinstance(state, ex.RingBuffer):
-                state.values = state.values.take(kept, axis=1)
-                state.total = state.total.take(kept)
+                state.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
         self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
@@ -1654,7 +1653,6 @@ class _Block:
         self.n = int(kept.size)
         self.ctx.runs = self.n
         self.streams.subset = self.idx
-
 
     @staticmethod
     def cut_pending(buf: np.ndarray, filled: np.ndarray, kept: np.ndarray) -> np.ndarray:
