@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from redline import escalation
+from redline import expr as ex
 from redline.escalation import common, engine
 from redline.scenario import load_scenario, scenario_from_dict
 from tests.test_engine_fast_paths import _EDGES, _block, _results, example  # noqa: F401 (example: a fixture)
@@ -197,6 +198,50 @@ def test_regimes_give_the_numbers_of_both_hazards_over_every_run(example_doc, mo
     assert fast.attrs["clipped_probabilities"] == slow.attrs["clipped_probabilities"]
     weeks = fast["regime_weeks"].sel(regime="standoff").values
     assert 0 < weeks.mean() < 79  # runs both inside and outside
+
+
+@pytest.mark.parametrize("strategy", ["deniable", "loud"])
+def test_regimes_drawn_where_runs_can_switch_and_their_runs_found_once_give_the_numbers_of_every_run(
+        example_doc, monkeypatch, strategy):
+    """A regime drawn only in the runs that can switch (an enter hazard above 0, or inside; see
+    ``switched``), and the runs inside a regime found once a week by ``run_regimes`` and read
+    again by its next draw and by the processes that run in it (``when: war``, ``when:
+    standoff``, one of whose values is computed for every run), give the results of drawing for
+    every run and finding the runs inside afresh each time, bit for bit, with runs ending and
+    compaction. Every way is taken: draws for some runs and for all of them, runs found once
+    and found afresh (the first week, after a compaction)."""
+    example_doc["regimes"]["standoff"] = {"initial": True, "enter": "0.9 - tension / 50", "exit": "tension / 100 - 0.2",
+                                          "assumption": "a test: most runs inside"}
+    example_doc["processes"]["standoff_strain"] = {"when": "standoff", "add": {"tension": "0.01 * tension"},
+                                                   "set": {"host_stance": "host_stance + 0.5"},
+                                                   "assumption": "a test: a value computed for every run"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=3000, horizon=80, seed=6, strategies={"challenger": strategy})
+    draws, found = [], []
+    draw, inside = engine._Block.draw, engine._Block.regime_inside
+
+    def counted_draw(self, site, rows=None):
+        if site.startswith("regime:"):
+            draws.append(rows is None)
+        return draw(self, site, rows)
+
+    def counted_inside(self, gid):
+        seen = self.regime_seen.get(gid)
+        found.append(seen is not None and seen[0] is self.values[gid])
+        return inside(self, gid)
+
+    monkeypatch.setattr(engine._Block, "draw", counted_draw)
+    monkeypatch.setattr(engine._Block, "regime_inside", counted_inside)
+    fast = escalation.run(sc, **kw)
+    monkeypatch.setattr(engine._Block, "run_regimes", _regimes_over_every_run)
+    monkeypatch.setattr(ex.Expression, "variable", property(lambda self: None))  # processes read their conditions
+    slow = escalation.run(sc, **kw)
+    for name in fast.data_vars:
+        assert np.array_equal(fast[name].values, slow[name].values, equal_nan=True), name
+    assert fast.attrs["clipped_probabilities"] == slow.attrs["clipped_probabilities"]
+    assert True in draws and False in draws
+    assert True in found and False in found
+    assert fast["stopped_week"].notnull().mean() > 0.1  # runs ended (and were compacted away)
 
 
 @pytest.mark.parametrize("once, cooldown", [(True, 0), (False, 2), (True, 3)])

@@ -261,6 +261,12 @@ class Expression:
         return self._fixed is None and getattr(self._vector, "owned", False)
 
     @property
+    def variable(self) -> str | None:
+        """The name the expression reads when it is that name alone (``war``), else None: its
+        value is then the named value itself, its truth that value ``!= 0``."""
+        return getattr(self._vector, "variable", None)
+
+    @property
     def stateful(self) -> bool:
         """Whether it must be evaluated every week even where its value is not needed: it draws
         random numbers (their streams stay aligned) or keeps windows (they stay current)."""

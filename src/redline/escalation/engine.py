@@ -62,6 +62,11 @@ DENSE_SHARE = 0.5
 for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
 
 
+DRAWN_SHARE = 8
+"""A regime's draws are computed only for the runs that can switch (see :meth:`_Block.switched`)
+when those are at most one in this many working runs."""
+
+
 _NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
 _NO_ROWS.setflags(write=False)
 
@@ -339,9 +344,16 @@ class _Block:
         self.set_clip = {name: bounds_setter(program, name) for name in program.variables}  # new arrays
         self.add_bounds = {name: _add_bounds(program, name) for name in program.variables}
         self.near_bounds: set[str] = set()  # see :meth:`added_in_place`
-        # each process: its condition and its updates, as :func:`_process_update` reads them
-        self.process_plans = [(proc.when, tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
-                                                for var, op, e in proc.updates))
+        # each regime: its value array as run_regimes last made it, the mask and the rows inside
+        # it found then (see :meth:`regime_inside`)
+        self.regime_seen: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        regime_ids = {g.id for g in program.regimes}
+        # each process: its condition, the regime that condition is when it names one alone
+        # (``when: war``), and its updates, as :func:`_process_update` reads them
+        self.process_plans = [(proc.when, proc.when.variable if proc.when is not None and proc.when.variable in regime_ids
+                               else None,
+                               tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
+                                     for var, op, e in proc.updates))
                               for proc in program.processes]
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
@@ -1305,7 +1317,7 @@ class _Block:
         ctx, values = self.ctx, self.values
         all_alive = not self.ended().size
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
-        for when, updates in self.process_plans:
+        for when, regime, updates in self.process_plans:
             if when is None and all_alive:
                 new_values = [e.evaluate(ctx) for _, _, e, _, _, _ in updates]
                 for update, value in zip(updates, new_values):
@@ -1317,6 +1329,13 @@ class _Block:
                 if live_rows is None:
                     live_rows = mask.nonzero()[0]
                 rows = live_rows
+            elif regime is not None:  # the runs inside the regime, as run_regimes found them
+                inside, rows = self.regime_inside(regime)
+                if all_alive:
+                    mask = inside
+                else:  # made only if read below (the rows are increasing: those of the mask)
+                    mask = None
+                    rows = rows[self.alive[rows]]
             else:
                 mask = when.evaluate_truth(ctx)
                 mask = mask if all_alive else self.alive & mask
@@ -1335,6 +1354,8 @@ class _Block:
                         ended = self.ended() if ended is None else ended
                         values[var] = self.kept_where_ended(new, old, ended)
                     else:
+                        if mask is None:
+                            mask = self.alive & inside
                         values[var] = np.where(mask, new, old)
 
     def run_decisions(self, week: int) -> None:
@@ -1499,37 +1520,75 @@ class _Block:
         all_alive = not self.ended().size
         ended = None if all_alive or not self.p.regimes else self.ended()
         for g, site in zip(self.p.regimes, self.regime_sites):
-            inside = self.values[g.id] != 0
-            rows_in = inside.nonzero()[0]
+            inside, rows_in = self.regime_inside(g.id)
             few_inside = 2 * rows_in.size <= self.n
             if few_inside:
                 enter = g.enter.evaluate(ctx)
                 leave = self.hazard(g.exit, rows_in)
+                self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
+                self.note_clipped(g.exit, leave, lambda: self.alive[rows_in])
+                now = self.switched(site, enter, rows_in, leave)
             else:
                 rows_out = (~inside).nonzero()[0]
                 enter = self.hazard(g.enter, rows_out)
                 leave = g.exit.evaluate(ctx)
-            draw = self.streams.get(site).random(self.n)
-            if few_inside:
-                self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
-                self.note_clipped(g.exit, leave, lambda: self.alive[rows_in])
-                now = draw < enter  # outside: enters if the draw falls below the hazard
-                if rows_in.size:  # inside: stays unless it falls below the exit hazard
-                    now[rows_in] = ~(draw[rows_in] < leave)
-            else:
+                draw = self.draw(site)
                 self.note_clipped(g.enter, enter, lambda: self.alive[rows_out])
                 self.note_clipped(g.exit, leave, lambda: self.alive & inside)
                 now = ~(draw < leave)
                 if rows_out.size:
                     now[rows_out] = draw[rows_out] < enter
             now = self.kept_where_ended(now, inside, ended)
-            self.values[g.id] = now.astype(float)
+            value = self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
             rows_now = now.nonzero()[0]
+            now.setflags(write=False)
+            rows_now.setflags(write=False)
+            self.regime_seen[g.id] = (value, now, rows_now)
             first_week[rows_now[_no_week_yet(first_week[rows_now])]] = float(week)
             if not all_alive:
                 rows_now = rows_now[self.alive[rows_now]]
             self.regime_weeks[g.id][rows_now] += 1  # distinct rows: each counted once
+
+    def switched(self, site: str, enter: np.ndarray, rows_in: np.ndarray, leave: np.ndarray) -> np.ndarray:
+        """Whether each working run is inside a regime after this week's draw at ``site``, when
+        few runs (``rows_in``, with exit hazards ``leave``) are inside it and ``enter`` is the
+        enter hazard of every run: a run outside enters where its draw falls below ``enter``,
+        one inside stays unless its draw falls below ``leave``.
+
+        A draw lies in [0, 1), so it never falls below a hazard that is not above 0 (nor below
+        NaN): a run outside with such a hazard stays outside whatever it draws. When those are
+        most of the runs (a hazard that is 0 below some threshold, say), only the other runs'
+        draws are computed (:meth:`draw`; a run's number is the one it has in a draw for every
+        run): the same truth values without most of the week's draws."""
+        hot = enter > 0
+        hot[rows_in] = True  # a new array (enter is a float array over the runs)
+        if np.count_nonzero(hot) > self.n // DRAWN_SHARE:
+            draw = self.draw(site)
+            now = draw < enter  # outside: enters if the draw falls below the hazard
+            if rows_in.size:  # inside: stays unless it falls below the exit hazard
+                now[rows_in] = ~(draw[rows_in] < leave)
+            return now
+        drawn = hot.nonzero()[0]
+        draw = self.draw(site, drawn)
+        now = np.zeros(self.n, dtype=bool)
+        now[drawn] = draw < enter[drawn]
+        if rows_in.size:
+            now[rows_in] = ~(draw[np.searchsorted(drawn, rows_in)] < leave)
+        return now
+
+    def regime_inside(self, gid: str) -> tuple[np.ndarray, np.ndarray]:
+        """The working runs inside regime ``gid``: its value ``!= 0`` (a read-only mask) and
+        those runs' positions (increasing, read-only). While the value is still the array
+        :meth:`run_regimes` made (nothing replaced it; compaction cuts it into a new one), they
+        are the ones found then, the same truth values: no pass over the runs for the regime's
+        next draw nor for a process that runs in it."""
+        value = self.values[gid]
+        seen = self.regime_seen.get(gid)
+        if seen is not None and seen[0] is value:
+            return seen[1], seen[2]
+        inside = value != 0
+        return inside, inside.nonzero()[0]
 
     def hazard(self, e: ex.Expression, rows: np.ndarray) -> np.ndarray:
         """Regime hazard ``e``'s values in the working runs ``rows``: computed for those rows only
