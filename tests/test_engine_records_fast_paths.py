@@ -207,11 +207,13 @@ def test_regimes_drawn_where_runs_can_switch_and_their_runs_found_once_give_the_
     ``switched``), and the runs inside a regime found once a week by ``run_regimes`` and read
     again by its next draw and by the processes that run in it (``when: war``, ``when:
     standoff``, one of whose values is computed for every run), give the results of drawing for
-    every run and finding the runs inside afresh each time, bit for bit, with runs ending and
-    compaction. Every way is taken: draws for some runs and for all of them, runs found once
-    and found afresh (the first week, after a compaction)."""
-    example_doc["regimes"]["standoff"] = {"initial": True, "enter": "0.9 - tension / 50", "exit": "tension / 100 - 0.2",
-                                          "assumption": "a test: most runs inside"}
+    every run and finding the runs inside afresh each time, bit for bit, with runs ending (an
+    ended run drawn stays as it was) and compaction. Every way is taken: draws for some runs and
+    for all of them, runs found once and found afresh (the first week, after a compaction)."""
+    example_doc["regimes"]["standoff"] = {"initial": True, "enter": "0.9 - tension / 50",
+                                          "exit": "tension / 100 - 0.2", "assumption": "a test: most runs inside"}
+    example_doc["regimes"]["stranded"] = {"initial": False, "enter": "if(defender_presence <= 0, 0.6, 0)",
+                                          "exit": 0.5, "assumption": "a test: entered in few runs, most of them ended"}
     example_doc["processes"]["standoff_strain"] = {"when": "standoff", "add": {"tension": "0.01 * tension"},
                                                    "set": {"host_stance": "host_stance + 0.5"},
                                                    "assumption": "a test: a value computed for every run"}
@@ -290,6 +292,60 @@ def _growing_doc() -> dict:
         "outcomes": {"many": {"condition": "week > 20 and grower < 0.7 and events > 3", "absorbing": True,
                               "description": "test", "assumption": "test"}},
     }
+
+
+def _physics_doc() -> dict:
+    """:func:`_growing_doc` with a process without a condition, written first, whose value is
+    outside its function's domain (a NaN assay) in the runs that failed (``events`` infinite):
+    computed for every run it raises, and is computed again in the live runs alone."""
+    doc = _growing_doc()
+    doc["state"]["breakout"] = {"type": "real", "initial": 0, "assumption": "test"}
+    doc["processes"] = {"physics": {"set": {"breakout": "breakout_days(1000, 10, 50 - 0 * events)"},
+                                    "assumption": "test"},
+                        **doc["processes"]}
+    return doc
+
+
+def _without_dense_plans(init):
+    def made(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self.process_plans = [(*plan[:3], False) for plan in self.process_plans]
+
+    return made
+
+
+@pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "loud"}),
+                                                  ("proxy-deterrence", {"challenger": "deniable"}),
+                                                  ("physics", None)])
+def test_processes_computed_for_every_run_without_the_live_runs_positions_give_the_numbers_of_finding_them(
+        monkeypatch, scenario, strategies):
+    """A process without a condition whose every value is computed for every run once most runs
+    are live (no number written, no draw) reads the live runs' positions only when a value must
+    be computed in those runs alone (outside a function's domain in a failed run): the results
+    are those of finding them every week, bit for bit, with runs ending, failing and compacted."""
+    sc = load_scenario(scenario) if scenario != "physics" else scenario_from_dict(_physics_doc())
+    kw = dict(runs=3000, horizon=60, seed=12, strategies=strategies)
+    read, evaluate_rows = [], engine._Block.evaluate_rows
+
+    def counted(self, e, rows, **kwargs):
+        read.append(e.text)
+        return evaluate_rows(self, e, rows, **kwargs)
+
+    monkeypatch.setattr(engine._Block, "evaluate_rows", counted)
+    fast = _results(sc, **kw)
+    fast_reads = list(read)
+    read.clear()
+    monkeypatch.setattr(engine._Block, "__init__", _without_dense_plans(engine._Block.__init__))
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    assert np.isfinite(fast["stopped_week"]).any()
+    decay = "tension * 0.9" if scenario != "physics" else "breakout_days(1000, 10, 50 - 0 * events)"
+    assert 0 < read.count(decay)  # the general path computed it for the live runs
+    if scenario == "physics":
+        assert fast["failed"].any() and 0 < fast_reads.count(decay) < read.count(decay)  # the fallback, sometimes
+    else:
+        assert decay not in fast_reads
 
 
 @pytest.mark.parametrize("scenario", ["proxy-deterrence", "growing"])

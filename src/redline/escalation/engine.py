@@ -349,11 +349,14 @@ class _Block:
         self.regime_seen: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         regime_ids = {g.id for g in program.regimes}
         # each process: its condition, the regime that condition is when it names one alone
-        # (``when: war``), and its updates, as :func:`_process_update` reads them
-        self.process_plans = [(proc.when, proc.when.variable if proc.when is not None and proc.when.variable in regime_ids
-                               else None,
+        # (``when: war``), its updates, as :func:`_process_update` reads them, and whether
+        # :meth:`evaluate_rows` computes each of their values for every run once most runs are
+        # in (no number written, no draw unless it keeps windows)
+        self.process_plans = [(proc.when,
+                               proc.when.variable if proc.when is not None and proc.when.variable in regime_ids else None,
                                tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
-                                     for var, op, e in proc.updates))
+                                     for var, op, e in proc.updates),
+                               all(e.constant is None and (e.windows or not e.random) for _, _, e in proc.updates))
                               for proc in program.processes]
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
@@ -1317,12 +1320,31 @@ class _Block:
         ctx, values = self.ctx, self.values
         all_alive = not self.ended().size
         live_rows = ended = None  # the live and the ended runs, found once for every process without a condition
-        for when, regime, updates in self.process_plans:
+        for when, regime, updates, dense in self.process_plans:
             if when is None and all_alive:
                 new_values = [e.evaluate(ctx) for _, _, e, _, _, _ in updates]
                 for update, value in zip(updates, new_values):
                     var = update[0]
                     values[var] = _process_update(update, values[var], value)
+                continue
+            if when is None and dense and self.n - self.ended().size >= DENSE_SHARE * self.n:
+                # every value computed for every run (as evaluate_rows would), the ended runs
+                # keeping theirs: the live runs' positions are read only where one is not
+                new_values = []
+                for _, _, e, _, _, _ in updates:
+                    try:
+                        new_values.append(e.evaluate(ctx))
+                    except ExpressionError:  # outside a function's domain in an ended run, say
+                        live_rows = self.alive.nonzero()[0] if live_rows is None else live_rows
+                        new_values.append(self.evaluate_rows(e, live_rows, dense=True))
+                ended = self.ended()
+                for update, value in zip(updates, new_values):
+                    var = update[0]
+                    old = values[var]
+                    if value.shape[0] != self.n:
+                        self.write_rows(var, update[1], live_rows, value)
+                    else:
+                        values[var] = self.kept_where_ended(_process_update(update, old, value), old, ended)
                 continue
             if when is None:
                 mask = self.alive
@@ -1527,7 +1549,7 @@ class _Block:
                 leave = self.hazard(g.exit, rows_in)
                 self.note_clipped(g.enter, enter, lambda: self.alive & ~inside)
                 self.note_clipped(g.exit, leave, lambda: self.alive[rows_in])
-                now = self.switched(site, enter, rows_in, leave)
+                now = self.switched(site, enter, inside, rows_in, leave, ended)
             else:
                 rows_out = (~inside).nonzero()[0]
                 enter = self.hazard(g.enter, rows_out)
@@ -1538,7 +1560,7 @@ class _Block:
                 now = ~(draw < leave)
                 if rows_out.size:
                     now[rows_out] = draw[rows_out] < enter
-            now = self.kept_where_ended(now, inside, ended)
+                now = self.kept_where_ended(now, inside, ended)
             value = self.values[g.id] = now.astype(float)
             first_week = self.regime_week[g.id]  # the block's own record: written in place
             rows_now = now.nonzero()[0]
@@ -1550,17 +1572,20 @@ class _Block:
                 rows_now = rows_now[self.alive[rows_now]]
             self.regime_weeks[g.id][rows_now] += 1  # distinct rows: each counted once
 
-    def switched(self, site: str, enter: np.ndarray, rows_in: np.ndarray, leave: np.ndarray) -> np.ndarray:
+    def switched(self, site: str, enter: np.ndarray, inside: np.ndarray, rows_in: np.ndarray, leave: np.ndarray,
+                 ended: np.ndarray | None) -> np.ndarray:
         """Whether each working run is inside a regime after this week's draw at ``site``, when
-        few runs (``rows_in``, with exit hazards ``leave``) are inside it and ``enter`` is the
-        enter hazard of every run: a run outside enters where its draw falls below ``enter``,
-        one inside stays unless its draw falls below ``leave``.
+        few runs (``rows_in``, mask ``inside``, with exit hazards ``leave``) are inside it and
+        ``enter`` is the enter hazard of every run: a run outside enters where its draw falls
+        below ``enter``, one inside stays unless its draw falls below ``leave``; the runs
+        ``ended`` (:meth:`ended`, or None when every run is alive) stay as they are.
 
         A draw lies in [0, 1), so it never falls below a hazard that is not above 0 (nor below
         NaN): a run outside with such a hazard stays outside whatever it draws. When those are
         most of the runs (a hazard that is 0 below some threshold, say), only the other runs'
         draws are computed (:meth:`draw`; a run's number is the one it has in a draw for every
-        run): the same truth values without most of the week's draws."""
+        run): the same truth values without most of the week's draws, and an ended run that is
+        not drawn is outside and stays so, so only the drawn ones are set back."""
         hot = enter > 0
         hot[rows_in] = True  # a new array (enter is a float array over the runs)
         if np.count_nonzero(hot) > self.n // DRAWN_SHARE:
@@ -1568,13 +1593,16 @@ class _Block:
             now = draw < enter  # outside: enters if the draw falls below the hazard
             if rows_in.size:  # inside: stays unless it falls below the exit hazard
                 now[rows_in] = ~(draw[rows_in] < leave)
-            return now
+            return self.kept_where_ended(now, inside, ended)
         drawn = hot.nonzero()[0]
         draw = self.draw(site, drawn)
         now = np.zeros(self.n, dtype=bool)
         now[drawn] = draw < enter[drawn]
         if rows_in.size:
             now[rows_in] = ~(draw[np.searchsorted(drawn, rows_in)] < leave)
+        if ended is not None and ended.size:
+            drawn_ended = drawn[~self.alive[drawn]]
+            now[drawn_ended] = inside[drawn_ended]
         return now
 
     def regime_inside(self, gid: str) -> tuple[np.ndarray, np.ndarray]:
