@@ -246,6 +246,27 @@ def test_regimes_drawn_where_runs_can_switch_and_their_runs_found_once_give_the_
     assert fast["stopped_week"].notnull().mean() > 0.1  # runs ended (and were compacted away)
 
 
+@pytest.mark.parametrize("strategy", ["loud", "deniable"])
+def test_regime_records_written_through_masks_give_the_numbers_of_writing_them_in_their_runs(example_doc, monkeypatch,
+                                                                                              strategy):
+    """A regime's records (first weeks, weeks inside) written through masks over every run when
+    many runs are inside (``MARKED_SHARE``) give the results of writing them in those runs
+    alone, bit for bit, and so does the mix the default share gives (loud: half the runs at war
+    at times; a regime entered in few runs), with runs ending and compaction."""
+    example_doc["regimes"]["stranded"] = {"initial": False, "enter": "if(defender_presence <= 0, 0.6, 0)",
+                                          "exit": 0.5, "assumption": "a test: entered in few runs"}
+    sc = scenario_from_dict(example_doc)
+    kw = dict(runs=3000, horizon=80, seed=8, strategies={"challenger": strategy})
+    results, shares = {}, (engine.MARKED_SHARE, 0, 10**9)  # the default, never through masks, whenever a run is in
+    for share in shares:
+        monkeypatch.setattr(engine, "MARKED_SHARE", share)
+        results[share] = _results(sc, **kw)
+    for name in results[0]:
+        for share in shares:
+            assert np.array_equal(results[share][name], results[0][name], equal_nan=True), name
+    assert results[0]["regime_weeks"].sum() > 1000
+
+
 @pytest.mark.parametrize("once, cooldown", [(True, 0), (False, 2), (True, 3)])
 def test_a_red_line_s_rest_read_in_some_runs_is_its_rest_over_every_run(example_doc, once, cooldown):
     """``can_fire`` read in the runs where a red line's condition holds (the records cut to them)

@@ -67,6 +67,12 @@ DRAWN_SHARE = 8
 when those are at most one in this many working runs."""
 
 
+MARKED_SHARE = 16
+"""A regime's records (first weeks, weeks inside) are written in the runs inside it alone when
+those are at most one in this many working runs, else through masks over every run: reading
+and writing a record at a position costs far more than a pass over the runs does per run."""
+
+
 _NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
 _NO_ROWS.setflags(write=False)
 
@@ -348,16 +354,17 @@ class _Block:
         # it found then (see :meth:`regime_inside`)
         self.regime_seen: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         regime_ids = {g.id for g in program.regimes}
+        in_regime = [None if proc.when is None or proc.when.variable not in regime_ids else proc.when.variable
+                     for proc in program.processes]
         # each process: its condition, the regime that condition is when it names one alone
         # (``when: war``), its updates, as :func:`_process_update` reads them, and whether
         # :meth:`evaluate_rows` computes each of their values for every run once most runs are
         # in (no number written, no draw unless it keeps windows)
-        self.process_plans = [(proc.when,
-                               proc.when.variable if proc.when is not None and proc.when.variable in regime_ids else None,
+        self.process_plans = [(proc.when, regime,
                                tuple((var, op, e, op == "set" and e.fresh, self.clip[var], self.set_clip[var])
                                      for var, op, e in proc.updates),
                                all(e.constant is None and (e.windows or not e.random) for _, _, e in proc.updates))
-                              for proc in program.processes]
+                              for proc, regime in zip(program.processes, in_regime)]
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
@@ -1537,7 +1544,7 @@ class _Block:
         in its own runs (see :meth:`hazard`; elementwise, so the same values there), and the
         smaller side's comparisons are written into the one made for every run: no select
         between the two hazards over every run. First weeks and weeks inside are written in the
-        runs inside after the draw alone."""
+        runs inside after the draw alone when those are few (:data:`MARKED_SHARE`)."""
         ctx = self.ctx
         all_alive = not self.ended().size
         ended = None if all_alive or not self.p.regimes else self.ended()
@@ -1567,6 +1574,10 @@ class _Block:
             now.setflags(write=False)
             rows_now.setflags(write=False)
             self.regime_seen[g.id] = (value, now, rows_now)
+            if rows_now.size * MARKED_SHARE > self.n:  # many runs inside: through masks over every run
+                first_week[(now & _no_week_yet(first_week)).nonzero()[0]] = float(week)
+                self.regime_weeks[g.id] += _mask_bytes(now if all_alive else now & self.alive)
+                continue
             first_week[rows_now[_no_week_yet(first_week[rows_now])]] = float(week)
             if not all_alive:
                 rows_now = rows_now[self.alive[rows_now]]
