@@ -126,6 +126,12 @@ def test_runs_written_out_land_in_their_block_positions(example, compacted):
     assert np.array_equal(result["stopped_week"][b.idx], b.stopped_week)
     assert np.array_equal(result["final_state"][:, b.idx], b.state_matrix(), equal_nan=True)
     assert np.array_equal(result["action_count"][:, b.idx], np.stack(list(b.action_count.values())))
+    for name, records, ids in (("outcome_week", b.outcome_week, [o.id for o in example.program.outcomes]),
+                               ("red_line_week", b.red_line_week, [r.id for r in example.program.red_lines]),
+                               ("red_line_firings", b.red_line_firings, [r.id for r in example.program.red_lines]),
+                               ("regime_weeks", b.regime_weeks, [g.id for g in example.program.regimes])):
+        assert np.array_equal(result[name][:, b.idx], np.stack([records[i] for i in ids]), equal_nan=True), name
+        assert (result[name][:, b.idx] > 0).any(), name  # the records hold something to tell apart
     assert np.array_equal(result["stopped_week"], np.arange(400.0))  # the dropped runs too
 
 
@@ -274,3 +280,78 @@ def test_the_ended_runs_found_once_per_change_are_the_ended_runs_whenever_asked(
         assert cached["failed"].values.any() and (~cached["failed"].values & cached["outcome_occurred"].values[0]).any()
     for name in cached.data_vars:
         assert np.array_equal(cached[name].values, again[name].values, equal_nan=True), name
+
+
+def _outcomes_doc() -> dict:
+    """``_growing_doc`` (runs that fail in different weeks, an absorbing outcome) with outcomes
+    reached in different weeks: two absorbing ones that can end a run in the same week, conditions
+    over windows (``ever``) listed before and after them, one read at a single week, one whose
+    value a process reads."""
+    doc = _growing_doc()
+    doc["outcomes"] = {
+        "busy": {"condition": "ever(week_events > 0 and events > 3)", "assumption": "test"},
+        "many": {"condition": "week > 20 and grower < 0.7 and events > 3", "absorbing": True, "assumption": "test"},
+        "lots": {"condition": "week > 15 and events > 5", "absorbing": True, "assumption": "test"},
+        "dated": {"condition": "events > 2", "on": "2020-03-16", "assumption": "test"},
+        "twice": {"condition": "events > 4 and week_events > 0", "assumption": "test"},
+        "ever_busy": {"condition": "ever(busy)", "assumption": "test"},
+    }
+    doc["processes"]["after"] = {"when": "twice", "add": {"grower": 0.01}, "assumption": "test"}
+    return doc
+
+
+def _block_results(sc, strategies, *, runs=3000, horizon=60, compact=True):
+    setup = common.make_setup(sc.program, seed=9, horizon=horizon, strategies=strategies, params=None)
+    return engine.simulate_block(sc.program, setup, runs, 0, False, compact=compact)
+
+
+@pytest.mark.parametrize("scenario, strategy", [("proxy-deterrence", "deniable"), ("proxy-deterrence", "loud"),
+                                                ("outcomes", None)])
+@pytest.mark.parametrize("compact", [True, False])
+def test_flows_set_aside_as_runs_end_give_the_results_of_flows_kept_in_place(monkeypatch, scenario, strategy, compact):
+    """The flows of runs that end (absorbing outcomes in different weeks, failed runs), set aside
+    as they end while the working arrays reset them like everyone's, give the final states (and
+    every other result) of carrying the ended runs' flows over week after week, with or without
+    compaction."""
+    sc = load_scenario(scenario) if scenario != "outcomes" else scenario_from_dict(_outcomes_doc())
+    strategies = {"challenger": strategy} if strategy else None
+    set_aside = []
+    real = engine._Block.set_flows_aside
+
+    def noted(self):
+        real(self)
+        set_aside.append(self.ended_flows is not None)
+
+    monkeypatch.setattr(engine._Block, "set_flows_aside", noted)
+    fast = _block_results(sc, strategies, compact=compact)
+    assert set_aside == [True]
+    monkeypatch.setattr(engine._Block, "set_flows_aside", lambda self: None)
+    slow = _block_results(sc, strategies, compact=compact)
+    for name, value in slow.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(fast[name], value, equal_nan=True), name
+    stopped = fast["stopped_week"]
+    assert len(np.unique(stopped[~np.isnan(stopped)])) > 5  # runs ended in many weeks
+    flows = [i for i, v in enumerate(sc.program.variables) if v in sc.program.flows]
+    ended = ~np.isnan(stopped)
+    assert (fast["final_state"][flows][:, ended] != 0).any()  # ended runs' flows held something
+    if scenario == "outcomes":
+        assert fast["failed"].any()
+
+
+def test_flows_are_kept_in_place_when_they_start_infinite_somewhere(example_doc):
+    """A flow that starts infinite in some runs (a process then sets it finite every week) stays
+    in the working arrays of the runs that end: reset to its start, an ended run would fail."""
+    example_doc["state"]["casualties_week"]["initial"] = "if(uniform(0, 1) > 0.8, 1e15 ** 30, 0)"
+    example_doc["processes"] = {"cap": {"set": {"casualties_week": "min(casualties_week, 50)"}, "assumption": "test"},
+                                **example_doc["processes"]}
+    sc = scenario_from_dict(example_doc)
+    setup = common.make_setup(sc.program, seed=9, horizon=40, strategies=None, params=None)
+    b = engine._Block(sc.program, setup, 500, 0)
+    b.initialise()
+    assert np.isinf(b.flow_start["casualties_week"]).any()
+    b.set_flows_aside()
+    assert b.ended_flows is None
+    result = engine.simulate_block(sc.program, setup, 2000, 0, False)
+    assert not result["failed"].any() and (~np.isnan(result["stopped_week"])).any()
+
