@@ -355,3 +355,37 @@ def test_flows_are_kept_in_place_when_they_start_infinite_somewhere(example_doc)
     result = engine.simulate_block(sc.program, setup, 2000, 0, False)
     assert not result["failed"].any() and (~np.isnan(result["stopped_week"])).any()
 
+
+def _huge_doc() -> dict:
+    """``_growing_doc`` with a variable so large in every run that the sum of its values overflows
+    (no run holds anything but finite numbers there): runs fail in different weeks, and the quick
+    test of the other weeks overflows too."""
+    doc = _growing_doc()
+    doc["state"]["huge"] = {"type": "real", "initial": "(0.5 + uniform(0, 1)) * 1e15 ** 20 * 1e7", "assumption": "test"}
+    doc["processes"]["shrink"] = {"set": {"huge": "huge * 0.999"}, "assumption": "test"}
+    return doc
+
+
+@pytest.mark.parametrize("scenario", ["proxy-deterrence", "growing", "huge"])
+@pytest.mark.parametrize("runs", [40, 3000])
+def test_changed_variables_summed_as_one_array_fail_the_runs_summed_one_by_one_fail(monkeypatch, scenario, runs):
+    """``check_finite`` over few runs joins the changed variables and sums them once: the runs
+    that fail (in different weeks, or none where a sum overflows over finite values) and every
+    other result are those of summing each variable alone, and of joining at any size."""
+    docs = {"growing": _growing_doc, "huge": _huge_doc}
+    sc = load_scenario(scenario) if scenario not in docs else scenario_from_dict(docs[scenario]())
+    kw = dict(runs=runs, horizon=60, seed=3)
+    found = {}
+    for joined in (0, engine.JOINED_CHECK, 10**12):
+        monkeypatch.setattr(engine, "JOINED_CHECK", joined)
+        found[joined] = _results(sc, **kw)
+    for name, value in found[0].items():
+        for joined in found:
+            assert np.array_equal(found[joined][name], value, equal_nan=True), (name, joined)
+    if scenario != "proxy-deterrence":
+        failed = found[0]["failed"]
+        assert failed.any() and not failed.all()
+        assert len(np.unique(found[0]["stopped_week"][failed])) > 1 or runs < 100  # in different weeks
+    if scenario == "huge":
+        huge = found[0]["final_state"][list(sc.program.variables).index("huge")]
+        assert np.isfinite(huge).all() and np.isinf(np.add.reduce(huge))

@@ -57,6 +57,10 @@ __all__ = ["simulate_block"]
 COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
 
+JOINED_CHECK = 16384
+"""Up to this many values (runs x changed variables), :meth:`_Block.check_finite` sums the
+changed variables as one array: one reduction instead of one per variable."""
+
 DENSE_SHARE = 0.5
 """From this share of the working runs up, an expression without random draws that is needed
 for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
@@ -1595,12 +1599,17 @@ class _Block:
         The quick test sums each changed variable's values: a sum is finite only if every term
         is, or if it overflowed, and then the exact test below decides. ``np.add.reduce`` reads
         each array once and allocates nothing (``np.dot`` would too, but BLAS may wake threads
-        for it, which costs far more on a busy machine)."""
-        total = 0.0
+        for it, which costs far more on a busy machine). Over few runs, where a reduction's
+        fixed cost outweighs its values, the changed arrays are joined and summed once: the
+        sum of all the values is finite on the same terms."""
         checked = self.checked
-        for name in self.p.variables:
-            value = self.values[name]
-            if checked.get(name) is not value:
+        changed = [value for name in self.p.variables
+                   if checked.get(name) is not (value := self.values[name])]
+        if self.n * len(changed) <= JOINED_CHECK:
+            total = np.add.reduce(np.concatenate(changed), axis=None) if changed else 0.0
+        else:
+            total = 0.0
+            for value in changed:
                 total += np.add.reduce(value, axis=None)
         if math.isfinite(total):
             self.checked = {name: self.values[name] for name in self.p.variables}
