@@ -389,3 +389,49 @@ def test_changed_variables_summed_as_one_array_fail_the_runs_summed_one_by_one_f
     if scenario == "huge":
         huge = found[0]["final_state"][list(sc.program.variables).index("huge")]
         assert np.isfinite(huge).all() and np.isinf(np.add.reduce(huge))
+
+
+def _record_outcomes_over_every_run(self, week):
+    """The general way: an outcome is first reached where its condition holds, the run is alive
+    and its record of first weeks holds no week yet, all three read over every run every week."""
+    ending = []
+    for o in self.p.outcomes:
+        if o.week is not None and o.week != week:
+            self.pass_unread(o.condition)
+            continue
+        cond = o.condition.evaluate_truth(self.ctx)
+        first_week = self.outcome_week[o.id]
+        first = (cond & self.alive & np.isnan(first_week)).nonzero()[0]
+        if first.size:
+            first_week[first] = float(week)
+            self.values[o.id] = self.marked(o.id, first)
+            if o.absorbing:
+                ending.append(first)
+    if ending:
+        rows = np.concatenate(ending)
+        self.stopped_week[rows] = float(week)
+        self.end(rows)
+
+
+@pytest.mark.parametrize("scenario, strategy", [("proxy-deterrence", "deniable"), ("proxy-deterrence", "loud"),
+                                                ("outcomes", None)])
+@pytest.mark.parametrize("compact", [True, False])
+def test_outcomes_first_reached_where_still_unreached_give_the_records_of_every_run(monkeypatch, scenario, strategy,
+                                                                                    compact):
+    """The outcomes first reached are found in the runs where each is still unreached (alive, no
+    week for it yet), kept as runs reach it, end (absorbing outcomes, failed runs) or are
+    dropped: the records are those of reading ``alive`` and the first weeks over every run."""
+    sc = load_scenario(scenario) if scenario != "outcomes" else scenario_from_dict(_outcomes_doc())
+    kw = dict(runs=3000, horizon=60, seed=8, strategies={"challenger": strategy} if strategy else None)
+    if not compact:  # trajectories keep every run in the working arrays
+        kw["trajectories"] = True
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "record_outcomes", _record_outcomes_over_every_run)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    reached_in = [len(np.unique(w[~np.isnan(w)])) for w, o in zip(fast["outcome_week"], sc.program.outcomes)
+                  if o.week is None]
+    assert min(reached_in) > 3  # first reached in many different weeks
+    if scenario == "outcomes":
+        assert fast["failed"].any() and (fast["outcome_occurred"][1] & fast["outcome_occurred"][2]).any()

@@ -317,6 +317,9 @@ class _Block:
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
         self.outcome_week = {o.id: np.full(runs, np.nan) for o in program.outcomes}
+        # each outcome that does not end its runs -> where it may still be first reached: the runs
+        # alive and without a week for it yet (see :meth:`record_outcomes`)
+        self.unreached = {o.id: np.ones(runs, dtype=bool) for o in program.outcomes if not o.absorbing}
         self.red_line_week = {r.id: np.full(runs, np.nan) for r in program.red_lines}
         self.red_line_enforced = {r.id: np.zeros(runs, dtype=bool) for r in program.red_lines}
         self.red_line_firings = {r.id: np.zeros(runs, dtype=np.int32) for r in program.red_lines}
@@ -1560,35 +1563,48 @@ class _Block:
         return self.evaluate_rows(e, rows)
 
     def record_outcomes(self, week: int) -> None:
-        """Record the outcomes first reached this week; an absorbing one ends its runs."""
+        """Record the outcomes first reached this week; an absorbing one ends its runs.
+
+        An outcome may be first reached in the runs alive that hold no week for it yet. That mask
+        is kept for each outcome (:attr:`unreached`) and changed only where runs reach it or end:
+        one pass a week where ``alive`` and the record of first weeks took three. An absorbing
+        outcome needs none: a run that reaches it ends, so every live run has yet to reach it
+        (and while no run has ended, the condition alone decides)."""
         ctx = self.ctx
         ending = []
+        all_alive = not self.ended().size
         for o in self.p.outcomes:
             if o.week is not None and o.week != week:  # not its week: nothing is recorded
                 self.pass_unread(o.condition)
                 continue
             cond = o.condition.evaluate_truth(ctx)
-            first_week = self.outcome_week[o.id]  # the block's own record: written in place
-            first = (cond & self.alive & _no_week_yet(first_week)).nonzero()[0]
+            if not o.absorbing:
+                first = (cond & self.unreached[o.id]).nonzero()[0]
+            else:
+                first = (cond if all_alive else cond & self.alive).nonzero()[0]
             if not first.size:  # no run reaches it this week: its records stay as they are
                 continue
-            first_week[first] = float(week)
+            self.outcome_week[o.id][first] = float(week)  # the block's own record: written in place
             self.values[o.id] = self.marked(o.id, first)
             if o.absorbing:
                 ending.append(first)
+            else:
+                self.unreached[o.id][first] = False
         if ending:
             rows = np.concatenate(ending) if len(ending) > 1 else ending[0]
             self.stopped_week[rows] = float(week)
             self.end(rows)
 
     def end(self, rows: np.ndarray) -> None:
-        """The live working runs ``rows`` (an index array or a mask) stop: they are no longer alive,
-        and their flows are set aside (see :meth:`set_flows_aside`)."""
+        """The live working runs ``rows`` (an index array or a mask) stop: they are no longer alive
+        and reach no outcome any more; their flows are set aside (see :meth:`set_flows_aside`)."""
         if self.ended_flows is not None:
             for name, kept in self.ended_flows.items():
                 kept[rows] = np.broadcast_to(self.values[name], (self.n,))[rows]
         self.alive[rows] = False
         self._ended = None
+        for still in self.unreached.values():
+            still[rows] = False
 
     def check_finite(self, week: int) -> None:
         """Runs whose state holds a NaN or an infinity fail and stop. A variable whose array is
@@ -1683,7 +1699,7 @@ class _Block:
                 self.ctx.windows[key] = cut(state)
         self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
         self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
-        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
+        for records in (self.outcome_week, self.unreached, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
                         self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
             for k in records:
