@@ -369,26 +369,30 @@ def _huge_doc() -> dict:
 @pytest.mark.parametrize("scenario", ["proxy-deterrence", "growing", "huge"])
 @pytest.mark.parametrize("runs", [40, 3000])
 def test_changed_variables_summed_as_one_array_fail_the_runs_summed_one_by_one_fail(monkeypatch, scenario, runs):
-    """``check_finite`` over few runs joins the changed variables and sums them once: the runs
-    that fail (in different weeks, or none where a sum overflows over finite values) and every
-    other result are those of summing each variable alone, and of joining at any size."""
+    """``check_finite`` over few runs joins the changed variables and sums them once, and over
+    many sums each with ``np.einsum``: the runs that fail (in different weeks, or none where a sum
+    overflows over finite values) and every other result are those of summing each variable
+    alone with ``np.add.reduce``, whichever way is taken at any size."""
     docs = {"growing": _growing_doc, "huge": _huge_doc}
     sc = load_scenario(scenario) if scenario not in docs else scenario_from_dict(docs[scenario]())
     kw = dict(runs=runs, horizon=60, seed=3)
     found = {}
-    for joined in (0, engine.JOINED_CHECK, 10**12):
+    ways = {"one by one": (0, 10**12), "einsum": (0, 0), "as set": (engine.JOINED_CHECK, engine.SUMMED_BY_EINSUM),
+            "joined": (10**12, 0)}
+    for way, (joined, einsum) in ways.items():
         monkeypatch.setattr(engine, "JOINED_CHECK", joined)
-        found[joined] = _results(sc, **kw)
-    for name, value in found[0].items():
-        for joined in found:
-            assert np.array_equal(found[joined][name], value, equal_nan=True), (name, joined)
+        monkeypatch.setattr(engine, "SUMMED_BY_EINSUM", einsum)
+        found[way] = _results(sc, **kw)
+    for name, value in found["one by one"].items():
+        for way in found:
+            assert np.array_equal(found[way][name], value, equal_nan=True), (name, way)
     if scenario != "proxy-deterrence":
-        failed = found[0]["failed"]
+        failed = found["one by one"]["failed"]
         assert failed.any() and not failed.all()
-        assert len(np.unique(found[0]["stopped_week"][failed])) > 1 or runs < 100  # in different weeks
+        assert len(np.unique(found["one by one"]["stopped_week"][failed])) > 1 or runs < 100  # in different weeks
     if scenario == "huge":
-        huge = found[0]["final_state"][list(sc.program.variables).index("huge")]
-        assert np.isfinite(huge).all() and np.isinf(np.add.reduce(huge))
+        huge = found["one by one"]["final_state"][list(sc.program.variables).index("huge")]
+        assert np.isfinite(huge).all() and np.isinf(np.add.reduce(huge)) and np.isinf(np.einsum("i->", huge))
 
 
 def _record_outcomes_over_every_run(self, week):

@@ -61,6 +61,10 @@ JOINED_CHECK = 16384
 """Up to this many values (runs x changed variables), :meth:`_Block.check_finite` sums the
 changed variables as one array: one reduction instead of one per variable."""
 
+SUMMED_BY_EINSUM = 8192
+"""From this many working runs up, :meth:`_Block.check_finite` sums each array with
+``np.einsum`` (more fixed cost than ``np.add.reduce``, less per value)."""
+
 DENSE_SHARE = 0.5
 """From this share of the working runs up, an expression without random draws that is needed
 for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
@@ -1617,12 +1621,20 @@ class _Block:
         each array once and allocates nothing (``np.dot`` would too, but BLAS may wake threads
         for it, which costs far more on a busy machine). Over few runs, where a reduction's
         fixed cost outweighs its values, the changed arrays are joined and summed once: the
-        sum of all the values is finite on the same terms."""
+        sum of all the values is finite on the same terms. Over many runs each array is summed
+        by ``np.einsum`` (its vectorised sum: a third fewer instructions than ``np.add.reduce``'s
+        pairwise one over 32,768 values, and no BLAS), whose sum is finite on the same terms
+        too (rounded differently, which only the overflow of finite values can tell, and the
+        exact test then decides as before)."""
         checked = self.checked
         changed = [value for name in self.p.variables
                    if checked.get(name) is not (value := self.values[name])]
         if self.n * len(changed) <= JOINED_CHECK:
             total = np.add.reduce(np.concatenate(changed), axis=None) if changed else 0.0
+        elif self.n >= SUMMED_BY_EINSUM:
+            total = 0.0
+            for value in changed:
+                total += np.einsum("i->", value)
         else:
             total = 0.0
             for value in changed:
