@@ -49,6 +49,7 @@ from redline.escalation.common import (
     collective_positions,
     expected_mode,
 )
+from redline.escalation.pending import PendingRing
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_block"]
@@ -368,14 +369,12 @@ class _Block:
         self.events_by_week: dict[int, list] = {}
         for e in program.events:
             self.events_by_week.setdefault(e.week, []).append(e)
-        # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs), and whether anything
-        # was queued in each slot since it was last delivered
+        # attributed amounts waiting for their week: action -> its ring (one slot per week due)
         self.pending = {
-            aid: np.zeros((MAX_DELAY, sum(e.attributed is not None for e in a.effects), runs))
+            aid: PendingRing(sum(e.attributed is not None for e in a.effects), runs)
             for aid, a in program.actions.items()
             if a.covert and any(e.attributed is not None for e in a.effects)
         }
-        self.pending_filled = {aid: np.zeros(MAX_DELAY, dtype=bool) for aid in self.pending}
 
     # -- set-up
     def initialise(self) -> None:
@@ -1262,8 +1261,10 @@ class _Block:
             later = ~now
             landing, delay, amounts = landing[later], delay[later], [_at(amt, later) for amt in amounts]
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
-        # ones landing after the horizon are never delivered. No delay is capped.
-        if not all_within(delay, 1.0, MAX_DELAY - 1.0):
+        # ones landing after the horizon are never delivered. No delay is capped. A delay
+        # beyond the ring's slots (and within MAX_DELAY) makes it grow first.
+        ring = self.pending[plan.action.id]
+        if not all_within(delay, 1.0, ring.size - 1.0):
             soon = delay < MAX_DELAY
             far = ~soon & (week + delay <= self.setup.horizon)
             if np.count_nonzero(far):
@@ -1275,22 +1276,10 @@ class _Block:
             landing, delay, amounts = landing[soon], delay[soon], [_at(amt, soon) for amt in amounts]
             if not landing.size:
                 return
-        buf = self.pending[plan.action.id]
-        slots = (week + delay.astype(int)) % MAX_DELAY
-        self.pending_filled[plan.action.id][slots] = True
-        # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
-        # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
-        # buffer take one index array instead of three.
-        flat = buf.reshape(-1) if buf.flags.c_contiguous else None
-        first = slots * (buf.shape[1] * buf.shape[2]) + landing
-        for k, amt in enumerate(amounts):
-            if flat is None:
-                np.add.at(buf, (slots, k, landing), amt)
-            else:
-                np.add.at(flat, first + k * buf.shape[2], amt)
+            ring.grow(week, int(np.maximum.reduce(delay)) + 1)
+        ring.queue(week, delay, landing, amounts)
 
     def deliver_attributions(self, week: int) -> None:
-        slot = week % MAX_DELAY
         if self.far_pending:
             waiting = []
             for due, ids, var, amount in self.far_pending:
@@ -1306,13 +1295,12 @@ class _Block:
                     waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
             self.far_pending = waiting
         ended = None  # the ended runs, found when first needed
-        for aid, buf in self.pending.items():
-            filled = self.pending_filled[aid]
-            if not filled[slot]:  # nothing was queued for this week: every amount is 0
+        for aid, ring in self.pending.items():
+            amounts = ring.due(week)
+            if amounts is None:  # nothing was queued for this week: every amount is 0
                 continue
-            filled[slot] = False
             for k, (_, var) in enumerate(self.action_plans[aid].attributed):
-                due = buf[slot, k]
+                due = amounts[k]
                 # any(), not count_nonzero: on floats count_nonzero tests each value through the
                 # dtype's own function (twice the instructions at 10k runs)
                 if due.any():
@@ -1320,7 +1308,7 @@ class _Block:
                         ended = self.ended()
                     due[ended] = 0.0  # ended runs take nothing (the slot is emptied below)
                     self.values[var] = self.updated_own(var, "add", self.copy_of(var), due)
-                    buf[slot, k] = 0.0
+                    due[:] = 0.0
 
     def run_processes(self) -> None:
         """Each process updates its variables, all computed from the state before it, in the runs
@@ -1709,7 +1697,8 @@ class _Block:
                 state.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
-        self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
+        for ring in self.pending.values():
+            ring.take(kept)
         self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
         for records in (self.outcome_week, self.unreached, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
@@ -1722,18 +1711,6 @@ class _Block:
         self.n = int(kept.size)
         self.ctx.runs = self.n
         self.streams.subset = self.idx
-
-    @staticmethod
-    def cut_pending(buf: np.ndarray, filled: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        """``buf.take(kept, axis=2)`` for a pending-attribution buffer (slot, effect, run): only
-        the slots ``filled`` hold anything but zeros (see :meth:`deliver_attributions`), so only
-        they are cut; the others start again as zeros. Most of a (MAX_DELAY, effects, runs)
-        buffer is empty, and cutting all of it was most of a compaction's cost."""
-        out = np.zeros(buf.shape[:2] + (kept.size,))
-        for slot in range(buf.shape[0]):
-            if filled[slot]:
-                out[slot] = buf[slot].take(kept, axis=-1)
-        return out
 
 
 def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
