@@ -6,6 +6,7 @@ import pytest
 
 from redline import escalation
 from redline.escalation import common, engine
+from redline.escalation.pending import PendingRing
 from redline.scenario import load_scenario, scenario_from_dict
 from redline.scenario.compile import expressions_in
 
@@ -327,28 +328,12 @@ def test_expressions_read_by_no_run_move_their_random_call_sites_on_every_week(e
     assert quiet and loud  # both kinds of week were seen
 
 
-class _SlotsRecord:
-    """Stands for the record of queued slots: every slot holds something (the general path,
-    every slot read every week) or nothing (no attribution is ever delivered)."""
-
-    def __init__(self, filled: bool):
-        self.filled = filled
-
-    def __getitem__(self, slot):
-        return self.filled
-
-    def __setitem__(self, slot, value):
-        pass
-
-
-_original_init = engine._Block.__init__
-
-
 def _slots_read(filled: bool):
-    def init(self, *args, **kwargs):
-        _original_init(self, *args, **kwargs)
-        self.pending_filled = {aid: _SlotsRecord(filled) for aid in self.pending}
-    return init
+    """PendingRing.due reading every slot every week (``filled``: the general path) or none (no
+    attribution is ever delivered)."""
+    def due(self, week):
+        return self.buf[week % self.size] if filled else None
+    return due
 
 
 @pytest.mark.parametrize("scenario, strategies", [("proxy-deterrence", {"challenger": "deniable"}),
@@ -362,11 +347,11 @@ def test_attributions_skipped_in_empty_slots_give_the_numbers_of_reading_every_s
     sc = load_scenario(scenario)
     kw = dict(runs=2500, horizon=80, seed=11, strategies=strategies)
     fast = _results(sc, **kw)
-    monkeypatch.setattr(engine._Block, "__init__", _slots_read(True))
+    monkeypatch.setattr(PendingRing, "due", _slots_read(True))
     slow = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], slow[name], equal_nan=True), name
-    monkeypatch.setattr(engine._Block, "__init__", _slots_read(False))
+    monkeypatch.setattr(PendingRing, "due", _slots_read(False))
     undelivered = _results(sc, **kw)
     assert not np.array_equal(fast["final_state"], undelivered["final_state"], equal_nan=True)
 
@@ -391,9 +376,11 @@ def _attribute_as_written(self, plan, amounts, rows, week, changes):
     for (var, _), amt in zip(attributed, amounts):
         changes.append((var, "add", landing_now, engine._at(amt, now)))
     if np.count_nonzero(later):
-        buf = self.pending[action.id]
+        ring = self.pending[action.id]
+        ring.grow(week, common.MAX_DELAY)  # the ring as it was: a slot for every week up to MAX_DELAY
+        buf = ring.buf
         slots = (week + delay[later].astype(int)) % common.MAX_DELAY
-        self.pending_filled[action.id][slots] = True
+        ring.filled[slots] = True
         runs = landing[later]
         for k, amt in enumerate(amounts):
             np.add.at(buf, (slots, k, runs), engine._at(amt, later))
@@ -504,19 +491,67 @@ def test_compaction_cuts_only_filled_attribution_slots_and_gives_the_numbers_of_
     the buffer equals ``take`` over every slot, and whole simulations (delays of several weeks,
     absorbing outcomes, several compactions) give the numbers of cutting the whole buffer."""
     rng = np.random.default_rng(3)
-    buf = np.zeros((engine.MAX_DELAY, 2, 50))
-    filled = np.zeros(engine.MAX_DELAY, dtype=bool)
-    filled[[0, 5, engine.MAX_DELAY - 1]] = True
-    buf[filled] = rng.normal(size=(3, 2, 50))
-    kept = np.array([0, 3, 4, 17, 49])
-    assert np.array_equal(engine._Block.cut_pending(buf, filled, kept), buf.take(kept, axis=2))
+    ring = PendingRing(2, 50, slots=common.MAX_DELAY)
+    ring.filled[[0, 5, common.MAX_DELAY - 1]] = True
+    ring.buf[ring.filled] = rng.normal(size=(3, 2, 50))
+    whole = ring.buf.take(kept := np.array([0, 3, 4, 17, 49]), axis=2)
+    ring.take(kept)
+    assert np.array_equal(ring.buf, whole)
     sc = load_scenario("proxy-deterrence")
     kw = dict(runs=3000, horizon=104, seed=4, strategies={"challenger": "deniable"})
     fast = _results(sc, **kw)
-    monkeypatch.setattr(engine._Block, "cut_pending", staticmethod(lambda b, filled, kept: b.take(kept, axis=2)))
+
+    def take_all(self, kept):
+        self.buf = self.buf.take(kept, axis=2)
+
+    monkeypatch.setattr(PendingRing, "take", take_all)
     whole = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], whole[name], equal_nan=True), name
+
+
+def test_a_grown_ring_delivers_each_week_what_a_full_one_delivers():
+    """Amounts queued with delays of 1 to MAX_DELAY - 1 weeks, in weeks that wrap around the ring
+    several times, are delivered in their weeks with the bits of a ring of MAX_DELAY slots,
+    whether the ring starts with one slot (growing at each longer delay) or with all of them."""
+    rng = np.random.default_rng(5)
+    rings = [PendingRing(2, 40, slots=1), PendingRing(2, 40, slots=common.MAX_DELAY)]
+    got = [[], []]
+    for week in range(1, 200):
+        runs = rng.choice(40, size=rng.integers(1, 12), replace=False)
+        delay = np.minimum(rng.poisson(3 + week % 40, size=runs.size), common.MAX_DELAY - 1).astype(float)
+        delay = np.maximum(delay, 1.0)
+        amounts = [rng.normal(size=runs.size).round(2), 1.0]
+        for ring, out in zip(rings, got):
+            ring.grow(week, int(delay.max()) + 1)
+            ring.queue(week, delay, runs, amounts)
+            due = ring.due(week)
+            out.append(None if due is None else due.copy())
+            if due is not None:
+                due[:] = 0.0
+    assert rings[0].size == common.MAX_DELAY
+    assert sum(d is not None for d in got[1]) > 150
+    for a, b in zip(*got):
+        assert (a is None and b is None) or np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("first", [1, 64])
+def test_the_ring_s_first_size_changes_no_number(monkeypatch, first):
+    """Whole simulations (the example with delays up to beyond MAX_DELAY and beyond the horizon,
+    compaction after absorbing outcomes; the flagship's several covert acts) give the same
+    numbers whether the ring starts with one slot, grows from its default, or starts full."""
+    from redline.escalation import pending
+
+    for name, strategies in [("proxy-deterrence", {"challenger": "deniable"}), ("iran-us-2020", {"iran": "slow_drip"})]:
+        sc = load_scenario(name)
+        kw = dict(runs=2000, horizon=104, seed=9, strategies=strategies)
+        default = _results(sc, **kw)
+        monkeypatch.setattr(pending, "FIRST_SLOTS", first)
+        monkeypatch.setattr(PendingRing.__init__, "__defaults__", (first,))
+        other = _results(sc, **kw)
+        monkeypatch.undo()
+        for key in default:
+            assert np.array_equal(default[key], other[key], equal_nan=True), (name, key)
 
 
 def _levelled(example_doc: dict):

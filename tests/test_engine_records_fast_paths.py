@@ -127,6 +127,12 @@ def test_runs_written_out_land_in_their_block_positions(example, compacted):
     assert np.array_equal(result["stopped_week"][b.idx], b.stopped_week)
     assert np.array_equal(result["final_state"][:, b.idx], b.state_matrix(), equal_nan=True)
     assert np.array_equal(result["action_count"][:, b.idx], np.stack(list(b.action_count.values())))
+    for name, records, ids in (("outcome_week", b.outcome_week, [o.id for o in example.program.outcomes]),
+                               ("red_line_week", b.red_line_week, [r.id for r in example.program.red_lines]),
+                               ("red_line_firings", b.red_line_firings, [r.id for r in example.program.red_lines]),
+                               ("regime_weeks", b.regime_weeks, [g.id for g in example.program.regimes])):
+        assert np.array_equal(result[name][:, b.idx], np.stack([records[i] for i in ids]), equal_nan=True), name
+        assert (result[name][:, b.idx] > 0).any(), name  # the records hold something to tell apart
     assert np.array_equal(result["stopped_week"], np.arange(400.0))  # the dropped runs too
 
 
@@ -396,3 +402,162 @@ def test_the_ended_runs_found_once_per_change_are_the_ended_runs_whenever_asked(
         assert cached["failed"].values.any() and (~cached["failed"].values & cached["outcome_occurred"].values[0]).any()
     for name in cached.data_vars:
         assert np.array_equal(cached[name].values, again[name].values, equal_nan=True), name
+
+
+def _outcomes_doc() -> dict:
+    """``_growing_doc`` (runs that fail in different weeks, an absorbing outcome) with outcomes
+    reached in different weeks: two absorbing ones that can end a run in the same week, conditions
+    over windows (``ever``) listed before and after them, one read at a single week, one whose
+    value a process reads."""
+    doc = _growing_doc()
+    doc["outcomes"] = {
+        "busy": {"condition": "ever(week_events > 0 and events > 3)", "assumption": "test"},
+        "many": {"condition": "week > 20 and grower < 0.7 and events > 3", "absorbing": True, "assumption": "test"},
+        "lots": {"condition": "week > 15 and events > 5", "absorbing": True, "assumption": "test"},
+        "dated": {"condition": "events > 2", "on": "2020-03-16", "assumption": "test"},
+        "twice": {"condition": "events > 4 and week_events > 0", "assumption": "test"},
+        "ever_busy": {"condition": "ever(busy)", "assumption": "test"},
+    }
+    doc["processes"]["after"] = {"when": "twice", "add": {"grower": 0.01}, "assumption": "test"}
+    return doc
+
+
+def _block_results(sc, strategies, *, runs=3000, horizon=60, compact=True):
+    setup = common.make_setup(sc.program, seed=9, horizon=horizon, strategies=strategies, params=None)
+    return engine.simulate_block(sc.program, setup, runs, 0, False, compact=compact)
+
+
+@pytest.mark.parametrize("scenario, strategy", [("proxy-deterrence", "deniable"), ("proxy-deterrence", "loud"),
+                                                ("outcomes", None)])
+@pytest.mark.parametrize("compact", [True, False])
+def test_flows_set_aside_as_runs_end_give_the_results_of_flows_kept_in_place(monkeypatch, scenario, strategy, compact):
+    """The flows of runs that end (absorbing outcomes in different weeks, failed runs), set aside
+    as they end while the working arrays reset them like everyone's, give the final states (and
+    every other result) of carrying the ended runs' flows over week after week, with or without
+    compaction."""
+    sc = load_scenario(scenario) if scenario != "outcomes" else scenario_from_dict(_outcomes_doc())
+    strategies = {"challenger": strategy} if strategy else None
+    set_aside = []
+    real = engine._Block.set_flows_aside
+
+    def noted(self):
+        real(self)
+        set_aside.append(self.ended_flows is not None)
+
+    monkeypatch.setattr(engine._Block, "set_flows_aside", noted)
+    fast = _block_results(sc, strategies, compact=compact)
+    assert set_aside == [True]
+    monkeypatch.setattr(engine._Block, "set_flows_aside", lambda self: None)
+    slow = _block_results(sc, strategies, compact=compact)
+    for name, value in slow.items():
+        if isinstance(value, np.ndarray):
+            assert np.array_equal(fast[name], value, equal_nan=True), name
+    stopped = fast["stopped_week"]
+    assert len(np.unique(stopped[~np.isnan(stopped)])) > 5  # runs ended in many weeks
+    flows = [i for i, v in enumerate(sc.program.variables) if v in sc.program.flows]
+    ended = ~np.isnan(stopped)
+    assert (fast["final_state"][flows][:, ended] != 0).any()  # ended runs' flows held something
+    if scenario == "outcomes":
+        assert fast["failed"].any()
+
+
+def test_flows_are_kept_in_place_when_they_start_infinite_somewhere(example_doc):
+    """A flow that starts infinite in some runs (a process then sets it finite every week) stays
+    in the working arrays of the runs that end: reset to its start, an ended run would fail."""
+    example_doc["state"]["casualties_week"]["initial"] = "if(uniform(0, 1) > 0.8, 1e15 ** 30, 0)"
+    example_doc["processes"] = {"cap": {"set": {"casualties_week": "min(casualties_week, 50)"}, "assumption": "test"},
+                                **example_doc["processes"]}
+    sc = scenario_from_dict(example_doc)
+    setup = common.make_setup(sc.program, seed=9, horizon=40, strategies=None, params=None)
+    b = engine._Block(sc.program, setup, 500, 0)
+    b.initialise()
+    assert np.isinf(b.flow_start["casualties_week"]).any()
+    b.set_flows_aside()
+    assert b.ended_flows is None
+    result = engine.simulate_block(sc.program, setup, 2000, 0, False)
+    assert not result["failed"].any() and (~np.isnan(result["stopped_week"])).any()
+
+
+def _huge_doc() -> dict:
+    """``_growing_doc`` with a variable so large in every run that the sum of its values overflows
+    (no run holds anything but finite numbers there): runs fail in different weeks, and the quick
+    test of the other weeks overflows too."""
+    doc = _growing_doc()
+    doc["state"]["huge"] = {"type": "real", "initial": "(0.5 + uniform(0, 1)) * 1e15 ** 20 * 1e7", "assumption": "test"}
+    doc["processes"]["shrink"] = {"set": {"huge": "huge * 0.999"}, "assumption": "test"}
+    return doc
+
+
+@pytest.mark.parametrize("scenario", ["proxy-deterrence", "growing", "huge"])
+@pytest.mark.parametrize("runs", [40, 3000])
+def test_changed_variables_summed_as_one_array_fail_the_runs_summed_one_by_one_fail(monkeypatch, scenario, runs):
+    """``check_finite`` over few runs joins the changed variables and sums them once, and over
+    many sums each with ``np.einsum``: the runs that fail (in different weeks, or none where a sum
+    overflows over finite values) and every other result are those of summing each variable
+    alone with ``np.add.reduce``, whichever way is taken at any size."""
+    docs = {"growing": _growing_doc, "huge": _huge_doc}
+    sc = load_scenario(scenario) if scenario not in docs else scenario_from_dict(docs[scenario]())
+    kw = dict(runs=runs, horizon=60, seed=3)
+    found = {}
+    ways = {"one by one": (0, 10**12), "einsum": (0, 0), "as set": (engine.JOINED_CHECK, engine.SUMMED_BY_EINSUM),
+            "joined": (10**12, 0)}
+    for way, (joined, einsum) in ways.items():
+        monkeypatch.setattr(engine, "JOINED_CHECK", joined)
+        monkeypatch.setattr(engine, "SUMMED_BY_EINSUM", einsum)
+        found[way] = _results(sc, **kw)
+    for name, value in found["one by one"].items():
+        for way in found:
+            assert np.array_equal(found[way][name], value, equal_nan=True), (name, way)
+    if scenario != "proxy-deterrence":
+        failed = found["one by one"]["failed"]
+        assert failed.any() and not failed.all()
+        assert len(np.unique(found["one by one"]["stopped_week"][failed])) > 1 or runs < 100  # in different weeks
+    if scenario == "huge":
+        huge = found["one by one"]["final_state"][list(sc.program.variables).index("huge")]
+        assert np.isfinite(huge).all() and np.isinf(np.add.reduce(huge)) and np.isinf(np.einsum("i->", huge))
+
+
+def _record_outcomes_over_every_run(self, week):
+    """The general way: an outcome is first reached where its condition holds, the run is alive
+    and its record of first weeks holds no week yet, all three read over every run every week."""
+    ending = []
+    for o in self.p.outcomes:
+        if o.week is not None and o.week != week:
+            self.pass_unread(o.condition)
+            continue
+        cond = o.condition.evaluate_truth(self.ctx)
+        first_week = self.outcome_week[o.id]
+        first = (cond & self.alive & np.isnan(first_week)).nonzero()[0]
+        if first.size:
+            first_week[first] = float(week)
+            self.values[o.id] = self.marked(o.id, first)
+            if o.absorbing:
+                ending.append(first)
+    if ending:
+        rows = np.concatenate(ending)
+        self.stopped_week[rows] = float(week)
+        self.end(rows)
+
+
+@pytest.mark.parametrize("scenario, strategy", [("proxy-deterrence", "deniable"), ("proxy-deterrence", "loud"),
+                                                ("outcomes", None)])
+@pytest.mark.parametrize("compact", [True, False])
+def test_outcomes_first_reached_where_still_unreached_give_the_records_of_every_run(monkeypatch, scenario, strategy,
+                                                                                    compact):
+    """The outcomes first reached are found in the runs where each is still unreached (alive, no
+    week for it yet), kept as runs reach it, end (absorbing outcomes, failed runs) or are
+    dropped: the records are those of reading ``alive`` and the first weeks over every run."""
+    sc = load_scenario(scenario) if scenario != "outcomes" else scenario_from_dict(_outcomes_doc())
+    kw = dict(runs=3000, horizon=60, seed=8, strategies={"challenger": strategy} if strategy else None)
+    if not compact:  # trajectories keep every run in the working arrays
+        kw["trajectories"] = True
+    fast = _results(sc, **kw)
+    monkeypatch.setattr(engine._Block, "record_outcomes", _record_outcomes_over_every_run)
+    slow = _results(sc, **kw)
+    for name in fast:
+        assert np.array_equal(fast[name], slow[name], equal_nan=True), name
+    reached_in = [len(np.unique(w[~np.isnan(w)])) for w, o in zip(fast["outcome_week"], sc.program.outcomes)
+                  if o.week is None]
+    assert min(reached_in) > 3  # first reached in many different weeks
+    if scenario == "outcomes":
+        assert fast["failed"].any() and (fast["outcome_occurred"][1] & fast["outcome_occurred"][2]).any()

@@ -748,7 +748,8 @@ def memory_parts(program: Program, setup: RunSetup, runs: int, trajectories: boo
     """Bytes a run will hold at its peak, by part, estimated before anything is allocated.
 
     Windows (``last=N``) keep N weeks per run in every working set (``span`` blocks simulated
-    together); attribution keeps a ring buffer of ``MAX_DELAY`` weeks per attributed effect;
+    together); attribution keeps a ring buffer of up to ``MAX_DELAY`` weeks per attributed effect
+    (it grows to the longest delay drawn: the estimate takes the most it can grow to);
     trajectories keep every week of every variable of every run (twice while the blocks are
     joined).
     """

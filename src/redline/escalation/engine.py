@@ -49,6 +49,7 @@ from redline.escalation.common import (
     collective_positions,
     expected_mode,
 )
+from redline.escalation.pending import PendingRing
 from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_block"]
@@ -56,6 +57,14 @@ __all__ = ["simulate_block"]
 
 COMPACT_BELOW = 0.5
 """Drop ended runs from the working arrays when fewer than this share of them is still going."""
+
+JOINED_CHECK = 16384
+"""Up to this many values (runs x changed variables), :meth:`_Block.check_finite` sums the
+changed variables as one array: one reduction instead of one per variable."""
+
+SUMMED_BY_EINSUM = 8192
+"""From this many working runs up, :meth:`_Block.check_finite` sums each array with
+``np.einsum`` (more fixed cost than ``np.add.reduce``, less per value)."""
 
 DENSE_SHARE = 0.5
 """From this share of the working runs up, an expression without random draws that is needed
@@ -320,9 +329,13 @@ class _Block:
         self.ctx.held = True  # an array held elsewhere is never changed in place (see :meth:`copy_of`)
         self.alive = np.ones(runs, dtype=bool)
         self._ended: np.ndarray | None = None  # see :meth:`ended`
+        self.ended_flows: dict[str, np.ndarray] | None = None  # see :meth:`set_flows_aside`
         self.failed = np.zeros(runs, dtype=bool)
         self.stopped_week = np.full(runs, np.nan)
         self.outcome_week = {o.id: np.full(runs, np.nan) for o in program.outcomes}
+        # each outcome that does not end its runs -> where it may still be first reached: the runs
+        # alive and without a week for it yet (see :meth:`record_outcomes`)
+        self.unreached = {o.id: np.ones(runs, dtype=bool) for o in program.outcomes if not o.absorbing}
         self.red_line_week = {r.id: np.full(runs, np.nan) for r in program.red_lines}
         self.red_line_enforced = {r.id: np.zeros(runs, dtype=bool) for r in program.red_lines}
         self.red_line_firings = {r.id: np.zeros(runs, dtype=np.int32) for r in program.red_lines}
@@ -378,14 +391,12 @@ class _Block:
         self.events_by_week: dict[int, list] = {}
         for e in program.events:
             self.events_by_week.setdefault(e.week, []).append(e)
-        # pending attributed amounts: action -> (MAX_DELAY, n_effects, runs), and whether anything
-        # was queued in each slot since it was last delivered
+        # attributed amounts waiting for their week: action -> its ring (one slot per week due)
         self.pending = {
-            aid: np.zeros((MAX_DELAY, sum(e.attributed is not None for e in a.effects), runs))
+            aid: PendingRing(sum(e.attributed is not None for e in a.effects), runs)
             for aid, a in program.actions.items()
             if a.covert and any(e.attributed is not None for e in a.effects)
         }
-        self.pending_filled = {aid: np.zeros(MAX_DELAY, dtype=bool) for aid in self.pending}
 
     # -- set-up
     def initialise(self) -> None:
@@ -408,16 +419,31 @@ class _Block:
             if g.initial:
                 self.regime_week[g.id][:] = 0.0
 
+    def set_flows_aside(self) -> None:
+        """Keep the flows' values of the runs that end in arrays of their own
+        (:attr:`ended_flows`, written as runs end), so that each week's reset of the flows need
+        not carry the ended runs' values over (up to half the working runs between compactions,
+        gathered and scattered once per flow and week), and the ended runs' flows start again
+        like everyone's. For a simulation in which nothing reads an ended run's values but its
+        final state (:meth:`final_values`): no trajectories, no probes (seats see the live
+        runs only). The flows must start finite in every run: an ended run's flows, reset every
+        week, are read by :meth:`check_finite`, which must find nothing new in them."""
+        if self.p.flows and all(np.isfinite(v).all() for v in self.flow_start.values()):
+            self.ended_flows = {name: np.zeros(self.n) for name in self.p.flows}
+
     # -- one week
     def step(self, week: int) -> None:
         ctx = self.ctx
         ctx.week = week
         if self.setup.choosers:
             self.last_flows = {name: self.values[name] for name in self.p.flows}  # what seats observe
-        all_alive = not self.ended().size
-        ended = None if all_alive or not self.p.flows else self.ended()
-        for name in self.p.flows:
-            self.values[name] = self.kept_where_ended(self.flow_start[name].copy(), self.values[name], ended)
+        if self.ended_flows is not None:  # the ended runs' flows are set aside
+            for name in self.p.flows:
+                self.values[name] = self.flow_start[name].copy()
+        else:
+            ended = None if not self.ended().size or not self.p.flows else self.ended()
+            for name in self.p.flows:
+                self.values[name] = self.kept_where_ended(self.flow_start[name].copy(), self.values[name], ended)
         forced = self.apply_events(week)
         self.baseline_trips = {}
         taken, levels = self.choose(forced)
@@ -1257,8 +1283,10 @@ class _Block:
             later = ~now
             landing, delay, amounts = landing[later], delay[later], [_at(amt, later) for amt in amounts]
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
-        # ones landing after the horizon are never delivered. No delay is capped.
-        if not all_within(delay, 1.0, MAX_DELAY - 1.0):
+        # ones landing after the horizon are never delivered. No delay is capped. A delay
+        # beyond the ring's slots (and within MAX_DELAY) makes it grow first.
+        ring = self.pending[plan.action.id]
+        if not all_within(delay, 1.0, ring.size - 1.0):
             soon = delay < MAX_DELAY
             far = ~soon & (week + delay <= self.setup.horizon)
             if np.count_nonzero(far):
@@ -1270,22 +1298,10 @@ class _Block:
             landing, delay, amounts = landing[soon], delay[soon], [_at(amt, soon) for amt in amounts]
             if not landing.size:
                 return
-        buf = self.pending[plan.action.id]
-        slots = (week + delay.astype(int)) % MAX_DELAY
-        self.pending_filled[plan.action.id][slots] = True
-        # One slot per run, so no index repeats: np.add.at adds each amount once, as += would,
-        # in one pass (+= reads, then writes); positions in the flattened (slot, effect, run)
-        # buffer take one index array instead of three.
-        flat = buf.reshape(-1) if buf.flags.c_contiguous else None
-        first = slots * (buf.shape[1] * buf.shape[2]) + landing
-        for k, amt in enumerate(amounts):
-            if flat is None:
-                np.add.at(buf, (slots, k, landing), amt)
-            else:
-                np.add.at(flat, first + k * buf.shape[2], amt)
+            ring.grow(week, int(np.maximum.reduce(delay)) + 1)
+        ring.queue(week, delay, landing, amounts)
 
     def deliver_attributions(self, week: int) -> None:
-        slot = week % MAX_DELAY
         if self.far_pending:
             waiting = []
             for due, ids, var, amount in self.far_pending:
@@ -1301,13 +1317,12 @@ class _Block:
                     waiting.append((due[~ready], ids[~ready], var, amount[~ready]))
             self.far_pending = waiting
         ended = None  # the ended runs, found when first needed
-        for aid, buf in self.pending.items():
-            filled = self.pending_filled[aid]
-            if not filled[slot]:  # nothing was queued for this week: every amount is 0
+        for aid, ring in self.pending.items():
+            amounts = ring.due(week)
+            if amounts is None:  # nothing was queued for this week: every amount is 0
                 continue
-            filled[slot] = False
             for k, (_, var) in enumerate(self.action_plans[aid].attributed):
-                due = buf[slot, k]
+                due = amounts[k]
                 # any(), not count_nonzero: on floats count_nonzero tests each value through the
                 # dtype's own function (twice the instructions at 10k runs)
                 if due.any():
@@ -1315,7 +1330,7 @@ class _Block:
                         ended = self.ended()
                     due[ended] = 0.0  # ended runs take nothing (the slot is emptied below)
                     self.values[var] = self.updated_own(var, "add", self.copy_of(var), due)
-                    buf[slot, k] = 0.0
+                    due[:] = 0.0
 
     def run_processes(self) -> None:
         """Each process updates its variables, all computed from the state before it, in the runs
@@ -1638,27 +1653,48 @@ class _Block:
         return self.evaluate_rows(e, rows)
 
     def record_outcomes(self, week: int) -> None:
-        """Record the outcomes first reached this week; an absorbing one ends its runs."""
+        """Record the outcomes first reached this week; an absorbing one ends its runs.
+
+        An outcome may be first reached in the runs alive that hold no week for it yet. That mask
+        is kept for each outcome (:attr:`unreached`) and changed only where runs reach it or end:
+        one pass a week where ``alive`` and the record of first weeks took three. An absorbing
+        outcome needs none: a run that reaches it ends, so every live run has yet to reach it
+        (and while no run has ended, the condition alone decides)."""
         ctx = self.ctx
         ending = []
+        all_alive = not self.ended().size
         for o in self.p.outcomes:
             if o.week is not None and o.week != week:  # not its week: nothing is recorded
                 self.pass_unread(o.condition)
                 continue
             cond = o.condition.evaluate_truth(ctx)
-            first_week = self.outcome_week[o.id]  # the block's own record: written in place
-            first = (cond & self.alive & _no_week_yet(first_week)).nonzero()[0]
+            if not o.absorbing:
+                first = (cond & self.unreached[o.id]).nonzero()[0]
+            else:
+                first = (cond if all_alive else cond & self.alive).nonzero()[0]
             if not first.size:  # no run reaches it this week: its records stay as they are
                 continue
-            first_week[first] = float(week)
+            self.outcome_week[o.id][first] = float(week)  # the block's own record: written in place
             self.values[o.id] = self.marked(o.id, first)
             if o.absorbing:
                 ending.append(first)
+            else:
+                self.unreached[o.id][first] = False
         if ending:
             rows = np.concatenate(ending) if len(ending) > 1 else ending[0]
             self.stopped_week[rows] = float(week)
-            self.alive[rows] = False
-            self._ended = None
+            self.end(rows)
+
+    def end(self, rows: np.ndarray) -> None:
+        """The live working runs ``rows`` (an index array or a mask) stop: they are no longer alive
+        and reach no outcome any more; their flows are set aside (see :meth:`set_flows_aside`)."""
+        if self.ended_flows is not None:
+            for name, kept in self.ended_flows.items():
+                kept[rows] = np.broadcast_to(self.values[name], (self.n,))[rows]
+        self.alive[rows] = False
+        self._ended = None
+        for still in self.unreached.values():
+            still[rows] = False
 
     def check_finite(self, week: int) -> None:
         """Runs whose state holds a NaN or an infinity fail and stop. A variable whose array is
@@ -1669,12 +1705,25 @@ class _Block:
         The quick test sums each changed variable's values: a sum is finite only if every term
         is, or if it overflowed, and then the exact test below decides. ``np.add.reduce`` reads
         each array once and allocates nothing (``np.dot`` would too, but BLAS may wake threads
-        for it, which costs far more on a busy machine)."""
-        total = 0.0
+        for it, which costs far more on a busy machine). Over few runs, where a reduction's
+        fixed cost outweighs its values, the changed arrays are joined and summed once: the
+        sum of all the values is finite on the same terms. Over many runs each array is summed
+        by ``np.einsum`` (its vectorised sum: a third fewer instructions than ``np.add.reduce``'s
+        pairwise one over 32,768 values, and no BLAS), whose sum is finite on the same terms
+        too (rounded differently, which only the overflow of finite values can tell, and the
+        exact test then decides as before)."""
         checked = self.checked
-        for name in self.p.variables:
-            value = self.values[name]
-            if checked.get(name) is not value:
+        changed = [value for name in self.p.variables
+                   if checked.get(name) is not (value := self.values[name])]
+        if self.n * len(changed) <= JOINED_CHECK:
+            total = np.add.reduce(np.concatenate(changed), axis=None) if changed else 0.0
+        elif self.n >= SUMMED_BY_EINSUM:
+            total = 0.0
+            for value in changed:
+                total += np.einsum("i->", value)
+        else:
+            total = 0.0
+            for value in changed:
                 total += np.add.reduce(value, axis=None)
         if math.isfinite(total):
             self.checked = {name: self.values[name] for name in self.p.variables}
@@ -1686,36 +1735,42 @@ class _Block:
         self.checked = {}  # failed runs keep their values: check everything again next week
         if bad.any():
             self.failed |= bad
-            self.alive &= ~bad
-            self._ended = None
+            self.end(bad & self.alive)
             self.stopped_week = np.where(bad & np.isnan(self.stopped_week), float(week), self.stopped_week)
+
+    def final_values(self, var: str) -> np.ndarray:
+        """Variable ``var``'s values over the working runs as they stand, those of the ended runs
+        as they ended (a flow's, when set aside: see :meth:`set_flows_aside`)."""
+        value = np.broadcast_to(self.values[var], (self.n,))
+        if self.ended_flows is not None and var in self.ended_flows and self.ended().size:
+            value = np.where(self.alive, value, self.ended_flows[var])
+        return value
 
     def state_matrix(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """The variables' values (variables x runs) of the working runs ``rows`` (all by default)."""
-        return np.stack([np.broadcast_to(self.values[v], (self.n,))[rows] for v in self.p.variables])
+        return np.stack([self.final_values(v)[rows] for v in self.p.variables])
 
     def write_out(self, rows: np.ndarray | slice) -> None:
         """Copy the records of the working runs ``rows`` (increasing indices, or ``slice(None)``
         for all) into the block's results. When every run of the block is still in the working
         arrays (nothing was compacted), all of them are written through a slice: plain copies,
-        where an array of positions makes numpy scatter value by value (several times slower)."""
+        where an array of positions makes numpy scatter value by value (several times slower).
+        Each record is written into its own row of a result (``out[i][pos]``): numpy scatters
+        into one row by positions in about half the time it takes for a row and positions
+        together (``out[i, pos]``), and the variables are written one by one rather than
+        stacked into a matrix first."""
         everyone = isinstance(rows, slice) and rows == slice(None) and self.n == self.full
         pos = slice(None) if everyone else self.idx[rows]
         r = self.result
-        r["final_state"][:, pos] = self.state_matrix(rows)
-        for i, o in enumerate(self.p.outcomes):
-            r["outcome_week"][i, pos] = self.outcome_week[o.id][rows]
-        for i, rl in enumerate(self.p.red_lines):
-            r["red_line_week"][i, pos] = self.red_line_week[rl.id][rows]
-            r["red_line_enforced"][i, pos] = self.red_line_enforced[rl.id][rows]
-            r["red_line_firings"][i, pos] = self.red_line_firings[rl.id][rows]
-        for i, a in enumerate(self.p.actions):
-            r["action_count"][i, pos] = self.action_count[a][rows]
-        for i, o in enumerate(self.option_count):
-            r["option_count"][i, pos] = self.option_count[o][rows]
-        for i, g in enumerate(self.p.regimes):
-            r["regime_week"][i, pos] = self.regime_week[g.id][rows]
-            r["regime_weeks"][i, pos] = self.regime_weeks[g.id][rows]
+        for out, v in zip(r["final_state"], self.p.variables):
+            out[pos] = self.final_values(v)[rows]
+        for name, records in (("outcome_week", self.outcome_week), ("red_line_week", self.red_line_week),
+                              ("red_line_enforced", self.red_line_enforced),
+                              ("red_line_firings", self.red_line_firings), ("action_count", self.action_count),
+                              ("option_count", self.option_count), ("regime_week", self.regime_week),
+                              ("regime_weeks", self.regime_weeks)):
+            for out, record in zip(r[name], records.values()):
+                out[pos] = record[rows]
         r["stopped_week"][pos] = self.stopped_week[rows]
         r["failed"][pos] = self.failed[rows]
 
@@ -1733,14 +1788,17 @@ class _Block:
         for name, value in list(self.values.items()):
             self.values[name] = cut(value)
         self.flow_start = {k: cut(v) for k, v in self.flow_start.items()}
+        if self.ended_flows is not None:  # every run kept is alive
+            self.ended_flows = {k: np.zeros(kept.size) for k in self.ended_flows}
         for key, state in list(self.ctx.windows.items()):
             if isinstance(state, ex.RingBuffer):
                 state.take(kept)
             else:
                 self.ctx.windows[key] = cut(state)
-        self.pending = {k: self.cut_pending(v, self.pending_filled[k], kept) for k, v in self.pending.items()}
+        for ring in self.pending.values():
+            ring.take(kept)
         self.spare_marks, self.spare_rows = {}, {}  # their runs' positions change
-        for records in (self.outcome_week, self.red_line_week, self.red_line_enforced, self.red_line_firings,
+        for records in (self.outcome_week, self.unreached, self.red_line_week, self.red_line_enforced, self.red_line_firings,
                         self.action_count,
                         self.option_count, self.last_fired, self.regime_week, self.regime_weeks):
             for k in records:
@@ -1752,18 +1810,6 @@ class _Block:
         self.ctx.runs = self.n
         self.streams.subset = self.idx
 
-    @staticmethod
-    def cut_pending(buf: np.ndarray, filled: np.ndarray, kept: np.ndarray) -> np.ndarray:
-        """``buf.take(kept, axis=2)`` for a pending-attribution buffer (slot, effect, run): only
-        the slots ``filled`` hold anything but zeros (see :meth:`deliver_attributions`), so only
-        they are cut; the others start again as zeros. Most of a (MAX_DELAY, effects, runs)
-        buffer is empty, and cutting all of it was most of a compaction's cost."""
-        out = np.zeros(buf.shape[:2] + (kept.size,))
-        for slot in range(buf.shape[0]):
-            if filled[slot]:
-                out[slot] = buf[slot].take(kept, axis=-1)
-        return out
-
 
 def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, trajectories: bool, *,
                    compact: bool = True):
@@ -1774,6 +1820,8 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
     may_compact = compact and not trajectories and not setup.probes
     with np.errstate(all="ignore"):
         b.initialise()
+        if not trajectories and not setup.probes:
+            b.set_flows_aside()
         traj = np.empty((setup.horizon, len(program.variables), runs)) if trajectories else None
         for week in range(1, setup.horizon + 1):
             if not b.alive.any() and not setup.probes:
