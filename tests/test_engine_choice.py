@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from redline import escalation
-from redline.escalation import engine, rules
+from redline.escalation import arrays, engine, plans, rules
 from redline.scenario import scenario_from_dict
 from redline.scenario.compile import option_id
 
@@ -32,7 +32,7 @@ def _general_paths(monkeypatch) -> None:
     by its masked weights (:meth:`_Block.pick`), computed by :func:`rules.scripted_weights` and
     the logit formula as written, from utilities that are arrays over the runs even where every
     run has the same value; let the look-ahead evaluate every effect of an option."""
-    plan_init = engine._TrackPlan.__init__
+    plan_init = plans.TrackPlan.__init__
 
     def every_option(self, program, policy, actor, track, action_ids):
         plan_init(self, program, policy, actor, track, action_ids)
@@ -63,7 +63,7 @@ def _general_paths(monkeypatch) -> None:
 
     monkeypatch.setattr(engine, "seen_effects", every_effect)
     monkeypatch.setattr(engine._Block, "value_of", lambda self, e: e.evaluate(self.ctx))
-    monkeypatch.setattr(engine._TrackPlan, "__init__", every_option)
+    monkeypatch.setattr(plans.TrackPlan, "__init__", every_option)
     monkeypatch.setattr(engine._Block, "lone_choice", pick_anyway)
     monkeypatch.setattr(engine._Block, "track_weights", written_weights)
     monkeypatch.setattr(rules, "logit_weights", _written_logit_weights)
@@ -256,7 +256,7 @@ def test_a_track_that_never_chooses_leaves_its_stream_and_changes_no_number(monk
     def moving_anyway(self, plan, scheduled, taken, levels):
         if plan.never_chosen:
             moved.append(plan.site)
-            self.draw(plan.site, engine._NO_ROWS)
+            self.draw(plan.site, arrays.NO_ROWS)
         pass_unchosen(self, plan, scheduled, taken, levels)
 
     monkeypatch.setattr(engine._Block, "pass_unchosen", moving_anyway)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from redline import escalation
-from redline.escalation import common, engine
+from redline.escalation import arrays, common, engine
 from redline.escalation.pending import PendingRing
 from redline.scenario import load_scenario, scenario_from_dict
 from redline.scenario.compile import expressions_in
@@ -374,7 +374,7 @@ def _attribute_as_written(self, plan, amounts, rows, week, changes):
         later = delay > 0
     landing_now = landing[now]
     for (var, _), amt in zip(attributed, amounts):
-        changes.append((var, "add", landing_now, engine._at(amt, now)))
+        changes.append((var, "add", landing_now, arrays.amount_at(amt, now)))
     if np.count_nonzero(later):
         ring = self.pending[action.id]
         ring.grow(week, common.MAX_DELAY)  # the ring as it was: a slot for every week up to MAX_DELAY
@@ -383,7 +383,7 @@ def _attribute_as_written(self, plan, amounts, rows, week, changes):
         ring.filled[slots] = True
         runs = landing[later]
         for k, amt in enumerate(amounts):
-            np.add.at(buf, (slots, k, runs), engine._at(amt, later))
+            np.add.at(buf, (slots, k, runs), arrays.amount_at(amt, later))
     if far is not None and np.count_nonzero(far):
         runs = landing[far]
         due = (week + delay[far]).astype(int)
@@ -593,7 +593,7 @@ def test_evaluations_for_no_run_share_one_context_with_the_numbers_of_new_ones(e
     assert len(shared) > len(set(shared))  # reused
     if scenario in ("proxy-deterrence", "levels"):
         assert len({n for _, n in shared}) > 1  # and made again after a compaction
-    monkeypatch.setattr(engine._Block, "no_row_context", lambda self: self.new_row_context(engine._NO_ROWS))
+    monkeypatch.setattr(engine._Block, "no_row_context", lambda self: self.new_row_context(arrays.NO_ROWS))
     new = _results(sc, **kw)
     for name in fast:
         assert np.array_equal(fast[name], new[name], equal_nan=True), name

@@ -55,6 +55,10 @@ SPARSE_DRAWS = 32
 """Up to this many runs needing a track's uniforms, the engine reads them alone (see
 ``engine._Block.uniforms``): the same numbers as reading every run's."""
 
+DENSE_SHARE = 0.5
+"""From this share of the working runs up, an expression without random draws that is needed
+for some runs only is evaluated for all of them (see ``engine._Block.evaluate_rows``)."""
+
 MAX_DELAY = 64
 """Longest attribution delay, in weeks (longer delays are cut to this)."""
 

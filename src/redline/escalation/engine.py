@@ -33,13 +33,12 @@ import numpy as np
 
 from redline import expr as ex
 from redline.errors import ExpressionError
-from redline.escalation import rules
-from redline.escalation.anticipation import relevant_red_lines, seen_effects
+from redline.escalation.anticipation import Anticipating, relevant_red_lines, seen_effects
+from redline.escalation.arrays import NO_ROWS, amount_at, mask_bytes, no_week_yet, probability_number
+from redline.escalation.choice import Choosing
 from redline.escalation.common import (
-    BLOCK_RUNS,
+    DENSE_SHARE,
     MAX_DELAY,
-    SPARSE_DRAWS,
-    ExternalChoice,
     RunSetup,
     all_within,
     block_parameters,
@@ -47,10 +46,10 @@ from redline.escalation.common import (
     bounds_clipper,
     bounds_setter,
     collective_positions,
-    expected_mode,
 )
 from redline.escalation.pending import PendingRing
-from redline.scenario.compile import CompiledAction, CompiledPolicy, CompiledRedLine, Program, option_id
+from redline.escalation.plans import ActionPlan, TrackPlan
+from redline.scenario.compile import CompiledPolicy, CompiledRedLine, Program, option_id
 
 __all__ = ["simulate_block"]
 
@@ -66,11 +65,6 @@ SUMMED_BY_EINSUM = 8192
 """From this many working runs up, :meth:`_Block.check_finite` sums each array with
 ``np.einsum`` (more fixed cost than ``np.add.reduce``, less per value)."""
 
-DENSE_SHARE = 0.5
-"""From this share of the working runs up, an expression without random draws that is needed
-for some runs only is evaluated for all of them (see :meth:`_Block.evaluate_rows`)."""
-
-
 DRAWN_SHARE = 8
 """A regime's draws are computed only for the runs that can switch (see :meth:`_Block.switched`)
 when those are at most one in this many working runs."""
@@ -80,10 +74,6 @@ MARKED_SHARE = 16
 """A regime's records (first weeks, weeks inside) are written in the runs inside it alone when
 those are at most one in this many working runs, else through masks over every run: reading
 and writing a record at a position costs far more than a pass over the runs does per run."""
-
-
-_NO_ROWS = np.zeros(0, dtype=np.intp)  # "no run": shared, so read-only
-_NO_ROWS.setflags(write=False)
 
 
 class _RowValues:
@@ -120,33 +110,6 @@ _COUNTED = sys.implementation.name == "cpython"
 changed in place: :meth:`_Block.unshared` is never true)."""
 
 
-def _at(amount, which: np.ndarray):
-    """An effect's amount for the rows picked by mask ``which``: one value per row, or a number
-    that stands for every row (numpy broadcasts it, so the sums are the same)."""
-    return amount[which] if _per_row(amount) else amount
-
-
-def _mask_bytes(mask: np.ndarray) -> np.ndarray:
-    """A bool mask's bytes as ``int8`` (0 or 1, as numpy stores ``False`` and ``True``): cast to
-    doubles or added to counts they give the numbers the mask gives, and numpy's loops for int8
-    are vectorised where those for bool are not (a third fewer instructions over 10,000 runs)."""
-    return mask.view(np.int8)
-
-
-def _no_week_yet(first_weeks: np.ndarray) -> np.ndarray:
-    """Where a record of first weeks holds no week yet: ``np.isnan(first_weeks)``, as NaN is the
-    one value unequal to itself (numpy's loop for the comparison is vectorised, its isnan loop is
-    not: less than half the instructions over 10,000 runs)."""
-    return first_weeks != first_weeks
-
-
-def _probability_number(e: ex.Expression) -> float | None:
-    """The number in [0, 1] that probability ``e`` always is (a draw is compared with it, and it
-    is never clipped), else None."""
-    c = e.constant
-    return c if c is not None and 0.0 <= c <= 1.0 else None
-
-
 def _add_bounds(program: Program, name: str) -> tuple[float | None, float | None] | None:
     """Variable ``name``'s bounds (None where it has none) as :meth:`_Block.added_in_place` reads
     them, or None where every addition is clipped as written: a boolean (made 0 or 1), and a
@@ -157,12 +120,6 @@ def _add_bounds(program: Program, name: str) -> tuple[float | None, float | None
     if any(b is not None and b == 0 and math.copysign(1.0, b) < 0 for b in (lo, hi)):
         return None
     return None if lo is None else float(lo), None if hi is None else float(hi)
-
-
-def _per_row(value) -> bool:
-    """Whether ``value`` holds one value per run (an array with a dimension), not one number:
-    ``np.ndim(value) != 0`` without numpy's Python-level dispatch."""
-    return isinstance(value, np.ndarray) and value.ndim != 0
 
 
 def _process_update(update: tuple, old, value: np.ndarray) -> np.ndarray:
@@ -177,117 +134,7 @@ def _process_update(update: tuple, old, value: np.ndarray) -> np.ndarray:
     return clip(old + value) if op == "add" else set_clip(value)
 
 
-class _IdleCost:
-    """What an action that no run took this week must still do, decided once per block: the
-    expressions whose random call sites or windows must move on (as an evaluation for no run
-    would, see :meth:`_Block.pass_idle`) and, for a covert act, the attribution draw's site."""
-
-    __slots__ = ("expressions", "attribution_site")
-
-    def __init__(self, action: CompiledAction):
-        moving = [eff.value for eff in action.effects]
-        self.attribution_site = None
-        if action.covert:  # as :meth:`_Block.attribute` evaluates them
-            moving.append(action.attribution_probability)
-            if any(eff.attributed is not None for eff in action.effects):
-                moving.append(action.attribution_delay)
-            self.attribution_site = f"attribution:{action.id}"
-        self.expressions = tuple(e for e in moving if e.stateful)
-
-    @property
-    def free(self) -> bool:
-        """Whether the action costs nothing in a week when no run takes it."""
-        return not self.expressions and self.attribution_site is None
-
-
-class _ActionPlan:
-    """One action as :meth:`_Block.apply_actions` reads it (up to 26 times a week, from the
-    week's choices, red-line responses and their look-ahead), decided once per block so that a
-    week reads no attribute or name twice.
-
-    ``position``: the action's place in the program (effects apply in that order, whatever the
-    order of the caller's dict); ``effects``: (variable, op, value, the number written or None);
-    ``attributed``: the positions in ``effects`` of the effects with an attributed record, and
-    those records; ``idle``: what a week in which no run takes the action must still do
-    (:class:`_IdleCost`), None when nothing; ``attribution_site``: a covert act's draw site;
-    ``attributes``: whether :meth:`_Block.attribute` has anything to do (a covert act draws, an
-    overt one's attributed records take its amounts).
-    """
-
-    __slots__ = ("action", "position", "effects", "attributed", "idle", "attribution_site", "attributes")
-
-    def __init__(self, action: CompiledAction, position: int):
-        self.action = action
-        self.position = position
-        self.effects = tuple((eff.var, eff.op, eff.value, eff.value.constant) for eff in action.effects)
-        self.attributed = tuple((k, eff.attributed) for k, eff in enumerate(action.effects)
-                                if eff.attributed is not None)
-        idle = _IdleCost(action)
-        self.idle = None if idle.free else idle
-        self.attribution_site = idle.attribution_site
-        self.attributes = action.covert or bool(self.attributed)
-
-
-class _TrackPlan:
-    """One actor's track, as :meth:`_Block.choose` reads it every week, decided once per block.
-
-    An option can weigh something only if its action is not unavailable for good (availability
-    the constant ``false`` or 0) and, under a scripted policy, its probability is not missing or
-    the number 0: every other option gets weight 0 in every run and week, whatever the state,
-    so the week's choice reads neither its weight nor its availability (a weight of 0 is an
-    empty interval of the uniform: never chosen). What such options still evaluate is what
-    draws or keeps windows (streams stay aligned, windows current).
-
-    ``key``: (actor, track), as scheduled options are keyed; ``weighed``: the options that can
-    weigh something, in order (every option under an external policy: the seat is asked about
-    all of them); ``probabilities``: a scripted policy's probability of each of them; ``read``:
-    the actions whose availability is evaluated every week; ``moving``: probabilities evaluated
-    only to keep them current; ``never_chosen``: whether no option can ever be chosen;
-    ``level_arrays``: the actions with levels whose level array the week's choice fills even
-    when no run takes them (as it always has); ``leveled``: whether some action has levels.
-    """
-
-    __slots__ = ("track", "key", "action_ids", "options", "site", "weighed", "probabilities", "read", "moving",
-                 "never_chosen", "level_arrays", "leveled")
-
-    def __init__(self, program: Program, policy: CompiledPolicy, actor: str, track: str, action_ids):
-        self.track = track
-        self.key = (actor, track)
-        self.action_ids = list(action_ids)
-        self.options = program.options(action_ids)
-        self.site = f"choice:{actor}:{track}"
-        actions = program.actions
-        probability = {option: policy.probabilities.get(option_id(actions[option[0]], option[1]))
-                       for option in self.options}
-        scripted = policy.kind == "scripted"
-
-        def may_weigh(option) -> bool:
-            available = actions[option[0]].available
-            if available is not None and available.fixed is not None and available.fixed == 0:
-                return False  # never available
-            e = probability[option]
-            return not scripted or (e is not None and e.constant != 0)
-
-        external = policy.kind == "external"
-        self.weighed = list(self.options) if external else [o for o in self.options if may_weigh(o)]
-        self.probabilities = [probability[o] for o in self.weighed] if scripted else []
-        weighed_ids = {aid for aid, _ in self.weighed}
-        self.read = [aid for aid in self.action_ids
-                     if aid in weighed_ids or (actions[aid].available is not None and actions[aid].available.stateful)]
-        self.moving = [e for o, e in probability.items()
-                       if scripted and o not in self.weighed and e is not None and e.stateful]
-        self.never_chosen = not self.weighed
-        # A track whose every availability is the written number 0 gets no level arrays; any other
-        # gets them even in weeks no run takes its actions (an idle action's expressions then read
-        # its level per run rather than as one number: the same values; kept so no number moves).
-        skipped_before = not external and all(
-            actions[aid].available is not None and actions[aid].available.constant == 0 for aid in self.action_ids) and \
-            all(e is None or not e.stateful for e in probability.values())
-        self.level_arrays = [] if skipped_before else [aid for aid in self.action_ids if actions[aid].levels]
-        self.leveled = any(actions[aid].levels for aid in self.action_ids)
-
-
-class _Block:
+class _Block(Choosing, Anticipating):
     """State of one block of runs (or of consecutive blocks simulated together) while it is
     being simulated.
 
@@ -381,9 +228,9 @@ class _Block:
         # each decision, with its inputs that draw or keep windows (then evaluated every week)
         self.decisions = [(d, tuple(e for e in (*d.positions, *d.saliences, *d.capabilities) if e.stateful))
                           for d in program.decisions]
-        self.action_plans = {aid: _ActionPlan(action, k) for k, (aid, action) in enumerate(program.actions.items())}
+        self.action_plans = {aid: ActionPlan(action, k) for k, (aid, action) in enumerate(program.actions.items())}
         self.action_position = {aid: plan.position for aid, plan in self.action_plans.items()}
-        self.track_plans = {actor: [_TrackPlan(program, setup.policies[actor], actor, track, ids)
+        self.track_plans = {actor: [TrackPlan(program, setup.policies[actor], actor, track, ids)
                                     for track, ids in tracks.items()]
                             for actor, tracks in program.tracks.items()}
         self.baseline_trips: dict = {}
@@ -452,7 +299,7 @@ class _Block:
         self.deliver_attributions(week)
         for aid, t in taken.items():
             if aid in moved:
-                ones = _mask_bytes(t)
+                ones = mask_bytes(t)
                 self.values[aid] = ones.astype(np.float64)
                 self.action_count[aid] += ones
             else:  # most actions are not taken in most weeks: nothing to count
@@ -535,475 +382,11 @@ class _Block:
                 forced[(action.actor, action.track)] = event.action
         return forced
 
-    def choose(self, forced) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Each track's option per run: ``taken`` (action -> runs that took it) and ``levels``
-        (action with levels -> the level taken, where taken)."""
-        taken: dict[str, np.ndarray] = {}
-        levels: dict[str, np.ndarray] = {}
-        everyone = None  # whether every working run is alive, counted when first needed
-        for actor, plans in self.track_plans.items():
-            policy = self.setup.policies[actor]
-            # Every availability that can change and is read, or draws or keeps windows, is
-            # evaluated every week (windows stay current).
-            avails = {plan.track: {aid: self.available(aid) for aid in plan.read} for plan in plans}
-            if policy.kind == "external":
-                external = self.external_weights(actor, self.p.tracks[actor], avails, forced)
-            for plan in plans:
-                scheduled = forced.get(plan.key) if forced else None
-                if scheduled is not None or plan.never_chosen:
-                    self.pass_unchosen(plan, scheduled, taken, levels)
-                    continue
-                avail = avails[plan.track]
-                if policy.kind == "external":
-                    chosen = self.pick(plan, external[plan.track])  # the seat's pick has weight 1
-                else:
-                    if everyone is None:
-                        everyone = np.count_nonzero(self.alive) == self.n
-                    if len(plan.weighed) == 1:
-                        chosen = [self.lone_choice(plan, policy, avail, everyone)]
-                    elif policy.kind == "scripted":
-                        chosen = self.pick(plan, *self.track_weights(plan, avail, everyone))
-                    else:
-                        chosen = self.pick(plan, self.logit_weights(policy, plan.weighed, avail))
-                self.take(plan, chosen, taken, levels)
-        return taken, levels
-
-    def pass_unchosen(self, plan: _TrackPlan, scheduled: tuple[str, int] | None, taken: dict, levels: dict) -> None:
-        """A week in which ``plan``'s track chooses nothing: its action is ``scheduled`` (an
-        event's (action, level)), or no option can ever be chosen. The stream of a track that
-        chooses in other weeks moves on all the same, so a run's later choices keep their
-        numbers; that of a track that never chooses is read in no week, by no run, and stays."""
-        for e in plan.moving:
-            self.pass_unread(e)  # draws or keeps windows, read by no run
-        if not plan.never_chosen:
-            self.draw(plan.site, _NO_ROWS)
-        nobody = self.nobody()
-        for aid in plan.action_ids:
-            taken[aid] = nobody
-        if scheduled is not None:
-            aid, level = scheduled
-            taken[aid] = self.alive.copy()
-            if self.p.actions[aid].levels:
-                levels[aid] = np.full(self.n, level, dtype=np.int64)
-        else:
-            for aid in plan.level_arrays:
-                levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
-
-    def track_weights(self, plan: _TrackPlan, avail: dict[str, np.ndarray],
-                      everyone: bool) -> tuple[list[np.ndarray], np.ndarray]:
-        """The weights of ``plan``'s weighed options under its scripted policy, and the runs where
-        some option weighs more than 0 (``everyone``: whether every working run is alive).
-
-        The choices of :func:`rules.scripted_weights` (each probability clipped to [0, 1] with NaN
-        as 0, times its availability, the track scaled when its total passes 1), without the
-        passes that change nothing: a probability that :meth:`note_clipped` finds inside [0, 1]
-        is not clipped (at most the sign of a zero differs, which no comparison with a uniform
-        sees) and a weight is not multiplied by an availability that holds in every run."""
-        weights = []
-        for (aid, _), e in zip(plan.weighed, plan.probabilities):
-            ok = avail[aid]
-            if e.constant is not None:  # a number in (0, 1] (the compiler checks the range)
-                weights.append(np.multiply(e.constant, ok))
-                continue
-            weight = self.scripted_probability(e, ok)
-            weights.append(weight if ok is self.alive and everyone else np.multiply(weight, ok))
-        total = rules.sum_in_order(weights)
-        if np.count_nonzero(total > 1.0):  # np.any without its Python-level wrappers
-            scale = np.where(total > 1.0, 1.0 / np.maximum(total, 1e-300), 1.0)
-            weights = [w * scale for w in weights]  # some weight stays above 0 where the total did
-        return weights, total > 0
-
-    def scripted_probability(self, e: ex.Expression, available: np.ndarray) -> np.ndarray:
-        """Scripted probability ``e`` clipped to [0, 1] (NaN -> 0, as :func:`rules.scripted_weights`
-        does), its weeks outside [0, 1] counted among the runs where its option is ``available``
-        (see :meth:`note_clipped`); values already inside are returned as they are."""
-        raw = e.evaluate(self.ctx)
-        return raw if self.note_clipped(e, raw, available) else np.fmin(np.fmax(raw, 0.0), 1.0)
-
-    def lone_choice(self, plan: _TrackPlan, policy: CompiledPolicy, avail: dict[str, np.ndarray],
-                    everyone: bool) -> np.ndarray:
-        """The runs that take the only option of ``plan`` that can weigh something: where it is
-        available and the track's uniform falls below its weight.
-
-        :meth:`pick` on its weight times its availability makes the same choice (an empty
-        interval where it is unavailable); here no weight array is masked: a scripted number
-        stays a number, and a logit weight is computed without the availability (a lone
-        option's weight does not depend on other runs), then the comparisons are masked.
-        ``everyone``: whether every working run is alive (then an option available wherever a
-        run is alive needs no mask). A logit option available in few runs (:meth:`few_rows`)
-        is weighed in those runs alone (its utilities are elementwise: the same numbers; the
-        exponential is most of a lone option's cost) and chosen by :meth:`choice_at`."""
-        aid, _ = plan.weighed[0]
-        ok = avail[aid]
-        everywhere = ok is self.alive and everyone
-        if policy.kind == "scripted":
-            e = plan.probabilities[0]
-            weight = e.constant if e.constant is not None else self.scripted_probability(e, ok)
-        else:
-            lam, utilities = self.logit_utilities(policy, plan.weighed, avail)
-            if not everywhere and _per_row(utilities[0]):
-                rows = self.few_rows(ok)
-                if rows is not None:  # the weights of the runs where it is available, alone
-                    lam = lam[rows] if _per_row(lam) else lam
-                    return self.choice_at(plan, rows, rules.logit_weights(lam, [utilities[0][rows]])[0])
-            weight = rules.logit_weights(lam, utilities)[0]
-        if not _per_row(weight):  # the same number in every run: it weighs where available, if above 0
-            choosing = ok if weight > 0 else self.nobody()
-        else:
-            choosing = weight > 0 if everywhere else ok & (weight > 0)
-        # every working run chooses: :meth:`uniforms` would count them to draw for all
-        u = self.draw(plan.site) if choosing is ok and everywhere and self.n > SPARSE_DRAWS else \
-            self.uniforms(plan, choosing)
-        return u < weight if everywhere else ok & (u < weight)
-
-    def few_rows(self, mask: np.ndarray) -> np.ndarray | None:
-        """The working runs where ``mask`` holds (increasing), when they are fewer than
-        :data:`DENSE_SHARE` of them (then computing for them alone pays for finding them), else None."""
-        if np.count_nonzero(mask) >= DENSE_SHARE * self.n:
-            return None
-        return mask.nonzero()[0]
-
-    def choice_at(self, plan: _TrackPlan, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        """The runs that take ``plan``'s only weighed option when only the runs ``rows`` may
-        (``weight``: its weight in each of them): those whose uniform falls below their weight.
-        The uniforms are drawn for the runs whose weight is above 0 alone (a weight of 0 or NaN
-        takes no run), as :meth:`uniforms` reads them; the same choices as :meth:`lone_choice`
-        makes over every run, where a run outside ``rows`` chooses nothing."""
-        positive = weight > 0
-        choosing = rows[positive]
-        u = self.draw(plan.site, choosing)
-        chosen = np.zeros(self.n, dtype=bool)
-        chosen[choosing[u < weight[positive]]] = True
-        return chosen
-
-    def uniforms(self, plan: _TrackPlan, choosing: np.ndarray) -> np.ndarray:
-        """The track's uniforms this week, read in runs ``choosing`` (where some option weighs
-        more than 0; 0 elsewhere): drawn for every working run (the same numbers), unless so few
-        runs need one that finding them costs less than drawing the others."""
-        if np.count_nonzero(choosing) > SPARSE_DRAWS:
-            return self.draw(plan.site)
-        rows = choosing.nonzero()[0]
-        u = np.zeros(self.n)
-        u[rows] = self.draw(plan.site, rows)
-        return u
-
-    def pick(self, plan: _TrackPlan, weights: list[np.ndarray], choosing: np.ndarray | None = None) -> list[np.ndarray]:
-        """Which runs choose each of ``plan``'s weighed options, from their ``weights`` and the
-        track's uniform: option i where the uniform lies in [w_0 + ... + w_{i-1}, w_0 + ... + w_i).
-        ``choosing``: the runs where some weight is above 0 (by default, where the weights sum
-        past 0).
-
-        Every policy gives unavailable options (and ended runs) weight 0, and an empty interval
-        [c, c) holds no draw, so no separate test of ``alive`` is needed; nor is a uniform in runs
-        where every option weighs 0."""
-        if choosing is None:
-            choosing = rules.sum_in_order(weights) > 0 if weights else self.nobody()
-        u = self.uniforms(plan, choosing)
-        chosen = []
-        cumulative = None
-        for w in weights:
-            if cumulative is None:  # u >= 0 always
-                upper = w
-                chosen.append(u < upper)
-            else:
-                upper = cumulative + w
-                chosen.append((u >= cumulative) & (u < upper))
-            cumulative = upper
-        return chosen
-
-    def take(self, plan: _TrackPlan, chosen: list[np.ndarray], taken: dict, levels: dict) -> None:
-        """Record ``chosen`` (the runs choosing each of ``plan``'s weighed options) in ``taken`` and
-        ``levels``; the track's other options are taken by no run."""
-        nobody = self.nobody()
-        for aid in plan.action_ids:
-            taken[aid] = nobody
-        if not plan.leveled:  # one option per action
-            for (aid, _), runs in zip(plan.weighed, chosen):
-                taken[aid] = runs
-            return
-        for aid in plan.level_arrays:
-            levels.setdefault(aid, np.zeros(self.n, dtype=np.int64))
-        for (aid, level), runs in zip(plan.weighed, chosen):
-            if self.p.actions[aid].levels:
-                taken[aid] = taken[aid] | runs
-                levels[aid][runs] = level
-            else:
-                taken[aid] = runs
-
-    def external_weights(self, actor: str, tracks, avails, forced) -> dict[str, list[np.ndarray]]:
-        """Ask the actor's chooser once for every live run; its pick gets weight 1 (as a scripted
-        probability of 1 would), so the same random draw selects it. Options are named as in
-        scripted probabilities (``action`` or ``action.level``); a track whose action is scheduled
-        this week (an event) offers nothing."""
-        live = np.nonzero(self.alive)[0]
-        options = {track: self.p.options(ids) for track, ids in tracks.items()}
-        weights = {track: [np.zeros(self.n) for _ in opts] for track, opts in options.items()}
-        if live.size == 0:
-            return weights
-        named = {track: {option_id(self.p.actions[aid], level): (aid, level) for aid, level in opts}
-                 for track, opts in options.items()}
-        by_name = {name: option for opts in named.values() for name, option in opts.items()}
-
-        def expected(name: str) -> dict[str, np.ndarray]:
-            aid, level = by_name[name]
-            action = self.p.actions[aid]
-            ctx = self.ctx
-            with expected_mode(ctx):
-                self.set_level(action, level)
-                try:
-                    changes: dict[str, np.ndarray] = {}
-                    for eff in action.effects:
-                        mean = np.broadcast_to(eff.value.evaluate(ctx), (self.n,))
-                        delta = mean if eff.op == "add" else mean - self.values[eff.var]
-                        changes[eff.var] = changes.get(eff.var, 0.0) + delta[live]
-                    return changes
-                finally:
-                    self.clear_level(action)
-
-        request = ExternalChoice(
-            actor=actor, week=self.ctx.week, runs=self.block * BLOCK_RUNS + self.idx[live],
-            values={k: np.broadcast_to(self.last_flows.get(k, v), (self.n,))[live] for k, v in self.values.items()},
-            options={track: {} if (actor, track) in forced else
-                     {name: avails[track][aid][live] for name, (aid, _) in named[track].items()}
-                     for track in tracks},
-            expected=expected)
-        picks = self.setup.choosers[actor](request)
-        for track, opts in options.items():
-            if (actor, track) in forced:
-                continue
-            pick = np.asarray(picks.get(track, np.full(live.size, -1)))
-            for i, (aid, _) in enumerate(opts):
-                w = np.zeros(self.n)
-                w[live] = pick == i
-                weights[track][i] = np.where(avails[track][aid], w, 0.0)
-        return weights
-
-    def available(self, aid: str) -> np.ndarray:
-        a = self.p.actions[aid]
-        if a.available is None:
-            return self.alive
-        return self.alive & a.available.evaluate_truth(self.ctx)
-
-    def scripted_weights(self, policy: CompiledPolicy, options, avail, *, renormalise: bool = False,
-                         count: bool = False) -> list[np.ndarray]:
-        """Each option's probability (NaN -> 0); a track whose total exceeds 1 is normalised.
-        ``renormalise``: scale to a total of 1 (a red line's graded responses; all zero -> equal).
-        ``count``: record the run-weeks in which a probability left [0, 1] (see :meth:`note_clipped`)."""
-        probabilities = []
-        for aid, level in options:
-            e = policy.probabilities.get(option_id(self.p.actions[aid], level))
-            if avail is not None and (e is None or _probability_number(e) is not None):
-                # A number: the availability mask makes it one weight per run (rules.scripted_weights).
-                probabilities.append(0.0 if e is None else e.constant)
-                continue
-            raw = np.zeros(self.n) if e is None else e.evaluate(self.ctx)
-            if count and e is not None:
-                self.note_clipped(e, raw, avail[aid] if avail is not None else self.alive)
-            probabilities.append(raw)
-        return rules.scripted_weights(probabilities, None if avail is None else [avail[aid] for aid, _ in options],
-                                      renormalise=renormalise)
-
-    def note_clipped(self, e: ex.Expression, values, where) -> bool:
-        """Count the runs (among ``where``, a mask, or a function giving it when it is needed)
-        in which probability ``e`` left [0, 1] this week; the engine clips it, and ``run``
-        reports the count against the expression's place. Returns whether every value lies in
-        [0, 1] (no NaN): then clipping changes none."""
-        if _probability_number(e) is not None:
-            return True
-        values = np.asarray(values)
-        if values.size and all_within(values, 0.0, 1.0):  # a NaN is not: counted below
-            return True
-        if callable(where):
-            where = where()
-        outside = np.count_nonzero(where & ((values < 0.0) | (values > 1.0)))
-        if outside:
-            self.clipped[e.site] = self.clipped.get(e.site, 0) + int(outside)
-        return False
-
-    def logit_weights(self, policy: CompiledPolicy, options, avail, *, nothing: bool = True) -> list[np.ndarray]:
-        """Quantal response: P(a) ∝ exp(λ U(a)), with 'do nothing' at U = 0 (McKelvey & Palfrey 1995).
-
-        ``nothing=False``: choose among ``options`` only (a red line's graded responses)."""
-        lam, utilities = self.logit_utilities(policy, options, avail)
-        return rules.logit_weights(lam, utilities, None if avail is None else [avail[aid] for aid, _ in options],
-                                   nothing=nothing)
-
-    def logit_utilities(self, policy: CompiledPolicy, options, avail) -> tuple:
-        """The rationality λ and each option's expected utility (with what it trips, if the policy
-        anticipates and some run may take it), evaluated in expected mode on the current state."""
-        with expected_mode(self.ctx):
-            lam = self.value_of(policy.rationality)
-            utilities = []
-            for aid, level in options:
-                u = self.expected_utility(self.p.actions[aid], level, policy)
-                if policy.anticipate and self.relevant[aid] and (avail is None or np.count_nonzero(avail[aid])):
-                    u = u + self.anticipated(aid, level, policy)
-                utilities.append(u)
-        return lam, utilities
-
-    def set_level(self, action: CompiledAction, level) -> None:
-        """Make the level's values readable by the action's own expressions (a scalar or per run)."""
-        for k, key in enumerate(action.level_keys):
-            if np.ndim(level) == 0:
-                self.values[key] = action.level_values[int(level)][k]
-            else:
-                self.values[key] = np.asarray([lv[k] for lv in action.level_values])[level]
-
-    def clear_level(self, action: CompiledAction) -> None:
-        for key in action.level_keys:
-            self.values.pop(key, None)
-
-    def expected_utility(self, action: CompiledAction, level: int, policy: CompiledPolicy, *,
-                         effects_only: bool = False) -> np.ndarray | float:
-        """The chooser's goal change from the action's expected effects (plus its utility terms
-        unless ``effects_only``), evaluated in expected mode on the current state: a number when
-        every term is the same in every run (the same value each run's array would hold, as
-        each step is the same IEEE operation on numbers as on arrays)."""
-        goals = policy.goals
-        total = 0.0
-        p_attr = None
-        self.set_level(action, level)
-        try:
-            for eff in action.effects:
-                w_var = goals.get(eff.var, 0.0)
-                w_att = goals.get(eff.attributed, 0.0) if eff.attributed else 0.0
-                if not w_var and not w_att:
-                    continue
-                mean = self.value_of(eff.value)
-                delta = mean if eff.op == "add" else mean - self.values[eff.var]
-                total = total + w_var * delta
-                if w_att:
-                    if action.covert:
-                        if p_attr is None:
-                            p_attr = np.clip(self.value_of(action.attribution_probability), 0, 1)
-                        total = total + w_att * p_attr * delta
-                    else:
-                        total = total + w_att * delta
-            if not effects_only:
-                if action.utility is not None:
-                    total = total + self.value_of(action.utility)
-                extra = policy.utilities.get(action.id)
-                if extra is not None:
-                    total = total + self.value_of(extra)
-        finally:
-            self.clear_level(action)
-        return rules.sanitise_utility(total)
-
-    def value_of(self, e: ex.Expression) -> np.ndarray | float:
-        """``e``'s value: a number when it is the same in every run and week, else one per run."""
-        return e.fixed if e.fixed is not None else e.evaluate(self.ctx)
-
-    # -- anticipation (see redline.escalation.anticipation)
-    def can_fire(self, rl: CompiledRedLine, rows: np.ndarray | None = None) -> np.ndarray | bool:
-        """Whether ``rl`` may fire this week: not spent (``once``) and not resting (``True``
-        when it always may), in every working run or in the working runs ``rows`` (the records
-        read there alone: the same truth values)."""
-        ok = True
-        if rl.once:
-            first_week = self.red_line_week[rl.id]
-            ok = _no_week_yet(first_week if rows is None else first_week[rows])
-        if rl.cooldown_weeks:
-            last = self.last_fired[rl.id]
-            ok = ok & ~(self.ctx.week - (last if rows is None else last[rows]) <= rl.cooldown_weeks)
-        return ok
-
-    def condition_on(self, rl: CompiledRedLine, values: dict) -> np.ndarray:
-        """``rl``'s condition on a hypothetical state (expected mode, windows not advanced)."""
-        saved = self.ctx.values
-        self.ctx.values = values
-        try:
-            return rl.condition.evaluate_truth(self.ctx).astype(float)
-        finally:
-            self.ctx.values = saved
-
-    def nothing_state(self) -> dict:
-        """This week's state before anyone acts, with no action taken."""
-        state = self.baseline_trips.get("state")
-        if state is None:
-            state = dict(self.values)
-            for aid in self.p.actions:
-                state[aid] = 0.0
-            self.baseline_trips["state"] = state
-        return state
-
-    def anticipated(self, aid: str, level: int, policy: CompiledPolicy) -> np.ndarray:
-        """Expected goal change from the red-line responses that option (aid, level) trips this week."""
-        action = self.p.actions[aid]
-        base = self.nothing_state()
-        after = dict(base)
-        after[aid] = 1.0
-        attributed_after = None
-        self.set_level(action, level)
-        try:
-            p_now = 0.0
-            if action.covert:
-                delay = np.rint(action.attribution_delay.evaluate(self.ctx))
-                p_now = np.where(delay <= 0, np.clip(action.attribution_probability.evaluate(self.ctx), 0, 1), 0.0)
-            # Only what a relevant condition reads is changed (the conditions read nothing else).
-            effects = [action.effects[k] for k in self.seen_effects[aid]]
-            amounts = [eff.value.evaluate(self.ctx) for eff in effects]
-        finally:
-            self.clear_level(action)
-        for eff, amount in zip(effects, amounts):
-            after[eff.var] = self.updated(eff.var, eff.op, after[eff.var], amount)
-        if any(eff.attributed is not None for eff in action.effects):
-            attributed_after = dict(after)
-            for eff, amount in zip(effects, amounts):
-                if eff.attributed is not None:
-                    attributed_after[eff.attributed] = self.updated(eff.attributed, "add", attributed_after[eff.attributed],
-                                                                  amount)
-            if not action.covert:
-                after, attributed_after, p_now = attributed_after, None, 0.0
-        total = np.zeros(self.n)
-        for i in self.relevant[aid]:
-            rl = self.p.red_lines[i]
-            key = ("trip", i)
-            if key not in self.baseline_trips:
-                self.baseline_trips[key] = self.condition_on(rl, base)
-            trips = self.condition_on(rl, after)
-            if attributed_after is not None and np.any(p_now):  # a delayed attribution trips nothing now
-                trips = (1 - p_now) * trips + p_now * self.condition_on(rl, attributed_after)
-            caused = trips - self.baseline_trips[key]
-            if not caused.any():  # floats: see deliver_attributions
-                continue
-            total = total + caused * self.response_value(rl, policy)
-        return total
-
-    def response_value(self, rl: CompiledRedLine, chooser: CompiledPolicy) -> np.ndarray:
-        """c_r · Σ_k π_r(k) G(k): credibility times the chooser's expected goal change from r's response."""
-        key = ("value", rl.id, id(chooser))
-        cached = self.baseline_trips.get(key)
-        if cached is not None:
-            return cached
-        cred = np.clip(np.nan_to_num(rl.credibility.evaluate(self.ctx)), 0.0, 1.0) * self.can_fire(rl)
-        shares = self.response_shares(rl, anticipate=False)
-        value = np.zeros(self.n)
-        for (aid, level), share in zip(rl.responses, shares):
-            value = value + share * self.expected_utility(self.p.actions[aid], level, chooser, effects_only=True)
-        value = cred * value
-        self.baseline_trips[key] = value
-        return value
-
-    def response_shares(self, rl: CompiledRedLine, *, anticipate: bool) -> list[np.ndarray]:
-        """The owner's probabilities over ``rl``'s responses (one is always chosen)."""
-        if len(rl.responses) == 1:
-            return [np.ones(self.n)]
-        owner = self.setup.policies[rl.owner]
-        if owner.kind == "external":  # a seat is not asked mid-week: equal shares over the ladder
-            return [np.full(self.n, 1.0 / len(rl.responses)) for _ in rl.responses]
-        if owner.kind == "scripted":
-            return self.scripted_weights(owner, list(rl.responses), None, renormalise=True)
-        if not anticipate and owner.anticipate:
-            owner = self.plain_policies.setdefault(rl.owner, _without_anticipation(owner))
-        # Shares that are the same in every run come as numbers: spread them over the runs.
-        return [np.broadcast_to(share, (self.n,))
-                for share in self.logit_weights(owner, list(rl.responses), None, nothing=False)]
-
     def rows_taking(self, taken: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The working runs (increasing) that took each action, from masks ``taken``; the shared
         :meth:`nobody` mask of an action no run could take is not read."""
         nobody = self._nobody
-        return {aid: _NO_ROWS if mask is nobody else mask.nonzero()[0] for aid, mask in taken.items()}
+        return {aid: NO_ROWS if mask is nobody else mask.nonzero()[0] for aid, mask in taken.items()}
 
     def apply_actions(self, taken: dict[str, np.ndarray], week: int, levels: dict[str, np.ndarray] | None = None,
                       *, commit: bool = True) -> set[str]:
@@ -1076,7 +459,7 @@ class _Block:
         np.add.at(new, rows, amount)
         return True
 
-    def act(self, plan: _ActionPlan, rows: np.ndarray, week: int, levels: dict[str, np.ndarray] | None,
+    def act(self, plan: ActionPlan, rows: np.ndarray, week: int, levels: dict[str, np.ndarray] | None,
             changes: list) -> None:
         """Add to ``changes`` what ``plan``'s action taken in runs ``rows`` changes (its effects now,
         its attributed records as they land; see :meth:`attribute`)."""
@@ -1099,7 +482,7 @@ class _Block:
             if action.levels:
                 self.clear_level(action)
 
-    def pass_idle(self, plan: _ActionPlan, levels: dict[str, np.ndarray] | None) -> None:
+    def pass_idle(self, plan: ActionPlan, levels: dict[str, np.ndarray] | None) -> None:
         """A week in which no run took ``plan``'s action: no effect changes anything, but its random
         call sites and windows move on as they would had some run taken it (aligned streams;
         for no run, :meth:`evaluate_rows` mostly moves them on without evaluating anything)."""
@@ -1108,9 +491,9 @@ class _Block:
             self.set_level(action, levels[action.id] if levels and action.id in levels else 0)
         try:
             for e in idle.expressions:
-                self.evaluate_rows(e, _NO_ROWS)
+                self.evaluate_rows(e, NO_ROWS)
             if idle.attribution_site is not None:
-                self.draw(idle.attribution_site, _NO_ROWS)
+                self.draw(idle.attribution_site, NO_ROWS)
         finally:
             self.clear_level(action)
 
@@ -1122,7 +505,7 @@ class _Block:
         if e.windows:
             e.evaluate(self.ctx)
         elif e.random:
-            self.evaluate_rows(e, _NO_ROWS)
+            self.evaluate_rows(e, NO_ROWS)
 
     def evaluate_rows(self, e: ex.Expression, rows: np.ndarray, *, dense: bool = False) -> np.ndarray:
         """``e`` for the working runs ``rows`` only (an int array): the other runs' values are
@@ -1174,7 +557,7 @@ class _Block:
         and its week and modes set from :attr:`ctx` at each use (what a new one would hold)."""
         sub = self._no_row_context
         if sub is None or sub.values.n != self.n:
-            sub = self._no_row_context = self.new_row_context(_NO_ROWS)
+            sub = self._no_row_context = self.new_row_context(NO_ROWS)
         else:
             ctx = self.ctx
             sub.values.cut.clear()
@@ -1232,7 +615,7 @@ class _Block:
             return value.copy()
         return np.array(np.broadcast_to(value, (self.n,)), dtype=float)
 
-    def attribution_drawn(self, plan: _ActionPlan, amounts, rows: np.ndarray, changes) -> tuple | None:
+    def attribution_drawn(self, plan: ActionPlan, amounts, rows: np.ndarray, changes) -> tuple | None:
         """The draws of :meth:`attribute`: None when nothing waits (an overt action's attributed
         effects are added to ``changes`` now; a covert one with no attributed effect still moves
         its draws on), else the attributed effects ``(variable, amount)``, the runs where the act
@@ -1245,7 +628,7 @@ class _Block:
                 changes.append((var, "add", rows, amt))
             return None
         e = action.attribution_probability
-        prob = _probability_number(e)  # a number: each draw is compared with it, nothing to count
+        prob = probability_number(e)  # a number: each draw is compared with it, nothing to count
         if prob is None:
             prob = self.evaluate_rows(e, rows)
             self.note_clipped(e, prob, True)
@@ -1254,9 +637,9 @@ class _Block:
             return None
         landing = rows[hit]
         delay = np.fmax(np.rint(self.evaluate_rows(action.attribution_delay, landing)), 0)
-        return attributed, landing, [_at(amt, hit) for _, amt in attributed], delay
+        return attributed, landing, [amount_at(amt, hit) for _, amt in attributed], delay
 
-    def attribute(self, plan: _ActionPlan, amounts, rows: np.ndarray, week: int, changes) -> None:
+    def attribute(self, plan: ActionPlan, amounts, rows: np.ndarray, week: int, changes) -> None:
         """Queue the attributed effects of ``plan``'s action taken in runs ``rows`` (``amounts``: each
         effect's, a number or one value per row).
 
@@ -1279,9 +662,9 @@ class _Block:
                     changes.append((var, "add", landing, amt))
                 return
             for (var, _), amt in zip(attributed, amounts):
-                changes.append((var, "add", landing[now], _at(amt, now)))
+                changes.append((var, "add", landing[now], amount_at(amt, now)))
             later = ~now
-            landing, delay, amounts = landing[later], delay[later], [_at(amt, later) for amt in amounts]
+            landing, delay, amounts = landing[later], delay[later], [amount_at(amt, later) for amt in amounts]
         # Delays of MAX_DELAY weeks or more (rare) wait in a list instead of the ring buffer;
         # ones landing after the horizon are never delivered. No delay is capped. A delay
         # beyond the ring's slots (and within MAX_DELAY) makes it grow first.
@@ -1295,7 +678,7 @@ class _Block:
                 for (var, _), amt in zip(attributed, amounts):
                     self.far_pending.append((due, self.idx[runs].copy(), var,
                                              np.array(np.broadcast_to(amt, landing.shape)[far])))
-            landing, delay, amounts = landing[soon], delay[soon], [_at(amt, soon) for amt in amounts]
+            landing, delay, amounts = landing[soon], delay[soon], [amount_at(amt, soon) for amt in amounts]
             if not landing.size:
                 return
             ring.grow(week, int(np.maximum.reduce(delay)) + 1)
@@ -1460,7 +843,7 @@ class _Block:
             if cred is not None:
                 cred = cred[fired]
             else:  # a number in [0, 1] is compared with each draw as it is
-                cred = _probability_number(cred_e)
+                cred = probability_number(cred_e)
                 if cred is None:
                     cred = self.evaluate_rows(cred_e, fired)
             carried = fired[draw < cred]  # the runs where the owner enforces it
@@ -1513,7 +896,7 @@ class _Block:
         """Record that ``rl`` fired this week in runs ``fired`` and was enforced in ``carried``
         (the records are the block's own arrays, so only those runs are written)."""
         first_week = self.red_line_week[rl.id]
-        first = fired[_no_week_yet(first_week[fired])]
+        first = fired[no_week_yet(first_week[fired])]
         if rl.cooldown_weeks:  # only a red line that rests reads when it last fired
             self.last_fired[rl.id][fired] = float(week)
         if carried.size:
@@ -1590,10 +973,10 @@ class _Block:
             rows_now.setflags(write=False)
             self.regime_seen[g.id] = (value, now, rows_now)
             if rows_now.size * MARKED_SHARE > self.n:  # many runs inside: through masks over every run
-                first_week[(now & _no_week_yet(first_week)).nonzero()[0]] = float(week)
-                self.regime_weeks[g.id] += _mask_bytes(now if all_alive else now & self.alive)
+                first_week[(now & no_week_yet(first_week)).nonzero()[0]] = float(week)
+                self.regime_weeks[g.id] += mask_bytes(now if all_alive else now & self.alive)
                 continue
-            first_week[rows_now[_no_week_yet(first_week[rows_now])]] = float(week)
+            first_week[rows_now[no_week_yet(first_week[rows_now])]] = float(week)
             if not all_alive:
                 rows_now = rows_now[self.alive[rows_now]]
             self.regime_weeks[g.id][rows_now] += 1  # distinct rows: each counted once
@@ -1840,10 +1223,3 @@ def simulate_block(program: Program, setup: RunSetup, runs: int, block: int, tra
         "trajectory": traj,
         "probe": np.stack([b.probe[name] for name, _, _ in setup.probes]) if setup.probes else None,
     }
-
-
-def _without_anticipation(policy: CompiledPolicy) -> CompiledPolicy:
-    """The same policy at depth zero (a red line's owner as the chooser models it)."""
-    from dataclasses import replace
-
-    return replace(policy, anticipate=False)
