@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mesa_baseline as mb  # noqa: E402
-from experiments import _without_decisions  # noqa: E402
+from experiments import _without_decisions, pooled_z  # noqa: E402
 
 from redline.escalation import run as run_redline  # noqa: E402
 from redline.results import outcome_summary  # noqa: E402
@@ -214,13 +214,11 @@ def main() -> None:
               f"100x Mesa is {best['mesa'] / 100 / floor:.1f}x the fastest compiled loop's time, "
               f"redline {best['redline'] / floor:.1f}x")
 
+
 def _largest_z(p: dict[str, float], n: int, q: dict[str, float], m: int) -> float:
-    """The largest |z| over the outcomes between two samples' probabilities (pooled standard error)."""
-    z = []
-    for k in OUTCOMES:
-        pooled = (p[k] * n + q[k] * m) / (n + m)
-        z.append(abs(p[k] - q[k]) / math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n + 1 / m)))
-    return max(z)
+    """The largest |z| over the outcomes between two samples' probabilities (:func:`pooled_z`)."""
+    return max(abs(pooled_z(p[k], n, q[k], m)) for k in OUTCOMES)
+
 
 if __name__ == "__main__":
     main()

@@ -48,6 +48,13 @@ def _without_decisions():
     return scenario_from_dict(data, name="proxy-deterrence (no decisions)"), sorted(decisions)
 
 
+def pooled_z(p: float, n: int, q: float, m: int) -> float:
+    """The z score of the difference between two sample proportions ``p`` (of ``n`` runs) and
+    ``q`` (of ``m``), with the pooled standard error (a floor keeps it defined at 0 and 1)."""
+    pooled = (p * n + q * m) / (n + m)
+    return (p - q) / math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n + 1 / m))
+
+
 def mesa_vs_redline(mesa_runs: int, redline_runs: int, repeats: int = 3) -> None:
     import mesa_baseline
 
@@ -83,9 +90,7 @@ def mesa_vs_redline(mesa_runs: int, redline_runs: int, repeats: int = 3) -> None
               f"{rate_red / rate_mesa:,.0f}x (repeat by repeat {ratios[0]:,.0f}x to {ratios[-1]:,.0f}x)")
         for name, p_mesa in mes.items():
             p_red = red[name]["probability"]
-            pooled = (p_red * redline_runs + p_mesa * mesa_runs) / (redline_runs + mesa_runs)
-            se = math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / redline_runs + 1 / mesa_runs))
-            z = (p_red - p_mesa) / se
+            z = pooled_z(p_red, redline_runs, p_mesa, mesa_runs)
             verdict = "agree" if abs(z) < 3 else "DIFFER"
             print(f"    P({name}): redline {p_red:.4f}  Mesa {p_mesa:.4f}  z = {z:+.2f}  {verdict}")
         not_mirrored = sorted(set(red) - set(mes))
