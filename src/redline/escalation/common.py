@@ -60,7 +60,9 @@ DENSE_SHARE = 0.5
 for some runs only is evaluated for all of them (see ``engine._Block.evaluate_rows``)."""
 
 MAX_DELAY = 64
-"""Longest attribution delay, in weeks (longer delays are cut to this)."""
+"""The most slots an attribution ring grows to (:class:`~redline.escalation.pending.PendingRing`):
+delays of up to ``MAX_DELAY - 1`` weeks wait there; longer ones wait in a list and land on time
+(no delay is cut, see ``engine._Block.attribute``)."""
 
 
 @dataclass

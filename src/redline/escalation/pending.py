@@ -56,9 +56,9 @@ class PendingRing:
     def grow(self, week: int, needed: int) -> None:
         """Make room for delays up to ``needed - 1`` weeks in week ``week`` (nothing to do if the
         ring holds them): the smallest power of two of slots that holds them (at most
-        ``MAX_DELAY``), each waiting slot moved to its due
-        week's new place. A slot filled in week ``week`` falls due in one of the weeks ``week`` to
-        ``week + size - 1`` (this week's slot is delivered after this week's acts are queued)."""
+        ``MAX_DELAY``), each waiting slot moved to its due week's new place. A slot filled in week
+        ``week`` falls due in one of the weeks ``week`` to ``week + size - 1`` (this week's slot is
+        delivered after this week's acts are queued)."""
         size = self.size
         new_size = size
         while new_size < needed:
